@@ -1,0 +1,45 @@
+import express, { type Express, type Router } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Config } from './config.js';
+import { errorHandler, notFound } from './http/error-handler.js';
+import { requestId } from './http/request-id.js';
+import type { Logger } from './platform/logger.js';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  /** Feature routers, each owning full paths (/health/…, /api/v1/…). */
+  routers: Router[];
+}
+
+/** The Express app: request id, request log, the feature routers, then 404 and the error envelope. */
+export function createApp({ config, logger, routers }: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('etag', false);
+
+  app.use(requestId());
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req) => req.id,
+      customProps: (req) => {
+        const r = req as express.Request;
+        return { route: r.route ? `${r.baseUrl}${String(r.route.path)}` : undefined };
+      },
+      serializers: {
+        req: (req: { method: string; url: string }) => ({ method: req.method, path: req.url.split('?')[0] }),
+        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+      quietReqLogger: true,
+    }),
+  );
+
+  for (const router of routers) app.use(router);
+
+  app.use(notFound());
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,301 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. `loadConfig(process.env)` runs once at boot (in
+ * main.ts); everything else receives the typed `Config` it returns. A bad value is reported as
+ * one line per variable: its name, what was given and what is expected.
+ */
+
+const SECRET_VARS = new Set([
+  'DATABASE_URL',
+  'REDIS_URL',
+  'SESSION_SECRET',
+  'AUTH_JWT_SECRET',
+  'ADMIN_API_KEY',
+  'OPENAI_API_KEY',
+]);
+
+const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^-?\d+$/, { message: `an integer from ${min} to ${max}` })
+      .transform(Number)
+      .pipe(z.number().int().min(min, `an integer from ${min} to ${max}`).max(max, `an integer from ${min} to ${max}`)),
+  );
+
+const positiveNumber = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, { message: 'a positive number (fractions allowed)' })
+    .transform(Number)
+    .pipe(z.number().positive('a positive number (fractions allowed)')),
+);
+
+const bool = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .transform((s) => s.toLowerCase())
+    .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'true or false' }))
+    .transform((s) => s === 'true' || s === '1' || s === 'yes'),
+);
+
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.preprocess(blankToUndefined, z.enum(values, { message: `one of ${values.join(', ')}` }));
+
+const optionalString = z.preprocess(blankToUndefined, z.string().optional());
+
+const url = (protocols: string[]) =>
+  z.preprocess(
+    blankToUndefined,
+    z.string().refine(
+      (s) => {
+        try {
+          return protocols.includes(new URL(s).protocol);
+        } catch {
+          return false;
+        }
+      },
+      { message: `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+    ),
+  );
+
+const trustProxy = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .regex(/^[\w.:/,\s-]+$/, { message: 'loopback, a hop count, true/false, or a comma-separated list of addresses/CIDRs' })
+    .transform((s): boolean | number | string => {
+      if (s === 'true' || s === 'false') return s === 'true';
+      if (/^\d+$/.test(s)) return Number(s);
+      return s;
+    })
+    .optional(),
+);
+
+const envSchema = z
+  .object({
+    NODE_ENV: oneOf(['development', 'production', 'test']).default('development'),
+    PORT: int(0, 65535).default(3000),
+    HOST: z.preprocess(blankToUndefined, z.string().default('0.0.0.0')),
+    TRUST_PROXY: trustProxy,
+    STORAGE_BACKEND: oneOf(['postgres', 'memory']).default('postgres'),
+    CACHE_BACKEND: oneOf(['postgres', 'redis', 'memory', 'none']).optional(),
+    DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+    DATA_DIR: z.preprocess(blankToUndefined, z.string().default('./data')),
+    DB_POOL_SIZE: int(1, 1000).default(10),
+    DB_MAX_OVERFLOW: int(0, 1000).default(20),
+    DB_POOL_TIMEOUT: int(1, 3600).default(30),
+    DB_POOL_RECYCLE: int(1, 86_400 * 7).default(3600),
+    DB_CONNECT_TIMEOUT_MS: int(1, 600_000).default(1000),
+    DB_QUERY_TIMEOUT_MS: int(1, 600_000).default(1500),
+    DB_ECHO_SQL: bool.default(false),
+    DB_SSL: oneOf(['disable', 'require', 'verify-full']).default('disable'),
+    MIGRATE_ON_START: bool.default(true),
+    REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379/0'),
+    CACHE_TTL_SECONDS: int(1, 86_400 * 365).default(3600),
+    CACHE_MAX_ENTRIES: int(1, 10_000_000).default(10_000),
+    GUEST_CREDITS: int(1, 1_000_000_000).default(10),
+    REGISTERED_CREDITS: int(1, 1_000_000_000).default(100),
+    CREDIT_RESET_PERIOD_HOURS: positiveNumber.default(24),
+    QUERY_COST: int(0, 1_000_000).default(1),
+    CACHED_QUERY_COST: int(0, 1_000_000).default(0),
+    QUERY_RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(120),
+    SESSION_SECRET: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .refine((s) => Buffer.byteLength(s, 'utf8') >= 32, { message: 'at least 32 bytes' })
+        .optional(),
+    ),
+    GUEST_SESSION_TTL_DAYS: int(1, 3650).default(30),
+    GUEST_SESSIONS_PER_IP_PER_HOUR: int(1, 1_000_000).default(20),
+    AUTH_JWT_SECRET: optionalString,
+    AUTH_JWKS_URL: url(['https:', 'http:']).optional(),
+    AUTH_ISSUER: optionalString,
+    AUTH_AUDIENCE: optionalString,
+    ADMIN_API_KEY: z.preprocess(
+      blankToUndefined,
+      z.string().min(16, 'at least 16 characters').optional(),
+    ),
+    ASSISTANT_PROVIDER: oneOf(['catalog', 'openai']).default('catalog'),
+    CATALOG_PATH: optionalString,
+    OPENAI_BASE_URL: url(['https:', 'http:']).optional(),
+    OPENAI_API_KEY: optionalString,
+    OPENAI_MODEL: optionalString,
+    ASSISTANT_TIMEOUT_MS: int(1, 600_000).default(10_000),
+    TRANSACTION_RETENTION_DAYS: int(1, 36_500).default(90),
+    CLEANUP_INTERVAL_MINUTES: int(0, 525_600).default(60),
+    LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.SESSION_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'required when NODE_ENV=production (at least 32 bytes)' });
+    }
+    if (env.STORAGE_BACKEND === 'memory' && env.CACHE_BACKEND === 'postgres') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CACHE_BACKEND'],
+        message: 'memory, redis or none while STORAGE_BACKEND=memory (memory storage never connects to a database)',
+      });
+    }
+    if (env.AUTH_JWT_SECRET && env.AUTH_JWKS_URL) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_JWKS_URL'], message: 'unset while AUTH_JWT_SECRET is set (use one of the two)' });
+    }
+    if (env.AUTH_JWT_SECRET && Buffer.byteLength(env.AUTH_JWT_SECRET, 'utf8') < 32) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: 'at least 32 bytes' });
+    }
+    if (env.ASSISTANT_PROVIDER === 'openai') {
+      if (!env.OPENAI_BASE_URL) ctx.addIssue({ code: 'custom', path: ['OPENAI_BASE_URL'], message: 'a URL (required when ASSISTANT_PROVIDER=openai)' });
+      if (!env.OPENAI_MODEL) ctx.addIssue({ code: 'custom', path: ['OPENAI_MODEL'], message: 'a model name (required when ASSISTANT_PROVIDER=openai)' });
+    }
+  });
+
+type Env = z.output<typeof envSchema>;
+
+export type StorageBackend = Env['STORAGE_BACKEND'];
+export type CacheBackend = NonNullable<Env['CACHE_BACKEND']>;
+export type DbSslMode = Env['DB_SSL'];
+
+export interface Config {
+  nodeEnv: Env['NODE_ENV'];
+  port: number;
+  host: string;
+  /** Express trust-proxy value; false = trust no proxy (X-Forwarded-For ignored). */
+  trustProxy: boolean | number | string;
+  storageBackend: StorageBackend;
+  cacheBackend: CacheBackend;
+  database: {
+    /** Unset: the embedded PostgreSQL under `dataDir`. */
+    url: string | undefined;
+    dataDir: string;
+    poolSize: number;
+    maxOverflow: number;
+    poolTimeoutSeconds: number;
+    poolRecycleSeconds: number;
+    connectTimeoutMs: number;
+    queryTimeoutMs: number;
+    echoSql: boolean;
+    ssl: DbSslMode;
+    migrateOnStart: boolean;
+  };
+  cache: { redisUrl: string; ttlSeconds: number; maxEntries: number };
+  credits: {
+    guestAllowance: number;
+    registeredAllowance: number;
+    resetPeriodHours: number;
+    queryCost: number;
+    cachedQueryCost: number;
+  };
+  queryRateLimitPerMinute: number;
+  sessions: {
+    secret: string;
+    /** True when no SESSION_SECRET was given and a random one was made for this process. */
+    secretGenerated: boolean;
+    ttlDays: number;
+    perIpPerHour: number;
+  };
+  auth: { jwtSecret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+  adminApiKey: string | undefined;
+  assistant: {
+    provider: Env['ASSISTANT_PROVIDER'];
+    catalogPath: string | undefined;
+    openai: { baseUrl?: string; apiKey?: string; model?: string };
+    timeoutMs: number;
+  };
+  maintenance: { transactionRetentionDays: number; cleanupIntervalMinutes: number };
+  logLevel: Env['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function describeGiven(name: string, value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (SECRET_VARS.has(name)) return '(hidden)';
+  return JSON.stringify(value);
+}
+
+/** Parses the environment into a Config, or throws ConfigError listing every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // An empty variable counts as unset, so `PORT=` in a .env file means the default.
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const parsed = envSchema.safeParse(given);
+  if (!parsed.success) {
+    const seen = new Set<string>();
+    const problems: string[] = [];
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? 'environment');
+      if (seen.has(name)) continue;
+      seen.add(name);
+      problems.push(`${name}: got ${describeGiven(name, env[name])}, expected ${issue.message}`);
+    }
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const cacheBackend: CacheBackend = e.CACHE_BACKEND ?? (e.STORAGE_BACKEND === 'memory' ? 'memory' : 'postgres');
+  return {
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    trustProxy: e.TRUST_PROXY ?? false,
+    storageBackend: e.STORAGE_BACKEND,
+    cacheBackend,
+    database: {
+      url: e.DATABASE_URL,
+      dataDir: e.DATA_DIR,
+      poolSize: e.DB_POOL_SIZE,
+      maxOverflow: e.DB_MAX_OVERFLOW,
+      poolTimeoutSeconds: e.DB_POOL_TIMEOUT,
+      poolRecycleSeconds: e.DB_POOL_RECYCLE,
+      connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+      queryTimeoutMs: e.DB_QUERY_TIMEOUT_MS,
+      echoSql: e.DB_ECHO_SQL,
+      ssl: e.DB_SSL,
+      migrateOnStart: e.MIGRATE_ON_START,
+    },
+    cache: { redisUrl: e.REDIS_URL, ttlSeconds: e.CACHE_TTL_SECONDS, maxEntries: e.CACHE_MAX_ENTRIES },
+    credits: {
+      guestAllowance: e.GUEST_CREDITS,
+      registeredAllowance: e.REGISTERED_CREDITS,
+      resetPeriodHours: e.CREDIT_RESET_PERIOD_HOURS,
+      queryCost: e.QUERY_COST,
+      cachedQueryCost: e.CACHED_QUERY_COST,
+    },
+    queryRateLimitPerMinute: e.QUERY_RATE_LIMIT_PER_MINUTE,
+    sessions: {
+      secret: e.SESSION_SECRET ?? randomBytes(48).toString('base64url'),
+      secretGenerated: e.SESSION_SECRET === undefined,
+      ttlDays: e.GUEST_SESSION_TTL_DAYS,
+      perIpPerHour: e.GUEST_SESSIONS_PER_IP_PER_HOUR,
+    },
+    auth: {
+      jwtSecret: e.AUTH_JWT_SECRET,
+      jwksUrl: e.AUTH_JWKS_URL,
+      issuer: e.AUTH_ISSUER,
+      audience: e.AUTH_AUDIENCE,
+    },
+    adminApiKey: e.ADMIN_API_KEY,
+    assistant: {
+      provider: e.ASSISTANT_PROVIDER,
+      catalogPath: e.CATALOG_PATH,
+      openai: { baseUrl: e.OPENAI_BASE_URL, apiKey: e.OPENAI_API_KEY, model: e.OPENAI_MODEL },
+      timeoutMs: e.ASSISTANT_TIMEOUT_MS,
+    },
+    maintenance: {
+      transactionRetentionDays: e.TRANSACTION_RETENTION_DAYS,
+      cleanupIntervalMinutes: e.CLEANUP_INTERVAL_MINUTES,
+    },
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,152 @@
+import { Sequelize, QueryTypes, type Options, type PoolOptions } from 'sequelize';
+import pg from 'pg';
+import type { Config, DbSslMode } from '../config.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
+import type { Logger } from './logger.js';
+import { defineModels, type Models } from './models.js';
+
+/**
+ * The database module the rest of the code receives by injection: one Sequelize instance, its
+ * models, a readiness probe and a close that also stops the embedded server when there is one.
+ */
+export interface Database {
+  readonly sequelize: Sequelize;
+  readonly models: Models;
+  /** The URL in use (the embedded server's when DATABASE_URL is unset). Never log it. */
+  readonly url: string;
+  readonly embedded: boolean;
+  /** Runs `SELECT 1`; resolves its latency in ms, rejects when the database does not answer. */
+  ping(): Promise<number>;
+  /** Pool figures for metrics. */
+  poolStats(): { size: number; available: number; using: number; waiting: number };
+  close(): Promise<void>;
+}
+
+export type DatabaseSettings = Config['database'];
+
+/** The embedded PostgreSQL is one backend behind a multiplexing socket: keep its pool small. */
+export const EMBEDDED_POOL_MAX = 4;
+
+/**
+ * Maps the pool settings of the contract (SCHEMA.md's original design) onto Sequelize's pool:
+ * - DB_POOL_SIZE → `min`: connections kept open once made (not reaped when idle);
+ * - DB_POOL_SIZE + DB_MAX_OVERFLOW → `max`: the overflow connections are closed again after
+ *   `idle` ms without use;
+ * - DB_POOL_TIMEOUT (s) → `acquire` (ms): how long a query waits for a free connection;
+ * - DB_POOL_RECYCLE (s) → `validate`: a connection older than this fails validation when it is
+ *   next acquired and is replaced by a new one.
+ */
+export function poolOptions(settings: DatabaseSettings, embedded: boolean, isTooOld: (c: object) => boolean): PoolOptions {
+  const max = embedded ? Math.min(EMBEDDED_POOL_MAX, settings.poolSize + settings.maxOverflow) : settings.poolSize + settings.maxOverflow;
+  return {
+    min: embedded ? 0 : settings.poolSize,
+    max,
+    acquire: settings.poolTimeoutSeconds * 1000,
+    idle: 10_000,
+    evict: 1000,
+    validate: (connection?: unknown) => {
+      const c = connection as { _invalid?: boolean; _ending?: boolean } | undefined;
+      return !!c && !c._invalid && !c._ending && !isTooOld(c);
+    },
+  };
+}
+
+export function sslOptions(mode: DbSslMode): false | { rejectUnauthorized: boolean } {
+  switch (mode) {
+    case 'disable':
+      return false;
+    case 'require':
+      // Encrypted, but the server certificate is not verified (libpq's sslmode=require).
+      return { rejectUnauthorized: false };
+    case 'verify-full':
+      return { rejectUnauthorized: true };
+  }
+}
+
+/**
+ * Options shared by Sequelize and by the raw `pg` clients that tools (migration lock, benches)
+ * open: timeouts and TLS.
+ */
+export function connectionOptions(settings: DatabaseSettings): pg.ClientConfig {
+  return {
+    ssl: sslOptions(settings.ssl),
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+    // The server cancels a statement past the limit; the client gives up a little later even
+    // when the connection hangs silently (a dead peer never answers the cancel).
+    statement_timeout: settings.queryTimeoutMs,
+    query_timeout: settings.queryTimeoutMs + 250,
+    keepAlive: true,
+    application_name: 'shopassist-api',
+  };
+}
+
+export async function createDatabase(settings: DatabaseSettings, logger: Logger): Promise<Database> {
+  let embeddedServer: EmbeddedPostgres | undefined;
+  let url = settings.url;
+  if (!url) {
+    embeddedServer = await startEmbeddedPostgres({ dataDir: settings.dataDir });
+    url = embeddedServer.url;
+    logger.info({ dataDir: settings.dataDir }, 'embedded PostgreSQL started');
+  }
+
+  const bornAt = new WeakMap<object, number>();
+  const recycleMs = settings.poolRecycleSeconds * 1000;
+  const options: Options = {
+    dialect: 'postgres',
+    dialectModule: pg,
+    logging: settings.echoSql ? (sql: string) => logger.info({ sql }, 'sql') : false,
+    logQueryParameters: false,
+    benchmark: false,
+    pool: poolOptions(settings, !!embeddedServer, (c) => Date.now() - (bornAt.get(c) ?? Date.now()) > recycleMs),
+    dialectOptions: connectionOptions(settings),
+    retry: { max: 0 },
+    define: { underscored: true },
+    hooks: {
+      afterConnect: (connection: unknown) => {
+        bornAt.set(connection as object, Date.now());
+      },
+    },
+  };
+  const sequelize = new Sequelize(url, options);
+  const models = defineModels(sequelize);
+  let closed: Promise<void> | undefined;
+
+  return {
+    sequelize,
+    models,
+    url,
+    embedded: !!embeddedServer,
+    async ping() {
+      const started = performance.now();
+      await sequelize.query('SELECT 1', { type: QueryTypes.SELECT });
+      return Math.round((performance.now() - started) * 100) / 100;
+    },
+    poolStats() {
+      const pool = (sequelize.connectionManager as unknown as { pool?: { write?: PoolLike } | PoolLike }).pool;
+      const p = (pool && 'write' in pool ? pool.write : pool) as PoolLike | undefined;
+      return {
+        size: p?.size ?? 0,
+        available: p?.available ?? 0,
+        using: p?.using ?? 0,
+        waiting: p?.waiting ?? 0,
+      };
+    },
+    close() {
+      closed ??= (async () => {
+        try {
+          await sequelize.close();
+        } finally {
+          await embeddedServer?.stop();
+        }
+      })();
+      return closed;
+    },
+  };
+}
+
+interface PoolLike {
+  size: number;
+  available: number;
+  using: number;
+  waiting: number;
+}

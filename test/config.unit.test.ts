@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected loadConfig to reject');
+}
+
+describe('configuration', () => {
+  it('applies the contract defaults when nothing is set', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(3000);
+    expect(c.host).toBe('0.0.0.0');
+    expect(c.trustProxy).toBe(false);
+    expect(c.storageBackend).toBe('postgres');
+    expect(c.cacheBackend).toBe('postgres');
+    expect(c.database).toMatchObject({
+      url: undefined,
+      dataDir: './data',
+      poolSize: 10,
+      maxOverflow: 20,
+      poolTimeoutSeconds: 30,
+      poolRecycleSeconds: 3600,
+      connectTimeoutMs: 1000,
+      queryTimeoutMs: 1500,
+      echoSql: false,
+      ssl: 'disable',
+      migrateOnStart: true,
+    });
+    expect(c.cache).toEqual({ redisUrl: 'redis://127.0.0.1:6379/0', ttlSeconds: 3600, maxEntries: 10_000 });
+    expect(c.credits).toEqual({ guestAllowance: 10, registeredAllowance: 100, resetPeriodHours: 24, queryCost: 1, cachedQueryCost: 0 });
+    expect(c.queryRateLimitPerMinute).toBe(120);
+    expect(c.sessions).toMatchObject({ secretGenerated: true, ttlDays: 30, perIpPerHour: 20 });
+    expect(c.sessions.secret.length).toBeGreaterThanOrEqual(32);
+    expect(c.adminApiKey).toBeUndefined();
+    expect(c.assistant).toMatchObject({ provider: 'catalog', timeoutMs: 10_000 });
+    expect(c.maintenance).toEqual({ transactionRetentionDays: 90, cleanupIntervalMinutes: 60 });
+    expect(c.logLevel).toBe('info');
+  });
+
+  it('parses given values into typed settings', () => {
+    const c = loadConfig({
+      PORT: '8080',
+      TRUST_PROXY: 'loopback',
+      STORAGE_BACKEND: 'memory',
+      CACHE_BACKEND: 'redis',
+      DB_ECHO_SQL: 'true',
+      DB_SSL: 'verify-full',
+      CREDIT_RESET_PERIOD_HOURS: '0.5',
+      QUERY_RATE_LIMIT_PER_MINUTE: '0',
+      SESSION_SECRET: 'x'.repeat(32),
+    });
+    expect(c.port).toBe(8080);
+    expect(c.trustProxy).toBe('loopback');
+    expect(c.storageBackend).toBe('memory');
+    expect(c.cacheBackend).toBe('redis');
+    expect(c.database.echoSql).toBe(true);
+    expect(c.database.ssl).toBe('verify-full');
+    expect(c.credits.resetPeriodHours).toBe(0.5);
+    expect(c.queryRateLimitPerMinute).toBe(0);
+    expect(c.sessions).toMatchObject({ secret: 'x'.repeat(32), secretGenerated: false });
+  });
+
+  it('reads a hop count for TRUST_PROXY as a number', () => {
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+  });
+
+  it('defaults the cache to memory when storage is rolled back to memory', () => {
+    expect(loadConfig({ STORAGE_BACKEND: 'memory' }).cacheBackend).toBe('memory');
+  });
+
+  it('names each bad variable once, with what was given and what is expected', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      STORAGE_BACKEND: 'mysql',
+      CACHE_BACKEND: 'memcached',
+      DB_POOL_SIZE: '0',
+      DB_ECHO_SQL: 'maybe',
+      CREDIT_RESET_PERIOD_HOURS: '-1',
+      DATABASE_URL: 'mysql://user:secret@db/x',
+    });
+    expect(problems).toEqual([
+      'PORT: got "eighty", expected an integer from 0 to 65535',
+      'STORAGE_BACKEND: got "mysql", expected one of postgres, memory',
+      'CACHE_BACKEND: got "memcached", expected one of postgres, redis, memory, none',
+      'DATABASE_URL: got (hidden), expected a URL starting with postgres:// or postgresql://',
+      'DB_POOL_SIZE: got "0", expected an integer from 1 to 1000',
+      'DB_ECHO_SQL: got "maybe", expected true or false',
+      'CREDIT_RESET_PERIOD_HOURS: got "-1", expected a positive number (fractions allowed)',
+    ]);
+  });
+
+  it('never echoes a secret it rejects', () => {
+    const problems = problemsOf({ SESSION_SECRET: 'too-short-secret' });
+    expect(problems).toEqual(['SESSION_SECRET: got (hidden), expected at least 32 bytes']);
+    expect(problems.join('\n')).not.toContain('too-short-secret');
+  });
+
+  it('requires SESSION_SECRET in production', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+      'SESSION_SECRET: got nothing, expected required when NODE_ENV=production (at least 32 bytes)',
+    ]);
+  });
+
+  it('rejects a PostgreSQL cache on memory storage, which never connects to a database', () => {
+    expect(problemsOf({ STORAGE_BACKEND: 'memory', CACHE_BACKEND: 'postgres' })).toEqual([
+      'CACHE_BACKEND: got "postgres", expected memory, redis or none while STORAGE_BACKEND=memory (memory storage never connects to a database)',
+    ]);
+  });
+
+  it('requires the OpenAI settings when the openai provider is chosen', () => {
+    expect(problemsOf({ ASSISTANT_PROVIDER: 'openai' })).toEqual([
+      'OPENAI_BASE_URL: got nothing, expected a URL (required when ASSISTANT_PROVIDER=openai)',
+      'OPENAI_MODEL: got nothing, expected a model name (required when ASSISTANT_PROVIDER=openai)',
+    ]);
+  });
+
+  it('accepts one way to verify registered tokens, not two', () => {
+    expect(problemsOf({ AUTH_JWT_SECRET: 's'.repeat(32), AUTH_JWKS_URL: 'https://id.example.com/jwks' })).toEqual([
+      'AUTH_JWKS_URL: got "https://id.example.com/jwks", expected unset while AUTH_JWT_SECRET is set (use one of the two)',
+    ]);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '' }).port).toBe(3000);
+  });
+});

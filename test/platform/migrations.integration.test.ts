@@ -1,0 +1,147 @@
+import { QueryTypes, Sequelize } from 'sequelize';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Migrator } from '../../src/platform/migrator.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+let testDb: TestDatabase;
+let sequelize: Sequelize;
+let migrator: Migrator;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  sequelize = new Sequelize(testDb.url, { dialect: 'postgres', dialectModule: pg, logging: false, pool: { max: 2 } });
+  migrator = new Migrator(sequelize);
+});
+
+afterAll(async () => {
+  await sequelize?.close();
+  await testDb?.dispose();
+});
+
+/** Tables, columns, constraints and indexes of the public schema, in a stable order. */
+async function schemaSnapshot() {
+  const columns = await sequelize.query(
+    `SELECT table_name, column_name, data_type, is_nullable, column_default
+       FROM information_schema.columns WHERE table_schema = 'public'
+      ORDER BY table_name, column_name`,
+    { type: QueryTypes.SELECT },
+  );
+  const constraints = await sequelize.query(
+    `SELECT conrelid::regclass::text AS table_name, conname, contype, pg_get_constraintdef(oid) AS definition
+       FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+      ORDER BY 1, 2`,
+    { type: QueryTypes.SELECT },
+  );
+  const indexes = await sequelize.query(
+    `SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1, 2`,
+    { type: QueryTypes.SELECT },
+  );
+  return { columns, constraints, indexes };
+}
+
+async function sqlState(statement: string): Promise<string | undefined> {
+  try {
+    await sequelize.query(statement);
+    return undefined;
+  } catch (err) {
+    return (err as { parent?: { code?: string } }).parent?.code;
+  }
+}
+
+describe('migrations', () => {
+  it('up → down to 0 → up leaves the expected schema', async () => {
+    await migrator.up();
+    const first = await schemaSnapshot();
+    const tables = new Set(first.columns.map((c) => (c as { table_name: string }).table_name));
+    expect([...tables].sort()).toEqual(
+      expect.arrayContaining(['credit_transactions', 'query_cache', 'user_consents', 'user_credits']),
+    );
+
+    await migrator.down({ to: 0 });
+    const empty = await schemaSnapshot();
+    expect(empty.columns.map((c) => (c as { table_name: string }).table_name).filter((t) => t !== 'shopassist_migrations')).toEqual([]);
+    expect(await migrator.executed()).toEqual([]);
+
+    await migrator.up();
+    expect(await schemaSnapshot()).toEqual(first);
+    expect((await migrator.pending()).length).toBe(0);
+  });
+
+  it('creates the columns and types of SCHEMA.md', async () => {
+    const columns = await sequelize.query<{ table_name: string; column_name: string; data_type: string; is_nullable: string }>(
+      `SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns
+        WHERE table_schema = 'public' AND table_name <> 'shopassist_migrations' ORDER BY table_name, ordinal_position`,
+      { type: QueryTypes.SELECT },
+    );
+    const shape = Object.fromEntries(columns.map((c) => [`${c.table_name}.${c.column_name}`, `${c.data_type}${c.is_nullable === 'NO' ? ' not null' : ''}`]));
+    expect(shape).toMatchObject({
+      'user_credits.user_id': 'character varying not null',
+      'user_credits.is_guest': 'boolean not null',
+      'user_credits.available_credits': 'integer not null',
+      'user_credits.max_credits': 'integer not null',
+      'user_credits.last_reset_timestamp': 'timestamp with time zone not null',
+      'user_credits.created_at': 'timestamp with time zone not null',
+      'user_credits.updated_at': 'timestamp with time zone not null',
+      'credit_transactions.id': 'bigint not null',
+      'credit_transactions.user_id': 'character varying not null',
+      'credit_transactions.transaction_type': 'character varying not null',
+      'credit_transactions.amount': 'integer not null',
+      'credit_transactions.timestamp': 'timestamp with time zone not null',
+      'credit_transactions.description': 'text',
+      'credit_transactions.balance_after': 'integer not null',
+      'credit_transactions.idempotency_key': 'character varying',
+      'user_consents.user_id': 'character varying not null',
+      'user_consents.terms_accepted': 'boolean not null',
+      'user_consents.marketing_consent': 'boolean not null',
+      'user_consents.timestamp': 'timestamp with time zone not null',
+      'user_consents.updated_at': 'timestamp with time zone not null',
+      'query_cache.query_hash': 'character varying not null',
+      'query_cache.result': 'jsonb not null',
+      'query_cache.cached_at': 'timestamp with time zone not null',
+      'query_cache.expires_at': 'timestamp with time zone not null',
+    });
+  });
+
+  it('indexes the ledger by (user_id, timestamp) and the cache by expires_at', async () => {
+    const defs = (await sequelize.query<{ indexdef: string }>(`SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'`, {
+      type: QueryTypes.SELECT,
+    })).map((r) => r.indexdef);
+    expect(defs).toContainEqual(expect.stringMatching(/ON public\.credit_transactions USING btree \(user_id, "timestamp"\)$/));
+    expect(defs).toContainEqual(expect.stringMatching(/ON public\.query_cache USING btree \(expires_at\)$/));
+    expect(defs).toContainEqual(expect.stringMatching(/UNIQUE INDEX .* ON public\.credit_transactions USING btree \(user_id, idempotency_key\)$/));
+  });
+
+  describe('CHECK constraints reject a violating row with SQLSTATE 23514', () => {
+    it('available_credits >= 0', async () => {
+      expect(await sqlState(`INSERT INTO user_credits (user_id, is_guest, available_credits, max_credits, last_reset_timestamp) VALUES ('u-neg', true, -1, 10, now())`)).toBe('23514');
+    });
+    it('max_credits > 0', async () => {
+      expect(await sqlState(`INSERT INTO user_credits (user_id, is_guest, available_credits, max_credits, last_reset_timestamp) VALUES ('u-max', true, 0, 0, now())`)).toBe('23514');
+    });
+    it('amount <> 0', async () => {
+      expect(await sqlState(`INSERT INTO credit_transactions (user_id, transaction_type, amount, balance_after) VALUES ('u', 'debit', 0, 0)`)).toBe('23514');
+    });
+    it('balance_after >= 0', async () => {
+      expect(await sqlState(`INSERT INTO credit_transactions (user_id, transaction_type, amount, balance_after) VALUES ('u', 'debit', -1, -1)`)).toBe('23514');
+    });
+    it('transaction_type is one of the ledger types', async () => {
+      expect(await sqlState(`INSERT INTO credit_transactions (user_id, transaction_type, amount, balance_after) VALUES ('u', 'gift', 5, 5)`)).toBe('23514');
+    });
+    it('expires_at > cached_at', async () => {
+      expect(await sqlState(`INSERT INTO query_cache (query_hash, result, cached_at, expires_at) VALUES ('h', '{}', now(), now())`)).toBe('23514');
+    });
+    it('accepts rows that keep every rule', async () => {
+      expect(await sqlState(`INSERT INTO user_credits (user_id, is_guest, available_credits, max_credits, last_reset_timestamp) VALUES ('u-ok', true, 0, 10, now())`)).toBeUndefined();
+      expect(await sqlState(`INSERT INTO query_cache (query_hash, result, expires_at) VALUES ('h-ok', '{"a":1}', now() + interval '1 hour')`)).toBeUndefined();
+    });
+  });
+
+  it('keeps an idempotency key unique per user (23505), but not across users', async () => {
+    const insert = (user: string) =>
+      sqlState(`INSERT INTO credit_transactions (user_id, transaction_type, amount, balance_after, idempotency_key) VALUES ('${user}', 'debit', -1, 0, 'key-1')`);
+    expect(await insert('a')).toBeUndefined();
+    expect(await insert('a')).toBe('23505');
+    expect(await insert('b')).toBeUndefined();
+  });
+});

@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { QueryTypes } from 'sequelize';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase } from '../../src/platform/db.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { Migrator } from '../../src/platform/migrator.js';
+import { testConfig } from '../support/app.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startServerProcess } from '../support/server-process.js';
+
+describe('two processes starting against one empty database', () => {
+  let testDb: TestDatabase;
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await testDb?.dispose();
+  });
+
+  it('both migrate without racing, both become ready, and both stop cleanly on SIGTERM', async () => {
+    const servers = [0, 1].map(() => startServerProcess({ DATABASE_URL: testDb.url, STORAGE_BACKEND: 'postgres', CACHE_BACKEND: 'postgres' }));
+    const ports = await Promise.all(servers.map((s) => s.listening));
+    for (const port of ports) {
+      const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
+      expect(res.status).toBe(200);
+    }
+    const migratedLines = servers.flatMap((s) => s.output().split('\n')).filter((l) => l.includes('"event":"migrated"'));
+    const names = migratedLines.map((l) => (JSON.parse(l) as { name: string }).name);
+    // Every migration was applied exactly once, by one process or the other.
+    expect(names.length).toBeGreaterThan(0);
+    expect(new Set(names).size).toBe(names.length);
+
+    for (const s of servers) s.child.kill('SIGTERM');
+    expect(await Promise.all(servers.map((s) => s.exited))).toEqual([0, 0]);
+  });
+});
+
+describe('the embedded PostgreSQL', () => {
+  it('keeps the schema and the data across a restart', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'shopassist-embedded-'));
+    const settings = { ...testConfig().database, url: undefined, dataDir };
+    const logger = createLogger({ level: 'silent' });
+    try {
+      const first = await createDatabase(settings, logger);
+      expect(first.embedded).toBe(true);
+      await new Migrator(first.sequelize).up();
+      await first.sequelize.query(
+        `INSERT INTO user_credits (user_id, is_guest, available_credits, max_credits, last_reset_timestamp) VALUES ('kept', false, 7, 100, now())`,
+      );
+      await first.close();
+
+      const second = await createDatabase(settings, logger);
+      try {
+        expect(await new Migrator(second.sequelize).pending()).toEqual([]);
+        const rows = await second.sequelize.query<{ available_credits: number }>(
+          `SELECT available_credits FROM user_credits WHERE user_id = 'kept'`,
+          { type: QueryTypes.SELECT },
+        );
+        expect(rows).toEqual([{ available_credits: 7 }]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a data directory that another live process holds', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'shopassist-embedded-'));
+    const settings = { ...testConfig().database, url: undefined, dataDir };
+    const logger = createLogger({ level: 'silent' });
+    const server = startServerProcess({ DATA_DIR: dataDir });
+    try {
+      await server.listening;
+      await expect(createDatabase(settings, logger)).rejects.toThrow(/in use by process/);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

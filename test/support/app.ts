@@ -1,0 +1,29 @@
+import { Writable } from 'node:stream';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createContainer, type Container } from '../../src/container.js';
+import { createLogger } from '../../src/platform/logger.js';
+
+/** A Config as the server would parse it from these variables (quiet logs, test defaults). */
+export function testConfig(env: Record<string, string | undefined> = {}): Config {
+  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env });
+}
+
+export interface TestApp extends Container {
+  /** Every log line the app wrote, parsed. */
+  logs: Record<string, unknown>[];
+}
+
+/** Builds a whole app (any backend) from env-style settings, capturing its log lines. */
+export async function createTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
+  const config = testConfig({ LOG_LEVEL: 'info', ...env });
+  const logs: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const logger = createLogger({ level: config.logLevel, destination });
+  const container = await createContainer(config, { logger });
+  return Object.assign(container, { logs });
+}
