@@ -1,0 +1,72 @@
+import type { BeginParams, BeginResult, IdempotencyStore, StoredResponse } from './idempotency.store.js';
+
+interface Entry {
+  requestHash: string;
+  status: 'in_progress' | 'completed';
+  response: StoredResponse | undefined;
+  attempt: string;
+  lockedUntil: number;
+  expiresAt: number;
+}
+
+/** Idempotency records in process memory (STORAGE_BACKEND=memory: one process). */
+export class MemoryIdempotencyStore implements IdempotencyStore {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  private id(userId: string, key: string): string {
+    return `${userId}\u0000${key}`;
+  }
+
+  async begin(p: BeginParams): Promise<BeginResult> {
+    const now = this.now().getTime();
+    const id = this.id(p.userId, p.key);
+    const existing = this.entries.get(id);
+    const takeOver =
+      !existing ||
+      existing.expiresAt <= now ||
+      (existing.status === 'in_progress' && existing.lockedUntil <= now && existing.requestHash === p.requestHash);
+    if (takeOver) {
+      this.entries.set(id, {
+        requestHash: p.requestHash,
+        status: 'in_progress',
+        response: undefined,
+        attempt: p.attempt,
+        lockedUntil: now + p.leaseMs,
+        expiresAt: now + p.ttlMs,
+      });
+      return { state: 'started' };
+    }
+    if (existing.requestHash !== p.requestHash) return { state: 'conflict' };
+    if (existing.status === 'completed') return { state: 'completed', response: structuredClone(existing.response!) };
+    return { state: 'in_progress' };
+  }
+
+  async complete(userId: string, key: string, attempt: string, response: StoredResponse): Promise<void> {
+    const entry = this.entries.get(this.id(userId, key));
+    if (entry && entry.attempt === attempt && entry.status === 'in_progress') {
+      entry.status = 'completed';
+      entry.response = structuredClone(response);
+    }
+  }
+
+  async abandon(userId: string, key: string, attempt: string): Promise<void> {
+    const id = this.id(userId, key);
+    const entry = this.entries.get(id);
+    if (entry && entry.attempt === attempt && entry.status === 'in_progress') this.entries.delete(id);
+  }
+
+  /** In memory there is no statement to bound: every expired record goes at once. */
+  async cleanupExpired(): Promise<number> {
+    const now = this.now().getTime();
+    let deleted = 0;
+    for (const [id, entry] of this.entries) {
+      if (entry.expiresAt <= now) {
+        this.entries.delete(id);
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+}

@@ -1,0 +1,92 @@
+import { QueryTypes, type Sequelize } from 'sequelize';
+import type { StorageGuard } from '../platform/storage-guard.js';
+import type { BeginParams, BeginResult, IdempotencyStore, StoredResponse } from './idempotency.store.js';
+
+/**
+ * Idempotency records in PostgreSQL, so they hold across processes and restarts. `begin` is
+ * one INSERT … ON CONFLICT that either creates the record, takes over an expired one (or an
+ * in-progress one whose lease ran out), or leaves the existing one alone; only in the last
+ * case is the existing record read to tell the caller what it is.
+ */
+export class PostgresIdempotencyStore implements IdempotencyStore {
+  constructor(
+    private readonly sequelize: Sequelize,
+    private readonly guard: StorageGuard,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async begin(p: BeginParams): Promise<BeginResult> {
+    return this.guard.run('idempotency.begin', async () => {
+      // A record deleted by `abandon` between the two statements is simply tried again.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const now = this.now();
+        const started = await this.sequelize.query<{ attempt: string }>(
+          `INSERT INTO idempotency_keys (user_id, key, request_hash, status, attempt, created_at, locked_until, expires_at)
+           VALUES ($1, $2, $3, 'in_progress', $4, $5, $6, $7)
+           ON CONFLICT (user_id, key) DO UPDATE
+              SET request_hash = EXCLUDED.request_hash, status = 'in_progress', response = NULL,
+                  attempt = EXCLUDED.attempt, created_at = EXCLUDED.created_at,
+                  locked_until = EXCLUDED.locked_until, expires_at = EXCLUDED.expires_at
+            WHERE idempotency_keys.expires_at <= $5
+               OR (idempotency_keys.status = 'in_progress' AND idempotency_keys.locked_until <= $5
+                   AND idempotency_keys.request_hash = EXCLUDED.request_hash)
+           RETURNING attempt`,
+          {
+            bind: [p.userId, p.key, p.requestHash, p.attempt, now, new Date(now.getTime() + p.leaseMs), new Date(now.getTime() + p.ttlMs)],
+            type: QueryTypes.SELECT,
+          },
+        );
+        if (started.length === 1) return { state: 'started' };
+
+        const [existing] = await this.sequelize.query<{ request_hash: string; status: string; response: StoredResponse | null }>(
+          `SELECT request_hash, status, response FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
+          { bind: [p.userId, p.key], type: QueryTypes.SELECT },
+        );
+        if (!existing) continue;
+        if (existing.request_hash !== p.requestHash) return { state: 'conflict' };
+        if (existing.status === 'completed' && existing.response) return { state: 'completed', response: existing.response };
+        return { state: 'in_progress' };
+      }
+      return { state: 'in_progress' };
+    });
+  }
+
+  async complete(userId: string, key: string, attempt: string, response: StoredResponse): Promise<void> {
+    await this.guard.run('idempotency.complete', () =>
+      this.sequelize.query(
+        `UPDATE idempotency_keys SET status = 'completed', response = $4::jsonb
+          WHERE user_id = $1 AND key = $2 AND attempt = $3 AND status = 'in_progress'`,
+        { bind: [userId, key, attempt, JSON.stringify(response)] },
+      ),
+    );
+  }
+
+  async abandon(userId: string, key: string, attempt: string): Promise<void> {
+    await this.guard.run('idempotency.abandon', () =>
+      this.sequelize.query(
+        `DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND attempt = $3 AND status = 'in_progress'`,
+        { bind: [userId, key, attempt] },
+      ),
+    );
+  }
+
+  async cleanupExpired(batchSize = 1000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const deleted = await this.guard.run('idempotency.cleanup', async () => {
+        const rows = await this.sequelize.query<{ n: number }>(
+          `WITH doomed AS (
+             SELECT user_id, key FROM idempotency_keys WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2
+           ), gone AS (
+             DELETE FROM idempotency_keys k USING doomed d WHERE k.user_id = d.user_id AND k.key = d.key RETURNING 1
+           )
+           SELECT count(*)::int AS n FROM gone`,
+          { bind: [this.now(), batchSize], type: QueryTypes.SELECT },
+        );
+        return rows[0]?.n ?? 0;
+      });
+      total += deleted;
+      if (deleted < batchSize) return total;
+    }
+  }
+}

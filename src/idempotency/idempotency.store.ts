@@ -1,0 +1,39 @@
+/**
+ * Where Idempotency-Key records live. Every backend keeps these rules:
+ * - A key belongs to one user: the same key from two users is two records.
+ * - `begin` is atomic: of any number of concurrent callers with one (user, key), exactly one
+ *   gets `started`; the others see `in_progress`, `completed` or `conflict`.
+ * - A record whose request hash differs from the caller's is a `conflict`, whatever its state.
+ * - A completed record is replayed until it expires (`ttlMs` after it began); an expired one is
+ *   treated as absent (a new attempt starts).
+ * - An in-progress record holds a lease (`leaseMs`): when the lease has run out (its attempt
+ *   crashed), the next `begin` takes it over as `started`.
+ * - `abandon` removes an in-progress record (a failed attempt is not kept); `complete` stores
+ *   the outcome. Neither touches a record that another attempt has since taken over.
+ */
+export interface IdempotencyStore {
+  begin(params: BeginParams): Promise<BeginResult>;
+  complete(userId: string, key: string, attempt: string, response: StoredResponse): Promise<void>;
+  abandon(userId: string, key: string, attempt: string): Promise<void>;
+  /** Deletes expired records, at most `batchSize` per statement; resolves how many went. */
+  cleanupExpired(batchSize?: number): Promise<number>;
+}
+
+export interface BeginParams {
+  userId: string;
+  key: string;
+  requestHash: string;
+  /** Identifies this attempt (a random id), so a taken-over record is not completed by a stale one. */
+  attempt: string;
+  ttlMs: number;
+  leaseMs: number;
+}
+
+export type BeginResult =
+  | { state: 'started' }
+  | { state: 'in_progress' }
+  | { state: 'conflict' }
+  | { state: 'completed'; response: StoredResponse };
+
+/** The outcome of a completed request, as replayed. Opaque JSON to the store. */
+export type StoredResponse = Record<string, unknown>;

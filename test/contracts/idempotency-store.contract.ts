@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BeginParams, IdempotencyStore } from '../../src/idempotency/idempotency.store.js';
+
+/** A clock the test moves by hand. */
+export interface TestClock {
+  now: () => Date;
+  advance(ms: number): void;
+}
+
+export function testClock(start = Date.parse('2026-11-22T12:00:00Z')): TestClock {
+  let t = start;
+  return { now: () => new Date(t), advance: (ms) => void (t += ms) };
+}
+
+export interface IdempotencyHarness {
+  store: IdempotencyStore;
+  clock: TestClock;
+  dispose?(): Promise<void>;
+}
+
+const TTL = 24 * 3600_000;
+const LEASE = 30_000;
+
+export function idempotencyStoreContract(name: string, make: () => Promise<IdempotencyHarness>) {
+  describe(`${name} idempotency store`, () => {
+    let h: IdempotencyHarness;
+    beforeAll(async () => {
+      h = await make();
+    });
+    afterAll(async () => {
+      await h?.dispose?.();
+    });
+
+    const params = (over: Partial<BeginParams> = {}): BeginParams => ({
+      userId: `user-${randomUUID()}`,
+      key: 'key-1',
+      requestHash: 'hash-a',
+      attempt: randomUUID(),
+      ttlMs: TTL,
+      leaseMs: LEASE,
+      ...over,
+    });
+
+    it('starts a first attempt and reports it in progress to a retry', async () => {
+      const p = params();
+      expect(await h.store.begin(p)).toEqual({ state: 'started' });
+      expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'in_progress' });
+    });
+
+    it('replays a completed outcome exactly, with the same body', async () => {
+      const p = params();
+      await h.store.begin(p);
+      const response = { answer: 'Grüße ✓', products: [{ id: 'p1', price: 89.99, score: 0.87 }], cached: false, creditsCharged: 1 };
+      await h.store.complete(p.userId, p.key, p.attempt, response);
+      expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'completed', response });
+    });
+
+    it('answers conflict for the same key with a different body, in progress or completed', async () => {
+      const p = params();
+      await h.store.begin(p);
+      expect(await h.store.begin({ ...p, requestHash: 'hash-b', attempt: randomUUID() })).toEqual({ state: 'conflict' });
+      await h.store.complete(p.userId, p.key, p.attempt, { ok: true });
+      expect(await h.store.begin({ ...p, requestHash: 'hash-b', attempt: randomUUID() })).toEqual({ state: 'conflict' });
+    });
+
+    it('keeps keys per user: the same key from another user is another record', async () => {
+      const p = params();
+      await h.store.begin(p);
+      expect(await h.store.begin({ ...p, userId: `user-${randomUUID()}`, requestHash: 'other', attempt: randomUUID() })).toEqual({ state: 'started' });
+    });
+
+    it('does not keep a failed attempt: after abandon a retry starts afresh', async () => {
+      const p = params();
+      await h.store.begin(p);
+      await h.store.abandon(p.userId, p.key, p.attempt);
+      expect(await h.store.begin({ ...p, requestHash: 'hash-b', attempt: randomUUID() })).toEqual({ state: 'started' });
+    });
+
+    it('lets exactly one of many concurrent first attempts start', async () => {
+      const p = params();
+      const results = await Promise.all(Array.from({ length: 20 }, () => h.store.begin({ ...p, attempt: randomUUID() })));
+      expect(results.filter((r) => r.state === 'started')).toHaveLength(1);
+      expect(results.filter((r) => r.state === 'in_progress')).toHaveLength(19);
+    });
+
+    it('expires a completed record after its time to live', async () => {
+      const p = params();
+      await h.store.begin(p);
+      await h.store.complete(p.userId, p.key, p.attempt, { n: 1 });
+      h.clock.advance(TTL - 1);
+      expect((await h.store.begin({ ...p, attempt: randomUUID() })).state).toBe('completed');
+      h.clock.advance(1);
+      expect(await h.store.begin({ ...p, requestHash: 'new-body', attempt: randomUUID() })).toEqual({ state: 'started' });
+    });
+
+    it('takes over an in-progress record whose lease ran out, and ignores the stale attempt afterwards', async () => {
+      const p = params();
+      await h.store.begin(p);
+      h.clock.advance(LEASE);
+      const second = { ...p, attempt: randomUUID() };
+      expect(await h.store.begin(second)).toEqual({ state: 'started' });
+      // The crashed first attempt comes back late: it can neither complete nor abandon the new one.
+      await h.store.complete(p.userId, p.key, p.attempt, { stale: true });
+      await h.store.abandon(p.userId, p.key, p.attempt);
+      expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'in_progress' });
+      await h.store.complete(second.userId, second.key, second.attempt, { fresh: true });
+      expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'completed', response: { fresh: true } });
+    });
+
+    it('cleans up expired records and keeps live ones', async () => {
+      const live = params();
+      const old = params();
+      await h.store.begin(old);
+      await h.store.complete(old.userId, old.key, old.attempt, { old: true });
+      h.clock.advance(TTL + 1);
+      await h.store.begin(live);
+      expect(await h.store.cleanupExpired(1)).toBeGreaterThanOrEqual(1);
+      expect(await h.store.begin({ ...live, attempt: randomUUID() })).toEqual({ state: 'in_progress' });
+      expect(await h.store.begin({ ...old, requestHash: 'x', attempt: randomUUID() })).toEqual({ state: 'started' });
+    });
+  });
+}

@@ -1,0 +1,28 @@
+import { Sequelize } from 'sequelize';
+import pg from 'pg';
+import { MemoryIdempotencyStore } from '../../src/idempotency/idempotency.store.memory.js';
+import { PostgresIdempotencyStore } from '../../src/idempotency/idempotency.store.postgres.js';
+import { Migrator } from '../../src/platform/migrator.js';
+import { unguarded } from '../../src/platform/storage-guard.js';
+import { idempotencyStoreContract, testClock } from '../contracts/idempotency-store.contract.js';
+import { createTestDatabase } from '../support/database.js';
+
+idempotencyStoreContract('memory', async () => {
+  const clock = testClock();
+  return { store: new MemoryIdempotencyStore(clock.now), clock };
+});
+
+idempotencyStoreContract('postgres', async () => {
+  const db = await createTestDatabase();
+  const sequelize = new Sequelize(db.url, { dialect: 'postgres', dialectModule: pg, logging: false, pool: { max: 4 } });
+  await new Migrator(sequelize).up();
+  const clock = testClock();
+  return {
+    store: new PostgresIdempotencyStore(sequelize, unguarded, clock.now),
+    clock,
+    async dispose() {
+      await sequelize.close();
+      await db.dispose();
+    },
+  };
+});
