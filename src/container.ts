@@ -2,11 +2,17 @@ import type { Express } from 'express';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { healthRoutes } from './health/health.routes.js';
-import { disabledProbe, HealthService, timedProbe } from './health/health.service.js';
+import { metricsRoutes } from './health/metrics.routes.js';
+import { disabledProbe, HealthService } from './health/health.service.js';
 import { createDatabase, type Database } from './platform/db.js';
 import { createLogger, type Logger } from './platform/logger.js';
+import { Metrics } from './platform/metrics.js';
 import { Migrator } from './platform/migrator.js';
 import { unguarded, type StorageGuard } from './platform/storage-guard.js';
+import { BreakerRegistry } from './platform/breaker.js';
+import { DbGuard } from './platform/db-guard.js';
+import { createQueryCache } from './cache/query-cache.factory.js';
+import { cacheAdminRoutes } from './cache/cache.admin.routes.js';
 
 /**
  * The composition root: config → database → repositories → services → app. Nothing here is a
@@ -17,6 +23,8 @@ export interface Container {
   readonly config: Config;
   readonly logger: Logger;
   readonly database: Database | undefined;
+  /** The app's metrics registry, rendered at GET /metrics. */
+  readonly metrics: Metrics;
   /** Stops background work, then closes the pool and the embedded database. */
   close(): Promise<void>;
 }
@@ -31,6 +39,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const database = needsDatabase ? await createDatabase(config.database, logger) : undefined;
   const closers: (() => Promise<void>)[] = [];
   if (database) closers.push(() => database.close());
+  const metrics = new Metrics({ poolStats: database ? () => database.poolStats() : undefined });
 
   try {
     if (database && config.database.migrateOnStart) {
@@ -38,19 +47,25 @@ export async function createContainer(config: Config, options: ContainerOptions 
     }
 
     // Every PostgreSQL call of the repositories goes through this guard (breaker + outage mapping).
-    const dbGuard: StorageGuard = unguarded;
+    const breakers = new BreakerRegistry(logger);
+    closers.push(async () => breakers.shutdown());
+    const databaseGuard = database ? new DbGuard(breakers, database.sequelize, config.database) : undefined;
+    const dbGuard: StorageGuard = databaseGuard ?? unguarded;
     void dbGuard;
+
+    const queryCache = await createQueryCache({ config, database, breakers, databaseBreaker: databaseGuard?.breaker, logger });
+    closers.push(() => queryCache.close());
 
     const health = new HealthService({
       database:
-        database && config.storageBackend === 'postgres'
-          ? timedProbe(() => database.ping(), config.database.queryTimeoutMs)
+        database && databaseGuard && config.storageBackend === 'postgres'
+          ? () => databaseGuard.health(() => database.ping()) // down at once while the breaker is open
           : disabledProbe,
-      cache: disabledProbe,
+      cache: () => queryCache.health(),
       assistant: async () => ({ status: 'up', latencyMs: null }),
     });
 
-    const app = createApp({ config, logger, routers: [healthRoutes(health)] });
+    const app = createApp({ config, logger, metrics, routers: [healthRoutes(health), metricsRoutes(metrics), cacheAdminRoutes(queryCache, config.adminApiKey)] });
 
     let closing: Promise<void> | undefined;
     return {
@@ -58,6 +73,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       config,
       logger,
       database,
+      metrics,
       close() {
         closing ??= (async () => {
           for (const close of closers.reverse()) await close();

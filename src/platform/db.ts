@@ -4,6 +4,7 @@ import type { Config, DbSslMode } from '../config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 import type { Logger } from './logger.js';
 import { defineModels, type Models } from './models.js';
+import { evictOnReadTimeout } from './pg-eviction.js';
 
 /**
  * The database module the rest of the code receives by injection: one Sequelize instance, its
@@ -104,6 +105,7 @@ export async function createDatabase(settings: DatabaseSettings, logger: Logger)
     hooks: {
       afterConnect: (connection: unknown) => {
         bornAt.set(connection as object, Date.now());
+        evictOnReadTimeout(connection as object);
       },
     },
   };

@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The query cache key (API.md, "Cache key"). Two requests that can only get the same answer
+ * share a key; anything that changes the answer changes it:
+ * - the query: NFC-normalised, lower-cased, trimmed of Unicode white space, inner white space
+ *   collapsed to one space;
+ * - the filters: `category`/`brand` normalised like the query, prices as numbers, keys in a
+ *   canonical order, absent keys left out (so `{}` is the same as no filters);
+ * - the effective limit (omitted = 5);
+ * - the assistant provider and model, and the catalog version (its content hash), so a new
+ *   catalog, new prices or another model never serve a stale answer.
+ * The key is the SHA-256 (hex) of these parts as JSON: fixed length, whatever the query.
+ */
+
+export const DEFAULT_LIMIT = 5;
+
+/** Bumped when the key's shape changes, so old entries are never read under new rules. */
+const KEY_VERSION = 1;
+
+export interface CacheKeyQuery {
+  query: string;
+  filters?: { category?: string; brand?: string; minPrice?: number; maxPrice?: number } | undefined;
+  limit?: number | undefined;
+}
+
+export interface CacheKeyContext {
+  provider: string;
+  model: string | null;
+  catalogVersion: string;
+}
+
+/** Lower-cased, NFC, trimmed of Unicode white space, inner white space runs collapsed to one space. */
+export function normalizeText(text: string): string {
+  return text.normalize('NFC').toLowerCase().normalize('NFC').trim().replace(/\s+/gu, ' ');
+}
+
+export function cacheKey(request: CacheKeyQuery, context: CacheKeyContext): string {
+  const f = request.filters ?? {};
+  // Listed in a fixed order; JSON.stringify drops the undefined ones.
+  const filters = {
+    brand: f.brand === undefined ? undefined : normalizeText(f.brand),
+    category: f.category === undefined ? undefined : normalizeText(f.category),
+    maxPrice: f.maxPrice,
+    minPrice: f.minPrice,
+  };
+  const parts = [
+    KEY_VERSION,
+    normalizeText(request.query),
+    filters,
+    request.limit ?? DEFAULT_LIMIT,
+    context.provider,
+    context.model,
+    context.catalogVersion,
+  ];
+  return createHash('sha256').update(JSON.stringify(parts), 'utf8').digest('hex');
+}

@@ -1,0 +1,71 @@
+import { QueryTypes, type Sequelize } from 'sequelize';
+import type { CacheStore, JsonValue } from './cache.store.js';
+
+/** Rows deleted per statement by cleanupExpired: short statements, short locks. */
+export const CLEANUP_BATCH_SIZE = 1000;
+
+/**
+ * CACHE_BACKEND=postgres: the `query_cache` table (SCHEMA.md). Shared by every API process on
+ * the database. Writes upsert on the primary key; reads never serve a row whose `expires_at`
+ * has passed, cleaned up or not; cleanup deletes expired rows in batches found through the
+ * `expires_at` index, skipping rows another cleanup holds. Timeouts come from the pool's
+ * statement/query timeouts; the query cache service bounds each call further.
+ */
+export function createPostgresCacheStore(
+  sequelize: Sequelize,
+  options: {
+    /** True while the database is known to be down (its breaker is open): reads and writes fail at once. */
+    databaseDown?: () => boolean;
+  } = {},
+): CacheStore {
+  const databaseDown = options.databaseDown ?? (() => false);
+  const down = () => Promise.reject(new Error('the database is unavailable'));
+  const select = <T extends object>(sql: string, bind: unknown[] = []) => sequelize.query<T>(sql, { type: QueryTypes.SELECT, bind });
+  return {
+    backend: 'postgres',
+    async get(key) {
+      if (databaseDown()) return down();
+      const rows = await select<{ result: JsonValue }>('SELECT result FROM query_cache WHERE query_hash = $1 AND expires_at > now()', [key]);
+      return rows.length === 0 ? undefined : rows[0]!.result;
+    },
+    async set(key, value, ttlSeconds) {
+      if (databaseDown()) return down();
+      await sequelize.query(
+        `INSERT INTO query_cache (query_hash, result, cached_at, expires_at)
+         VALUES ($1, $2::jsonb, now(), now() + $3 * interval '1 second')
+         ON CONFLICT (query_hash) DO UPDATE
+           SET result = EXCLUDED.result, cached_at = EXCLUDED.cached_at, expires_at = EXCLUDED.expires_at`,
+        { bind: [key, JSON.stringify(value), ttlSeconds] },
+      );
+    },
+    async clear() {
+      await sequelize.query('DELETE FROM query_cache');
+    },
+    async cleanupExpired() {
+      let total = 0;
+      for (;;) {
+        const [row] = await select<{ n: number }>(
+          `WITH doomed AS (
+             SELECT query_hash FROM query_cache WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED
+           ), gone AS (
+             DELETE FROM query_cache q USING doomed d WHERE q.query_hash = d.query_hash RETURNING 1
+           )
+           SELECT count(*)::int AS n FROM gone`,
+          [CLEANUP_BATCH_SIZE],
+        );
+        const deleted = row?.n ?? 0;
+        total += deleted;
+        if (deleted < CLEANUP_BATCH_SIZE) return total;
+      }
+    },
+    async countEntries() {
+      const [row] = await select<{ n: number }>('SELECT count(*)::int AS n FROM query_cache WHERE expires_at > now()');
+      return row?.n ?? 0;
+    },
+    async ping() {
+      await select('SELECT 1');
+    },
+    // The pool belongs to the database module.
+    close: () => Promise.resolve(),
+  };
+}

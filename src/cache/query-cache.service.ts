@@ -1,0 +1,164 @@
+import type { ComponentHealth } from '../health/health.service.js';
+import type { Breaker, BreakerState } from '../platform/breaker.js';
+import { StorageUnavailableError } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
+import type { CacheStore, JsonValue } from './cache.store.js';
+
+export type CacheLookup = { status: 'hit'; value: JsonValue } | { status: 'miss' } | { status: 'bypass' };
+
+export interface CacheStats {
+  backend: CacheStore['backend'];
+  hits: number;
+  misses: number;
+  bypasses: number;
+  /** hits / (hits + misses); 0 before any lookup. */
+  hitRate: number;
+  /** Live entries, or null where counting is costly or the store does not answer. */
+  entries: number | null;
+  breaker: BreakerState;
+}
+
+export interface QueryCacheOptions {
+  ttlSeconds: number;
+  /** Guards a remote store (PostgreSQL, Redis); none for memory and none, which cannot fail. */
+  breaker?: Breaker | undefined;
+  /** Bound of the readiness ping (ms). */
+  probeTimeoutMs?: number;
+  logger: Logger;
+}
+
+const MISS: CacheLookup = Object.freeze({ status: 'miss' });
+const BYPASS: CacheLookup = Object.freeze({ status: 'bypass' });
+
+/**
+ * The query cache: answers by cache key, on whichever store CACHE_BACKEND chose. The cache is an
+ * optimisation, never a dependency: a store that fails, times out or whose breaker is open makes
+ * `get` a bypass and `set` a skipped write, and neither ever throws. Counters are per process
+ * and survive `clear`.
+ */
+export class QueryCacheService {
+  private hits = 0;
+  private misses = 0;
+  private bypasses = 0;
+  private readonly breaker: Breaker | undefined;
+  private readonly disabled: boolean;
+
+  constructor(
+    private readonly store: CacheStore,
+    private readonly options: QueryCacheOptions,
+  ) {
+    this.breaker = options.breaker;
+    this.disabled = store.backend === 'none';
+  }
+
+  get backend(): CacheStore['backend'] {
+    return this.store.backend;
+  }
+
+  /**
+   * A hit, a miss, or a bypass: the cache is disabled or failing, or the caller asked to skip
+   * the read (`Cache-Control: no-cache`; the fresh answer is still written with `set`).
+   */
+  get(key: string, options?: { skipRead?: boolean }): Promise<CacheLookup> {
+    if (this.disabled || options?.skipRead) {
+      this.bypasses++;
+      return Promise.resolve(BYPASS);
+    }
+    const read = this.breaker ? this.breaker.run(() => this.store.get(key)) : this.store.get(key);
+    return read.then(
+      (value) => {
+        if (value === undefined) {
+          this.misses++;
+          return MISS;
+        }
+        this.hits++;
+        return { status: 'hit', value };
+      },
+      (err: unknown) => {
+        this.bypasses++;
+        this.options.logger.debug({ event: 'cache_bypass', err: describe(err) }, 'cache read failed: bypassed');
+        return BYPASS;
+      },
+    );
+  }
+
+  /** Stores an answer for CACHE_TTL_SECONDS; resolves false when the write was skipped (cache disabled or failing). */
+  async set(key: string, value: JsonValue): Promise<boolean> {
+    if (this.disabled) return false;
+    try {
+      const write = () => this.store.set(key, value, this.options.ttlSeconds);
+      await (this.breaker ? this.breaker.run(write) : write());
+      return true;
+    } catch (err) {
+      this.options.logger.debug({ event: 'cache_write_skipped', err: describe(err) }, 'cache write failed: skipped');
+      return false;
+    }
+  }
+
+  /** Empties the cache (operator). Rejects with StorageUnavailableError when the store cannot answer. */
+  async clear(): Promise<void> {
+    await this.operate(() => this.store.clear());
+  }
+
+  /** Deletes expired entries; resolves how many. Rejects with StorageUnavailableError when the store cannot answer. */
+  async cleanupExpired(): Promise<number> {
+    return this.operate(() => this.store.cleanupExpired());
+  }
+
+  /** Never throws: `entries` is null when the store does not answer. */
+  async stats(): Promise<CacheStats> {
+    let entries: number | null = null;
+    if (this.breaker?.state !== 'open') entries = await this.store.countEntries().catch(() => null);
+    const looked = this.hits + this.misses;
+    return {
+      backend: this.store.backend,
+      hits: this.hits,
+      misses: this.misses,
+      bypasses: this.bypasses,
+      hitRate: looked === 0 ? 0 : this.hits / looked,
+      entries,
+      breaker: this.breaker?.state ?? 'closed',
+    };
+  }
+
+  /** Readiness: `disabled` for none, `down` at once while the breaker is open or when the store does not answer in time. */
+  async health(): Promise<ComponentHealth> {
+    if (this.disabled) return { status: 'disabled', latencyMs: null };
+    if (this.breaker?.state === 'open') return { status: 'down', latencyMs: null };
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const ping = () => this.store.ping();
+      await Promise.race([
+        this.breaker ? this.breaker.run(ping) : ping(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('cache ping timed out')), this.options.probeTimeoutMs ?? 1000);
+        }),
+      ]);
+      return { status: 'up', latencyMs: Math.round((performance.now() - started) * 100) / 100 };
+    } catch {
+      return { status: 'down', latencyMs: null };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+
+  private async operate<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.breaker?.state === 'open') throw new StorageUnavailableError(this.breaker.secondsUntilProbe());
+    try {
+      // Not through the breaker: operator work may take longer than a lookup's time limit.
+      return await fn();
+    } catch (err) {
+      this.options.logger.warn({ event: 'cache_operation_failed', err: describe(err) }, 'cache operation failed');
+      throw new StorageUnavailableError(this.breaker?.secondsUntilProbe() || 5, err);
+    }
+  }
+}
+
+function describe(err: unknown): { name?: string; message: string } {
+  return err instanceof Error ? { name: err.name, message: err.message } : { message: String(err) };
+}
