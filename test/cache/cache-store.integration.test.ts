@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { createMemoryCacheStore } from '../../src/cache/cache.store.memory.js';
+import { createNoneCacheStore } from '../../src/cache/cache.store.none.js';
+import { createPostgresCacheStore } from '../../src/cache/cache.store.postgres.js';
+import { createRedisCacheStore } from '../../src/cache/cache.store.redis.js';
+import { createDatabase } from '../../src/platform/db.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { Migrator } from '../../src/platform/migrator.js';
+import { testConfig } from '../support/app.js';
+import { cacheStoreContract } from '../contracts/cache-store.contract.js';
+import { createTestDatabase } from '../support/database.js';
+import { requireRedis, TEST_REDIS_URL } from '../support/redis.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+
+const logger = createLogger({ level: 'silent' });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+cacheStoreContract('memory', async () => {
+  let now = 1_000_000;
+  const store = createMemoryCacheStore({ maxEntries: 1000, now: () => now });
+  return {
+    store,
+    advance: async (ms) => {
+      now += ms;
+    },
+    dispose: () => store.close(),
+  };
+});
+
+cacheStoreContract('postgres', async () => {
+  const testDb = await createTestDatabase();
+  const settings = { ...testConfig().database, url: testDb.url };
+  const database = await createDatabase(settings, logger);
+  await new Migrator(database.sequelize).up();
+  const proxies: TcpProxy[] = [];
+  const others: { close(): Promise<void> }[] = [];
+  return {
+    store: createPostgresCacheStore(database.sequelize),
+    advance: sleep,
+    async unreachable() {
+      const proxy = await TcpProxy.forUrl(testDb.url).start();
+      proxy.setMode('refuse');
+      proxies.push(proxy);
+      const cut = await createDatabase({ ...settings, url: proxy.rewrite(testDb.url) }, logger);
+      others.push(cut);
+      return createPostgresCacheStore(cut.sequelize);
+    },
+    async dispose() {
+      for (const o of others) await o.close();
+      for (const p of proxies) await p.stop();
+      await database.close();
+      await testDb.dispose();
+    },
+  };
+});
+
+const redisUp = await requireRedis('the Redis cache store contract');
+describe.skipIf(!redisUp)('redis', () => {
+  const prefix = `shopassist:test:${randomBytes(6).toString('hex')}:`;
+  cacheStoreContract('redis', async () => {
+    const store = await createRedisCacheStore({ url: TEST_REDIS_URL, keyPrefix: prefix, logger });
+    const proxies: TcpProxy[] = [];
+    return {
+      store,
+      advance: sleep,
+      async unreachable() {
+        const proxy = await TcpProxy.forUrl(TEST_REDIS_URL).start();
+        proxy.setMode('refuse');
+        proxies.push(proxy);
+        return createRedisCacheStore({ url: proxy.rewrite(TEST_REDIS_URL), keyPrefix: prefix, logger });
+      },
+      async dispose() {
+        await store.clear();
+        await store.close();
+        for (const p of proxies) await p.stop();
+      },
+    };
+  });
+
+  it('clear deletes only the keys under its own prefix', async () => {
+    const raw = new Redis(TEST_REDIS_URL);
+    const foreign = `shopassist:test:foreign:${randomBytes(6).toString('hex')}`;
+    const store = await createRedisCacheStore({ url: TEST_REDIS_URL, keyPrefix: `${prefix}clear:`, logger });
+    try {
+      await raw.set(foreign, 'keep me', 'EX', 60);
+      await store.set('a'.repeat(64), 'mine', 60);
+      await store.clear();
+      await expect(store.get('a'.repeat(64))).resolves.toBeUndefined();
+      await expect(raw.get(foreign)).resolves.toBe('keep me');
+    } finally {
+      await raw.del(foreign);
+      raw.disconnect();
+      await store.close();
+    }
+  });
+
+  it('lets Redis expire entries with a native TTL', async () => {
+    const raw = new Redis(TEST_REDIS_URL);
+    const store = await createRedisCacheStore({ url: TEST_REDIS_URL, keyPrefix: `${prefix}ttl:`, logger });
+    try {
+      await store.set('b'.repeat(64), 'x', 120);
+      const ttl = await raw.ttl(`${prefix}ttl:${'b'.repeat(64)}`);
+      expect(ttl).toBeGreaterThan(100);
+      expect(ttl).toBeLessThanOrEqual(120);
+    } finally {
+      await store.clear();
+      raw.disconnect();
+      await store.close();
+    }
+  });
+});
+
+describe('memory cache store bounds', () => {
+  it('evicts the least recently used entry beyond CACHE_MAX_ENTRIES', async () => {
+    const store = createMemoryCacheStore({ maxEntries: 2 });
+    await store.set('a', 1, 60);
+    await store.set('b', 2, 60);
+    await store.get('a');
+    await store.set('c', 3, 60);
+    await expect(store.get('b')).resolves.toBeUndefined();
+    await expect(store.get('a')).resolves.toBe(1);
+    await expect(store.get('c')).resolves.toBe(3);
+  });
+});
+
+describe('none cache store', () => {
+  it('never keeps anything and never fails', async () => {
+    const store = createNoneCacheStore();
+    await store.set('k', 'v', 60);
+    await expect(store.get('k')).resolves.toBeUndefined();
+    await expect(store.cleanupExpired()).resolves.toBe(0);
+    await expect(store.ping()).resolves.toBeUndefined();
+  });
+});
