@@ -1,0 +1,48 @@
+import type { Request, RequestHandler } from 'express';
+import type { Metrics } from '../platform/metrics.js';
+
+/** The route label of a request that matched no route: never the raw URL, so cardinality stays bounded. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+type Labels = { method: string; route: string; status: string };
+
+/**
+ * Counts every answered request and observes its duration in `http_requests_total` and
+ * `http_request_duration_seconds`, labelled by method, route TEMPLATE and status. The label
+ * objects are interned (method → route → status), so the hot path allocates nothing per request
+ * beyond the finish listener; every key is bounded (HTTP methods, declared routes, status codes).
+ */
+export function httpMetrics(metrics: Metrics): RequestHandler {
+  const interned = new Map<string, Map<string, Map<number, Labels>>>();
+
+  function labelsFor(method: string, route: string, status: number): Labels {
+    let byRoute = interned.get(method);
+    if (!byRoute) interned.set(method, (byRoute = new Map()));
+    let byStatus = byRoute.get(route);
+    if (!byStatus) byRoute.set(route, (byStatus = new Map()));
+    let labels = byStatus.get(status);
+    if (!labels) byStatus.set(status, (labels = { method, route, status: String(status) }));
+    return labels;
+  }
+
+  return (req, res, next) => {
+    const started = performance.now();
+    res.once('finish', () => {
+      const labels = labelsFor(req.method, routeTemplate(req), res.statusCode);
+      metrics.httpRequests.inc(labels);
+      metrics.httpDuration.observe(labels, (performance.now() - started) / 1000);
+    });
+    next();
+  };
+}
+
+/**
+ * The template of the route that handled the request (`/api/v1/admin/users/:userId/credits`),
+ * including the mount path of its router, or `unmatched`. A route that answered 405 counts
+ * under its own template: the path is known, the method is not.
+ */
+function routeTemplate(req: Request): string {
+  const route = req.route as { path?: unknown } | undefined;
+  if (!route || typeof route.path !== 'string') return UNMATCHED_ROUTE;
+  return req.baseUrl ? req.baseUrl + route.path : route.path;
+}
