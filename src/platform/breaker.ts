@@ -87,6 +87,7 @@ export class Breaker {
       changed('halfOpen');
     });
     this.circuit.on('close', () => {
+      this.forgetWindow();
       logger.info({ event: 'breaker_closed', breaker: name }, `${name} breaker closed`);
       changed('closed');
     });
@@ -126,6 +127,22 @@ export class Breaker {
   onStateChange(listener: (state: BreakerState) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * A breaker that closes starts from a fresh window. opossum counts the calls it rejected while
+   * open as fires, so without this the rejects (and the failures that opened it) would dilute the
+   * next outage's error rate for a whole window, and the breaker would stay closed while every
+   * call fails. The window's buckets are opossum's own objects; they are zeroed in place.
+   */
+  private forgetWindow(): void {
+    const buckets = (this.circuit.status as unknown as { window: Record<string, unknown>[] }).window;
+    for (const bucket of buckets) {
+      for (const [field, value] of Object.entries(bucket)) {
+        if (typeof value === 'number') bucket[field] = 0;
+        else if (Array.isArray(value)) bucket[field] = [];
+      }
+    }
   }
 
   /** Stops the breaker's timers. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { cacheKey, normalizeText } from '../../src/cache/cache-key.js';
+import { cacheKey, normalizeText, type CacheKeyContext } from '../../src/cache/cache-key.js';
 
-const ctx = { provider: 'catalog', model: null, catalogVersion: 'c0ffee' };
+const ctx: CacheKeyContext = { provider: 'catalog', model: null, catalogVersion: 'c0ffee' };
 const key = (request: Parameters<typeof cacheKey>[0], context = ctx) => cacheKey(request, context);
 
 describe('cache key', () => {
