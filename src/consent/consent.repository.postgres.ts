@@ -1,0 +1,98 @@
+import { QueryTypes, type Sequelize } from 'sequelize';
+import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../platform/cursor.js';
+import type { StorageGuard } from '../platform/storage-guard.js';
+import { retryTransient } from '../platform/transient-retry.js';
+import type { Consent, ConsentChoice, ConsentListOptions, ConsentRepository } from './consent.repository.js';
+
+interface ConsentRow {
+  user_id: string;
+  terms_accepted: boolean;
+  marketing_consent: boolean;
+  timestamp: Date;
+  updated_at: Date;
+  micros?: string;
+}
+
+const NOW = 'COALESCE($2::timestamptz, statement_timestamp())';
+
+const toConsent = (r: ConsentRow): Consent => ({
+  userId: r.user_id,
+  termsAccepted: r.terms_accepted,
+  marketingConsent: r.marketing_consent,
+  recordedAt: r.timestamp,
+  updatedAt: r.updated_at,
+});
+
+/** Consent records in `user_consents`; `record` is one upsert (safe to repeat). */
+export class PostgresConsentRepository implements ConsentRepository {
+  constructor(
+    private readonly sequelize: Sequelize,
+    private readonly guard: StorageGuard,
+    private readonly now?: () => Date,
+  ) {}
+
+  async get(userId: string): Promise<Consent | undefined> {
+    const rows = await this.guard.run('consent.get', () =>
+      retryTransient(() =>
+        this.sequelize.query<ConsentRow>(
+          `SELECT user_id, terms_accepted, marketing_consent, "timestamp", updated_at FROM user_consents WHERE user_id = $1`,
+          { bind: [userId], type: QueryTypes.SELECT },
+        ),
+      ),
+    );
+    return rows[0] && toConsent(rows[0]);
+  }
+
+  async record(userId: string, choice: ConsentChoice): Promise<Consent> {
+    const rows = await this.guard.run('consent.record', () =>
+      retryTransient(() =>
+        this.sequelize.query<ConsentRow>(
+          `INSERT INTO user_consents AS c (user_id, terms_accepted, marketing_consent, "timestamp", updated_at)
+           VALUES ($1, $3, $4, ${NOW}, ${NOW})
+           ON CONFLICT (user_id) DO UPDATE SET
+             terms_accepted = EXCLUDED.terms_accepted,
+             marketing_consent = EXCLUDED.marketing_consent,
+             updated_at = CASE
+               WHEN (c.terms_accepted, c.marketing_consent) IS DISTINCT FROM (EXCLUDED.terms_accepted, EXCLUDED.marketing_consent)
+               THEN EXCLUDED.updated_at ELSE c.updated_at END
+           RETURNING user_id, terms_accepted, marketing_consent, "timestamp", updated_at`,
+          { bind: [userId, this.now ? this.now() : null, choice.termsAccepted, choice.marketingConsent], type: QueryTypes.SELECT },
+        ),
+      ),
+    );
+    return toConsent(rows[0]);
+  }
+
+  async list(options: ConsentListOptions): Promise<Page<Consent>> {
+    let after: { micros: string; userId: string } | undefined;
+    if (options.cursor !== undefined) {
+      const key = decodeCursor(options.cursor);
+      if (!key || key.t.length > 18) throw new InvalidCursorError();
+      after = { micros: key.t, userId: key.i };
+    }
+    const rows = await this.guard.run('consent.list', () =>
+      retryTransient(() =>
+        this.sequelize.query<ConsentRow>(
+          `SELECT user_id, terms_accepted, marketing_consent, "timestamp", updated_at,
+                  (extract(epoch FROM "timestamp") * 1000000)::bigint::text AS micros
+             FROM user_consents
+            WHERE ($1::boolean IS NULL OR marketing_consent = $1::boolean)
+              AND ($2::bigint IS NULL OR ("timestamp", user_id COLLATE "C") <
+                   (to_timestamp(0) + ($2::bigint / 1000000) * interval '1 second' + ($2::bigint % 1000000) * interval '1 microsecond', $3::varchar COLLATE "C"))
+            ORDER BY "timestamp" DESC, user_id COLLATE "C" DESC
+            LIMIT $4`,
+          {
+            bind: [options.marketingConsent ?? null, after?.micros ?? null, after?.userId ?? null, options.limit + 1],
+            type: QueryTypes.SELECT,
+          },
+        ),
+      ),
+    );
+    const page = rows.slice(0, options.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toConsent),
+      nextCursor: rows.length > options.limit && last ? encodeCursor({ t: last.micros!, i: last.user_id }) : null,
+    };
+  }
+}

@@ -1,0 +1,84 @@
+import type { RequestHandler, Router } from 'express';
+import type { Config } from '../config.js';
+import { ConsentService } from '../consent/consent.service.js';
+import { consentAdminRoutes } from '../consent/consent.admin.routes.js';
+import { MemoryConsentRepository } from '../consent/consent.repository.memory.js';
+import { PostgresConsentRepository } from '../consent/consent.repository.postgres.js';
+import { consentRoutes } from '../consent/consent.routes.js';
+import { requireAdminKey } from '../identity/admin.middleware.js';
+import { authenticate, ensureAccount } from '../identity/auth.middleware.js';
+import { GuestSessionService } from '../identity/guest-session.js';
+import { guestSessionRoutes } from '../identity/guest-session.routes.js';
+import { TokenVerifier } from '../identity/token-verifier.js';
+import type { Database } from '../platform/db.js';
+import type { StorageGuard } from '../platform/storage-guard.js';
+import type { RateLimitStore } from '../rate-limit/rate-limit.store.js';
+import { MemoryRateLimitStore } from '../rate-limit/rate-limit.store.memory.js';
+import { PostgresRateLimitStore } from '../rate-limit/rate-limit.store.postgres.js';
+import { creditAdminRoutes } from './credit.admin.routes.js';
+import type { CreditPolicy } from './credit.repository.js';
+import { MemoryCreditRepository } from './credit.repository.memory.js';
+import { PostgresCreditRepository } from './credit.repository.postgres.js';
+import { creditRoutes } from './credit.routes.js';
+import { CreditService } from './credit.service.js';
+
+/** What the credit, consent and identity features give the rest of the app. */
+export interface CreditFeatures {
+  credits: CreditService;
+  consents: ConsentService;
+  /** Fixed-window counters in the storage backend (shared by processes on PostgreSQL). */
+  rateLimits: RateLimitStore;
+  /** Verifies the bearer token and puts the caller on the response (`callerOf(res)`). */
+  authenticate: RequestHandler;
+  /** `authenticate`, then creates the caller's credit row on first use: for routes that do not read credits. */
+  authenticateAndEnsure: RequestHandler[];
+  requireAdmin: RequestHandler;
+  routers: Router[];
+}
+
+export function creditPolicy(config: Config): CreditPolicy {
+  return {
+    guestAllowance: config.credits.guestAllowance,
+    registeredAllowance: config.credits.registeredAllowance,
+    resetPeriodMs: Math.round(config.credits.resetPeriodHours * 3_600_000),
+  };
+}
+
+/** Builds the repositories by STORAGE_BACKEND, the services, the middleware and the routers. */
+export function createCreditFeatures(options: { config: Config; database: Database | undefined; dbGuard: StorageGuard }): CreditFeatures {
+  const { config, database, dbGuard } = options;
+  const policy = creditPolicy(config);
+  let credits: CreditService;
+  let consents: ConsentService;
+  let rateLimits: RateLimitStore;
+  if (config.storageBackend === 'postgres') {
+    if (!database) throw new Error('STORAGE_BACKEND=postgres needs a database');
+    credits = new CreditService(new PostgresCreditRepository(database.sequelize, dbGuard, policy));
+    consents = new ConsentService(new PostgresConsentRepository(database.sequelize, dbGuard));
+    rateLimits = new PostgresRateLimitStore(database.sequelize, dbGuard);
+  } else {
+    credits = new CreditService(new MemoryCreditRepository(policy));
+    consents = new ConsentService(new MemoryConsentRepository());
+    rateLimits = new MemoryRateLimitStore();
+  }
+  const verifier = new TokenVerifier(config);
+  const auth = authenticate(verifier);
+  const authenticateAndEnsure = [auth, ensureAccount((caller) => credits.ensure(caller))];
+  const requireAdmin = requireAdminKey(config.adminApiKey);
+  const sessions = new GuestSessionService(verifier, rateLimits, config.sessions.perIpPerHour);
+  return {
+    credits,
+    consents,
+    rateLimits,
+    authenticate: auth,
+    authenticateAndEnsure,
+    requireAdmin,
+    routers: [
+      guestSessionRoutes(sessions),
+      creditRoutes(credits, auth),
+      consentRoutes(consents, authenticateAndEnsure),
+      creditAdminRoutes(credits, requireAdmin),
+      consentAdminRoutes(consents, requireAdmin),
+    ],
+  };
+}

@@ -1,0 +1,204 @@
+import type { Caller } from '../identity/caller.js';
+import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../platform/cursor.js';
+import type { TransactionType } from '../platform/models.js';
+import {
+  allowanceFor,
+  chargeKey,
+  type AdjustResult,
+  type ChargeRequest,
+  type ChargeResult,
+  type CreditAccount,
+  type CreditPolicy,
+  type CreditRepository,
+  type CreditTransaction,
+  type ListOptions,
+  type RefundResult,
+} from './credit.repository.js';
+
+interface Row {
+  userId: string;
+  isGuest: boolean;
+  available: number;
+  max: number;
+  lastResetAt: number;
+}
+
+interface Entry extends CreditTransaction {
+  seq: number;
+  idempotencyKey: string | null;
+}
+
+/**
+ * Balances in process memory (STORAGE_BACKEND=memory, one process). Every operation runs to its
+ * end without awaiting, so it is atomic by construction; the rules are those of the interface.
+ */
+export class MemoryCreditRepository implements CreditRepository {
+  private readonly rows = new Map<string, Row>();
+  private readonly ledgers = new Map<string, Entry[]>();
+  private seq = 0;
+
+  constructor(
+    private readonly policy: CreditPolicy,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async getOrCreate(caller: Caller): Promise<CreditAccount> {
+    return this.account(this.touch(caller));
+  }
+
+  async ensure(caller: Caller): Promise<void> {
+    if (!this.rows.has(caller.userId)) this.touch(caller);
+  }
+
+  async find(userId: string): Promise<CreditAccount | undefined> {
+    const row = this.rows.get(userId);
+    return row && this.account(this.lazyReset(row));
+  }
+
+  async charge(caller: Caller, request: ChargeRequest): Promise<ChargeResult> {
+    const row = this.touch(caller);
+    const key = request.idempotencyKey === undefined ? null : chargeKey(request.idempotencyKey);
+    const prior = key === null ? undefined : this.ledger(row.userId).find((e) => e.idempotencyKey === key);
+    if (prior) {
+      return prior.type === 'debit' && prior.amount === -request.cost
+        ? { kind: 'replayed', chargeId: prior.id, balanceAfter: prior.balanceAfter, account: this.account(row) }
+        : { kind: 'conflict', account: this.account(row) };
+    }
+    if (row.available < request.cost) return { kind: 'insufficient', account: this.account(row) };
+    if (request.cost === 0) return { kind: 'charged', chargeId: null, account: this.account(row) };
+    const entry = this.write(row, 'debit', -request.cost, request.description, key);
+    return { kind: 'charged', chargeId: entry.id, account: this.account(row) };
+  }
+
+  async refund(caller: Caller, chargeId: string, description: string): Promise<RefundResult> {
+    const row = this.rows.get(caller.userId);
+    if (!row) return { kind: 'charge_not_found' };
+    this.lazyReset(row);
+    const ledger = this.ledger(row.userId);
+    const charge = ledger.find((e) => e.id === chargeId && e.type === 'debit');
+    if (!charge) return { kind: 'charge_not_found' };
+    const key = `refund:${chargeId}`;
+    if (ledger.some((e) => e.idempotencyKey === key)) return { kind: 'already_refunded', account: this.account(row) };
+    const entry = this.write(row, 'refund', -charge.amount, description, key);
+    return { kind: 'refunded', refundId: entry.id, account: this.account(row) };
+  }
+
+  async adjust(userId: string, amount: number, reason: string): Promise<AdjustResult | undefined> {
+    const row = this.rows.get(userId);
+    if (!row) return undefined;
+    this.lazyReset(row);
+    if (row.available + amount < 0) return { kind: 'would_be_negative', account: this.account(row) };
+    this.write(row, 'adjustment', amount, reason, null);
+    return { kind: 'adjusted', account: this.account(row) };
+  }
+
+  async reset(userId: string): Promise<CreditAccount | undefined> {
+    const row = this.rows.get(userId);
+    if (!row) return undefined;
+    this.applyReset(row, 'Allowance reset by an operator');
+    return this.account(row);
+  }
+
+  async listTransactions(userId: string, options: ListOptions): Promise<Page<CreditTransaction>> {
+    let after: { t: number; seq: number } | undefined;
+    if (options.cursor !== undefined) {
+      const key = decodeCursor(options.cursor);
+      if (!key || !/^\d+$/.test(key.i)) throw new InvalidCursorError();
+      after = { t: Number(key.t), seq: Number(key.i) };
+    }
+    const sorted = [...this.ledger(userId)].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.seq - a.seq);
+    const rest = after
+      ? sorted.filter((e) => e.createdAt.getTime() < after.t || (e.createdAt.getTime() === after.t && e.seq < after.seq))
+      : sorted;
+    const page = rest.slice(0, options.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(({ id, type, amount, balanceAfter, description, createdAt }) => ({ id, type, amount, balanceAfter, description, createdAt })),
+      nextCursor: rest.length > options.limit && last ? encodeCursor({ t: String(last.createdAt.getTime()), i: String(last.seq) }) : null,
+    };
+  }
+
+  async cleanupTransactions(olderThan: Date, batchSize: number): Promise<number> {
+    let deleted = 0;
+    const cutoff = olderThan.getTime();
+    for (;;) {
+      const users = [...this.ledgers.entries()]
+        .filter(([, ledger]) => ledger.some((e) => e.type !== 'carryover' && e.createdAt.getTime() < cutoff))
+        .slice(0, batchSize);
+      if (users.length === 0) return deleted;
+      for (const [userId, ledger] of users) {
+        const old = ledger.filter((e) => e.createdAt.getTime() < cutoff).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.seq - b.seq);
+        const kept = ledger.filter((e) => e.createdAt.getTime() >= cutoff);
+        deleted += old.filter((e) => e.type !== 'carryover').length;
+        const sum = old.reduce((s, e) => s + e.amount, 0);
+        const newest = old[old.length - 1];
+        if (sum !== 0) {
+          kept.push(this.entry(userId, 'carryover', sum, newest.balanceAfter, 'Carried over from entries past retention', null, newest.createdAt));
+        }
+        this.ledgers.set(userId, kept);
+      }
+    }
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  /** The caller's row, created on first use, with any due reset applied. */
+  private touch(caller: Caller): Row {
+    let row = this.rows.get(caller.userId);
+    if (!row) {
+      const allowance = allowanceFor(this.policy, caller.isGuest);
+      row = { userId: caller.userId, isGuest: caller.isGuest, available: 0, max: allowance, lastResetAt: this.now().getTime() };
+      this.rows.set(caller.userId, row);
+      this.write(row, 'grant', allowance, 'Initial allowance', null);
+      return row;
+    }
+    return this.lazyReset(row);
+  }
+
+  private lazyReset(row: Row): Row {
+    if (this.now().getTime() >= row.lastResetAt + this.policy.resetPeriodMs) this.applyReset(row, 'Allowance reset');
+    return row;
+  }
+
+  private applyReset(row: Row, description: string): void {
+    const allowance = allowanceFor(this.policy, row.isGuest);
+    const difference = allowance - row.available;
+    row.max = allowance;
+    row.lastResetAt = this.now().getTime();
+    if (difference !== 0) this.write(row, 'reset', difference, description, null);
+  }
+
+  private write(row: Row, type: TransactionType, amount: number, description: string | null, idempotencyKey: string | null): Entry {
+    if (row.available + amount < 0) throw new Error('a ledger entry would take the balance below zero');
+    row.available += amount;
+    const entry = this.entry(row.userId, type, amount, row.available, description, idempotencyKey, this.now());
+    this.ledger(row.userId).push(entry);
+    return entry;
+  }
+
+  private entry(userId: string, type: TransactionType, amount: number, balanceAfter: number, description: string | null, idempotencyKey: string | null, at: Date): Entry {
+    const seq = ++this.seq;
+    if (!this.ledgers.has(userId)) this.ledgers.set(userId, []);
+    return { id: String(seq), seq, type, amount, balanceAfter, description, createdAt: new Date(at.getTime()), idempotencyKey };
+  }
+
+  private ledger(userId: string): Entry[] {
+    let ledger = this.ledgers.get(userId);
+    if (!ledger) {
+      ledger = [];
+      this.ledgers.set(userId, ledger);
+    }
+    return ledger;
+  }
+
+  private account(row: Row): CreditAccount {
+    return {
+      userId: row.userId,
+      isGuest: row.isGuest,
+      available: row.available,
+      max: row.max,
+      lastResetAt: new Date(row.lastResetAt),
+      resetsAt: new Date(row.lastResetAt + this.policy.resetPeriodMs),
+    };
+  }
+}

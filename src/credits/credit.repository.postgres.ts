@@ -1,0 +1,249 @@
+import { randomUUID } from 'node:crypto';
+import { QueryTypes, type Sequelize } from 'sequelize';
+import type { Caller } from '../identity/caller.js';
+import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../platform/cursor.js';
+import { AppError } from '../platform/errors.js';
+import type { TransactionType } from '../platform/models.js';
+import type { StorageGuard } from '../platform/storage-guard.js';
+import { driverError, retryTransient } from '../platform/transient-retry.js';
+import {
+  allowanceFor,
+  chargeKey,
+  type AdjustResult,
+  type ChargeRequest,
+  type ChargeResult,
+  type CreditAccount,
+  type CreditPolicy,
+  type CreditRepository,
+  type CreditTransaction,
+  type ListOptions,
+  type RefundResult,
+} from './credit.repository.js';
+import { CHARGE_OP, ENSURE_ACCOUNT, mutation, REFUND_OP, ADJUST_OP, TOUCH_OP, LIST_TRANSACTIONS, CLEANUP_BATCH } from './credit.sql.js';
+
+/** A row of a mutation statement: the account after the operation, and the operation's own columns. */
+interface MutationRow {
+  user_id: string;
+  is_guest: boolean;
+  avail0: number;
+  applied: number;
+  max0: number;
+  reset0: Date;
+  ok: boolean;
+  entry_id: string | null;
+  prior_id?: string | null;
+  prior_type?: string | null;
+  prior_amount?: number | null;
+  prior_balance?: number | null;
+  charge_id?: string | null;
+}
+
+const CHARGE_SQL = mutation(CHARGE_OP);
+const REFUND_SQL = mutation(REFUND_OP);
+const ADJUST_SQL = mutation(ADJUST_OP);
+const TOUCH_SQL = mutation(TOUCH_OP);
+
+const isIdempotencyClash = (err: unknown) => {
+  const { code, constraint } = driverError(err);
+  return code === '23505' && constraint === 'credit_transactions_user_idempotency_key';
+};
+
+/**
+ * Balances in PostgreSQL. Every operation on a balance is ONE statement (see credit.sql.ts): it
+ * locks the user's row, applies a due lazy reset, applies the operation guarded in SQL and
+ * writes the ledger entries with their `balance_after`, all in the statement's own transaction.
+ * Nothing is read into Node and written back. Transient failures are retried only where a repeat
+ * is safe: every charge carries an idempotency key (the caller's, or a generated one), refunds are
+ * keyed by their charge, and reads/resets converge; an adjustment is retried only after errors
+ * that guarantee its transaction rolled back (serialization failure, deadlock).
+ */
+export class PostgresCreditRepository implements CreditRepository {
+  constructor(
+    private readonly sequelize: Sequelize,
+    private readonly guard: StorageGuard,
+    private readonly policy: CreditPolicy,
+    /** A fixed clock for tests; unset, the database clock decides (one clock for every process). */
+    private readonly now?: () => Date,
+  ) {}
+
+  async getOrCreate(caller: Caller): Promise<CreditAccount> {
+    const row = await this.withAccount(caller, () => this.mutate('credits.get', TOUCH_SQL, caller.userId, false, [], true));
+    return this.account(row);
+  }
+
+  /** Creates the row with its `grant` entry unless it exists; concurrent callers create exactly one. */
+  async ensure(caller: Caller): Promise<void> {
+    await this.guard.run('credits.ensure', () =>
+      retryTransient(() =>
+        this.sequelize.query(ENSURE_ACCOUNT, {
+          bind: [caller.userId, this.clock(), caller.isGuest, allowanceFor(this.policy, caller.isGuest)],
+          type: QueryTypes.INSERT,
+        }),
+      ),
+    );
+  }
+
+  async find(userId: string): Promise<CreditAccount | undefined> {
+    const row = await this.mutate('credits.find', TOUCH_SQL, userId, false, [], true);
+    return row && this.account(row);
+  }
+
+  async charge(caller: Caller, request: ChargeRequest): Promise<ChargeResult> {
+    // A generated key makes a charge whose connection dropped safe to repeat: the repeat replays.
+    const key = request.idempotencyKey === undefined ? `auto:${randomUUID()}` : chargeKey(request.idempotencyKey);
+    const row = await this.withAccount(caller, () =>
+      this.mutate('credits.charge', CHARGE_SQL, caller.userId, false, [request.cost, request.description, key], true),
+    );
+    const account = this.account(row);
+    if (row.prior_id) {
+      return row.prior_type === 'debit' && row.prior_amount === -request.cost
+        ? { kind: 'replayed', chargeId: row.prior_id, balanceAfter: row.prior_balance!, account }
+        : { kind: 'conflict', account };
+    }
+    if (!row.ok) return { kind: 'insufficient', account };
+    return { kind: 'charged', chargeId: row.entry_id, account };
+  }
+
+  async refund(caller: Caller, chargeId: string, description: string): Promise<RefundResult> {
+    if (!/^\d{1,18}$/.test(chargeId)) return { kind: 'charge_not_found' };
+    const row = await this.mutate('credits.refund', REFUND_SQL, caller.userId, false, [description, chargeId], true);
+    if (!row || !row.charge_id) return { kind: 'charge_not_found' };
+    const account = this.account(row);
+    if (row.prior_id) return { kind: 'already_refunded', account };
+    return { kind: 'refunded', refundId: row.entry_id!, account };
+  }
+
+  async adjust(userId: string, amount: number, reason: string): Promise<AdjustResult | undefined> {
+    const row = await this.mutate('credits.adjust', ADJUST_SQL, userId, false, [amount, reason], false);
+    if (!row) return undefined;
+    return row.ok ? { kind: 'adjusted', account: this.account(row) } : { kind: 'would_be_negative', account: this.account(row) };
+  }
+
+  async reset(userId: string): Promise<CreditAccount | undefined> {
+    const row = await this.mutate('credits.reset', TOUCH_SQL, userId, true, [], true);
+    return row && this.account(row);
+  }
+
+  async listTransactions(userId: string, options: ListOptions): Promise<Page<CreditTransaction>> {
+    let after: { micros: string; id: string } | undefined;
+    if (options.cursor !== undefined) {
+      const key = decodeCursor(options.cursor);
+      if (!key || !/^\d{1,18}$/.test(key.i) || key.t.length > 18) throw new InvalidCursorError();
+      after = { micros: key.t, id: key.i };
+    }
+    const rows = await this.guard.run('credits.listTransactions', () =>
+      retryTransient(() =>
+        this.sequelize.query<{
+          id: string;
+          transaction_type: TransactionType;
+          amount: number;
+          balance_after: number;
+          description: string | null;
+          timestamp: Date;
+          micros: string;
+        }>(LIST_TRANSACTIONS, {
+          bind: [userId, after?.micros ?? null, after?.id ?? null, options.limit + 1],
+          type: QueryTypes.SELECT,
+        }),
+      ),
+    );
+    const page = rows.slice(0, options.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((r) => ({
+        id: r.id,
+        type: r.transaction_type,
+        amount: r.amount,
+        balanceAfter: r.balance_after,
+        description: r.description,
+        createdAt: r.timestamp,
+      })),
+      nextCursor: rows.length > options.limit && last ? encodeCursor({ t: last.micros, i: last.id }) : null,
+    };
+  }
+
+  async cleanupTransactions(olderThan: Date, batchSize: number): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const [result] = await this.guard.run('credits.cleanup', () =>
+        retryTransient(() =>
+          this.sequelize.query<{ users: string; deleted: string }>(CLEANUP_BATCH, {
+            bind: [olderThan, batchSize],
+            type: QueryTypes.SELECT,
+          }),
+        ),
+      );
+      deleted += Number(result.deleted);
+      if (Number(result.users) === 0) return deleted;
+    }
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private clock(): Date | null {
+    return this.now ? this.now() : null;
+  }
+
+  /** Runs an operation on the caller's row; on a user without one, creates it and runs again. */
+  private async withAccount(caller: Caller, run: () => Promise<MutationRow | undefined>): Promise<MutationRow> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const row = await run();
+      if (row) return row;
+      await this.ensure(caller);
+    }
+    throw new Error(`credit row of ${caller.userId} is missing after creating it`);
+  }
+
+  /**
+   * One mutation statement: $1 user, $2 clock, $3 period (ms), $4/$5 guest/registered
+   * allowance, $6 force a reset, $7… the operation's own values. Resolves undefined for no row.
+   */
+  private async mutate(
+    operation: string,
+    sql: string,
+    userId: string,
+    forceReset: boolean,
+    values: unknown[],
+    repeatable: boolean,
+  ): Promise<MutationRow | undefined> {
+    const bind = [userId, this.clock(), this.policy.resetPeriodMs, this.policy.guestAllowance, this.policy.registeredAllowance, forceReset, ...values];
+    try {
+      const rows = await this.guard.run(operation, () =>
+        retryTransient(() => this.sequelize.query<MutationRow>(sql, { bind, type: QueryTypes.SELECT }), {
+          // A clash on an idempotency key means a concurrent twin committed first: the repeat replays.
+          alsoRetry: isIdempotencyClash,
+          connectionErrors: repeatable,
+        }),
+      );
+      return rows[0];
+    } catch (err) {
+      throw this.translate(err);
+    }
+  }
+
+  private translate(err: unknown): unknown {
+    const { code, constraint } = driverError(err);
+    if (code === '23514' && constraint?.includes('non_negative')) {
+      return new AppError('BALANCE_WOULD_BE_NEGATIVE', 'The balance cannot go below zero.', { cause: err });
+    }
+    if (code === '22003') {
+      return new AppError('VALIDATION_FAILED', 'The balance would exceed the largest number of credits.', {
+        details: [{ path: 'amount', message: 'would take the balance past 2147483647' }],
+        cause: err,
+      });
+    }
+    return err;
+  }
+
+  private account(row: MutationRow): CreditAccount {
+    const available = row.avail0 + row.applied;
+    return {
+      userId: row.user_id,
+      isGuest: row.is_guest,
+      available,
+      max: row.max0,
+      lastResetAt: row.reset0,
+      resetsAt: new Date(row.reset0.getTime() + this.policy.resetPeriodMs),
+    };
+  }
+}

@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import type { Caller } from '../identity/caller.js';
+import type { Page } from '../platform/cursor.js';
+import type { TransactionType } from '../platform/models.js';
+
+/** A user's balance as every backend reports it, after any lazy reset that was due. */
+export interface CreditAccount {
+  userId: string;
+  isGuest: boolean;
+  available: number;
+  max: number;
+  lastResetAt: Date;
+  resetsAt: Date;
+}
+
+export interface CreditTransaction {
+  id: string;
+  type: TransactionType;
+  /** Never 0; negative for debits. */
+  amount: number;
+  balanceAfter: number;
+  description: string | null;
+  createdAt: Date;
+}
+
+/** The allowance rules a repository applies. */
+export interface CreditPolicy {
+  guestAllowance: number;
+  registeredAllowance: number;
+  resetPeriodMs: number;
+}
+
+export interface ChargeRequest {
+  cost: number;
+  description: string;
+  /** Same key + same cost replays the original charge; same key + another cost is a conflict. */
+  idempotencyKey?: string;
+}
+
+export type ChargeResult =
+  | { kind: 'charged'; chargeId: string | null; account: CreditAccount }
+  | { kind: 'replayed'; chargeId: string; balanceAfter: number; account: CreditAccount }
+  | { kind: 'insufficient'; account: CreditAccount }
+  | { kind: 'conflict'; account: CreditAccount };
+
+export type RefundResult =
+  | { kind: 'refunded'; refundId: string; account: CreditAccount }
+  | { kind: 'already_refunded'; account: CreditAccount }
+  | { kind: 'charge_not_found' };
+
+export type AdjustResult = { kind: 'adjusted'; account: CreditAccount } | { kind: 'would_be_negative'; account: CreditAccount };
+
+export interface ListOptions {
+  limit: number;
+  cursor?: string;
+}
+
+/**
+ * Balances and their ledger. Rules every backend (memory, PostgreSQL) keeps:
+ *
+ * - Every change of `available` writes exactly one ledger entry, atomically with the change;
+ *   `available` always equals the sum of the user's entries and is never negative.
+ * - First use (`getOrCreate`, and `charge` on a user without a row): the row is created with
+ *   `available = max = allowance` and one `grant` entry. Concurrent first uses create exactly one.
+ * - Lazy reset, on every access that names the user: when `now >= lastResetAt + resetPeriod`,
+ *   `available` and `max` become the current allowance, `lastResetAt` becomes now and a `reset`
+ *   entry records the difference (none when it is 0; negative when an adjustment had lifted
+ *   `available` above `max`). It happens under the same lock as the operation that follows.
+ * - `resetsAt = lastResetAt + resetPeriod`.
+ * - Operations that find no row (`find`, `adjust`, `reset`) never create one: they resolve
+ *   `undefined` (`listTransactions` an empty page).
+ * - A charge never takes `available` below 0: `insufficient` changes nothing but a due reset.
+ *   A charge of 0 writes no entry and succeeds even at zero balance.
+ * - Idempotency keys are per user. A repeated charge key with the same cost resolves `replayed`
+ *   (the original charge id and its balance after) and charges nothing; with another cost it
+ *   resolves `conflict`. A charge is refunded at most once (`already_refunded` after that).
+ * - Any entry may be retried by the backend after a transient failure only when the retry is a
+ *   replay (the operation's key or its rolled-back transaction makes it so).
+ * - Transactions are listed newest first (timestamp, then id); a cursor resumes after the last
+ *   row of the previous page, so pages stay stable while new entries arrive. A cursor that did
+ *   not come from the backend throws `InvalidCursorError`.
+ * - `cleanupTransactions` deletes entries older than `olderThan` and replaces each affected
+ *   user's deleted entries by one `carryover` entry holding their sum (none when 0), in the same
+ *   transaction; it works through at most `batchSize` users per transaction and resolves the
+ *   number of entries deleted (carryovers it replaced are not counted).
+ */
+export interface CreditRepository {
+  getOrCreate(caller: Caller): Promise<CreditAccount>;
+  /** Creates the caller's row (and `grant`) unless it exists; no lazy reset. */
+  ensure(caller: Caller): Promise<void>;
+  find(userId: string): Promise<CreditAccount | undefined>;
+  charge(caller: Caller, request: ChargeRequest): Promise<ChargeResult>;
+  refund(caller: Caller, chargeId: string, description: string): Promise<RefundResult>;
+  adjust(userId: string, amount: number, reason: string): Promise<AdjustResult | undefined>;
+  reset(userId: string): Promise<CreditAccount | undefined>;
+  listTransactions(userId: string, options: ListOptions): Promise<Page<CreditTransaction>>;
+  cleanupTransactions(olderThan: Date, batchSize: number): Promise<number>;
+}
+
+export function allowanceFor(policy: CreditPolicy, isGuest: boolean): number {
+  return isGuest ? policy.guestAllowance : policy.registeredAllowance;
+}
+
+/**
+ * The ledger key of a charge: callers' keys live in their own namespace (`charge:`), apart from
+ * refund keys (`refund:<chargeId>`); a key too long for the column is stored as its SHA-256.
+ */
+export function chargeKey(idempotencyKey: string): string {
+  const plain = `charge:${idempotencyKey}`;
+  return plain.length <= 255 ? plain : `charge#${createHash('sha256').update(idempotencyKey, 'utf8').digest('hex')}`;
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { callerFromUserId } from '../identity/caller.js';
+import type { CreditAccount, CreditTransaction } from './credit.repository.js';
+
+/** Counts code points after NFC normalisation and trimming of Unicode white space. */
+export const text = (min: number, max: number) =>
+  z
+    .string()
+    .transform((s) => s.normalize('NFC').replace(/^[\s\p{White_Space}]+|[\s\p{White_Space}]+$/gu, ''))
+    .refine((s) => [...s].length >= min && [...s].length <= max, { message: `${min}–${max} characters` });
+
+/** `{userId}` of the operator routes: a guest id or a registered user's id. */
+export const userIdParams = z.object({
+  userId: z.string().refine((id) => callerFromUserId(id) !== undefined, {
+    message: 'guest_<uuid> or 1–128 of A–Z a–z 0–9 _ . : @ - (not starting with guest_)',
+  }),
+});
+
+export const creditsResponse = z.object({
+  userId: z.string(),
+  isGuest: z.boolean(),
+  available: z.number().int().min(0),
+  max: z.number().int().positive(),
+  lastResetAt: z.iso.datetime(),
+  resetsAt: z.iso.datetime(),
+});
+export type CreditsResponse = z.infer<typeof creditsResponse>;
+
+export function toCreditsResponse(a: CreditAccount): CreditsResponse {
+  return {
+    userId: a.userId,
+    isGuest: a.isGuest,
+    available: a.available,
+    max: a.max,
+    lastResetAt: a.lastResetAt.toISOString(),
+    resetsAt: a.resetsAt.toISOString(),
+  };
+}
+
+export const transactionsQuery = z.object({
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'an integer from 1 to 100')
+    .transform(Number)
+    .pipe(z.number().int().min(1, 'an integer from 1 to 100').max(100, 'an integer from 1 to 100'))
+    .default(20),
+  cursor: z.string().min(1, 'the nextCursor of a previous page').optional(),
+});
+
+export const transactionItem = z.object({
+  id: z.string(),
+  type: z.enum(['grant', 'debit', 'refund', 'reset', 'adjustment', 'carryover']),
+  amount: z.number().int(),
+  balanceAfter: z.number().int().min(0),
+  description: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+});
+
+export const transactionsResponse = z.object({
+  items: z.array(transactionItem),
+  nextCursor: z.string().nullable(),
+});
+export type TransactionsResponse = z.infer<typeof transactionsResponse>;
+
+export function toTransactionItem(t: CreditTransaction): z.infer<typeof transactionItem> {
+  return { id: t.id, type: t.type, amount: t.amount, balanceAfter: t.balanceAfter, description: t.description, createdAt: t.createdAt.toISOString() };
+}
+
+export const adjustBody = z.strictObject({
+  amount: z
+    .number()
+    .int('a whole number')
+    .min(-1_000_000, 'from -1000000 to 1000000')
+    .max(1_000_000, 'from -1000000 to 1000000')
+    .refine((n) => n !== 0, 'not 0'),
+  reason: text(1, 500),
+});

@@ -1,0 +1,144 @@
+/**
+ * The credit statements of the PostgreSQL repository, one round trip each. Shared by the bench,
+ * which runs the same shape on a bare `pg` pool to measure the repository's overhead.
+ *
+ * Common parameters of a mutation: $1 user id, $2 clock (NULL = the database's), $3 reset
+ * period in ms, $4 guest allowance, $5 registered allowance, $6 force a reset (operator).
+ */
+const NOW = 'COALESCE($2::timestamptz, statement_timestamp())';
+
+/**
+ * Wraps an operation in the lock → lazy reset → guarded change → ledger pipeline.
+ *
+ * `op` is a SELECT over `base` (the locked row after any due reset: `avail0`, `max0`, `reset0`)
+ * yielding at most one row with `delta` (the change it asks for), `type`, `description`, `key`
+ * (idempotency key) and `ok` (whether the change is allowed), plus any columns of its own.
+ * The row is updated when a reset is due or the change applies; the ledger gets a `reset`
+ * entry (when the reset changes the balance) and then the operation's entry, in that order.
+ * The CHECK constraints back the guards: no statement can leave a negative balance.
+ */
+export function mutation(op: string): string {
+  return `
+WITH cur AS (
+  SELECT user_id, is_guest, available_credits, max_credits, last_reset_timestamp,
+         CASE WHEN is_guest THEN $4::int ELSE $5::int END AS allowance,
+         ($6::boolean OR last_reset_timestamp + $3::float8 * interval '1 millisecond' <= ${NOW}) AS resetting
+  FROM user_credits WHERE user_id = $1
+  FOR UPDATE
+),
+base AS (
+  SELECT cur.*,
+         CASE WHEN resetting THEN allowance ELSE available_credits END AS avail0,
+         CASE WHEN resetting THEN allowance ELSE max_credits END AS max0,
+         CASE WHEN resetting THEN ${NOW} ELSE last_reset_timestamp END AS reset0
+  FROM cur
+),
+op AS (${op}),
+eff AS (
+  SELECT b.*, o.*, CASE WHEN o.ok THEN o.delta ELSE 0 END AS applied FROM base b CROSS JOIN op o
+),
+upd AS (
+  UPDATE user_credits u
+     SET available_credits = e.avail0 + e.applied, max_credits = e.max0,
+         last_reset_timestamp = e.reset0, updated_at = ${NOW}
+    FROM eff e
+   WHERE u.user_id = e.user_id AND (e.resetting OR e.applied <> 0)
+  RETURNING u.user_id
+),
+led AS (
+  INSERT INTO credit_transactions (user_id, transaction_type, amount, "timestamp", description, balance_after, idempotency_key)
+  SELECT user_id, t, amount, ${NOW}, d, bal, k FROM (
+    SELECT 1 AS ord, user_id, 'reset'::varchar AS t, avail0 - available_credits AS amount,
+           CASE WHEN $6::boolean THEN 'Allowance reset by an operator' ELSE 'Allowance reset' END::text AS d,
+           avail0 AS bal, NULL::varchar AS k
+      FROM eff WHERE resetting AND avail0 <> available_credits
+    UNION ALL
+    SELECT 2, user_id, type, applied, description, avail0 + applied, key FROM eff WHERE applied <> 0
+  ) x ORDER BY ord
+  RETURNING id, transaction_type
+)
+SELECT e.*, (SELECT id FROM led WHERE transaction_type <> 'reset') AS entry_id,
+       (SELECT count(*) FROM upd) AS updated
+  FROM eff e`;
+}
+
+/** A read: applies a due reset (or the forced one), changes nothing else. */
+export const TOUCH_OP = `
+  SELECT 0 AS delta, 'none'::varchar AS type, NULL::text AS description, NULL::varchar AS key, true AS ok FROM base`;
+
+/** $7 cost, $8 description, $9 idempotency key. Allowed when the key is new and the balance covers the cost. */
+export const CHARGE_OP = `
+  SELECT -$7::int AS delta, 'debit'::varchar AS type, $8::text AS description, $9::varchar AS key,
+         (p.id IS NULL AND b.avail0 >= $7::int) AS ok,
+         p.id AS prior_id, p.transaction_type AS prior_type, p.amount AS prior_amount, p.balance_after AS prior_balance
+    FROM base b
+    LEFT JOIN credit_transactions p ON p.user_id = b.user_id AND p.idempotency_key = $9::varchar`;
+
+/** $7 description, $8 charge id. Gives back a debit of this user once (key `refund:<id>`). */
+export const REFUND_OP = `
+  SELECT -c.amount AS delta, 'refund'::varchar AS type, $7::text AS description,
+         ('refund:' || $8::bigint)::varchar AS key,
+         (c.id IS NOT NULL AND p.id IS NULL) AS ok, c.id AS charge_id, p.id AS prior_id
+    FROM base b
+    LEFT JOIN credit_transactions c ON c.user_id = b.user_id AND c.id = $8::bigint AND c.transaction_type = 'debit'
+    LEFT JOIN credit_transactions p ON p.user_id = b.user_id AND p.idempotency_key = 'refund:' || $8::bigint`;
+
+/** $7 amount, $8 reason. Allowed unless the balance would go below 0. */
+export const ADJUST_OP = `
+  SELECT $7::int AS delta, 'adjustment'::varchar AS type, $8::text AS description, NULL::varchar AS key,
+         (b.avail0::bigint + $7::int >= 0) AS ok
+    FROM base b`;
+
+/** $1 user id, $2 clock, $3 is guest, $4 allowance: the row and its `grant`, or nothing if it exists. */
+export const ENSURE_ACCOUNT = `
+WITH ins AS (
+  INSERT INTO user_credits (user_id, is_guest, available_credits, max_credits, last_reset_timestamp, created_at, updated_at)
+  VALUES ($1, $3::boolean, $4::int, $4::int, ${NOW}, ${NOW}, ${NOW})
+  ON CONFLICT (user_id) DO NOTHING
+  RETURNING user_id, available_credits
+)
+INSERT INTO credit_transactions (user_id, transaction_type, amount, "timestamp", description, balance_after)
+SELECT user_id, 'grant', available_credits, ${NOW}, 'Initial allowance', available_credits FROM ins`;
+
+/** $1 user id, $2/$3 cursor (microseconds since the epoch, id) or NULLs, $4 rows to read. */
+export const LIST_TRANSACTIONS = `
+SELECT id, transaction_type, amount, balance_after, description, "timestamp",
+       (extract(epoch FROM "timestamp") * 1000000)::bigint::text AS micros
+  FROM credit_transactions
+ WHERE user_id = $1
+   AND ($2::bigint IS NULL OR ("timestamp", id) <
+        (to_timestamp(0) + ($2::bigint / 1000000) * interval '1 second' + ($2::bigint % 1000000) * interval '1 microsecond', $3::bigint))
+ ORDER BY "timestamp" DESC, id DESC
+ LIMIT $4`;
+
+/**
+ * $1 cutoff, $2 users per batch. Deletes every entry older than the cutoff of up to $2 users that
+ * still have such entries (other than carryovers) and writes each one `carryover` with their sum
+ * (dated like the newest deleted entry, with its balance), in one transaction. DELETE … RETURNING
+ * yields only rows this statement removed, so concurrent runs never count a row twice.
+ */
+export const CLEANUP_BATCH = `
+WITH users AS (
+  SELECT DISTINCT user_id FROM credit_transactions
+   WHERE "timestamp" < $1::timestamptz AND transaction_type <> 'carryover'
+   LIMIT $2::int
+),
+del AS (
+  DELETE FROM credit_transactions t USING users u
+   WHERE t.user_id = u.user_id AND t."timestamp" < $1::timestamptz
+  RETURNING t.user_id, t.id, t.amount, t."timestamp", t.balance_after, t.transaction_type
+),
+agg AS (
+  SELECT user_id, sum(amount) AS total, max("timestamp") AS newest,
+         (array_agg(balance_after ORDER BY "timestamp" DESC, id DESC))[1] AS balance
+    FROM del GROUP BY user_id
+),
+ins AS (
+  INSERT INTO credit_transactions (user_id, transaction_type, amount, "timestamp", description, balance_after)
+  SELECT user_id, 'carryover', total, newest, 'Carried over from entries past retention', balance
+    FROM agg WHERE total <> 0
+  RETURNING id
+)
+SELECT (SELECT count(*) FROM users) AS users,
+       (SELECT count(*) FROM del WHERE transaction_type <> 'carryover') AS deleted,
+       (SELECT count(*) FROM ins) AS carryovers`;

@@ -1,0 +1,33 @@
+import type { RequestHandler } from 'express';
+import { AppError } from '../platform/errors.js';
+import { callerOf, setCaller, type Caller } from './caller.js';
+import type { TokenVerifier } from './token-verifier.js';
+
+const BEARER = /^bearer[ \t]+([A-Za-z0-9._~+/-]+=*)[ \t]*$/i;
+
+/**
+ * Requires `Authorization: Bearer <token>` (scheme matched case-insensitively) and puts the
+ * verified caller on the response (`callerOf(res)`). Any failure is 401 UNAUTHENTICATED; the
+ * error middleware adds `WWW-Authenticate: Bearer`.
+ */
+export function authenticate(verifier: TokenVerifier): RequestHandler {
+  return async (req, res, next) => {
+    const header = req.get('authorization');
+    if (!header) throw new AppError('UNAUTHENTICATED', 'A bearer token is required (Authorization: Bearer <token>).');
+    const match = BEARER.exec(header);
+    if (!match) throw new AppError('UNAUTHENTICATED', 'The Authorization header must be "Bearer <token>".');
+    setCaller(res, await verifier.verify(match[1]));
+    next();
+  };
+}
+
+/**
+ * "A credit row is created on a user's first authenticated request of any kind": routes that do
+ * not read credits themselves put this after `authenticate()`. `ensure` must be idempotent.
+ */
+export function ensureAccount(ensure: (caller: Caller) => Promise<void>): RequestHandler {
+  return async (_req, res, next) => {
+    await ensure(callerOf(res));
+    next();
+  };
+}

@@ -1,0 +1,46 @@
+import { QueryTypes, type Sequelize } from 'sequelize';
+import type { StorageGuard } from '../platform/storage-guard.js';
+import { retryTransient } from '../platform/transient-retry.js';
+import { windowOf, type RateLimitHit, type RateLimitStore } from './rate-limit.store.js';
+
+/**
+ * Counters in `rate_limit_counters`, one row per key holding its current window. One upsert per
+ * hit: the row lock of ON CONFLICT serialises concurrent hits, so every process sees one count.
+ * A hit from a process whose clock lags (an older window) is counted in the stored, newer window.
+ */
+export class PostgresRateLimitStore implements RateLimitStore {
+  constructor(
+    private readonly sequelize: Sequelize,
+    private readonly guard: StorageGuard,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async hit(key: string, windowSeconds: number): Promise<RateLimitHit> {
+    const { start, end } = windowOf(this.now(), windowSeconds);
+    const rows = await this.guard.run('rateLimit.hit', () =>
+      retryTransient(() =>
+        this.sequelize.query<{ count: number; window_end: Date }>(
+          `INSERT INTO rate_limit_counters AS c (key, window_start, window_end, count)
+           VALUES ($1, $2, $3, 1)
+           ON CONFLICT (key) DO UPDATE SET
+             count        = CASE WHEN EXCLUDED.window_start > c.window_start THEN 1 ELSE c.count + 1 END,
+             window_start = GREATEST(c.window_start, EXCLUDED.window_start),
+             window_end   = GREATEST(c.window_end, EXCLUDED.window_end)
+           RETURNING count, window_end`,
+          { bind: [key, start, end], type: QueryTypes.SELECT },
+        ),
+      ),
+    );
+    return { count: rows[0].count, resetsAt: rows[0].window_end };
+  }
+
+  async deleteExpired(before: Date): Promise<number> {
+    const rows = await this.guard.run('rateLimit.deleteExpired', () =>
+      this.sequelize.query<{ deleted: string }>(
+        `WITH d AS (DELETE FROM rate_limit_counters WHERE window_end < $1 RETURNING 1) SELECT count(*) AS deleted FROM d`,
+        { bind: [before], type: QueryTypes.SELECT },
+      ),
+    );
+    return Number(rows[0].deleted);
+  }
+}

@@ -1,0 +1,451 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CreditPolicy, CreditRepository, CreditTransaction } from '../../src/credits/credit.repository.js';
+import type { Caller } from '../../src/identity/caller.js';
+import { InvalidCursorError } from '../../src/platform/cursor.js';
+import type { TestClock } from './clock.js';
+
+export interface CreditRepositoryHarness {
+  repo: CreditRepository;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Makes a repository over empty storage, reading `policy` (which a test may change, as a new
+ * config would) and `clock` at every call.
+ */
+export type CreditRepositoryFactory = (policy: CreditPolicy, clock: TestClock) => Promise<CreditRepositoryHarness>;
+
+const HOUR = 3_600_000;
+const PERIOD = 24 * HOUR;
+const guest = (): Caller => ({ userId: `guest_${randomUUID()}`, isGuest: true });
+const registered = (): Caller => ({ userId: `user-${randomUUID()}`, isGuest: false });
+
+/** Every entry of a user, newest first, read through the repository's own pages. */
+export async function allEntries(repo: CreditRepository, userId: string): Promise<CreditTransaction[]> {
+  const entries: CreditTransaction[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await repo.listTransactions(userId, { limit: 7, cursor });
+    entries.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return entries;
+}
+
+/** The ledger invariant: available = sum of the entries, never negative, every balance_after ≥ 0, no 0 amounts. */
+export async function expectLedgerInvariant(repo: CreditRepository, userId: string): Promise<void> {
+  const account = await repo.find(userId);
+  const entries = await allEntries(repo, userId);
+  expect(account).toBeDefined();
+  expect(account!.available).toBeGreaterThanOrEqual(0);
+  expect(entries.reduce((sum, e) => sum + e.amount, 0)).toBe(account!.available);
+  for (const e of entries) {
+    expect(e.amount).not.toBe(0);
+    expect(e.balanceAfter).toBeGreaterThanOrEqual(0);
+  }
+  // Entries chain: each one's balance_after is the previous balance plus its amount.
+  const oldestFirst = [...entries].reverse();
+  let balance = 0;
+  for (const e of oldestFirst) {
+    balance += e.amount;
+    expect(e.balanceAfter).toBe(balance);
+  }
+}
+
+export function creditRepositoryContract(name: string, make: CreditRepositoryFactory): void {
+  describe(`${name} credit repository`, () => {
+    let policy: CreditPolicy;
+    let clock: TestClock;
+    let h: CreditRepositoryHarness;
+    let repo: CreditRepository;
+    const touched = new Set<string>();
+    const track = <C extends Caller>(c: C) => (touched.add(c.userId), c);
+
+    beforeEach(async () => {
+      policy = { guestAllowance: 10, registeredAllowance: 100, resetPeriodMs: PERIOD };
+      const { TestClock } = await import('./clock.js');
+      clock = new TestClock();
+      h = await make(policy, clock);
+      repo = h.repo;
+      touched.clear();
+    });
+    afterEach(async () => {
+      // The ledger invariant holds after every test, for every user the test touched.
+      for (const userId of touched) if (await repo.find(userId)) await expectLedgerInvariant(repo, userId);
+      await h.dispose();
+    });
+
+    describe('first use', () => {
+      it('creates the row with the caller allowance and one grant entry', async () => {
+        const g = track(guest());
+        const r = track(registered());
+        const ga = await repo.getOrCreate(g);
+        const ra = await repo.getOrCreate(r);
+        expect(ga).toEqual({
+          userId: g.userId,
+          isGuest: true,
+          available: 10,
+          max: 10,
+          lastResetAt: clock.now(),
+          resetsAt: new Date(clock.now().getTime() + PERIOD),
+        });
+        expect(ra).toMatchObject({ isGuest: false, available: 100, max: 100 });
+        const entries = await allEntries(repo, g.userId);
+        expect(entries).toEqual([
+          { id: expect.any(String), type: 'grant', amount: 10, balanceAfter: 10, description: expect.any(String), createdAt: clock.now() },
+        ]);
+      });
+
+      it('creates exactly one row and one grant under concurrent first uses', async () => {
+        const r = track(registered());
+        await Promise.all([...Array(12)].map(() => repo.getOrCreate(r)));
+        await Promise.all([...Array(5)].map(() => repo.ensure(r)));
+        const entries = await allEntries(repo, r.userId);
+        expect(entries.map((e) => e.type)).toEqual(['grant']);
+      });
+
+      it('a charge on a user without a row creates the row first', async () => {
+        const r = track(registered());
+        const result = await repo.charge(r, { cost: 3, description: 'first' });
+        expect(result).toMatchObject({ kind: 'charged', account: { available: 97 } });
+        expect((await allEntries(repo, r.userId)).map((e) => [e.type, e.amount])).toEqual([
+          ['debit', -3],
+          ['grant', 100],
+        ]);
+      });
+
+      it('operator reads, adjustments and resets never create a row', async () => {
+        const r = registered();
+        await expect(repo.find(r.userId)).resolves.toBeUndefined();
+        await expect(repo.adjust(r.userId, 5, 'gift')).resolves.toBeUndefined();
+        await expect(repo.reset(r.userId)).resolves.toBeUndefined();
+        await expect(repo.find(r.userId)).resolves.toBeUndefined();
+        await expect(repo.listTransactions(r.userId, { limit: 10 })).resolves.toEqual({ items: [], nextCursor: null });
+      });
+    });
+
+    describe('charges', () => {
+      it('a charge to exactly zero succeeds and the next one is refused', async () => {
+        const g = track(guest());
+        const result = await repo.charge(g, { cost: 10, description: 'all of it' });
+        expect(result).toMatchObject({ kind: 'charged', chargeId: expect.any(String), account: { available: 0 } });
+        const next = await repo.charge(g, { cost: 1, description: 'one more' });
+        expect(next).toMatchObject({ kind: 'insufficient', account: { available: 0, max: 10 } });
+        const entries = await allEntries(repo, g.userId);
+        expect(entries.map((e) => [e.type, e.amount, e.balanceAfter])).toEqual([
+          ['debit', -10, 0],
+          ['grant', 10, 10],
+        ]);
+      });
+
+      it('a charge beyond the balance changes nothing and writes no entry', async () => {
+        const g = track(guest());
+        await repo.charge(g, { cost: 4, description: 'a' });
+        const result = await repo.charge(g, { cost: 7, description: 'too much' });
+        expect(result).toMatchObject({ kind: 'insufficient', account: { available: 6 } });
+        expect((await repo.getOrCreate(g)).available).toBe(6);
+        expect(await allEntries(repo, g.userId)).toHaveLength(2);
+      });
+
+      it('a charge of 0 writes no entry and succeeds at zero balance', async () => {
+        const g = track(guest());
+        await repo.charge(g, { cost: 10, description: 'all' });
+        const result = await repo.charge(g, { cost: 0, description: 'cached answer' });
+        expect(result).toMatchObject({ kind: 'charged', chargeId: null, account: { available: 0 } });
+        expect(await allEntries(repo, g.userId)).toHaveLength(2);
+      });
+
+      it('the debit entry records the description and the balance after it', async () => {
+        const r = track(registered());
+        const result = await repo.charge(r, { cost: 5, description: 'query: boots' });
+        const [debit] = await allEntries(repo, r.userId);
+        expect(debit).toMatchObject({ type: 'debit', amount: -5, balanceAfter: 95, description: 'query: boots' });
+        expect(result.kind === 'charged' && result.chargeId).toBe(debit.id);
+      });
+    });
+
+    describe('idempotency keys', () => {
+      it('a replay with the same key and cost returns the original charge and charges nothing', async () => {
+        const r = track(registered());
+        const first = await repo.charge(r, { cost: 2, description: 'q', idempotencyKey: 'k-1' });
+        await repo.charge(r, { cost: 5, description: 'other' });
+        const again = await repo.charge(r, { cost: 2, description: 'q', idempotencyKey: 'k-1' });
+        expect(first.kind).toBe('charged');
+        expect(again).toMatchObject({ kind: 'replayed', balanceAfter: 98, account: { available: 93 } });
+        expect(again.kind === 'replayed' && again.chargeId).toBe(first.kind === 'charged' && first.chargeId);
+        expect((await allEntries(repo, r.userId)).filter((e) => e.type === 'debit')).toHaveLength(2);
+      });
+
+      it('a replay succeeds even at zero balance', async () => {
+        const g = track(guest());
+        await repo.charge(g, { cost: 10, description: 'q', idempotencyKey: 'all' });
+        await expect(repo.charge(g, { cost: 10, description: 'q', idempotencyKey: 'all' })).resolves.toMatchObject({ kind: 'replayed' });
+      });
+
+      it('the same key with another cost is a conflict and charges nothing', async () => {
+        const r = track(registered());
+        await repo.charge(r, { cost: 2, description: 'q', idempotencyKey: 'k-2' });
+        const clash = await repo.charge(r, { cost: 3, description: 'q', idempotencyKey: 'k-2' });
+        expect(clash).toMatchObject({ kind: 'conflict', account: { available: 98 } });
+      });
+
+      it('concurrent charges with one key charge once', async () => {
+        const r = track(registered());
+        const results = await Promise.all([...Array(8)].map(() => repo.charge(r, { cost: 3, description: 'q', idempotencyKey: 'same' })));
+        expect(results.filter((x) => x.kind === 'charged')).toHaveLength(1);
+        expect(results.filter((x) => x.kind === 'replayed')).toHaveLength(7);
+        expect((await repo.getOrCreate(r)).available).toBe(97);
+      });
+
+      it('keys are per user', async () => {
+        const a = track(registered());
+        const b = track(registered());
+        await repo.charge(a, { cost: 2, description: 'q', idempotencyKey: 'shared' });
+        await expect(repo.charge(b, { cost: 2, description: 'q', idempotencyKey: 'shared' })).resolves.toMatchObject({ kind: 'charged' });
+      });
+
+      it('a very long key is still told apart from another', async () => {
+        const r = track(registered());
+        const long = 'x'.repeat(300);
+        await repo.charge(r, { cost: 1, description: 'q', idempotencyKey: long });
+        await expect(repo.charge(r, { cost: 1, description: 'q', idempotencyKey: long })).resolves.toMatchObject({ kind: 'replayed' });
+        await expect(repo.charge(r, { cost: 1, description: 'q', idempotencyKey: `${long}y` })).resolves.toMatchObject({ kind: 'charged' });
+      });
+    });
+
+    describe('refunds', () => {
+      it('a refund gives a charge back once, with a refund entry', async () => {
+        const g = track(guest());
+        const charge = await repo.charge(g, { cost: 4, description: 'q' });
+        const chargeId = charge.kind === 'charged' ? charge.chargeId! : '';
+        const refund = await repo.refund(g, chargeId, 'assistant failed');
+        expect(refund).toMatchObject({ kind: 'refunded', refundId: expect.any(String), account: { available: 10 } });
+        await expect(repo.refund(g, chargeId, 'again')).resolves.toMatchObject({ kind: 'already_refunded', account: { available: 10 } });
+        const [latest] = await allEntries(repo, g.userId);
+        expect(latest).toMatchObject({ type: 'refund', amount: 4, balanceAfter: 10, description: 'assistant failed' });
+      });
+
+      it('concurrent refunds of one charge give it back once', async () => {
+        const r = track(registered());
+        const charge = await repo.charge(r, { cost: 6, description: 'q' });
+        const chargeId = charge.kind === 'charged' ? charge.chargeId! : '';
+        const results = await Promise.all([...Array(6)].map(() => repo.refund(r, chargeId, 'x')));
+        expect(results.filter((x) => x.kind === 'refunded')).toHaveLength(1);
+        expect((await repo.getOrCreate(r)).available).toBe(100);
+      });
+
+      it("a refund of an unknown charge, or of another user's charge, refunds nothing", async () => {
+        const a = track(registered());
+        const b = track(registered());
+        const charge = await repo.charge(a, { cost: 6, description: 'q' });
+        await repo.getOrCreate(b);
+        const chargeId = charge.kind === 'charged' ? charge.chargeId! : '';
+        await expect(repo.refund(b, chargeId, 'steal')).resolves.toEqual({ kind: 'charge_not_found' });
+        await expect(repo.refund(a, '999999999', 'none')).resolves.toEqual({ kind: 'charge_not_found' });
+        await expect(repo.refund(a, 'not-an-id', 'none')).resolves.toEqual({ kind: 'charge_not_found' });
+        expect((await repo.getOrCreate(b)).available).toBe(100);
+      });
+    });
+
+    describe('lazy reset', () => {
+      it('does nothing 1 ms before the boundary and resets exactly at it', async () => {
+        const r = track(registered());
+        await repo.charge(r, { cost: 30, description: 'q' });
+        const createdAt = clock.now();
+        clock.advance(PERIOD - 1);
+        expect(await repo.getOrCreate(r)).toMatchObject({ available: 70, lastResetAt: createdAt });
+        clock.advance(1);
+        const account = await repo.getOrCreate(r);
+        expect(account).toEqual({
+          userId: r.userId,
+          isGuest: false,
+          available: 100,
+          max: 100,
+          lastResetAt: clock.now(),
+          resetsAt: new Date(clock.now().getTime() + PERIOD),
+        });
+        const [latest] = await allEntries(repo, r.userId);
+        expect(latest).toMatchObject({ type: 'reset', amount: 30, balanceAfter: 100, createdAt: clock.now() });
+      });
+
+      it('is anchored per user: the next boundary is one period after the last reset', async () => {
+        const r = track(registered());
+        await repo.getOrCreate(r);
+        clock.advance(PERIOD + 5 * HOUR); // reset happens late, at the first access
+        await repo.charge(r, { cost: 1, description: 'q' });
+        clock.advance(PERIOD - 1);
+        expect((await repo.getOrCreate(r)).available).toBe(99);
+        clock.advance(1);
+        expect((await repo.getOrCreate(r)).available).toBe(100);
+      });
+
+      it('a reset with nothing to restore moves the clock but writes no entry', async () => {
+        const r = track(registered());
+        await repo.getOrCreate(r);
+        clock.advance(PERIOD);
+        expect((await repo.getOrCreate(r)).lastResetAt).toEqual(clock.now());
+        expect((await allEntries(repo, r.userId)).map((e) => e.type)).toEqual(['grant']);
+      });
+
+      it('a reset after an adjustment above max records a negative difference', async () => {
+        const r = track(registered());
+        await repo.getOrCreate(r);
+        await repo.adjust(r.userId, 50, 'goodwill');
+        clock.advance(PERIOD);
+        expect((await repo.getOrCreate(r)).available).toBe(100);
+        const [latest] = await allEntries(repo, r.userId);
+        expect(latest).toMatchObject({ type: 'reset', amount: -50, balanceAfter: 100 });
+      });
+
+      it('a charge that falls due for a reset is charged against the new allowance, in one step', async () => {
+        const g = track(guest());
+        await repo.charge(g, { cost: 10, description: 'all' });
+        clock.advance(PERIOD);
+        const result = await repo.charge(g, { cost: 3, description: 'after reset' });
+        expect(result).toMatchObject({ kind: 'charged', account: { available: 7, lastResetAt: clock.now() } });
+        const entries = await allEntries(repo, g.userId);
+        expect(entries.slice(0, 2).map((e) => [e.type, e.amount, e.balanceAfter])).toEqual([
+          ['debit', -3, 7],
+          ['reset', 10, 10],
+        ]);
+      });
+
+      it('an insufficient charge still applies a due reset', async () => {
+        const g = track(guest());
+        await repo.charge(g, { cost: 10, description: 'all' });
+        clock.advance(PERIOD);
+        const result = await repo.charge(g, { cost: 11, description: 'too much' });
+        expect(result).toMatchObject({ kind: 'insufficient', account: { available: 10, lastResetAt: clock.now() } });
+      });
+
+      it('a changed allowance takes effect at the next reset, which resetsAt announces', async () => {
+        const r = track(registered());
+        const before = await repo.getOrCreate(r);
+        policy.registeredAllowance = 250;
+        expect(await repo.getOrCreate(r)).toMatchObject({ available: 100, max: 100, resetsAt: before.resetsAt });
+        clock.advance(PERIOD);
+        expect(await repo.getOrCreate(r)).toMatchObject({ available: 250, max: 250 });
+      });
+    });
+
+    describe('operator adjustments and resets', () => {
+      it('an adjustment writes an adjustment entry and may lift the balance above max', async () => {
+        const r = track(registered());
+        await repo.getOrCreate(r);
+        const result = await repo.adjust(r.userId, 500, 'apology');
+        expect(result).toMatchObject({ kind: 'adjusted', account: { available: 600, max: 100 } });
+        const [latest] = await allEntries(repo, r.userId);
+        expect(latest).toMatchObject({ type: 'adjustment', amount: 500, balanceAfter: 600, description: 'apology' });
+      });
+
+      it('an adjustment below zero is refused and changes nothing', async () => {
+        const g = track(guest());
+        await repo.getOrCreate(g);
+        await expect(repo.adjust(g.userId, -11, 'too much')).resolves.toMatchObject({ kind: 'would_be_negative', account: { available: 10 } });
+        await expect(repo.adjust(g.userId, -10, 'exactly')).resolves.toMatchObject({ kind: 'adjusted', account: { available: 0 } });
+        expect(await allEntries(repo, g.userId)).toHaveLength(2);
+      });
+
+      it('an operator reset applies the current allowance at once and restarts the period', async () => {
+        const r = track(registered());
+        await repo.charge(r, { cost: 40, description: 'q' });
+        clock.advance(HOUR);
+        policy.registeredAllowance = 120;
+        const account = await repo.reset(r.userId);
+        expect(account).toMatchObject({ available: 120, max: 120, lastResetAt: clock.now() });
+        const [latest] = await allEntries(repo, r.userId);
+        expect(latest).toMatchObject({ type: 'reset', amount: 60, balanceAfter: 120 });
+        clock.advance(HOUR);
+        await repo.reset(r.userId);
+        expect((await allEntries(repo, r.userId)).filter((e) => e.type === 'reset')).toHaveLength(1);
+      });
+    });
+
+    describe('transaction pages', () => {
+      it('lists newest first and walks every entry exactly once', async () => {
+        const r = track(registered());
+        for (let i = 1; i <= 9; i++) {
+          await repo.charge(r, { cost: 1, description: `q${i}` });
+          if (i % 3 === 0) clock.advance(1000);
+        }
+        const page1 = await repo.listTransactions(r.userId, { limit: 4 });
+        expect(page1.items.map((e) => e.description)).toEqual(['q9', 'q8', 'q7', 'q6']);
+        expect(page1.nextCursor).toEqual(expect.any(String));
+        const all = await allEntries(repo, r.userId);
+        expect(all.map((e) => e.description)).toEqual(['q9', 'q8', 'q7', 'q6', 'q5', 'q4', 'q3', 'q2', 'q1', 'Initial allowance']);
+        const last = await repo.listTransactions(r.userId, { limit: 10 });
+        expect(last.nextCursor).toBeNull();
+      });
+
+      it('pages stay stable while new entries arrive', async () => {
+        const r = track(registered());
+        for (let i = 1; i <= 6; i++) await repo.charge(r, { cost: 1, description: `old${i}` });
+        const page1 = await repo.listTransactions(r.userId, { limit: 3 });
+        expect(page1.items.map((e) => e.description)).toEqual(['old6', 'old5', 'old4']);
+        // New entries, at the same instant and later.
+        await repo.charge(r, { cost: 1, description: 'new1' });
+        clock.advance(10);
+        await repo.charge(r, { cost: 1, description: 'new2' });
+        const page2 = await repo.listTransactions(r.userId, { limit: 3, cursor: page1.nextCursor! });
+        expect(page2.items.map((e) => e.description)).toEqual(['old3', 'old2', 'old1']);
+        const page3 = await repo.listTransactions(r.userId, { limit: 3, cursor: page2.nextCursor! });
+        expect(page3).toEqual({ items: [expect.objectContaining({ type: 'grant' })], nextCursor: null });
+      });
+
+      it('refuses a cursor it did not make', async () => {
+        const r = track(registered());
+        await repo.getOrCreate(r);
+        for (const bad of ['nonsense!', 'bm9wZQ', Buffer.from('["x","1"]').toString('base64url'), Buffer.from('{"t":"1"}').toString('base64url')]) {
+          await expect(repo.listTransactions(r.userId, { limit: 5, cursor: bad })).rejects.toBeInstanceOf(InvalidCursorError);
+        }
+      });
+    });
+
+    describe('retention cleanup', () => {
+      it('replaces old entries by one carryover with their sum, keeping the balance provable', async () => {
+        const a = track(registered());
+        const b = track(guest());
+        const c = track(registered());
+        await repo.charge(a, { cost: 5, description: 'old' });
+        await repo.charge(a, { cost: 7, description: 'old' });
+        await repo.charge(b, { cost: 2, description: 'old' });
+        clock.advance(100 * 24 * HOUR);
+        await repo.charge(a, { cost: 1, description: 'new' }); // due reset + debit, both recent
+        await repo.getOrCreate(c); // only recent entries
+        const deleted = await repo.cleanupTransactions(new Date(clock.now().getTime() - 90 * 24 * HOUR), 1);
+        expect(deleted).toBe(5); // a: grant + 2 debits; b: grant + debit
+        const aEntries = await allEntries(repo, a.userId);
+        expect(aEntries.map((e) => [e.type, e.amount])).toEqual([
+          ['debit', -1],
+          ['reset', 12],
+          ['carryover', 88],
+        ]);
+        expect((await allEntries(repo, b.userId)).map((e) => [e.type, e.amount, e.balanceAfter])).toEqual([['carryover', 8, 8]]);
+        expect((await allEntries(repo, c.userId)).map((e) => e.type)).toEqual(['grant']);
+        await expect(repo.cleanupTransactions(new Date(clock.now().getTime() - 90 * 24 * HOUR), 1)).resolves.toBe(0);
+
+        // A later run folds the earlier carryover into the new one: one carryover per user, not one per run.
+        clock.advance(100 * 24 * HOUR);
+        await repo.charge(b, { cost: 1, description: 'later' });
+        clock.advance(HOUR);
+        await expect(repo.cleanupTransactions(new Date(clock.now().getTime() - HOUR / 2), 2)).resolves.toBe(5);
+        expect((await allEntries(repo, b.userId)).map((e) => [e.type, e.amount, e.balanceAfter])).toEqual([['carryover', 9, 9]]);
+      });
+
+      it('writes no carryover when the deleted entries sum to 0', async () => {
+        const g = track(guest());
+        await repo.charge(g, { cost: 10, description: 'all' });
+        clock.advance(100 * 24 * HOUR);
+        await repo.cleanupTransactions(new Date(clock.now().getTime() - HOUR), 10);
+        expect(await allEntries(repo, g.userId)).toEqual([]);
+        expect((await repo.find(g.userId))!.available).toBe(10); // the due reset, with its entry
+        clock.advance(2 * HOUR);
+        await repo.charge(g, { cost: 1, description: 'x' });
+        clock.advance(2 * HOUR);
+        await repo.cleanupTransactions(new Date(clock.now().getTime() - HOUR), 10);
+        expect((await allEntries(repo, g.userId)).map((e) => [e.type, e.amount])).toEqual([['carryover', 9]]);
+      });
+    });
+  });
+}

@@ -1,0 +1,28 @@
+import { createDatabase, type Database } from '../../src/platform/db.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { Migrator } from '../../src/platform/migrator.js';
+import { testConfig } from './app.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+/** One migrated PostgreSQL database (a fresh one per test file) and a way to empty its credit tables. */
+export interface MigratedDatabase {
+  database: Database;
+  truncate(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export async function createMigratedDatabase(overrides: Partial<ReturnType<typeof testConfig>['database']> = {}): Promise<MigratedDatabase> {
+  const testDb: TestDatabase = await createTestDatabase();
+  const database = await createDatabase({ ...testConfig().database, url: testDb.url, ...overrides }, createLogger({ level: 'silent' }));
+  await new Migrator(database.sequelize).up();
+  return {
+    database,
+    async truncate() {
+      await database.sequelize.query('TRUNCATE user_credits, credit_transactions, user_consents, rate_limit_counters');
+    },
+    async dispose() {
+      await database.close();
+      await testDb.dispose();
+    },
+  };
+}
