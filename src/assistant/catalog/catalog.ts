@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/**
+ * The product catalog the assistant answers from: a JSON file (`CATALOG_PATH`, else the bundled
+ * `catalog/products.json`) validated at boot, so a bad file stops the process with a clear
+ * message instead of producing odd answers later.
+ */
+
+const twoDecimals = (n: number) => Math.abs(Math.round(n * 100) - n * 100) < 1e-6;
+
+export const catalogProductSchema = z.object({
+  id: z.string().trim().min(1).max(100),
+  name: z.string().trim().min(1).max(200),
+  brand: z.string().trim().min(1).max(100),
+  category: z.string().trim().min(1).max(100),
+  price: z.number().nonnegative().max(1_000_000).refine(twoDecimals, 'a price with at most 2 decimals'),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD'),
+  description: z.string().trim().max(2000).default(''),
+  tags: z.array(z.string().trim().min(1).max(50)).max(50).default([]),
+  rating: z.number().min(0).max(5).optional(),
+});
+
+export type CatalogProduct = z.output<typeof catalogProductSchema>;
+
+const catalogFileSchema = z
+  .object({
+    products: z.array(catalogProductSchema).min(1, 'at least one product'),
+  })
+  .superRefine((file, ctx) => {
+    const seen = new Set<string>();
+    file.products.forEach((p, i) => {
+      if (seen.has(p.id)) ctx.addIssue({ code: 'custom', path: ['products', i, 'id'], message: `duplicate id "${p.id}"` });
+      seen.add(p.id);
+    });
+  });
+
+export interface Catalog {
+  readonly products: readonly CatalogProduct[];
+  /** sha256 (hex) of the canonical serialization of the products: changes when any product does. */
+  readonly hash: string;
+  /** Where it was loaded from, for logs. */
+  readonly source: string;
+  byId(id: string): CatalogProduct | undefined;
+}
+
+export class CatalogError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CatalogError';
+  }
+}
+
+/** JSON with object keys sorted at every level: the same products always serialize the same. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The content hash: independent of key order, whitespace and product order in the file. */
+export function catalogHash(products: readonly CatalogProduct[]): string {
+  const sorted = [...products].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return createHash('sha256').update(canonicalJson(sorted)).digest('hex');
+}
+
+/** Validates parsed JSON as a catalog; throws CatalogError naming the first problems. */
+export function parseCatalog(data: unknown, source = 'catalog'): Catalog {
+  const parsed = catalogFileSchema.safeParse(data);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.slice(0, 5).map((issue) => {
+      const where = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(root)';
+      return `${where}: ${issue.message}`;
+    });
+    const more = parsed.error.issues.length > 5 ? ` (and ${parsed.error.issues.length - 5} more)` : '';
+    throw new CatalogError(`Invalid product catalog ${source}: ${problems.join('; ')}${more}`);
+  }
+  const products = parsed.data.products.map((p) => Object.freeze({ ...p, name: p.name.normalize('NFC'), brand: p.brand.normalize('NFC'), category: p.category.normalize('NFC') }));
+  const index = new Map(products.map((p) => [p.id, p]));
+  return {
+    products: Object.freeze(products),
+    hash: catalogHash(products),
+    source,
+    byId: (id) => index.get(id),
+  };
+}
+
+/** The bundled catalog: `catalog/products.json` at the project root (found from src/ and dist/src/). */
+export function bundledCatalogPath(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = path.join(dir, 'catalog', 'products.json');
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(candidate)) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new CatalogError('The bundled product catalog (catalog/products.json) was not found; set CATALOG_PATH.');
+    dir = parent;
+  }
+}
+
+/** Reads and validates a catalog file (`undefined`: the bundled one). */
+export async function loadCatalog(file: string | undefined): Promise<Catalog> {
+  const target = file ?? bundledCatalogPath();
+  let text: string;
+  try {
+    text = await readFile(target, 'utf8');
+  } catch (err) {
+    throw new CatalogError(`Cannot read the product catalog ${target}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new CatalogError(`The product catalog ${target} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return parseCatalog(data, target);
+}

@@ -1,0 +1,171 @@
+import { z } from 'zod';
+import type { Catalog } from '../catalog/catalog.js';
+import { CatalogSearch, type CatalogHit } from '../catalog/catalog-search.js';
+import { describeResult, toAnsweredProduct } from './catalog.js';
+import {
+  AssistantTimeoutError,
+  AssistantUpstreamError,
+  throwIfAborted,
+  type AnsweredProduct,
+  type AssistantAnswer,
+  type AssistantProvider,
+  type AssistantRequest,
+} from './provider.js';
+
+export interface OpenAiProviderOptions {
+  /** e.g. `https://api.openai.com/v1`; `/chat/completions` is appended. */
+  baseUrl: string;
+  /** Sent as a Bearer token when set; never logged or put into an error message. */
+  apiKey?: string;
+  model: string;
+  /** Most candidates handed to the model (the catalog search runs with 3 × limit, up to this). */
+  maxCandidates?: number;
+}
+
+const SYSTEM_PROMPT = [
+  'You are the product assistant of an online shop. Answer the shopper using ONLY the candidate products given as JSON.',
+  'Pick the candidates that best answer the question, best first, at most "limit" of them; pick none if none fits.',
+  'Reply with a JSON object only: {"answer": string, "productIds": string[]}.',
+  '"answer" is one or two friendly sentences naming what you found and the best match with its price; do not invent products, prices or features.',
+  '"productIds" are ids copied exactly from the candidates.',
+].join(' ');
+
+/** The parts of a chat-completions response that matter here. */
+const completionSchema = z.object({
+  choices: z
+    .array(z.object({ message: z.object({ content: z.string().nullable().optional() }) }))
+    .min(1),
+});
+
+/** What the model is asked to write. */
+const replySchema = z.object({
+  answer: z.string().trim().min(1).max(4000),
+  productIds: z.array(z.string()).max(100),
+});
+
+/**
+ * Any OpenAI-compatible chat-completions API writes the answer; the catalog search supplies the
+ * candidates, so every product returned is a real catalog product that satisfies the filters.
+ */
+export class OpenAiProvider implements AssistantProvider {
+  readonly name = 'openai' as const;
+  readonly model: string;
+  readonly catalogVersion: string;
+  private readonly url: string;
+  private readonly maxCandidates: number;
+
+  constructor(
+    catalog: Catalog,
+    private readonly options: OpenAiProviderOptions,
+    private readonly search: CatalogSearch = new CatalogSearch(catalog),
+  ) {
+    this.model = options.model;
+    this.catalogVersion = catalog.hash;
+    this.url = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+    this.maxCandidates = options.maxCandidates ?? 30;
+  }
+
+  async answer(request: AssistantRequest, signal: AbortSignal): Promise<AssistantAnswer> {
+    throwIfAborted(signal);
+    const candidates = this.search.search({ ...request, limit: Math.min(this.maxCandidates, Math.max(request.limit, request.limit * 3)) });
+    // Nothing in the catalog fits: there is nothing for the model to choose from.
+    if (candidates.hits.length === 0) return { answer: describeResult(candidates), products: [] };
+
+    const content = await this.complete(
+      JSON.stringify({
+        question: request.query,
+        filters: candidates.filters,
+        limit: request.limit,
+        candidates: candidates.hits.map(({ product: p }) => ({
+          id: p.id,
+          name: p.name,
+          brand: p.brand,
+          category: p.category,
+          price: p.price,
+          currency: p.currency,
+          description: p.description,
+          ...(p.rating !== undefined ? { rating: p.rating } : {}),
+        })),
+      }),
+      signal,
+    );
+
+    const reply = replySchema.safeParse(parseJsonContent(content));
+    if (!reply.success) throw new AssistantUpstreamError('the reply is not {"answer", "productIds"}');
+    const products = pickProducts(reply.data.productIds, candidates.hits, request.limit);
+    if (reply.data.productIds.length > 0 && products.length === 0) {
+      throw new AssistantUpstreamError('the reply names no candidate product');
+    }
+    return { answer: reply.data.answer, products };
+  }
+
+  /** One chat-completions call; returns the first choice's message content. */
+  private async complete(userContent: string, signal: AbortSignal): Promise<string> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
+    const body = JSON.stringify({
+      model: this.model,
+      messages: [
+        { role: 'system', content: SYSTEM_PROMPT },
+        { role: 'user', content: userContent },
+      ],
+      response_format: { type: 'json_object' },
+      temperature: 0.2,
+    });
+
+    let payload: unknown;
+    try {
+      const response = await fetch(this.url, { method: 'POST', headers, body, signal });
+      if (!response.ok) {
+        await response.body?.cancel().catch(() => {});
+        throw new AssistantUpstreamError(`HTTP ${response.status}`);
+      }
+      payload = await response.json();
+    } catch (err) {
+      if (signal.aborted) throw new AssistantTimeoutError(err);
+      if (err instanceof AssistantUpstreamError) throw err;
+      if (err instanceof SyntaxError) throw new AssistantUpstreamError('the response is not JSON', err);
+      throw new AssistantUpstreamError(`request failed (${networkCode(err)})`, err);
+    }
+
+    const completion = completionSchema.safeParse(payload);
+    const content = completion.success ? completion.data.choices[0].message.content : undefined;
+    if (!content) throw new AssistantUpstreamError('the response has no message content');
+    return content;
+  }
+}
+
+/** The model's JSON, tolerating a Markdown code fence around it. */
+function parseJsonContent(content: string): unknown {
+  const unfenced = content.trim().replace(/^```(?:json)?\s*([\s\S]*?)\s*```$/i, '$1');
+  try {
+    return JSON.parse(unfenced);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The chosen candidates in the model's order: unknown and repeated ids dropped, at most `limit`.
+ * Scores come from the catalog search, capped so they never rise down the list.
+ */
+function pickProducts(ids: string[], candidates: CatalogHit[], limit: number): AnsweredProduct[] {
+  const byId = new Map(candidates.map((hit) => [hit.product.id, hit]));
+  const out: AnsweredProduct[] = [];
+  const seen = new Set<string>();
+  let ceiling = 1;
+  for (const id of ids) {
+    const hit = byId.get(id);
+    if (!hit || seen.has(id)) continue;
+    seen.add(id);
+    ceiling = Math.min(ceiling, hit.score);
+    out.push(toAnsweredProduct({ product: hit.product, score: ceiling }));
+    if (out.length === limit) break;
+  }
+  return out;
+}
+
+function networkCode(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause;
+  return typeof cause?.code === 'string' ? cause.code : 'network error';
+}

@@ -1,0 +1,88 @@
+import { AppError } from '../../platform/errors.js';
+
+/** Optional narrowing of a question; every key is optional and `{}` means no filters. */
+export interface ProductFilters {
+  /** Matched case-insensitively against the product's category (NFC, trimmed). */
+  category?: string;
+  /** Matched case-insensitively against the product's brand (NFC, trimmed). */
+  brand?: string;
+  /** Inclusive lower price bound, in the catalog's currency. */
+  minPrice?: number;
+  /** Inclusive upper price bound, in the catalog's currency. */
+  maxPrice?: number;
+}
+
+export interface AssistantRequest {
+  /** The shopper's question, already trimmed (1–500 characters). */
+  query: string;
+  filters?: ProductFilters;
+  /** How many products to return at most (1–20). */
+  limit: number;
+}
+
+export interface AnsweredProduct {
+  id: string;
+  name: string;
+  brand: string;
+  category: string;
+  price: number;
+  /** ISO 4217 code. */
+  currency: string;
+  /** Relevance in [0, 1]. */
+  score: number;
+}
+
+export interface AssistantAnswer {
+  answer: string;
+  products: AnsweredProduct[];
+}
+
+export type ProviderName = 'catalog' | 'openai';
+
+/**
+ * Answers a shopper's question with products from the catalog. Rules every provider keeps:
+ * - `products` are real catalog products that satisfy every given filter (category and brand
+ *   case-insensitively, both price bounds inclusive), at most `request.limit` of them, ordered
+ *   by `score` (in [0, 1]) from highest to lowest; `answer` is a short, non-empty text.
+ * - Nothing found is an answer too: an empty `products` list and an `answer` that says so.
+ * - `signal` is honoured: once it fires, the call settles promptly with `AssistantTimeoutError`
+ *   and any outbound request is cancelled. The caller owns the timeout and the breaker.
+ * - A failing upstream (error status, unusable reply) is `AssistantUpstreamError`; nothing else
+ *   is thrown for upstream trouble, and neither error carries secrets or upstream bodies in its
+ *   message.
+ * - `name`, `model` and `catalogVersion` are stable for the provider's lifetime: they are part of
+ *   the answer cache key, so a new catalog or model never serves a stale cached answer.
+ */
+export interface AssistantProvider {
+  readonly name: ProviderName;
+  /** The model that writes the answers (`OPENAI_MODEL`; the catalog provider names its engine). */
+  readonly model: string;
+  /** The catalog's content hash. */
+  readonly catalogVersion: string;
+  answer(request: AssistantRequest, signal: AbortSignal): Promise<AssistantAnswer>;
+}
+
+/** The upstream answered with an error or something unusable (502 UPSTREAM_ERROR). */
+export class AssistantUpstreamError extends AppError<'UPSTREAM_ERROR'> {
+  constructor(
+    /** For logs only: what went wrong (status, parse problem), never a key or a whole body. */
+    readonly reason: string,
+    cause?: unknown,
+  ) {
+    super('UPSTREAM_ERROR', 'The product assistant could not answer; please try again.', { cause });
+    this.name = 'AssistantUpstreamError';
+  }
+}
+
+/** The call was cancelled or ran past its time (504 UPSTREAM_TIMEOUT). */
+export class AssistantTimeoutError extends AppError<'UPSTREAM_TIMEOUT'> {
+  constructor(cause?: unknown) {
+    super('UPSTREAM_TIMEOUT', 'The product assistant took too long to answer; please try again.', { cause });
+    this.name = 'AssistantTimeoutError';
+  }
+}
+
+/** Throws AssistantTimeoutError when the signal has fired. */
+export function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new AssistantTimeoutError(signal.reason);
+}
