@@ -13,6 +13,8 @@ import { BreakerRegistry } from './platform/breaker.js';
 import { DbGuard } from './platform/db-guard.js';
 import { createQueryCache } from './cache/query-cache.factory.js';
 import { cacheAdminRoutes } from './cache/cache.admin.routes.js';
+import { createCreditFeatures } from './credits/credit.module.js';
+import { createAssistantFeatures } from './assistant/assistant.module.js';
 
 /**
  * The composition root: config → database → repositories → services → app. Nothing here is a
@@ -51,10 +53,13 @@ export async function createContainer(config: Config, options: ContainerOptions 
     closers.push(async () => breakers.shutdown());
     const databaseGuard = database ? new DbGuard(breakers, database.sequelize, config.database) : undefined;
     const dbGuard: StorageGuard = databaseGuard ?? unguarded;
-    void dbGuard;
+    const creditFeatures = createCreditFeatures({ config, database, dbGuard });
 
     const queryCache = await createQueryCache({ config, database, breakers, databaseBreaker: databaseGuard?.breaker, logger });
     closers.push(() => queryCache.close());
+
+    const assistantFeatures = await createAssistantFeatures({ config, database, dbGuard, breakers, credits: creditFeatures, cache: queryCache, metrics, logger });
+    closers.push(() => assistantFeatures.close());
 
     const health = new HealthService({
       database:
@@ -62,10 +67,10 @@ export async function createContainer(config: Config, options: ContainerOptions 
           ? () => databaseGuard.health(() => database.ping()) // down at once while the breaker is open
           : disabledProbe,
       cache: () => queryCache.health(),
-      assistant: async () => ({ status: 'up', latencyMs: null }),
+      assistant: () => assistantFeatures.health(),
     });
 
-    const app = createApp({ config, logger, metrics, routers: [healthRoutes(health), metricsRoutes(metrics), cacheAdminRoutes(queryCache, config.adminApiKey)] });
+    const app = createApp({ config, logger, metrics, routers: [healthRoutes(health), metricsRoutes(metrics), cacheAdminRoutes(queryCache, config.adminApiKey), ...creditFeatures.routers, ...assistantFeatures.routers] });
 
     let closing: Promise<void> | undefined;
     return {

@@ -1,0 +1,114 @@
+import type { Router } from 'express';
+import type { Config } from '../config.js';
+import type { QueryCacheService } from '../cache/query-cache.service.js';
+import type { CreditFeatures } from '../credits/credit.module.js';
+import type { ComponentHealth } from '../health/health.service.js';
+import type { IdempotencyStore } from '../idempotency/idempotency.store.js';
+import { MemoryIdempotencyStore } from '../idempotency/idempotency.store.memory.js';
+import { PostgresIdempotencyStore } from '../idempotency/idempotency.store.postgres.js';
+import { MemoryJobLock, PostgresJobLock, type JobLock } from '../maintenance/job-lock.js';
+import { maintenanceRoutes } from '../maintenance/maintenance.routes.js';
+import { MaintenanceService, scheduleCleanup } from '../maintenance/maintenance.service.js';
+import type { BreakerRegistry } from '../platform/breaker.js';
+import type { Database } from '../platform/db.js';
+import type { Logger } from '../platform/logger.js';
+import type { Metrics } from '../platform/metrics.js';
+import type { StorageGuard } from '../platform/storage-guard.js';
+import { assistantRoutes } from './assistant.routes.js';
+import { AssistantService } from './assistant.service.js';
+import { loadCatalog } from './catalog/catalog.js';
+import { createProvider } from './providers/create-provider.js';
+
+/** Any constant shared by every process of this app: the key of the cleanup lock. */
+const CLEANUP_LOCK_KEY = 724_311_002;
+
+export interface AssistantFeatures {
+  assistant: AssistantService;
+  maintenance: MaintenanceService;
+  routers: Router[];
+  /** Readiness: the assistant is not probed; it is down while its breaker is open. */
+  health(): Promise<ComponentHealth>;
+  /** Stops the cleanup schedule (waiting for a running cleanup). */
+  close(): Promise<void>;
+}
+
+export interface AssistantModuleDeps {
+  config: Config;
+  database: Database | undefined;
+  dbGuard: StorageGuard;
+  breakers: BreakerRegistry;
+  credits: CreditFeatures;
+  cache: QueryCacheService;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/** Builds the provider, the assistant and maintenance services, their routers and the schedule. */
+export async function createAssistantFeatures(deps: AssistantModuleDeps): Promise<AssistantFeatures> {
+  const { config, database, dbGuard, breakers, credits, cache, metrics, logger } = deps;
+  const catalog = await loadCatalog(config.assistant.catalogPath);
+  const provider = createProvider(config, catalog);
+  const breaker = breakers.create('assistant', {
+    // AssistantService bounds each call with ASSISTANT_TIMEOUT_MS and cancels it; the breaker counts.
+    timeoutMs: false,
+    errorThresholdPercentage: 50,
+    volumeThreshold: 5,
+    resetTimeoutMs: 10_000,
+  });
+
+  let idempotency: IdempotencyStore;
+  let lock: JobLock;
+  if (config.storageBackend === 'postgres') {
+    if (!database) throw new Error('STORAGE_BACKEND=postgres needs a database');
+    idempotency = new PostgresIdempotencyStore(database.sequelize, dbGuard);
+    lock = new PostgresJobLock(database.url, config.database, CLEANUP_LOCK_KEY);
+  } else {
+    idempotency = new MemoryIdempotencyStore();
+    lock = new MemoryJobLock();
+  }
+
+  const assistant = new AssistantService(
+    {
+      credits: credits.credits,
+      consent: credits.consents,
+      cache,
+      idempotency,
+      rateLimit: credits.rateLimits,
+      provider,
+      breaker,
+      metrics,
+      logger,
+    },
+    {
+      queryCost: config.credits.queryCost,
+      cachedQueryCost: config.credits.cachedQueryCost,
+      rateLimitPerMinute: config.queryRateLimitPerMinute,
+      timeoutMs: config.assistant.timeoutMs,
+    },
+  );
+  const maintenance = new MaintenanceService({
+    credits: credits.credits,
+    cache,
+    idempotency,
+    rateLimits: credits.rateLimits,
+    lock,
+    logger,
+  });
+  const stopSchedule = scheduleCleanup(maintenance, {
+    intervalMinutes: config.maintenance.cleanupIntervalMinutes,
+    retentionDays: config.maintenance.transactionRetentionDays,
+    logger,
+  });
+  logger.info({ provider: provider.name, model: provider.model, catalogVersion: provider.catalogVersion, products: catalog.products.length }, 'assistant ready');
+
+  return {
+    assistant,
+    maintenance,
+    routers: [
+      assistantRoutes(assistant, credits.authenticateAndEnsure),
+      maintenanceRoutes(maintenance, credits.requireAdmin, config.maintenance.transactionRetentionDays),
+    ],
+    health: async () => ({ status: breaker.state === 'open' ? 'down' : 'up', latencyMs: null }),
+    close: stopSchedule,
+  };
+}

@@ -1,0 +1,32 @@
+import { Router, type RequestHandler } from 'express';
+import { balanceHeaders } from '../credits/credit.headers.js';
+import { jsonBody } from '../http/json-body.js';
+import { route } from '../http/route.js';
+import { parseOrThrow } from '../http/validate.js';
+import { callerOf } from '../identity/caller.js';
+import type { AssistantService } from './assistant.service.js';
+import { idempotencyHeaders, queryBody, type QueryResponse } from './assistant.schemas.js';
+
+const NO_CACHE = /(^|[\s,])no-cache($|[\s,;=])/i;
+
+/** POST /api/v1/assistant/query: the endpoint the shop's frontend lives on. */
+export function assistantRoutes(assistant: AssistantService, authenticate: RequestHandler[]): Router {
+  const router = Router();
+  route(router, '/api/v1/assistant/query', {
+    post: [
+      ...authenticate,
+      jsonBody(),
+      async (req, res) => {
+        const body = parseOrThrow(queryBody, req.body, 'request body');
+        const { 'Idempotency-Key': idempotencyKey } = parseOrThrow(idempotencyHeaders, { 'Idempotency-Key': req.get('idempotency-key') }, 'Idempotency-Key header');
+        const noCache = NO_CACHE.test(req.get('cache-control') ?? '');
+        const outcome = await assistant.query(callerOf(res), body, { idempotencyKey, noCache });
+        const response: QueryResponse = outcome.body;
+        res.set(balanceHeaders(outcome.account)).set('X-Cache', outcome.cache).set('Cache-Control', 'no-store');
+        if (outcome.replayed) res.set('Idempotent-Replayed', 'true');
+        res.json(response);
+      },
+    ],
+  });
+  return router;
+}

@@ -1,0 +1,88 @@
+import type { QueryCacheService } from '../cache/query-cache.service.js';
+import type { CreditService } from '../credits/credit.service.js';
+import type { IdempotencyStore } from '../idempotency/idempotency.store.js';
+import type { Logger } from '../platform/logger.js';
+import type { RateLimitStore } from '../rate-limit/rate-limit.store.js';
+import type { JobLock } from './job-lock.js';
+
+export interface CleanupReport {
+  expiredCacheEntriesDeleted: number;
+  transactionsDeleted: number;
+}
+
+export interface MaintenanceDeps {
+  credits: CreditService;
+  cache: QueryCacheService;
+  idempotency: IdempotencyStore;
+  rateLimits: RateLimitStore;
+  lock: JobLock;
+  logger: Logger;
+  now?: () => Date;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Retention: expired cache entries, ledger entries past the retention period (folded into one
+ * carryover entry per user, so "available = sum of ledger" keeps holding), expired idempotency
+ * records and finished rate-limit windows. Every deletion is batched by the repositories, and
+ * the whole run holds a lock so one process at a time does it.
+ */
+export class MaintenanceService {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: MaintenanceDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** Operator cleanup: waits for a running one to finish, then runs. */
+  cleanup(transactionsOlderThanDays: number): Promise<CleanupReport> {
+    return this.deps.lock.run(() => this.runOnce(transactionsOlderThanDays));
+  }
+
+  /** Scheduled cleanup: skipped (resolves undefined) when another process is running it. */
+  async scheduledCleanup(transactionsOlderThanDays: number): Promise<CleanupReport | undefined> {
+    let report: CleanupReport | undefined;
+    await this.deps.lock.tryRun(async () => {
+      report = await this.runOnce(transactionsOlderThanDays);
+    });
+    return report;
+  }
+
+  private async runOnce(transactionsOlderThanDays: number): Promise<CleanupReport> {
+    const { credits, cache, idempotency, rateLimits, logger } = this.deps;
+    const now = this.now();
+    // The cache is an optimisation: a cache outage must not stop the ledger's retention.
+    const expiredCacheEntriesDeleted = await cache.cleanupExpired().catch((err: unknown) => {
+      logger.warn({ err }, 'cache cleanup skipped: the cache store did not answer');
+      return 0;
+    });
+    const transactionsDeleted = await credits.cleanupTransactions(new Date(now.getTime() - transactionsOlderThanDays * DAY_MS));
+    const idempotencyKeysDeleted = await idempotency.cleanupExpired();
+    const rateLimitWindowsDeleted = await rateLimits.deleteExpired(now);
+    logger.info(
+      { event: 'cleanup', expiredCacheEntriesDeleted, transactionsDeleted, idempotencyKeysDeleted, rateLimitWindowsDeleted },
+      'cleanup finished',
+    );
+    return { expiredCacheEntriesDeleted, transactionsDeleted };
+  }
+}
+
+/**
+ * Runs the scheduled cleanup every `intervalMinutes` (0 = never). Several processes may run the
+ * schedule; the lock lets one of them do each run. Failures are logged, never thrown.
+ */
+export function scheduleCleanup(service: MaintenanceService, options: { intervalMinutes: number; retentionDays: number; logger: Logger }): () => Promise<void> {
+  if (options.intervalMinutes <= 0) return async () => {};
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = service.scheduledCleanup(options.retentionDays).catch((err: unknown) => {
+      options.logger.error({ err }, 'scheduled cleanup failed; it runs again at the next interval');
+    });
+  }, options.intervalMinutes * 60_000);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}
