@@ -13,6 +13,7 @@ export const up: Migration = async ({ context }) => {
       status       varchar(16)  NOT NULL CONSTRAINT idempotency_keys_status_known CHECK (status IN ('in_progress', 'completed')),
       response     jsonb,
       attempt      varchar(64)  NOT NULL,
+      charge_token varchar(64)  NOT NULL,
       created_at   timestamptz  NOT NULL DEFAULT now(),
       locked_until timestamptz  NOT NULL,
       expires_at   timestamptz  NOT NULL,

@@ -117,10 +117,12 @@ export class AssistantService {
     if (!key) return this.answer(caller, request, options, undefined);
 
     const attempt = randomUUID();
-    const replayed = await this.beginIdempotent(caller, key, hashRequest(request), attempt);
-    if (replayed) return this.replay(caller, replayed);
+    const begun = await this.beginIdempotent(caller, key, hashRequest(request), attempt);
+    if ('replay' in begun) return this.replay(caller, begun.replay);
     try {
-      const outcome = await this.answer(caller, request, options, key);
+      // Hashed: the key may be 255 characters, and the ledger column holds 255 in all.
+      const chargeKey = `query:${createHash('sha256').update(`${key}\u0000${begun.chargeToken}`).digest('hex')}`;
+      const outcome = await this.answer(caller, request, options, chargeKey);
       const kept: Replayable = {
         answer: outcome.body.answer,
         products: outcome.body.products,
@@ -139,8 +141,13 @@ export class AssistantService {
     }
   }
 
-  /** Resolves undefined when this attempt may run, or the stored outcome to replay. */
-  private async beginIdempotent(caller: Caller, key: string, requestHash: string, attempt: string): Promise<Replayable | undefined> {
+  /** Resolves the charge token when this attempt may run, or the stored outcome to replay. */
+  private async beginIdempotent(
+    caller: Caller,
+    key: string,
+    requestHash: string,
+    attempt: string,
+  ): Promise<{ chargeToken: string } | { replay: Replayable }> {
     const deadline = Date.now() + this.waitMs;
     for (;;) {
       const begun = await this.deps.idempotency.begin({
@@ -154,9 +161,9 @@ export class AssistantService {
       });
       switch (begun.state) {
         case 'started':
-          return undefined;
+          return { chargeToken: begun.chargeToken };
         case 'completed':
-          return begun.response as unknown as Replayable;
+          return { replay: begun.response as unknown as Replayable };
         case 'conflict':
           throw new AppError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used with a different request body.');
         case 'in_progress':
@@ -186,7 +193,8 @@ export class AssistantService {
     };
   }
 
-  private async answer(caller: Caller, request: AssistantRequest, options: QueryOptions, idempotencyKey: string | undefined): Promise<QueryOutcome> {
+  /** `chargeKey`: the ledger idempotency key of this request's charge, when it has one. */
+  private async answer(caller: Caller, request: AssistantRequest, options: QueryOptions, chargeKey: string | undefined): Promise<QueryOutcome> {
     await this.enforceRateLimit(caller);
 
     const { provider, cache } = this.deps;
@@ -195,13 +203,13 @@ export class AssistantService {
 
     if (lookup.status === 'hit') {
       const cost = this.settings.cachedQueryCost;
-      const charge = await this.charge(caller, cost, 'Assistant answer (cached)', idempotencyKey);
+      const charge = await this.charge(caller, cost, 'Assistant answer (cached)', chargeKey);
       const value = lookup.value as unknown as AssistantAnswer;
       return this.outcome(value, { cached: true, cost, charge, cache: 'HIT' });
     }
 
     const cost = this.settings.queryCost;
-    const charge = await this.charge(caller, cost, 'Assistant answer', idempotencyKey);
+    const charge = await this.charge(caller, cost, 'Assistant answer', chargeKey);
     let fresh: AssistantAnswer;
     try {
       fresh = await this.callProvider(key, request);
@@ -244,10 +252,11 @@ export class AssistantService {
     }
   }
 
-  private async charge(caller: Caller, cost: number, description: string, idempotencyKey: string | undefined): Promise<ChargeOutcome> {
-    // The ledger key makes a retry after a crashed attempt replay its charge instead of charging
-    // twice; a refund frees the key, so a retry after a failed (refunded) attempt charges afresh.
-    const outcome = await this.deps.credits.charge(caller, cost, description, idempotencyKey ? `query:${idempotencyKey}` : undefined);
+  private async charge(caller: Caller, cost: number, description: string, chargeKey: string | undefined): Promise<ChargeOutcome> {
+    // The ledger key makes a retry that takes over a crashed attempt replay that attempt's charge
+    // instead of charging twice; a retry after a failed (refunded, released) attempt gets a new
+    // record and so a new key, and is charged afresh.
+    const outcome = await this.deps.credits.charge(caller, cost, description, chargeKey);
     if (cost > 0 && !outcome.replayed) this.deps.metrics.creditsCharged.inc({ user_kind: userKind(caller) }, cost);
     return outcome;
   }

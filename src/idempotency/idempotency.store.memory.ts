@@ -5,6 +5,7 @@ interface Entry {
   status: 'in_progress' | 'completed';
   response: StoredResponse | undefined;
   attempt: string;
+  chargeToken: string;
   lockedUntil: number;
   expiresAt: number;
 }
@@ -28,7 +29,10 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       existing.expiresAt <= now ||
       (existing.status === 'in_progress' && existing.lockedUntil <= now && existing.requestHash === p.requestHash);
     if (takeOver) {
+      const fresh = !existing || existing.expiresAt <= now;
+      const chargeToken = fresh ? p.attempt : existing.chargeToken;
       this.entries.set(id, {
+        chargeToken,
         requestHash: p.requestHash,
         status: 'in_progress',
         response: undefined,
@@ -36,7 +40,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
         lockedUntil: now + p.leaseMs,
         expiresAt: now + p.ttlMs,
       });
-      return { state: 'started' };
+      return { state: 'started', chargeToken };
     }
     if (existing.requestHash !== p.requestHash) return { state: 'conflict' };
     if (existing.status === 'completed') return { state: 'completed', response: structuredClone(existing.response!) };

@@ -20,23 +20,27 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
       // A record deleted by `abandon` between the two statements is simply tried again.
       for (let attempt = 0; attempt < 3; attempt++) {
         const now = this.now();
-        const started = await this.sequelize.query<{ attempt: string }>(
-          `INSERT INTO idempotency_keys (user_id, key, request_hash, status, attempt, created_at, locked_until, expires_at)
-           VALUES ($1, $2, $3, 'in_progress', $4, $5, $6, $7)
+        const started = await this.sequelize.query<{ charge_token: string }>(
+          `INSERT INTO idempotency_keys (user_id, key, request_hash, status, attempt, charge_token, created_at, locked_until, expires_at)
+           VALUES ($1, $2, $3, 'in_progress', $4, $4, $5, $6, $7)
            ON CONFLICT (user_id, key) DO UPDATE
               SET request_hash = EXCLUDED.request_hash, status = 'in_progress', response = NULL,
-                  attempt = EXCLUDED.attempt, created_at = EXCLUDED.created_at,
+                  attempt = EXCLUDED.attempt,
+                  -- a taken-over attempt keeps its charge; a new record gets a new one
+                  charge_token = CASE WHEN idempotency_keys.expires_at <= $5 THEN EXCLUDED.charge_token
+                                      ELSE idempotency_keys.charge_token END,
+                  created_at = EXCLUDED.created_at,
                   locked_until = EXCLUDED.locked_until, expires_at = EXCLUDED.expires_at
             WHERE idempotency_keys.expires_at <= $5
                OR (idempotency_keys.status = 'in_progress' AND idempotency_keys.locked_until <= $5
                    AND idempotency_keys.request_hash = EXCLUDED.request_hash)
-           RETURNING attempt`,
+           RETURNING charge_token`,
           {
             bind: [p.userId, p.key, p.requestHash, p.attempt, now, new Date(now.getTime() + p.leaseMs), new Date(now.getTime() + p.ttlMs)],
             type: QueryTypes.SELECT,
           },
         );
-        if (started.length === 1) return { state: 'started' };
+        if (started.length === 1) return { state: 'started', chargeToken: started[0].charge_token };
 
         const [existing] = await this.sequelize.query<{ request_hash: string; status: string; response: StoredResponse | null }>(
           `SELECT request_hash, status, response FROM idempotency_keys WHERE user_id = $1 AND key = $2`,

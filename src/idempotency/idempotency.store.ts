@@ -7,7 +7,8 @@
  * - A completed record is replayed until it expires (`ttlMs` after it began); an expired one is
  *   treated as absent (a new attempt starts).
  * - An in-progress record holds a lease (`leaseMs`): when the lease has run out (its attempt
- *   crashed), the next `begin` takes it over as `started`.
+ *   crashed), the next `begin` with the same body takes it over as `started`, keeping its
+ *   `chargeToken`; a new or expired record gets the caller's `attempt` as its token.
  * - `abandon` removes an in-progress record (a failed attempt is not kept); `complete` stores
  *   the outcome. Neither touches a record that another attempt has since taken over.
  */
@@ -30,7 +31,12 @@ export interface BeginParams {
 }
 
 export type BeginResult =
-  | { state: 'started' }
+  /**
+   * `chargeToken` names the charge of this record: new for a new (or expired) record, kept when a
+   * crashed attempt is taken over, so the retry's charge replays the crashed attempt's charge
+   * instead of charging twice.
+   */
+  | { state: 'started'; chargeToken: string }
   | { state: 'in_progress' }
   | { state: 'conflict' }
   | { state: 'completed'; response: StoredResponse };

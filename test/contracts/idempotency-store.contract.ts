@@ -1,17 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BeginParams, IdempotencyStore } from '../../src/idempotency/idempotency.store.js';
-
-/** A clock the test moves by hand. */
-export interface TestClock {
-  now: () => Date;
-  advance(ms: number): void;
-}
-
-export function testClock(start = Date.parse('2026-11-22T12:00:00Z')): TestClock {
-  let t = start;
-  return { now: () => new Date(t), advance: (ms) => void (t += ms) };
-}
+import type { TestClock } from './clock.js';
 
 export interface IdempotencyHarness {
   store: IdempotencyStore;
@@ -44,7 +34,7 @@ export function idempotencyStoreContract(name: string, make: () => Promise<Idemp
 
     it('starts a first attempt and reports it in progress to a retry', async () => {
       const p = params();
-      expect(await h.store.begin(p)).toEqual({ state: 'started' });
+      expect(await h.store.begin(p)).toEqual({ state: 'started', chargeToken: expect.any(String) });
       expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'in_progress' });
     });
 
@@ -67,14 +57,15 @@ export function idempotencyStoreContract(name: string, make: () => Promise<Idemp
     it('keeps keys per user: the same key from another user is another record', async () => {
       const p = params();
       await h.store.begin(p);
-      expect(await h.store.begin({ ...p, userId: `user-${randomUUID()}`, requestHash: 'other', attempt: randomUUID() })).toEqual({ state: 'started' });
+      expect(await h.store.begin({ ...p, userId: `user-${randomUUID()}`, requestHash: 'other', attempt: randomUUID() })).toEqual({ state: 'started', chargeToken: expect.any(String) });
     });
 
-    it('does not keep a failed attempt: after abandon a retry starts afresh', async () => {
+    it('does not keep a failed attempt: after abandon a retry starts afresh, with a new charge token', async () => {
       const p = params();
-      await h.store.begin(p);
+      expect(await h.store.begin(p)).toEqual({ state: 'started', chargeToken: p.attempt });
       await h.store.abandon(p.userId, p.key, p.attempt);
-      expect(await h.store.begin({ ...p, requestHash: 'hash-b', attempt: randomUUID() })).toEqual({ state: 'started' });
+      const retry = { ...p, requestHash: 'hash-b', attempt: randomUUID() };
+      expect(await h.store.begin(retry)).toEqual({ state: 'started', chargeToken: retry.attempt });
     });
 
     it('lets exactly one of many concurrent first attempts start', async () => {
@@ -91,7 +82,7 @@ export function idempotencyStoreContract(name: string, make: () => Promise<Idemp
       h.clock.advance(TTL - 1);
       expect((await h.store.begin({ ...p, attempt: randomUUID() })).state).toBe('completed');
       h.clock.advance(1);
-      expect(await h.store.begin({ ...p, requestHash: 'new-body', attempt: randomUUID() })).toEqual({ state: 'started' });
+      expect(await h.store.begin({ ...p, requestHash: 'new-body', attempt: randomUUID() })).toEqual({ state: 'started', chargeToken: expect.any(String) });
     });
 
     it('takes over an in-progress record whose lease ran out, and ignores the stale attempt afterwards', async () => {
@@ -99,7 +90,8 @@ export function idempotencyStoreContract(name: string, make: () => Promise<Idemp
       await h.store.begin(p);
       h.clock.advance(LEASE);
       const second = { ...p, attempt: randomUUID() };
-      expect(await h.store.begin(second)).toEqual({ state: 'started' });
+      // The takeover keeps the crashed attempt's charge token, so its charge is replayed, not repeated.
+      expect(await h.store.begin(second)).toEqual({ state: 'started', chargeToken: p.attempt });
       // The crashed first attempt comes back late: it can neither complete nor abandon the new one.
       await h.store.complete(p.userId, p.key, p.attempt, { stale: true });
       await h.store.abandon(p.userId, p.key, p.attempt);
@@ -117,7 +109,7 @@ export function idempotencyStoreContract(name: string, make: () => Promise<Idemp
       await h.store.begin(live);
       expect(await h.store.cleanupExpired(1)).toBeGreaterThanOrEqual(1);
       expect(await h.store.begin({ ...live, attempt: randomUUID() })).toEqual({ state: 'in_progress' });
-      expect(await h.store.begin({ ...old, requestHash: 'x', attempt: randomUUID() })).toEqual({ state: 'started' });
+      expect(await h.store.begin({ ...old, requestHash: 'x', attempt: randomUUID() })).toEqual({ state: 'started', chargeToken: expect.any(String) });
     });
   });
 }

@@ -4,11 +4,12 @@ import { MemoryIdempotencyStore } from '../../src/idempotency/idempotency.store.
 import { PostgresIdempotencyStore } from '../../src/idempotency/idempotency.store.postgres.js';
 import { Migrator } from '../../src/platform/migrator.js';
 import { unguarded } from '../../src/platform/storage-guard.js';
-import { idempotencyStoreContract, testClock } from '../contracts/idempotency-store.contract.js';
+import { TestClock } from '../contracts/clock.js';
+import { idempotencyStoreContract } from '../contracts/idempotency-store.contract.js';
 import { createTestDatabase } from '../support/database.js';
 
 idempotencyStoreContract('memory', async () => {
-  const clock = testClock();
+  const clock = new TestClock();
   return { store: new MemoryIdempotencyStore(clock.now), clock };
 });
 
@@ -16,7 +17,7 @@ idempotencyStoreContract('postgres', async () => {
   const db = await createTestDatabase();
   const sequelize = new Sequelize(db.url, { dialect: 'postgres', dialectModule: pg, logging: false, pool: { max: 4 } });
   await new Migrator(sequelize).up();
-  const clock = testClock();
+  const clock = new TestClock();
   return {
     store: new PostgresIdempotencyStore(sequelize, unguarded, clock.now),
     clock,
