@@ -61,7 +61,7 @@ export class CatalogSearch {
         // Prefix and typo tolerance only on longer words: "boot" must not find "book".
         prefix: (term) => term.length >= 4,
         fuzzy: (term) => (term.length >= 6 ? 0.2 : false),
-        maxFuzzy: 2,
+        maxFuzzy: 1,
         combineWith: 'OR',
       },
     });
