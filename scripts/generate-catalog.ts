@@ -952,6 +952,7 @@ function fromFamily(rng: Rng, family: Family, taken: Set<string>): Omit<Product,
   // "Trekking Poles (Pair)" reads as "trekking poles" in a sentence; plural nouns take no article.
   const headNoun = family.noun.replace(/\s*\(.*\)$/, '').toLowerCase();
   const plural = /s$/.test(headNoun) && !/(ss|us)$/.test(headNoun);
+  const modelLevels = new Map<string, number>();
   for (let attempt = 0; out.length < family.count && attempt < family.count * 50; attempt++) {
     const modelIndex = rng.int(0, family.models.length - 1);
     const model = family.models[modelIndex];
@@ -965,9 +966,12 @@ function fromFamily(rng: Rng, family: Family, taken: Set<string>): Omit<Product,
     if (taken.has(name)) continue;
     taken.add(name);
 
+    // One model line has one price level; its features and editions move it a little.
     const [lo, hi] = family.price;
-    const raw = lo + rng.next() * (hi - lo) * 0.8;
-    const price = shopPrice(rng, Math.min(hi, raw * (1 + chosen.reduce((sum, f) => sum + (f.dp ?? 0), 0))));
+    const level = modelLevels.get(model) ?? lo + rng.next() * (hi - lo) * 0.8;
+    modelLevels.set(model, level);
+    const extras = 1 + chosen.reduce((sum, f) => sum + (f.dp ?? 0), 0);
+    const price = shopPrice(rng, Math.min(hi, level * extras * (0.95 + rng.next() * 0.1)));
     const adjectives = chosen.filter((f) => f.adj).map((f) => f.adj!);
     const clauses = chosen.filter((f) => f.with).map((f) => f.with!);
     const head = [...adjectives, headNoun].join(' ');
