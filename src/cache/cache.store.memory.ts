@@ -25,6 +25,9 @@ export function createMemoryCacheStore(options: MemoryCacheStoreOptions): CacheS
     get(key) {
       return Promise.resolve(lru.get(key)?.value);
     },
+    getSync(key) {
+      return lru.get(key)?.value;
+    },
     set(key, value, ttlSeconds) {
       lru.set(key, { value: deepFreeze(structuredClone(value)) }, { ttl: ttlSeconds * 1000 });
       return Promise.resolve();

@@ -1,6 +1,12 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { CacheStore, JsonValue } from './cache.store.js';
 
+const GET_SQL = 'SELECT result FROM query_cache WHERE query_hash = $1 AND expires_at > now()';
+
+interface PgConnection {
+  query(sql: string, values: unknown[]): Promise<{ rows: { result: JsonValue }[] }>;
+}
+
 /** Rows deleted per statement by cleanupExpired: short statements, short locks. */
 export const CLEANUP_BATCH_SIZE = 1000;
 
@@ -20,13 +26,21 @@ export function createPostgresCacheStore(
 ): CacheStore {
   const databaseDown = options.databaseDown ?? (() => false);
   const down = () => Promise.reject(new Error('the database is unavailable'));
+  const pool = sequelize.connectionManager;
   const select = <T extends object>(sql: string, bind: unknown[] = []) => sequelize.query<T>(sql, { type: QueryTypes.SELECT, bind });
   return {
     backend: 'postgres',
     async get(key) {
       if (databaseDown()) return down();
-      const rows = await select<{ result: JsonValue }>('SELECT result FROM query_cache WHERE query_hash = $1 AND expires_at > now()', [key]);
-      return rows.length === 0 ? undefined : rows[0]!.result;
+      // The hot path talks to a pooled connection directly: Sequelize's query pipeline (hooks,
+      // result formatting) would double the cost of a hit. Same pool, timeouts and eviction.
+      const connection = (await pool.getConnection({ type: 'write' })) as PgConnection;
+      try {
+        const { rows } = await connection.query(GET_SQL, [key]);
+        return rows.length === 0 ? undefined : rows[0]!.result;
+      } finally {
+        pool.releaseConnection(connection);
+      }
     },
     async set(key, value, ttlSeconds) {
       if (databaseDown()) return down();

@@ -21,6 +21,8 @@ export interface CacheStore {
   /** `memory`, `postgres`, `redis` or `none`. */
   readonly backend: 'memory' | 'postgres' | 'redis' | 'none';
   get(key: string): Promise<JsonValue | undefined>;
+  /** In-process stores only: `get` without a promise, same rules (the service's fast path). */
+  getSync?(key: string): JsonValue | undefined;
   /** Stores `value` for `ttlSeconds` (a positive whole number). */
   set(key: string, value: JsonValue, ttlSeconds: number): Promise<void>;
   clear(): Promise<void>;

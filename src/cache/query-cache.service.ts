@@ -64,22 +64,25 @@ export class QueryCacheService {
       this.bypasses++;
       return Promise.resolve(BYPASS);
     }
+    if (this.store.getSync) return Promise.resolve(this.counted(this.store.getSync(key)));
     const read = this.breaker ? this.breaker.run(() => this.store.get(key)) : this.store.get(key);
     return read.then(
-      (value) => {
-        if (value === undefined) {
-          this.misses++;
-          return MISS;
-        }
-        this.hits++;
-        return { status: 'hit', value };
-      },
+      (value) => this.counted(value),
       (err: unknown) => {
         this.bypasses++;
         this.options.logger.debug({ event: 'cache_bypass', err: describe(err) }, 'cache read failed: bypassed');
         return BYPASS;
       },
     );
+  }
+
+  private counted(value: JsonValue | undefined): CacheLookup {
+    if (value === undefined) {
+      this.misses++;
+      return MISS;
+    }
+    this.hits++;
+    return { status: 'hit', value };
   }
 
   /** Stores an answer for CACHE_TTL_SECONDS; resolves false when the write was skipped (cache disabled or failing). */

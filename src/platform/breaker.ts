@@ -97,18 +97,18 @@ export class Breaker {
    * Runs `task` under the breaker. Rejects with BreakerOpenError at once while open, with
    * BreakerTimeoutError past the timeout, else with the task's own error.
    */
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    try {
-      return (await this.circuit.fire(task)) as T;
-    } catch (err) {
-      const code = (err as { code?: string } | null)?.code;
-      if (code === 'EOPENBREAKER') throw new BreakerOpenError(this.name);
-      if (code === 'ETIMEDOUT' && err instanceof Error && err.message.startsWith('Timed out after')) {
-        throw new BreakerTimeoutError(this.name, this.options.timeoutMs || 0);
-      }
-      throw err;
-    }
+  run<T>(task: () => Promise<T>): Promise<T> {
+    return (this.circuit.fire(task) as Promise<T>).catch(this.translate);
   }
+
+  private readonly translate = (err: unknown): never => {
+    const code = (err as { code?: string } | null)?.code;
+    if (code === 'EOPENBREAKER') throw new BreakerOpenError(this.name);
+    if (code === 'ETIMEDOUT' && err instanceof Error && err.message.startsWith('Timed out after')) {
+      throw new BreakerTimeoutError(this.name, this.options.timeoutMs || 0);
+    }
+    throw err;
+  };
 
   get state(): BreakerState {
     if (this.circuit.opened) return 'open';
