@@ -33,6 +33,8 @@ export interface Container {
 
 export interface ContainerOptions {
   logger?: Logger;
+  /** Redis key prefix of the query cache (tests give each app its own). */
+  redisKeyPrefix?: string;
 }
 
 export async function createContainer(config: Config, options: ContainerOptions = {}): Promise<Container> {
@@ -55,7 +57,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     const dbGuard: StorageGuard = databaseGuard ?? unguarded;
     const creditFeatures = createCreditFeatures({ config, database, dbGuard });
 
-    const queryCache = await createQueryCache({ config, database, breakers, databaseBreaker: databaseGuard?.breaker, logger });
+    const queryCache = await createQueryCache({ config, database, breakers, databaseBreaker: databaseGuard?.breaker, logger, redisKeyPrefix: options.redisKeyPrefix });
     closers.push(() => queryCache.close());
 
     const assistantFeatures = await createAssistantFeatures({ config, database, dbGuard, breakers, credits: creditFeatures, cache: queryCache, metrics, logger });

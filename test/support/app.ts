@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createContainer, type Container } from '../../src/container.js';
@@ -24,6 +25,7 @@ export async function createTestApp(env: Record<string, string | undefined> = {}
     },
   });
   const logger = createLogger({ level: config.logLevel, destination });
-  const container = await createContainer(config, { logger });
+  // Each app keeps its Redis cache keys under a prefix of its own, so a test never touches keys it did not make.
+  const container = await createContainer(config, { logger, redisKeyPrefix: `shopassist:test:${randomUUID()}:` });
   return Object.assign(container, { logs });
 }

@@ -1,0 +1,54 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local OpenAI-compatible chat-completions server the test commands: `answer` picks the first
+ * candidates it is given, `fail` answers 500, `hang` never answers (until the client gives up),
+ * `slow` answers after `delayMs`.
+ */
+export type FakeOpenAiMode = { kind: 'answer' } | { kind: 'fail' } | { kind: 'hang' } | { kind: 'slow'; delayMs: number };
+
+export interface FakeOpenAi {
+  /** For OPENAI_BASE_URL. */
+  baseUrl: string;
+  mode: FakeOpenAiMode;
+  /** Chat-completion requests received. */
+  calls: number;
+  close(): Promise<void>;
+}
+
+export async function startFakeOpenAi(): Promise<FakeOpenAi> {
+  const fake: FakeOpenAi = { baseUrl: '', mode: { kind: 'answer' }, calls: 0, close: async () => {} };
+  const server: Server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
+    req.on('end', () => {
+      fake.calls++;
+      const mode = fake.mode;
+      if (mode.kind === 'hang') return;
+      if (mode.kind === 'fail') {
+        res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"overloaded"}}');
+        return;
+      }
+      const body = JSON.parse(raw) as { messages: { role: string; content: string }[] };
+      const user = JSON.parse(body.messages.find((m) => m.role === 'user')!.content) as { limit: number; candidates: { id: string }[] };
+      const content = JSON.stringify({
+        answer: 'Here are the products that fit best.',
+        productIds: user.candidates.slice(0, user.limit).map((c) => c.id),
+      });
+      const reply = () =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({ id: 'chatcmpl-test', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] }),
+        );
+      if (mode.kind === 'slow') setTimeout(reply, mode.delayMs);
+      else reply();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  fake.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  fake.close = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return fake;
+}
