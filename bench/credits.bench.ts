@@ -97,7 +97,8 @@ const suite: BenchSuite = {
   async run() {
     const target = await benchDatabase();
     const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: target.url, LOG_LEVEL: 'silent' });
-    const settings = { ...config.database, url: target.url };
+    // On the embedded server (one backend, at most 32 socket connections) both pools stay small.
+    const settings = { ...config.database, url: target.url, ...(target.poolMax ? { poolSize: target.poolMax, maxOverflow: 0 } : {}) };
     const database = await createDatabase(settings, logger);
     const breakers = new BreakerRegistry(logger);
     const poolMax = target.poolMax || settings.poolSize + settings.maxOverflow;
