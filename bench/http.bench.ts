@@ -1,0 +1,138 @@
+/**
+ * POST /api/v1/assistant/query over HTTP with autocannon (50 connections): a cached answer and a
+ * fresh catalog answer (`Cache-Control: no-cache`: no cache read, full search, charge and cache
+ * write), side by side with a bare Express route returning the same JSON. Servers run in their
+ * own processes, as in production; the load generator shares the machine with them.
+ * Targets: cached ≥ 0.5× the bare route's requests/s with p99 ≤ 2× its p99; fresh p99 ≤ 3×.
+ *
+ * The per-user rate limit is off (QUERY_RATE_LIMIT_PER_MINUTE=0): one bench user sends far more
+ * than a shopper would. Storage is PostgreSQL (BENCH_DATABASE_URL / TEST_DATABASE_URL, else the
+ * embedded one) with the PostgreSQL query cache, the default deployment; BENCH_HTTP_STORAGE and
+ * BENCH_HTTP_CACHE pick others.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { SignJWT } from 'jose';
+import type { BenchRow, BenchSuite } from './run.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SERVER_URL = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || undefined;
+const CONNECTIONS = 50;
+const DURATION_S = Number(process.env.BENCH_HTTP_SECONDS ?? 10);
+const AUTH_SECRET = 'bench-identity-provider-secret-0123456789';
+const QUERY = { query: 'waterproof hiking boots under $150', limit: 5 };
+
+function startProcess(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let found = false;
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (found) return; // drained, not kept: request logs flow here under load
+      out += chunk.toString('utf8');
+      for (const line of out.split('\n')) {
+        if (!line.includes('listening')) continue;
+        try {
+          const { port } = JSON.parse(line) as { port: number };
+          found = true;
+          resolve({ child, port });
+          return;
+        } catch {
+          // a partial line: wait for the rest
+        }
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out}`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+}
+
+async function load(url: string, headers: Record<string, string>, body: string): Promise<Result> {
+  const r = await autocannon({ url, method: 'POST', headers, body, connections: CONNECTIONS, duration: DURATION_S });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx };
+}
+
+const suite: BenchSuite = {
+  name: 'http',
+  async run(): Promise<BenchRow[]> {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'shopassist-bench-'));
+    const app = await startProcess(['src/main.ts'], {
+      NODE_ENV: 'production',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      // As in production: one info line per request.
+      LOG_LEVEL: 'info',
+      SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
+      AUTH_JWT_SECRET: AUTH_SECRET,
+      REGISTERED_CREDITS: '1000000000',
+      QUERY_RATE_LIMIT_PER_MINUTE: '0',
+      CLEANUP_INTERVAL_MINUTES: '0',
+      STORAGE_BACKEND: process.env.BENCH_HTTP_STORAGE ?? 'postgres',
+      CACHE_BACKEND: process.env.BENCH_HTTP_CACHE ?? 'postgres',
+      DATA_DIR: dataDir,
+      ...(SERVER_URL ? { DATABASE_URL: SERVER_URL } : {}),
+    }).catch((err: unknown) => {
+      rmSync(dataDir, { recursive: true, force: true });
+      throw err;
+    });
+    const base = `http://127.0.0.1:${app.port}`;
+    try {
+      const token = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(`bench-${Date.now()}`)
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(AUTH_SECRET));
+      const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+      const consent = await fetch(`${base}/api/v1/consent`, { method: 'PUT', headers: auth, body: JSON.stringify({ termsAccepted: true, marketingConsent: false }) });
+      if (!consent.ok) throw new Error(`consent: ${consent.status}`);
+      const first = await fetch(`${base}/api/v1/assistant/query`, { method: 'POST', headers: auth, body: JSON.stringify(QUERY) });
+      if (!first.ok) throw new Error(`query: ${first.status} ${await first.text()}`);
+      const sample = await first.json();
+
+      const bare = await startProcess(['bench/bare-server.ts'], { BARE_BODY: JSON.stringify(sample) });
+      try {
+        const body = JSON.stringify(QUERY);
+        const bareResult = await load(`http://127.0.0.1:${bare.port}/api/v1/assistant/query`, auth, body);
+        const cached = await load(`${base}/api/v1/assistant/query`, auth, body);
+        const fresh = await load(`${base}/api/v1/assistant/query`, { ...auth, 'Cache-Control': 'no-cache' }, body);
+        const row = (name: string, r: Result): BenchRow => ({
+          route: name,
+          'req/s': Math.round(r.rps),
+          'p50 ms': r.p50,
+          'p99 ms': r.p99,
+          'non-2xx': r.non2xx,
+          'req/s vs bare': Number((r.rps / bareResult.rps).toFixed(2)),
+          'p99 vs bare': Number((r.p99 / Math.max(1, bareResult.p99)).toFixed(2)),
+        });
+        return [row('bare Express route', bareResult), row('query: cached answer', cached), row('query: fresh catalog answer', fresh)];
+      } finally {
+        await stop(bare.child);
+      }
+    } finally {
+      await stop(app.child);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  },
+};
+
+export default suite;
