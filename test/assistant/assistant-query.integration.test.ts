@@ -96,7 +96,8 @@ describe.each(backends)('POST /api/v1/assistant/query on $storage storage with a
       ...common,
       STORAGE_BACKEND: storage,
       CACHE_BACKEND: cache,
-      DATABASE_URL: storage === 'postgres' || cache === 'postgres' ? testDb.url : undefined,
+      // A PostgreSQL cache only comes with PostgreSQL storage (config rejects it on memory storage).
+      DATABASE_URL: storage === 'postgres' ? testDb.url : undefined,
     });
   });
   afterAll(async () => {
