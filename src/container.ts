@@ -13,6 +13,8 @@ import { BreakerRegistry } from './platform/breaker.js';
 import { DbGuard } from './platform/db-guard.js';
 import { createQueryCache } from './cache/query-cache.factory.js';
 import { cacheAdminRoutes } from './cache/cache.admin.routes.js';
+import { docsRoutes } from './http/docs.routes.js';
+import { buildOpenApiDocument } from './http/openapi.js';
 import { createCreditFeatures } from './credits/credit.module.js';
 import { createAssistantFeatures } from './assistant/assistant.module.js';
 
@@ -52,12 +54,13 @@ export async function createContainer(config: Config, options: ContainerOptions 
 
     // Every PostgreSQL call of the repositories goes through this guard (breaker + outage mapping).
     const breakers = new BreakerRegistry(logger);
+    metrics.watchBreakers(breakers);
     closers.push(async () => breakers.shutdown());
     const databaseGuard = database ? new DbGuard(breakers, database.sequelize, config.database) : undefined;
     const dbGuard: StorageGuard = databaseGuard ?? unguarded;
-    const creditFeatures = createCreditFeatures({ config, database, dbGuard });
+    const creditFeatures = createCreditFeatures({ config, database, dbGuard, metrics });
 
-    const queryCache = await createQueryCache({ config, database, breakers, databaseBreaker: databaseGuard?.breaker, logger, redisKeyPrefix: options.redisKeyPrefix });
+    const queryCache = await createQueryCache({ config, database, breakers, databaseBreaker: databaseGuard?.breaker, logger, redisKeyPrefix: options.redisKeyPrefix, metrics });
     closers.push(() => queryCache.close());
 
     const assistantFeatures = await createAssistantFeatures({ config, database, dbGuard, breakers, credits: creditFeatures, cache: queryCache, metrics, logger });
@@ -72,7 +75,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       assistant: () => assistantFeatures.health(),
     });
 
-    const app = createApp({ config, logger, metrics, routers: [healthRoutes(health), metricsRoutes(metrics), cacheAdminRoutes(queryCache, config.adminApiKey), ...creditFeatures.routers, ...assistantFeatures.routers] });
+    const app = createApp({ config, logger, metrics, routers: [healthRoutes(health), metricsRoutes(metrics), cacheAdminRoutes(queryCache, config.adminApiKey), ...creditFeatures.routers, ...assistantFeatures.routers, docsRoutes(buildOpenApiDocument())] });
 
     let closing: Promise<void> | undefined;
     return {

@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { Breaker, BreakerRegistry } from '../platform/breaker.js';
 import type { Database } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
+import type { CacheResult, Metrics } from '../platform/metrics.js';
 import type { CacheStore } from './cache.store.js';
 import { createMemoryCacheStore } from './cache.store.memory.js';
 import { createNoneCacheStore } from './cache.store.none.js';
@@ -27,6 +28,8 @@ export interface QueryCacheDeps {
   logger: Logger;
   /** Redis key prefix (tests use their own). */
   redisKeyPrefix?: string;
+  /** Where lookups are counted (`shopassist_cache_requests_total`); none in tests that build a bare cache. */
+  metrics?: Metrics;
 }
 
 /** CACHE_BACKEND → the store, behind the `cache` breaker when the store is remote. */
@@ -63,5 +66,13 @@ export async function createQueryCache(deps: QueryCacheDeps): Promise<QueryCache
       breaker = remoteBreaker(false);
       break;
   }
-  return new QueryCacheService(store, { ttlSeconds: config.cache.ttlSeconds, breaker, logger });
+  return new QueryCacheService(store, { ttlSeconds: config.cache.ttlSeconds, breaker, logger, recordLookup: deps.metrics && lookupRecorder(deps.metrics, store.backend) });
+}
+
+/** One bound counter child per result, so a lookup costs an increment and no label lookup. */
+function lookupRecorder(metrics: Metrics, backend: CacheStore['backend']): (result: CacheResult) => void {
+  const children = Object.fromEntries(
+    (['hit', 'miss', 'bypass', 'error'] as const).map((result) => [result, metrics.cacheRequests.labels({ backend, result })]),
+  ) as Record<CacheResult, { inc(): void }>;
+  return (result) => children[result].inc();
 }

@@ -2,6 +2,7 @@ import type { ComponentHealth } from '../health/health.service.js';
 import type { Breaker, BreakerState } from '../platform/breaker.js';
 import { StorageUnavailableError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
+import type { CacheResult } from '../platform/metrics.js';
 import type { CacheStore, JsonValue } from './cache.store.js';
 
 export type CacheLookup = { status: 'hit'; value: JsonValue } | { status: 'miss' } | { status: 'bypass' };
@@ -25,6 +26,12 @@ export interface QueryCacheOptions {
   /** Bound of the readiness ping (ms). */
   probeTimeoutMs?: number;
   logger: Logger;
+  /**
+   * Told the result of every lookup (for `shopassist_cache_requests_total`): `hit`, `miss`,
+   * `bypass` when the read was not attempted (cache disabled, `Cache-Control: no-cache`), and
+   * `error` when the store failed, timed out or its breaker was open, so the lookup became a bypass.
+   */
+  recordLookup?: (result: CacheResult) => void;
 }
 
 const MISS: CacheLookup = Object.freeze({ status: 'miss' });
@@ -42,6 +49,7 @@ export class QueryCacheService {
   private bypasses = 0;
   private readonly breaker: Breaker | undefined;
   private readonly disabled: boolean;
+  private readonly record: (result: CacheResult) => void;
 
   constructor(
     private readonly store: CacheStore,
@@ -49,6 +57,7 @@ export class QueryCacheService {
   ) {
     this.breaker = options.breaker;
     this.disabled = store.backend === 'none';
+    this.record = options.recordLookup ?? (() => {});
   }
 
   get backend(): CacheStore['backend'] {
@@ -62,6 +71,7 @@ export class QueryCacheService {
   get(key: string, options?: { skipRead?: boolean }): Promise<CacheLookup> {
     if (this.disabled || options?.skipRead) {
       this.bypasses++;
+      this.record('bypass');
       return Promise.resolve(BYPASS);
     }
     if (this.store.getSync) return Promise.resolve(this.counted(this.store.getSync(key)));
@@ -70,6 +80,7 @@ export class QueryCacheService {
       (value) => this.counted(value),
       (err: unknown) => {
         this.bypasses++;
+        this.record('error');
         this.options.logger.debug({ event: 'cache_bypass', err: describe(err) }, 'cache read failed: bypassed');
         return BYPASS;
       },
@@ -79,9 +90,11 @@ export class QueryCacheService {
   private counted(value: JsonValue | undefined): CacheLookup {
     if (value === undefined) {
       this.misses++;
+      this.record('miss');
       return MISS;
     }
     this.hits++;
+    this.record('hit');
     return { status: 'hit', value };
   }
 

@@ -11,12 +11,13 @@ import { GuestSessionService } from '../identity/guest-session.js';
 import { guestSessionRoutes } from '../identity/guest-session.routes.js';
 import { TokenVerifier } from '../identity/token-verifier.js';
 import type { Database } from '../platform/db.js';
+import type { Metrics } from '../platform/metrics.js';
 import type { StorageGuard } from '../platform/storage-guard.js';
 import type { RateLimitStore } from '../rate-limit/rate-limit.store.js';
 import { MemoryRateLimitStore } from '../rate-limit/rate-limit.store.memory.js';
 import { PostgresRateLimitStore } from '../rate-limit/rate-limit.store.postgres.js';
 import { creditAdminRoutes } from './credit.admin.routes.js';
-import type { CreditPolicy } from './credit.repository.js';
+import type { CreditPolicy, CreditRepository } from './credit.repository.js';
 import { MemoryCreditRepository } from './credit.repository.memory.js';
 import { PostgresCreditRepository } from './credit.repository.postgres.js';
 import { creditRoutes } from './credit.routes.js';
@@ -45,22 +46,25 @@ export function creditPolicy(config: Config): CreditPolicy {
 }
 
 /** Builds the repositories by STORAGE_BACKEND, the services, the middleware and the routers. */
-export function createCreditFeatures(options: { config: Config; database: Database | undefined; dbGuard: StorageGuard }): CreditFeatures {
-  const { config, database, dbGuard } = options;
+export function createCreditFeatures(options: { config: Config; database: Database | undefined; dbGuard: StorageGuard; metrics?: Metrics }): CreditFeatures {
+  const { config, database, dbGuard, metrics } = options;
   const policy = creditPolicy(config);
-  let credits: CreditService;
+  let repository: CreditRepository;
   let consents: ConsentService;
   let rateLimits: RateLimitStore;
   if (config.storageBackend === 'postgres') {
     if (!database) throw new Error('STORAGE_BACKEND=postgres needs a database');
-    credits = new CreditService(new PostgresCreditRepository(database.sequelize, dbGuard, policy));
+    repository = new PostgresCreditRepository(database.sequelize, dbGuard, policy);
     consents = new ConsentService(new PostgresConsentRepository(database.sequelize, dbGuard));
     rateLimits = new PostgresRateLimitStore(database.sequelize, dbGuard);
   } else {
-    credits = new CreditService(new MemoryCreditRepository(policy));
+    repository = new MemoryCreditRepository(policy);
     consents = new ConsentService(new MemoryConsentRepository());
     rateLimits = new MemoryRateLimitStore();
   }
+  // The repository reports each grant it wrote (new account, reset that raised a balance): no extra round trip.
+  if (metrics) repository.onGranted((g) => metrics.creditsGranted.inc({ user_kind: g.isGuest ? 'guest' : 'registered' }, g.amount));
+  const credits = new CreditService(repository);
   const verifier = new TokenVerifier(config);
   const auth = authenticate(verifier);
   const authenticateAndEnsure = [auth, ensureAccount((caller) => credits.ensure(caller))];

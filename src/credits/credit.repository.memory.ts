@@ -11,6 +11,8 @@ import {
   type CreditPolicy,
   type CreditRepository,
   type CreditTransaction,
+  GrantListeners,
+  type GrantListener,
   type ListOptions,
   type RefundResult,
 } from './credit.repository.js';
@@ -36,11 +38,16 @@ export class MemoryCreditRepository implements CreditRepository {
   private readonly rows = new Map<string, Row>();
   private readonly ledgers = new Map<string, Entry[]>();
   private seq = 0;
+  private readonly grants = new GrantListeners();
 
   constructor(
     private readonly policy: CreditPolicy,
     private readonly now: () => Date = () => new Date(),
   ) {}
+
+  onGranted(listener: GrantListener): () => void {
+    return this.grants.add(listener);
+  }
 
   async getOrCreate(caller: Caller): Promise<CreditAccount> {
     return this.account(this.touch(caller));
@@ -150,6 +157,7 @@ export class MemoryCreditRepository implements CreditRepository {
       row = { userId: caller.userId, isGuest: caller.isGuest, available: 0, max: allowance, lastResetAt: this.now().getTime() };
       this.rows.set(caller.userId, row);
       this.write(row, 'grant', allowance, 'Initial allowance', null);
+      this.grants.emit({ isGuest: row.isGuest, amount: allowance, reason: 'grant' });
       return row;
     }
     return this.lazyReset(row);
@@ -166,6 +174,7 @@ export class MemoryCreditRepository implements CreditRepository {
     row.max = allowance;
     row.lastResetAt = this.now().getTime();
     if (difference !== 0) this.write(row, 'reset', difference, description, null);
+    this.grants.emit({ isGuest: row.isGuest, amount: difference, reason: 'reset' });
   }
 
   private write(row: Row, type: TransactionType, amount: number, description: string | null, idempotencyKey: string | null): Entry {

@@ -16,15 +16,20 @@ import {
   type CreditPolicy,
   type CreditRepository,
   type CreditTransaction,
+  GrantListeners,
+  type GrantListener,
   type ListOptions,
   type RefundResult,
 } from './credit.repository.js';
-import { CHARGE_OP, ENSURE_ACCOUNT, mutation, REFUND_OP, ADJUST_OP, TOUCH_OP, LIST_TRANSACTIONS, CLEANUP_BATCH } from './credit.sql.js';
+import { CHARGE_OP, ENSURE_ACCOUNT, mutation, REFUND_OP, ADJUST_OP, TOUCH_OP, LIST_TRANSACTIONS, CLEANUP_BATCH, READ_ACCOUNT } from './credit.sql.js';
 
 /** A row of a mutation statement: the account after the operation, and the operation's own columns. */
 interface MutationRow {
   user_id: string;
   is_guest: boolean;
+  /** Whether a reset applied, and the balance before it: the reset's grant is `avail0 - available_credits`. */
+  resetting: boolean;
+  available_credits: number;
   avail0: number;
   applied: number;
   max0: number;
@@ -58,6 +63,8 @@ const isIdempotencyClash = (err: unknown) => {
  * that guarantee its transaction rolled back (serialization failure, deadlock).
  */
 export class PostgresCreditRepository implements CreditRepository {
+  private readonly grants = new GrantListeners();
+
   constructor(
     private readonly sequelize: Sequelize,
     private readonly guard: StorageGuard,
@@ -66,34 +73,46 @@ export class PostgresCreditRepository implements CreditRepository {
     private readonly now?: () => Date,
   ) {}
 
+  onGranted(listener: GrantListener): () => void {
+    return this.grants.add(listener);
+  }
+
   async getOrCreate(caller: Caller): Promise<CreditAccount> {
-    const row = await this.withAccount(caller, () => this.mutate('credits.get', TOUCH_SQL, caller.userId, false, [], true));
+    const row =
+      (await this.read('credits.get', caller.userId, null)) ??
+      (await this.withAccount(caller, () => this.mutate('credits.get', TOUCH_SQL, caller.userId, false, [], true)));
     return this.account(row);
   }
 
   /** Creates the row with its `grant` entry unless it exists; concurrent callers create exactly one. */
   async ensure(caller: Caller): Promise<void> {
-    await this.guard.run('credits.ensure', () =>
+    const created = await this.guard.run('credits.ensure', () =>
       retryTransient(() =>
-        this.sequelize.query(ENSURE_ACCOUNT, {
+        this.sequelize.query<{ amount: number }>(ENSURE_ACCOUNT, {
           bind: [caller.userId, this.clock(), caller.isGuest, allowanceFor(this.policy, caller.isGuest)],
-          type: QueryTypes.INSERT,
+          type: QueryTypes.SELECT,
         }),
       ),
     );
+    for (const { amount } of created) this.grants.emit({ isGuest: caller.isGuest, amount, reason: 'grant' });
   }
 
   async find(userId: string): Promise<CreditAccount | undefined> {
-    const row = await this.mutate('credits.find', TOUCH_SQL, userId, false, [], true);
+    const row = (await this.read('credits.find', userId, null)) ?? (await this.mutate('credits.find', TOUCH_SQL, userId, false, [], true));
     return row && this.account(row);
   }
 
   async charge(caller: Caller, request: ChargeRequest): Promise<ChargeResult> {
     // A generated key makes a charge whose connection dropped safe to repeat: the repeat replays.
     const key = request.idempotencyKey === undefined ? `auto:${randomUUID()}` : chargeKey(request.idempotencyKey);
-    const row = await this.withAccount(caller, () =>
-      this.mutate('credits.charge', CHARGE_SQL, caller.userId, false, [request.cost, request.description, key], true),
-    );
+    // A charge of 0 changes nothing: when no reset is due, the plain read answers it (a prior
+    // entry under its key still makes it a conflict, exactly as under the lock).
+    const fast = request.cost === 0 ? await this.read('credits.charge', caller.userId, request.idempotencyKey === undefined ? null : key) : undefined;
+    const row =
+      fast ??
+      (await this.withAccount(caller, () =>
+        this.mutate('credits.charge', CHARGE_SQL, caller.userId, false, [request.cost, request.description, key], true),
+      ));
     const account = this.account(row);
     if (row.prior_id) {
       return row.prior_type === 'debit' && row.prior_amount === -request.cost
@@ -184,6 +203,19 @@ export class PostgresCreditRepository implements CreditRepository {
     return this.now ? this.now() : null;
   }
 
+  /**
+   * The read fast path (see READ_ACCOUNT): the row when it exists and no reset is due, read
+   * without a lock; otherwise undefined, and the caller goes through the locking statement.
+   */
+  private async read(operation: string, userId: string, key: string | null): Promise<MutationRow | undefined> {
+    const bind = [userId, this.clock(), this.policy.resetPeriodMs, key];
+    const rows = await this.guard.run(operation, () =>
+      retryTransient(() => this.sequelize.query<MutationRow>(READ_ACCOUNT, { bind, type: QueryTypes.SELECT })),
+    );
+    const row = rows[0];
+    return row && !row.resetting ? row : undefined;
+  }
+
   /** Runs an operation on the caller's row; on a user without one, creates it and runs again. */
   private async withAccount(caller: Caller, run: () => Promise<MutationRow | undefined>): Promise<MutationRow> {
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -215,7 +247,9 @@ export class PostgresCreditRepository implements CreditRepository {
           connectionErrors: repeatable,
         }),
       );
-      return rows[0];
+      const row = rows[0];
+      if (row?.resetting) this.grants.emit({ isGuest: row.is_guest, amount: row.avail0 - row.available_credits, reason: 'reset' });
+      return row;
     } catch (err) {
       throw this.translate(err);
     }

@@ -48,6 +48,18 @@ export type RefundResult =
   | { kind: 'already_refunded'; account: CreditAccount }
   | { kind: 'charge_not_found' };
 
+/**
+ * Credits a user received: the `grant` of a new account, or a reset (lazy or by an operator)
+ * that raised the balance. A reset that lowers it (after an adjustment) grants nothing.
+ */
+export interface CreditGrant {
+  isGuest: boolean;
+  amount: number;
+  reason: 'grant' | 'reset';
+}
+
+export type GrantListener = (grant: CreditGrant) => void;
+
 export type AdjustResult = { kind: 'adjusted'; account: CreditAccount } | { kind: 'would_be_negative'; account: CreditAccount };
 
 export interface ListOptions {
@@ -85,6 +97,12 @@ export interface ListOptions {
  *   number of entries deleted (carryovers it replaced are not counted).
  */
 export interface CreditRepository {
+  /**
+   * Tells `listener` of every grant this repository object wrote (for metrics), after its
+   * statement committed. A grant written by another process, or by an attempt whose answer was
+   * lost and then retried, is not reported here. Returns an unsubscribe function.
+   */
+  onGranted(listener: GrantListener): () => void;
   getOrCreate(caller: Caller): Promise<CreditAccount>;
   /** Creates the caller's row (and `grant`) unless it exists; no lazy reset. */
   ensure(caller: Caller): Promise<void>;
@@ -95,6 +113,27 @@ export interface CreditRepository {
   reset(userId: string): Promise<CreditAccount | undefined>;
   listTransactions(userId: string, options: ListOptions): Promise<Page<CreditTransaction>>;
   cleanupTransactions(olderThan: Date, batchSize: number): Promise<number>;
+}
+
+/** The listeners of one repository; a failing listener never fails the credit operation. */
+export class GrantListeners {
+  private readonly listeners = new Set<GrantListener>();
+
+  add(listener: GrantListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(grant: CreditGrant): void {
+    if (grant.amount <= 0) return;
+    for (const listener of this.listeners) {
+      try {
+        listener(grant);
+      } catch {
+        // Metrics must never turn a committed balance change into an error.
+      }
+    }
+  }
 }
 
 export function allowanceFor(policy: CreditPolicy, isGuest: boolean): number {

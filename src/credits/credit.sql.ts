@@ -47,7 +47,10 @@ upd AS (
 ),
 led AS (
   INSERT INTO credit_transactions (user_id, transaction_type, amount, "timestamp", description, balance_after, idempotency_key)
-  SELECT user_id, t, amount, ${NOW}, d, bal, k FROM (
+  -- clock_timestamp(), read after the row lock was taken: a user's entries are dated in the
+  -- order their balances changed (statement_timestamp() is when the statement started, before
+  -- it waited for the lock, so a later change could be dated earlier and sort as older).
+  SELECT user_id, t, amount, COALESCE($2::timestamptz, clock_timestamp()), d, bal, k FROM (
     SELECT 1 AS ord, user_id, 'reset'::varchar AS t, avail0 - available_credits AS amount,
            CASE WHEN $6::boolean THEN 'Allowance reset by an operator' ELSE 'Allowance reset' END::text AS d,
            avail0 AS bal, NULL::varchar AS k
@@ -89,7 +92,24 @@ export const ADJUST_OP = `
          (b.avail0::bigint + $7::int >= 0) AS ok
     FROM base b`;
 
-/** $1 user id, $2 clock, $3 is guest, $4 allowance: the row and its `grant`, or nothing if it exists. */
+/**
+ * The read fast path: the row as it stands, read without a lock, in the columns of a mutation
+ * row (`applied` 0), plus `resetting` (a reset is due) and `prior_*`, the ledger entry holding
+ * idempotency key $4 (NULL: none). $1 user id, $2 clock, $3 reset period in ms. A plain SELECT
+ * takes no row lock and so no transaction id: its commit writes nothing and waits for no WAL
+ * flush. Its answer may stand only when the row exists and no reset is due; anything else goes
+ * through the locking statement, which decides again under the lock.
+ */
+export const READ_ACCOUNT = `
+SELECT c.user_id, c.is_guest, c.available_credits, c.available_credits AS avail0, 0 AS applied,
+       c.max_credits AS max0, c.last_reset_timestamp AS reset0, true AS ok, NULL::bigint AS entry_id,
+       (c.last_reset_timestamp + $3::float8 * interval '1 millisecond' <= ${NOW}) AS resetting,
+       p.id AS prior_id, p.transaction_type AS prior_type, p.amount AS prior_amount, p.balance_after AS prior_balance
+  FROM user_credits c
+  LEFT JOIN credit_transactions p ON p.user_id = c.user_id AND p.idempotency_key = $4::varchar
+ WHERE c.user_id = $1`;
+
+/** $1 user id, $2 clock, $3 is guest, $4 allowance: the row and its `grant` (returned), or nothing if it exists. */
 export const ENSURE_ACCOUNT = `
 WITH ins AS (
   INSERT INTO user_credits (user_id, is_guest, available_credits, max_credits, last_reset_timestamp, created_at, updated_at)
@@ -98,7 +118,8 @@ WITH ins AS (
   RETURNING user_id, available_credits
 )
 INSERT INTO credit_transactions (user_id, transaction_type, amount, "timestamp", description, balance_after)
-SELECT user_id, 'grant', available_credits, ${NOW}, 'Initial allowance', available_credits FROM ins`;
+SELECT user_id, 'grant', available_credits, ${NOW}, 'Initial allowance', available_credits FROM ins
+RETURNING amount`;
 
 /** $1 user id, $2/$3 cursor (microseconds since the epoch, id) or NULLs, $4 rows to read. */
 export const LIST_TRANSACTIONS = `

@@ -155,6 +155,7 @@ export class Breaker {
 /** The named breakers of one app, so readiness and metrics can read every state. */
 export class BreakerRegistry {
   private readonly breakers = new Map<string, Breaker>();
+  private readonly listeners = new Set<(breaker: string, state: BreakerState) => void>();
 
   constructor(private readonly logger: Logger) {}
 
@@ -162,7 +163,16 @@ export class BreakerRegistry {
     if (this.breakers.has(name)) throw new Error(`A breaker named ${name} already exists`);
     const breaker = new Breaker(name, options, this.logger);
     this.breakers.set(name, breaker);
+    breaker.onStateChange((state) => {
+      for (const listener of this.listeners) listener(name, state);
+    });
     return breaker;
+  }
+
+  /** Called on every transition of every breaker of the registry, present and future (for metrics). */
+  onStateChange(listener: (breaker: string, state: BreakerState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   get(name: string): Breaker | undefined {
@@ -181,5 +191,6 @@ export class BreakerRegistry {
   shutdown(): void {
     for (const breaker of this.breakers.values()) breaker.shutdown();
     this.breakers.clear();
+    this.listeners.clear();
   }
 }

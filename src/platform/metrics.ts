@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BreakerRegistry } from './breaker.js';
 
 export type UserKind = 'guest' | 'registered';
 export type CacheResult = 'hit' | 'miss' | 'bypass' | 'error';
@@ -58,12 +59,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly breakerState = new Gauge({
-    name: 'shopassist_breaker_state',
-    help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.',
-    labelNames: ['breaker'] as const,
-    registers: [this.registry],
-  });
+  readonly breakerState: Gauge<'breaker'>;
 
   readonly breakerTransitions = new Counter({
     name: 'shopassist_breaker_transitions_total',
@@ -82,10 +78,25 @@ export class Metrics {
 
   readonly dbPool: Gauge<'state'>;
 
+  /** The breakers whose states the gauge reads at scrape time (see `watchBreakers`). */
+  private breakers: BreakerRegistry | undefined;
+
   /** `poolStats` is read at scrape time; without a database the pool gauges stay absent. */
   constructor(options: { poolStats?: () => PoolStats } = {}) {
     collectDefaultMetrics({ register: this.registry });
     const poolStats = options.poolStats;
+    const breakerStates = () => this.breakers?.states() ?? {};
+    this.breakerState = new Gauge({
+      name: 'shopassist_breaker_state',
+      help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['breaker'] as const,
+      registers: [this.registry],
+      collect() {
+        // Read at scrape time, so a breaker shows its state even before its first transition.
+        this.reset();
+        for (const [breaker, state] of Object.entries(breakerStates())) this.set({ breaker }, BREAKER_STATE_VALUE[state]);
+      },
+    });
     this.dbPool = new Gauge({
       name: 'shopassist_db_pool_connections',
       help: 'Database pool connections by state (size, in_use, idle, waiting).',
@@ -100,6 +111,15 @@ export class Metrics {
         this.set({ state: 'waiting' }, s.waiting);
       },
     });
+  }
+
+  /**
+   * Exports the registry's breakers: `shopassist_breaker_state` reads every state at scrape time
+   * and `shopassist_breaker_transitions_total` counts each change, including breakers created later.
+   */
+  watchBreakers(breakers: BreakerRegistry): void {
+    this.breakers = breakers;
+    breakers.onStateChange((breaker, state) => this.breakerTransitions.inc({ breaker, state }));
   }
 }
 
