@@ -13,6 +13,8 @@ import { BreakerRegistry } from './platform/breaker.js';
 import { DbGuard } from './platform/db-guard.js';
 import { createQueryCache } from './cache/query-cache.factory.js';
 import { cacheAdminRoutes } from './cache/cache.admin.routes.js';
+import { docsRoutes } from './http/docs.routes.js';
+import { buildOpenApiDocument } from './http/openapi.js';
 import { createCreditFeatures } from './credits/credit.module.js';
 import { createAssistantFeatures } from './assistant/assistant.module.js';
 
@@ -73,7 +75,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       assistant: () => assistantFeatures.health(),
     });
 
-    const app = createApp({ config, logger, metrics, routers: [healthRoutes(health), metricsRoutes(metrics), cacheAdminRoutes(queryCache, config.adminApiKey), ...creditFeatures.routers, ...assistantFeatures.routers] });
+    const app = createApp({ config, logger, metrics, routers: [healthRoutes(health), metricsRoutes(metrics), cacheAdminRoutes(queryCache, config.adminApiKey), ...creditFeatures.routers, ...assistantFeatures.routers, docsRoutes(buildOpenApiDocument())] });
 
     let closing: Promise<void> | undefined;
     return {
