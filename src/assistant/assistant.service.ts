@@ -19,6 +19,7 @@ import {
   type AssistantProvider,
   type AssistantRequest,
 } from './providers/provider.js';
+import { canonicalJson } from '../platform/canonical-json.js';
 
 export type CacheHeader = 'HIT' | 'MISS' | 'BYPASS';
 
@@ -321,17 +322,6 @@ function userKind(caller: Caller): 'guest' | 'registered' {
 /** The same request body gives the same hash whatever the key order of its objects. */
 export function hashRequest(request: AssistantRequest): string {
   return createHash('sha256').update(canonicalJson(request)).digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** Runs `task` with a signal that fires after `ms`; a fired signal settles as AssistantTimeoutError. */

@@ -196,24 +196,20 @@ describe.each(['postgres', 'memory'] as const)('query route rules on %s storage'
   let viaOpenAi: TestApp;
   beforeAll(async () => {
     openai = await startFakeOpenAi();
-    const db = storage === 'postgres' ? { DATABASE_URL: testDb.url } : {};
-    app = await createTestApp({ ...common, STORAGE_BACKEND: storage, CACHE_BACKEND: 'memory', ...db });
-    viaOpenAi = await createTestApp({
-      ...common,
-      ...db,
-      STORAGE_BACKEND: storage,
-      CACHE_BACKEND: 'memory',
-      ASSISTANT_PROVIDER: 'openai',
-      OPENAI_BASE_URL: openai.baseUrl,
-      OPENAI_MODEL: 'test-model',
-      ASSISTANT_TIMEOUT_MS: '400',
-    });
+    app = await appWith({});
+    viaOpenAi = await viaFakeOpenAi({ ASSISTANT_TIMEOUT_MS: '400' });
   });
   afterAll(async () => {
     await app?.close();
     await viaOpenAi?.close();
     await openai?.close();
   });
+
+  /** Another app on this storage (memory cache), for settings of one test. */
+  const appWith = (env: Record<string, string>) =>
+    createTestApp({ ...common, ...(storage === 'postgres' ? { DATABASE_URL: testDb.url } : {}), STORAGE_BACKEND: storage, CACHE_BACKEND: 'memory', ...env });
+  const viaFakeOpenAi = (env: Record<string, string> = {}) =>
+    appWith({ ASSISTANT_PROVIDER: 'openai', OPENAI_BASE_URL: openai.baseUrl, OPENAI_MODEL: 'test-model', ...env });
 
   describe('validation and protocol errors', () => {
     it.each([
@@ -319,16 +315,7 @@ describe.each(['postgres', 'memory'] as const)('query route rules on %s storage'
 
     it('waits up to 5 s for a running first attempt, then answers 409 IDEMPOTENCY_IN_PROGRESS', async () => {
       openai.mode = { kind: 'slow', delayMs: 300 };
-      const slowApp = await createTestApp({
-        ...common,
-        ...(storage === 'postgres' ? { DATABASE_URL: testDb.url } : {}),
-        STORAGE_BACKEND: storage,
-        CACHE_BACKEND: 'memory',
-        ASSISTANT_PROVIDER: 'openai',
-        OPENAI_BASE_URL: openai.baseUrl,
-        OPENAI_MODEL: 'test-model',
-        ASSISTANT_TIMEOUT_MS: '20000',
-      });
+      const slowApp = await viaFakeOpenAi({ ASSISTANT_TIMEOUT_MS: '20000' });
       try {
         const u = await guest(slowApp);
         const key = randomUUID();
@@ -412,15 +399,7 @@ describe.each(['postgres', 'memory'] as const)('query route rules on %s storage'
     });
 
     it('opens the assistant breaker after repeated failures: 503 with Retry-After, refunded, readiness degraded', async () => {
-      const breakerApp = await createTestApp({
-        ...common,
-        ...(storage === 'postgres' ? { DATABASE_URL: testDb.url } : {}),
-        STORAGE_BACKEND: storage,
-        CACHE_BACKEND: 'memory',
-        ASSISTANT_PROVIDER: 'openai',
-        OPENAI_BASE_URL: openai.baseUrl,
-        OPENAI_MODEL: 'test-model',
-      });
+      const breakerApp = await viaFakeOpenAi();
       openai.mode = { kind: 'fail' };
       try {
         const u = await guest(breakerApp);
@@ -448,13 +427,7 @@ describe.each(['postgres', 'memory'] as const)('query route rules on %s storage'
 
   describe('limits', () => {
     it('answers 429 RATE_LIMITED with Retry-After past QUERY_RATE_LIMIT_PER_MINUTE', async () => {
-      const limited = await createTestApp({
-        ...common,
-        ...(storage === 'postgres' ? { DATABASE_URL: testDb.url } : {}),
-        STORAGE_BACKEND: storage,
-        CACHE_BACKEND: 'memory',
-        QUERY_RATE_LIMIT_PER_MINUTE: '3',
-      });
+      const limited = await appWith({ QUERY_RATE_LIMIT_PER_MINUTE: '3' });
       try {
         // Stay clear of a minute boundary, where the fixed window starts again.
         const intoMinute = Date.now() % 60_000;

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { canonicalJson } from '../../platform/canonical-json.js';
 
 /**
  * The product catalog the assistant answers from: a JSON file (`CATALOG_PATH`, else the bundled
@@ -53,18 +54,6 @@ export class CatalogError extends Error {
     super(message, options);
     this.name = 'CatalogError';
   }
-}
-
-/** JSON with object keys sorted at every level: the same products always serialize the same. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** The content hash: independent of key order, whitespace and product order in the file. */
