@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // or an embedded one per test file when it is unset) and Redis (TEST_REDIS_URL).
 export default defineConfig({
   test: {
+    // Under CI the counts are also written as JSON, for the one-line summary .ci/run prints.
+    reporters: process.env.CI ? ['default', ['json', { outputFile: 'test-results/vitest.json' }]] : ['default'],
     projects: [
       {
         test: {
@@ -21,6 +23,7 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
           globalSetup: ['test/support/global-setup.ts'],
+          setupFiles: ['test/support/contract-setup.ts'],
         },
       },
     ],
