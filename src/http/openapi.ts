@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { idempotencyKeyHeader, queryBody, queryResponse } from '../assistant/assistant.schemas.js';
 import { cacheStatsResponse } from '../cache/cache.schemas.js';
 import { consentBody, type consentListQuery, consentListResponse, consentResponse } from '../consent/consent.schemas.js';
-import { adjustBody, creditsResponse, transactionItem, type transactionsQuery, transactionsResponse, userIdParams } from '../credits/credit.schemas.js';
+import { adjustBody, creditsResponse, type transactionsQuery, transactionsResponse, userIdParams } from '../credits/credit.schemas.js';
 import { liveResponse, readinessResponse } from '../health/health.schemas.js';
 import { guestSessionResponse } from '../identity/guest-session.schemas.js';
 import { cleanupBody, cleanupResponse } from '../maintenance/maintenance.schemas.js';
@@ -64,9 +64,9 @@ function errorEnvelopeFor(codes: readonly ErrorCode[]) {
   });
 }
 
-export const errorEnvelope = errorEnvelopeFor(ERROR_CODES).openapi('ErrorEnvelope', {
-  description: 'Every error response. `details` is present for VALIDATION_FAILED (a list of issues) and INSUFFICIENT_CREDITS (the balance) only.',
-});
+export const errorEnvelope = errorEnvelopeFor(ERROR_CODES).describe(
+  'Every error response. `details` is present for VALIDATION_FAILED (a list of issues) and INSUFFICIENT_CREDITS (the balance) only.',
+);
 
 const HEADERS = {
   'X-Request-Id': {
@@ -93,8 +93,15 @@ type HeaderName = keyof typeof HEADERS;
 const headerRefs = (...names: HeaderName[]) =>
   Object.fromEntries(['X-Request-Id' as HeaderName, ...names].map((n) => [n, { $ref: `#/components/headers/${n}` }]));
 
-/** Names a schema (imported from a feature) as a component: `.meta({ id })` works on schemas made before `extendZodWithOpenApi`. */
-const named = <T extends z.ZodType>(id: string, schema: T): T => schema.meta({ id }) as T;
+/**
+ * Names a schema (imported from a feature) as a component. `.meta({ id })` works on schemas made
+ * before `extendZodWithOpenApi`; it enters zod's global registry, where an id may be added once.
+ */
+const namedSchemas = new Map<string, z.ZodType>();
+const named = <T extends z.ZodType>(id: string, schema: T): T => {
+  if (!namedSchemas.has(id)) namedSchemas.set(id, schema.meta({ id }));
+  return namedSchemas.get(id) as T;
+};
 
 /** Which headers must be present on a response (the rest are optional). */
 const REQUIRED_HEADERS: ReadonlySet<HeaderName> = new Set(['X-Request-Id', 'X-Credits-Remaining', 'X-Credits-Limit', 'X-Credits-Reset', 'X-Cache', 'Retry-After', 'WWW-Authenticate']);
@@ -261,12 +268,8 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
   for (const [name, header] of Object.entries(HEADERS)) {
     registry.registerComponent('headers', name, { ...header, required: REQUIRED_HEADERS.has(name as HeaderName) });
   }
-  named('ErrorEnvelope', errorEnvelope);
-
   const credits = named('Credits', creditsResponse);
   const consent = named('Consent', consentResponse);
-  named('Transaction', transactionItem);
-
   const paths: RouteConfig[] = [
     {
       method: 'post',
@@ -552,7 +555,11 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
 
 /** The OpenAPI 3.1 document of the whole API, generated from the route schemas. */
 export function buildOpenApiDocument(options: OpenApiOptions = {}): OpenAPIObject {
-  const generator = new OpenApiGeneratorV31(createOpenApiRegistry().definitions);
+  const generator = new OpenApiGeneratorV31([
+    ...createOpenApiRegistry().definitions,
+    // Named components that responses inline (each error response narrows the envelope's codes).
+    { type: 'schema', schema: named('ErrorEnvelope', errorEnvelope) },
+  ]);
   return generator.generateDocument({
     openapi: '3.1.0',
     info: {

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createContainer, type Container } from '../../src/container.js';
 import { createLogger } from '../../src/platform/logger.js';
+import { withContractCheck } from './openapi-contract.js';
 
 /** A Config as the server would parse it from these variables (quiet logs, test defaults). */
 export function testConfig(env: Record<string, string | undefined> = {}): Config {
@@ -27,5 +28,6 @@ export async function createTestApp(env: Record<string, string | undefined> = {}
   const logger = createLogger({ level: config.logLevel, destination });
   // Each app keeps its Redis cache keys under a prefix of its own, so a test never touches keys it did not make.
   const container = await createContainer(config, { logger, redisKeyPrefix: `shopassist:test:${randomUUID()}:` });
-  return Object.assign(container, { logs });
+  // Every response is checked against the OpenAPI document (see test/support/contract-setup.ts).
+  return Object.assign(container, { logs, app: await withContractCheck(container.app) });
 }
