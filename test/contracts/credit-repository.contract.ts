@@ -329,6 +329,67 @@ export function creditRepositoryContract(name: string, make: CreditRepositoryFac
       });
     });
 
+    describe('reads and charges of 0 (answered without a write when nothing is due)', () => {
+      it('repeated reads and charges of 0 with no reset due change nothing and write no entry', async () => {
+        const r = track(registered());
+        await repo.charge(r, { cost: 7, description: 'q' });
+        clock.advance(HOUR);
+        const expected = { userId: r.userId, isGuest: false, available: 93, max: 100, lastResetAt: new Date(clock.now().getTime() - HOUR) };
+        expect(await repo.getOrCreate(r)).toMatchObject(expected);
+        expect(await repo.find(r.userId)).toMatchObject(expected);
+        expect(await repo.charge(r, { cost: 0, description: 'cached answer' })).toMatchObject({ kind: 'charged', chargeId: null, account: expected });
+        expect(await repo.charge(r, { cost: 0, description: 'cached answer', idempotencyKey: 'zero' })).toMatchObject({ kind: 'charged', chargeId: null });
+        expect(await repo.getOrCreate(r)).toMatchObject(expected);
+        expect((await allEntries(repo, r.userId)).map((e) => e.type)).toEqual(['debit', 'grant']);
+      });
+
+      it('a read when a reset is due still applies the reset, with its entry', async () => {
+        const g = track(guest());
+        await repo.charge(g, { cost: 4, description: 'q' });
+        clock.advance(PERIOD);
+        expect(await repo.getOrCreate(g)).toMatchObject({ available: 10, lastResetAt: clock.now() });
+        const [latest] = await allEntries(repo, g.userId);
+        expect(latest).toMatchObject({ type: 'reset', amount: 4, balanceAfter: 10 });
+      });
+
+      it('an operator read when a reset is due applies the reset, with its entry', async () => {
+        const g = track(guest());
+        await repo.charge(g, { cost: 6, description: 'q' });
+        clock.advance(PERIOD);
+        expect(await repo.find(g.userId)).toMatchObject({ available: 10, lastResetAt: clock.now() });
+        const [latest] = await allEntries(repo, g.userId);
+        expect(latest).toMatchObject({ type: 'reset', amount: 6, balanceAfter: 10 });
+      });
+
+      it('a charge of 0 when a reset is due applies the reset and reports the new balance', async () => {
+        const g = track(guest());
+        await repo.charge(g, { cost: 10, description: 'all' });
+        clock.advance(PERIOD);
+        const result = await repo.charge(g, { cost: 0, description: 'cached answer' });
+        expect(result).toMatchObject({ kind: 'charged', chargeId: null, account: { available: 10, lastResetAt: clock.now() } });
+        expect((await allEntries(repo, g.userId)).map((e) => [e.type, e.amount, e.balanceAfter])).toEqual([
+          ['reset', 10, 10],
+          ['debit', -10, 0],
+          ['grant', 10, 10],
+        ]);
+      });
+
+      it('a charge of 0 on a user without a row creates the row with its grant', async () => {
+        const g = track(guest());
+        const result = await repo.charge(g, { cost: 0, description: 'cached answer' });
+        expect(result).toMatchObject({ kind: 'charged', chargeId: null, account: { userId: g.userId, available: 10, max: 10 } });
+        expect((await allEntries(repo, g.userId)).map((e) => e.type)).toEqual(['grant']);
+      });
+
+      it('a charge of 0 under a key a real charge used is a conflict and charges nothing', async () => {
+        const r = track(registered());
+        await repo.charge(r, { cost: 2, description: 'q', idempotencyKey: 'k-0' });
+        const clash = await repo.charge(r, { cost: 0, description: 'q', idempotencyKey: 'k-0' });
+        expect(clash).toMatchObject({ kind: 'conflict', account: { available: 98 } });
+        expect((await allEntries(repo, r.userId)).map((e) => e.type)).toEqual(['debit', 'grant']);
+      });
+    });
+
     describe('operator adjustments and resets', () => {
       it('an adjustment writes an adjustment entry and may lift the balance above max', async () => {
         const r = track(registered());
