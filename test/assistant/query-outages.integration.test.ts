@@ -1,0 +1,283 @@
+import { randomUUID } from 'node:crypto';
+import { QueryTypes } from 'sequelize';
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { delta, Scrape } from '../observability/prometheus-text.js';
+import { createTestApp, type TestApp } from '../support/app.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
+import { requireRedis, TEST_REDIS_URL } from '../support/redis.js';
+import { TcpProxy, type ProxyMode } from '../support/tcp-proxy.js';
+
+/**
+ * Real outages under POST /api/v1/assistant/query: a TCP proxy between the app and Redis or
+ * PostgreSQL refuses or blackholes connections. A cache outage never stops answers (they flow
+ * uncached); a database outage answers 503 with Retry-After at once; both heal by themselves;
+ * and no credit is ever lost or given away: the balance moves by exactly the charges of the
+ * answers that were given.
+ */
+const QUERY = '/api/v1/assistant/query';
+const OUTAGE_BUDGET_MS = 2000;
+const RECOVERY_MS = 15_000;
+const common = {
+  SESSION_SECRET: 'guest-session-secret-of-at-least-32-bytes!!',
+  GUEST_SESSIONS_PER_IP_PER_HOUR: '100000',
+  // Recovery polls ask many questions: no per-minute limit, and credits enough for all of them.
+  QUERY_RATE_LIMIT_PER_MINUTE: '0',
+  GUEST_CREDITS: '1000',
+  QUERY_COST: '1',
+  CACHED_QUERY_COST: '0',
+};
+
+async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, withinMs = RECOVERY_MS): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  let last: T;
+  do {
+    last = await fn();
+    if (ok(last)) return last;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  } while (Date.now() < deadline);
+  throw new Error(`${what}: not within ${withinMs} ms`);
+}
+
+async function timed<T>(fn: () => PromiseLike<T>): Promise<{ value: T; ms: number }> {
+  const started = performance.now();
+  const value = await fn();
+  return { value, ms: performance.now() - started };
+}
+
+/** A guest who accepted the terms. */
+async function guest(app: TestApp): Promise<{ auth: string; userId: string }> {
+  const session = await request(app.app).post('/api/v1/sessions/guest');
+  expect(session.status).toBe(201);
+  const auth = `Bearer ${session.body.token as string}`;
+  const consent = await request(app.app).put('/api/v1/consent').set('Authorization', auth).send({ termsAccepted: true, marketingConsent: false });
+  expect(consent.status).toBe(200);
+  return { auth, userId: session.body.userId as string };
+}
+
+const ask = (app: TestApp, auth: string, query: string) => request(app.app).post(QUERY).set('Authorization', auth).send({ query });
+
+async function balance(app: TestApp, auth: string): Promise<number> {
+  const res = await request(app.app).get('/api/v1/credits').set('Authorization', auth);
+  expect(res.status).toBe(200);
+  return res.body.available as number;
+}
+
+async function scrape(app: TestApp): Promise<Scrape> {
+  return new Scrape((await request(app.app).get('/metrics')).text);
+}
+
+/** Counts what the answers charged: the only legitimate moves of a balance in these tests. */
+class Charges {
+  total = 0;
+  answers = 0;
+  note(res: request.Response): request.Response {
+    if (res.status === 200) {
+      this.answers++;
+      this.total += res.body.creditsCharged as number;
+    }
+    return res;
+  }
+}
+
+const redisUp = await requireRedis('the query route Redis outage tests');
+
+describe.skipIf(!redisUp).each(['memory', 'postgres'] as const)('POST /api/v1/assistant/query with Redis cut (%s storage)', (storage) => {
+  let testDb: TestDatabase | undefined;
+  let proxy: TcpProxy;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    if (storage === 'postgres') testDb = await createTestDatabase();
+    proxy = await TcpProxy.forUrl(TEST_REDIS_URL).start();
+    app = await createTestApp({
+      ...common,
+      STORAGE_BACKEND: storage,
+      CACHE_BACKEND: 'redis',
+      REDIS_URL: proxy.rewrite(TEST_REDIS_URL),
+      DATABASE_URL: testDb?.url,
+    });
+  });
+  // A failed test must not leave the next one behind a cut connection.
+  afterEach(() => proxy?.setMode('pass'));
+  afterAll(async () => {
+    proxy?.setMode('pass');
+    await app?.close();
+    await proxy?.stop();
+    await testDb?.dispose();
+  });
+
+  for (const mode of ['refuse', 'blackhole'] as ProxyMode[]) {
+    it(`${mode}: queries keep answering 200 with X-Cache: BYPASS within ${OUTAGE_BUDGET_MS} ms, readiness is degraded, and hits return after the cut heals`, async () => {
+      const u = await guest(app);
+      const charges = new Charges();
+      const query = `waterproof hiking boots ${randomUUID().slice(0, 8)}`;
+      const startBalance = await balance(app, u.auth);
+      expect(charges.note(await ask(app, u.auth, query)).headers['x-cache']).toBe('MISS');
+      await eventually('a hit before the cut', async () => charges.note(await ask(app, u.auth, query)), (r) => r.headers['x-cache'] === 'HIT');
+      const before = await scrape(app);
+
+      proxy.setMode(mode);
+
+      for (let i = 0; i < 6; i++) {
+        // The cached question and fresh ones alike: answered, uncached, within the budget.
+        for (const q of [query, `${query} ${i}`]) {
+          const { value: res, ms } = await timed(() => ask(app, u.auth, q));
+          charges.note(res);
+          expect(res.status).toBe(200);
+          expect(res.headers['x-cache']).toBe('BYPASS');
+          expect(res.body).toMatchObject({ cached: false, creditsCharged: 1 });
+          expect(ms).toBeLessThan(OUTAGE_BUDGET_MS);
+        }
+      }
+      const ready = await timed(() => request(app.app).get('/health/ready'));
+      expect(ready.ms).toBeLessThan(OUTAGE_BUDGET_MS);
+      expect(ready.value.status).toBe(200);
+      expect(ready.value.body).toMatchObject({ status: 'degraded', checks: { cache: { status: 'down' } } });
+
+      // The outage shows in the metrics: failed lookups count as `error`, the cache breaker is open.
+      const during = await scrape(app);
+      expect(delta(before, during, 'shopassist_cache_requests_total', { backend: 'redis', result: 'error' })).toBe(12);
+      expect(delta(before, during, 'shopassist_cache_requests_total', { backend: 'redis', result: 'hit' })).toBe(0);
+      expect(during.value('shopassist_breaker_state', { breaker: 'cache' })).toBe(2);
+      expect(delta(before, during, 'shopassist_breaker_transitions_total', { breaker: 'cache', state: 'open' })).toBe(1);
+
+      proxy.setMode('pass');
+
+      await eventually('X-Cache: HIT after the cut healed', async () => charges.note(await ask(app, u.auth, query)), (r) => r.headers['x-cache'] === 'HIT');
+      await eventually('readiness ready', () => request(app.app).get('/health/ready'), (r) => r.body.status === 'ready');
+      // Every answer was charged exactly once, and nothing else moved the balance.
+      expect(await balance(app, u.auth)).toBe(startBalance - charges.total);
+    });
+  }
+});
+
+describe('POST /api/v1/assistant/query with PostgreSQL cut', () => {
+  let testDb: TestDatabase;
+  let proxy: TcpProxy;
+  let openai: FakeOpenAi;
+  let app: TestApp;
+
+  /** The balance, the sum of the ledger, and its entries by type, read through the app's own pool. */
+  const books = async (userId: string) => {
+    const [row] = await app.database!.sequelize.query<{ available: number; total: number; debits: number; refunds: number; entries: number }>(
+      `SELECT c.available_credits AS available,
+              (SELECT COALESCE(SUM(amount), 0)::int FROM credit_transactions t WHERE t.user_id = c.user_id) AS total,
+              (SELECT count(*)::int FROM credit_transactions t WHERE t.user_id = c.user_id AND transaction_type = 'debit') AS debits,
+              (SELECT count(*)::int FROM credit_transactions t WHERE t.user_id = c.user_id AND transaction_type = 'refund') AS refunds,
+              (SELECT count(*)::int FROM credit_transactions t WHERE t.user_id = c.user_id) AS entries
+         FROM user_credits c WHERE c.user_id = $1`,
+      { type: QueryTypes.SELECT, bind: [userId] },
+    );
+    return row!;
+  };
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    proxy = await TcpProxy.forUrl(testDb.url).start();
+    openai = await startFakeOpenAi();
+    app = await createTestApp({
+      ...common,
+      STORAGE_BACKEND: 'postgres',
+      CACHE_BACKEND: 'postgres',
+      DATABASE_URL: proxy.rewrite(testDb.url),
+      ASSISTANT_PROVIDER: 'openai',
+      OPENAI_BASE_URL: openai.baseUrl,
+      OPENAI_MODEL: 'test-model',
+      ASSISTANT_TIMEOUT_MS: '10000',
+    });
+  });
+  // A failed test must not leave the next one behind a cut connection.
+  afterEach(() => proxy?.setMode('pass'));
+  afterAll(async () => {
+    proxy?.setMode('pass');
+    await app?.close();
+    await proxy?.stop();
+    await openai?.close();
+    await testDb?.dispose();
+  });
+
+  const waitUntilReady = () => eventually('readiness ready', () => request(app.app).get('/health/ready'), (r) => r.status === 200);
+
+  for (const mode of ['refuse', 'blackhole'] as ProxyMode[]) {
+    it(`${mode}: each query answers 503 SERVICE_UNAVAILABLE with Retry-After within ${OUTAGE_BUDGET_MS} ms, readiness 503, answers return within ${RECOVERY_MS / 1000} s, and the balance moves by exactly the answers' charges`, async () => {
+      await waitUntilReady();
+      const u = await guest(app);
+      const charges = new Charges();
+      expect(charges.note(await ask(app, u.auth, `trail socks ${randomUUID()}`)).status).toBe(200);
+      const start = await books(u.userId);
+      const startCharges = charges.total;
+      const metricsBefore = await scrape(app);
+
+      proxy.setMode(mode);
+
+      for (let i = 0; i < 6; i++) {
+        const { value: res, ms } = await timed(() => ask(app, u.auth, `camping stove ${randomUUID()}`));
+        charges.note(res);
+        expect(res.status).toBe(503);
+        expect(res.body.error.code).toBe('SERVICE_UNAVAILABLE');
+        expect(res.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+        expect(ms).toBeLessThan(OUTAGE_BUDGET_MS);
+        expect(JSON.stringify(res.body)).not.toMatch(/postgres:|SELECT|ECONN|at .*\.ts/);
+      }
+      const ready = await timed(() => request(app.app).get('/health/ready'));
+      expect(ready.ms).toBeLessThan(OUTAGE_BUDGET_MS);
+      expect(ready.value.status).toBe(503);
+      expect(ready.value.body).toMatchObject({ status: 'unavailable', checks: { database: { status: 'down' } } });
+      // (The database breaker may stay closed here: refused connections fail at once, and the
+      // window still holds the successes from before the cut.)
+      const during = await scrape(app);
+      expect(delta(metricsBefore, during, 'shopassist_credits_charged_total', { user_kind: 'guest' })).toBe(0);
+
+      proxy.setMode('pass');
+
+      // Every poll is a real question; those answered count in `charges`.
+      await eventually('a query answers 200 again', async () => charges.note(await ask(app, u.auth, `tent stakes ${randomUUID()}`)), (r) => r.status === 200);
+      await waitUntilReady();
+      const end = await books(u.userId);
+      const charged = charges.total - startCharges;
+      expect(charged).toBeGreaterThanOrEqual(1);
+      expect(end.available).toBe(start.available - charged);
+      expect(end.total).toBe(end.available);
+      // One debit per answer given; no refund was needed, so none was written.
+      expect(end.debits - start.debits).toBe(charges.answers - 1);
+      expect(end.refunds).toBe(start.refunds);
+      expect(await balance(app, u.auth)).toBe(end.available);
+    });
+  }
+
+  for (const mode of ['refuse', 'blackhole'] as ProxyMode[]) {
+    it(`${mode} during a slow assistant call: the query either answers with its charge or leaves the balance unchanged`, async () => {
+      await waitUntilReady();
+      const u = await guest(app);
+      const start = await books(u.userId);
+      const callsBefore = openai.calls;
+      openai.mode = { kind: 'slow', delayMs: 1000 };
+      let res: request.Response;
+      try {
+        // supertest sends on then(): start the request now, cut once the provider has it.
+        const inFlight = ask(app, u.auth, `espresso grinder ${randomUUID()}`).then((r) => r);
+        await eventually('the assistant call started', async () => openai.calls, (calls) => calls > callsBefore, 5000);
+        proxy.setMode(mode);
+        res = await inFlight;
+      } finally {
+        openai.mode = { kind: 'answer' };
+        proxy.setMode('pass');
+      }
+      await waitUntilReady();
+      const end = await books(u.userId);
+      expect(end.total).toBe(end.available);
+      if (res.status === 200) {
+        // Answered: charged exactly once.
+        expect(end.available).toBe(start.available - (res.body.creditsCharged as number));
+        expect(end.debits - end.refunds).toBe(start.debits - start.refunds + 1);
+      } else {
+        // Not answered: nothing kept.
+        expect(end.available).toBe(start.available);
+      }
+      // The charge was made before the cut and the answer needs no database after it: it completes.
+      expect(res.status).toBe(200);
+    });
+  }
+});
