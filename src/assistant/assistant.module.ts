@@ -105,7 +105,8 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
     assistant,
     maintenance,
     routers: [
-      assistantRoutes(assistant, credits.authenticateAndEnsure),
+      // Every answer charges (or, replayed, reads) the caller's credits, which creates their row.
+      assistantRoutes(assistant, [credits.authenticate], credits.ensureOnError),
       maintenanceRoutes(maintenance, credits.requireAdmin, config.maintenance.transactionRetentionDays),
     ],
     health: async () => ({ status: breaker.state === 'open' ? 'down' : 'up', latencyMs: null }),

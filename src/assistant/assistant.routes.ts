@@ -1,4 +1,4 @@
-import { Router, type RequestHandler } from 'express';
+import { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
 import { balanceHeaders } from '../credits/credit.headers.js';
 import { jsonBody } from '../http/json-body.js';
 import { route } from '../http/route.js';
@@ -9,8 +9,11 @@ import { idempotencyHeaders, queryBody, type QueryResponse } from './assistant.s
 
 const NO_CACHE = /(^|[\s,])no-cache($|[\s,;=])/i;
 
-/** POST /api/v1/assistant/query: the endpoint the shop's frontend lives on. */
-export function assistantRoutes(assistant: AssistantService, authenticate: RequestHandler[]): Router {
+/**
+ * POST /api/v1/assistant/query: the endpoint the shop's frontend lives on. `onError` (when
+ * given) runs on any error after `authenticate`, before the error envelope.
+ */
+export function assistantRoutes(assistant: AssistantService, authenticate: RequestHandler[], onError?: ErrorRequestHandler): Router {
   const router = Router();
   route(router, '/api/v1/assistant/query', {
     post: [
@@ -28,5 +31,6 @@ export function assistantRoutes(assistant: AssistantService, authenticate: Reque
       },
     ],
   });
+  if (onError) router.use('/api/v1/assistant/query', onError);
   return router;
 }

@@ -1,4 +1,4 @@
-import type { RequestHandler, Router } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Router } from 'express';
 import type { Config } from '../config.js';
 import { ConsentService } from '../consent/consent.service.js';
 import { consentAdminRoutes } from '../consent/consent.admin.routes.js';
@@ -6,7 +6,7 @@ import { MemoryConsentRepository } from '../consent/consent.repository.memory.js
 import { PostgresConsentRepository } from '../consent/consent.repository.postgres.js';
 import { consentRoutes } from '../consent/consent.routes.js';
 import { requireAdminKey } from '../identity/admin.middleware.js';
-import { authenticate, ensureAccount } from '../identity/auth.middleware.js';
+import { authenticate, ensureAccount, ensureAccountOnError } from '../identity/auth.middleware.js';
 import { GuestSessionService } from '../identity/guest-session.js';
 import { guestSessionRoutes } from '../identity/guest-session.routes.js';
 import { TokenVerifier } from '../identity/token-verifier.js';
@@ -33,6 +33,11 @@ export interface CreditFeatures {
   authenticate: RequestHandler;
   /** `authenticate`, then creates the caller's credit row on first use: for routes that do not read credits. */
   authenticateAndEnsure: RequestHandler[];
+  /**
+   * For routes after `authenticate` whose every success reads or charges credits (creating the
+   * row): the last handler of the route, creating the row when the request fails instead.
+   */
+  ensureOnError: ErrorRequestHandler;
   requireAdmin: RequestHandler;
   routers: Router[];
 }
@@ -76,6 +81,7 @@ export function createCreditFeatures(options: { config: Config; database: Databa
     rateLimits,
     authenticate: auth,
     authenticateAndEnsure,
+    ensureOnError: ensureAccountOnError((caller) => credits.ensure(caller)),
     requireAdmin,
     routers: [
       guestSessionRoutes(sessions),

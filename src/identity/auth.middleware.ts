@@ -1,5 +1,5 @@
-import type { RequestHandler } from 'express';
-import { AppError } from '../platform/errors.js';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { AppError, StorageUnavailableError } from '../platform/errors.js';
 import { callerOf, setCaller, type Caller } from './caller.js';
 import type { TokenVerifier } from './token-verifier.js';
 
@@ -29,5 +29,27 @@ export function ensureAccount(ensure: (caller: Caller) => Promise<void>): Reques
   return async (_req, res, next) => {
     await ensure(callerOf(res));
     next();
+  };
+}
+
+/**
+ * The same rule for routes whose every successful answer reads or charges the caller's credits
+ * (which creates the row): put this error middleware last on the route, and a request that fails
+ * after authentication (validation, consent, rate limit…) still creates the row, while a
+ * successful one pays no extra statement. The route's own error is passed on unchanged, even
+ * when the row cannot be created. Not after a storage outage (503): the storage would make the
+ * caller wait a second time for the same outage; the row comes with their next request.
+ */
+export function ensureAccountOnError(ensure: (caller: Caller) => Promise<void>): ErrorRequestHandler {
+  return (err: unknown, _req, res, next) => {
+    const caller = (res.locals as { caller?: Caller }).caller;
+    if (!caller || err instanceof StorageUnavailableError) {
+      next(err);
+      return;
+    }
+    ensure(caller).then(
+      () => next(err),
+      () => next(err),
+    );
   };
 }
