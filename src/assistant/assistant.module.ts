@@ -110,6 +110,9 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
       maintenanceRoutes(maintenance, credits.requireAdmin, config.maintenance.transactionRetentionDays),
     ],
     health: async () => ({ status: breaker.state === 'open' ? 'down' : 'up', latencyMs: null }),
-    close: stopSchedule,
+    close: async () => {
+      await stopSchedule();
+      assistant.close();
+    },
   };
 }

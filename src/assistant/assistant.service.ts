@@ -81,6 +81,9 @@ export interface AssistantDeps {
 }
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
+const REFUND_DESCRIPTION = 'Refund: the assistant could not answer';
+/** Background attempts of a refund that failed (backoff capped at 60 s: about half an hour). */
+const REFUND_RETRIES = 35;
 
 /**
  * Answers a shopper's question, in the contract's order of checks: consent → idempotency →
@@ -91,6 +94,7 @@ const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
  */
 export class AssistantService {
   private readonly inflight = new Map<string, Promise<AssistantAnswer>>();
+  private readonly pendingRefunds = new Map<string, NodeJS.Timeout>();
   private readonly now: () => Date;
   private readonly waitMs: number;
   private readonly pollMs: number;
@@ -265,14 +269,51 @@ export class AssistantService {
   private async refund(caller: Caller, charge: ChargeOutcome, cost: number, cause: unknown): Promise<void> {
     if (!charge.chargeId) return;
     try {
-      await this.deps.credits.refund(caller, charge.chargeId, 'Refund: the assistant could not answer');
+      await this.deps.credits.refund(caller, charge.chargeId, REFUND_DESCRIPTION);
       this.deps.metrics.creditsRefunded.inc({ user_kind: userKind(caller) }, cost);
     } catch (err) {
-      // The error the caller sees must not hide that the refund failed: log it loudly with the
-      // charge id, so an operator can adjust the balance by hand.
-      this.deps.logger.error({ err, chargeId: charge.chargeId, userKind: userKind(caller), cause: describe(cause) }, 'refund failed after an assistant error');
+      // The database went away between the charge and the refund. A refund is idempotent (at most
+      // once per charge), so it is retried in the background until the database answers again;
+      // the caller gets the storage error (503) meanwhile.
+      this.deps.logger.error(
+        { err, chargeId: charge.chargeId, userKind: userKind(caller), cause: describe(cause) },
+        'refund failed after an assistant error; retrying in the background',
+      );
+      this.retryRefund(caller, charge.chargeId, cost, 1);
       throw err;
     }
+  }
+
+  /** Retries a refund with exponential backoff (1 s … 60 s) for about half an hour. */
+  private retryRefund(caller: Caller, chargeId: string, cost: number, attempt: number): void {
+    const delay = Math.min(60_000, 1000 * 2 ** (attempt - 1));
+    const timer = setTimeout(() => {
+      this.pendingRefunds.delete(chargeId);
+      this.deps.credits.refund(caller, chargeId, REFUND_DESCRIPTION).then(
+        () => {
+          this.deps.metrics.creditsRefunded.inc({ user_kind: userKind(caller) }, cost);
+          this.deps.logger.info({ chargeId, attempt }, 'refund retried and done');
+        },
+        (err: unknown) => {
+          if (attempt >= REFUND_RETRIES) {
+            this.deps.logger.error({ err, chargeId, userKind: userKind(caller) }, 'refund still failing after retries: adjust this balance by hand');
+            return;
+          }
+          this.retryRefund(caller, chargeId, cost, attempt + 1);
+        },
+      );
+    }, delay);
+    timer.unref();
+    this.pendingRefunds.set(chargeId, timer);
+  }
+
+  /** Stops background refund retries; any still pending are logged for an operator. */
+  close(): void {
+    for (const [chargeId, timer] of this.pendingRefunds) {
+      clearTimeout(timer);
+      this.deps.logger.error({ chargeId }, 'refund still pending at shutdown: adjust this balance by hand');
+    }
+    this.pendingRefunds.clear();
   }
 
   /** One provider call per cache key at a time on this process; later identical misses share it. */

@@ -280,4 +280,29 @@ describe('POST /api/v1/assistant/query with PostgreSQL cut', () => {
       expect(res.status).toBe(200);
     });
   }
+
+  it('refuse during a failing assistant call: the refund is retried until the database is back, so no credit is lost', async () => {
+    await waitUntilReady();
+    const u = await guest(app);
+    const start = await books(u.userId);
+    const callsBefore = openai.calls;
+    openai.mode = { kind: 'fail', delayMs: 500 };
+    let res: request.Response;
+    try {
+      const inFlight = ask(app, u.auth, `hiking poles ${randomUUID()}`).then((r) => r);
+      await eventually('the assistant call started', async () => openai.calls, (calls) => calls > callsBefore, 5000);
+      // Charged already; the refund after the failure finds the database gone.
+      proxy.setMode('refuse');
+      res = await inFlight;
+    } finally {
+      openai.mode = { kind: 'answer' };
+    }
+    expect(res.status).toBe(503);
+    proxy.setMode('pass');
+    await waitUntilReady();
+    const end = await eventually('the background refund landed', () => books(u.userId), (b) => b.refunds === start.refunds + 1);
+    expect(end.available).toBe(start.available);
+    expect(end.total).toBe(end.available);
+    expect(end.debits).toBe(start.debits + 1);
+  });
 });

@@ -3,10 +3,10 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A local OpenAI-compatible chat-completions server the test commands: `answer` picks the first
- * candidates it is given, `fail` answers 500, `hang` never answers (until the client gives up),
+ * candidates it is given, `fail` answers 500 (after `delayMs`, if given), `hang` never answers (until the client gives up),
  * `slow` answers after `delayMs`.
  */
-export type FakeOpenAiMode = { kind: 'answer' } | { kind: 'fail' } | { kind: 'hang' } | { kind: 'slow'; delayMs: number };
+export type FakeOpenAiMode = { kind: 'answer' } | { kind: 'fail'; delayMs?: number } | { kind: 'hang' } | { kind: 'slow'; delayMs: number };
 
 export interface FakeOpenAi {
   /** For OPENAI_BASE_URL. */
@@ -27,7 +27,9 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
       const mode = fake.mode;
       if (mode.kind === 'hang') return;
       if (mode.kind === 'fail') {
-        res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"overloaded"}}');
+        const fail = () => res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"overloaded"}}');
+        if (mode.delayMs) setTimeout(fail, mode.delayMs);
+        else fail();
         return;
       }
       const body = JSON.parse(raw) as { messages: { role: string; content: string }[] };
