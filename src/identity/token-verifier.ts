@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { Config } from '../config.js';
 import { AppError, StorageUnavailableError } from '../platform/errors.js';
 import { GUEST_USER_ID, REGISTERED_USER_ID, type Caller } from './caller.js';
@@ -10,6 +11,19 @@ const GUEST_AUDIENCE = 'shopassist-guest';
 /** The claim that marks a guest token. A token with it is only ever verified as a guest token. */
 const GUEST_CLAIM = 'guest';
 const CLOCK_TOLERANCE_SECONDS = 30;
+/** Verified tokens kept in memory (a token is a few hundred bytes). */
+const VERIFIED_TOKENS_MAX = 10_000;
+/**
+ * A verified token is answered from memory until its `exp`, and for at most this long, so that a
+ * key the identity provider withdraws from its key set stops working within this bound.
+ */
+const VERIFIED_TOKEN_TTL_MS = 5 * 60_000;
+
+interface Verified {
+  caller: Caller;
+  /** Epoch ms until which the token is answered without verifying it again. */
+  until: number;
+}
 
 export interface GuestToken {
   userId: string;
@@ -26,11 +40,16 @@ const unauthenticated = (message = 'A valid bearer token is required.') => new A
  *   (jose fetches and caches the key set), iss/aud when configured, a sub by the user-id rules.
  * Both require `exp`, honour `nbf` and allow 30 s of clock skew; `alg: none` and every other
  * algorithm are refused. A guest token is never accepted as a registered one, nor the reverse.
+ *
+ * A verified token is remembered (a bounded LRU) until its `exp` or for at most 5 minutes,
+ * whichever comes first: the same token needs no second signature check. Refusals are never
+ * remembered, so a token refused for `nbf` is accepted once that time has come.
  */
 export class TokenVerifier {
   private readonly sessionKey: Uint8Array;
   private readonly registeredKey: Uint8Array | JWTVerifyGetKey | undefined;
   private readonly registeredAlgorithms: string[];
+  private readonly verified = new LRUCache<string, Verified>({ max: VERIFIED_TOKENS_MAX });
 
   constructor(
     private readonly settings: { sessions: Config['sessions']; auth: Config['auth'] },
@@ -65,16 +84,23 @@ export class TokenVerifier {
 
   /** The caller a bearer token proves, or 401 UNAUTHENTICATED. */
   async verify(token: string): Promise<Caller> {
+    const nowMs = this.now().getTime();
+    const known = this.verified.get(token);
+    if (known && nowMs < known.until) return known.caller;
     let unverified: JWTPayload;
     try {
       unverified = decodeJwt(token);
     } catch {
       throw unauthenticated('The bearer token is malformed.');
     }
-    return unverified[GUEST_CLAIM] === undefined ? this.verifyRegistered(token) : this.verifyGuest(token);
+    const { caller, exp } = unverified[GUEST_CLAIM] === undefined ? await this.verifyRegistered(token) : await this.verifyGuest(token);
+    const until = Math.min(exp * 1000, nowMs + VERIFIED_TOKEN_TTL_MS);
+    if (until > nowMs) this.verified.set(token, { caller, until });
+    else this.verified.delete(token);
+    return caller;
   }
 
-  private async verifyGuest(token: string): Promise<Caller> {
+  private async verifyGuest(token: string): Promise<{ caller: Caller; exp: number }> {
     const payload = await this.check(() =>
       jwtVerify(token, this.sessionKey, {
         algorithms: ['HS256'],
@@ -86,10 +112,10 @@ export class TokenVerifier {
       }),
     );
     if (payload[GUEST_CLAIM] !== true || typeof payload.sub !== 'string' || !GUEST_USER_ID.test(payload.sub)) throw unauthenticated();
-    return { userId: payload.sub, isGuest: true };
+    return { caller: Object.freeze({ userId: payload.sub, isGuest: true }), exp: payload.exp! };
   }
 
-  private async verifyRegistered(token: string): Promise<Caller> {
+  private async verifyRegistered(token: string): Promise<{ caller: Caller; exp: number }> {
     const key = this.registeredKey;
     if (!key) throw unauthenticated('Registered accounts are not enabled on this server.');
     const options = {
@@ -104,7 +130,7 @@ export class TokenVerifier {
     if (typeof payload.sub !== 'string' || !REGISTERED_USER_ID.test(payload.sub)) {
       throw unauthenticated('The token subject is not a valid user id.');
     }
-    return { userId: payload.sub, isGuest: false };
+    return { caller: Object.freeze({ userId: payload.sub, isGuest: false }), exp: payload.exp! };
   }
 
   private async check(verify: () => Promise<{ payload: JWTPayload }>): Promise<JWTPayload> {
