@@ -1,9 +1,9 @@
 import express, { type Express, type Router } from 'express';
-import { pinoHttp } from 'pino-http';
 import type { Config } from './config.js';
 import { errorHandler, notFound } from './http/error-handler.js';
 import { httpMetrics } from './http/metrics.middleware.js';
 import { requestId } from './http/request-id.js';
+import { requestLog } from './http/request-log.js';
 import type { Logger } from './platform/logger.js';
 import type { Metrics } from './platform/metrics.js';
 
@@ -25,22 +25,7 @@ export function createApp({ config, logger, routers, metrics }: AppDeps): Expres
 
   app.use(requestId());
   if (metrics) app.use(httpMetrics(metrics));
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req) => req.id,
-      customProps: (req) => {
-        const r = req as express.Request;
-        return { route: r.route ? `${r.baseUrl}${String(r.route.path)}` : undefined };
-      },
-      serializers: {
-        req: (req: { method: string; url: string }) => ({ method: req.method, path: req.url.split('?')[0] }),
-        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
-      },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-      quietReqLogger: true,
-    }),
-  );
+  app.use(requestLog(logger));
 
   for (const router of routers) app.use(router);
 

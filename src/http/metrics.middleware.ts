@@ -41,7 +41,7 @@ export function httpMetrics(metrics: Metrics): RequestHandler {
  * including the mount path of its router, or `unmatched`. A route that answered 405 counts
  * under its own template: the path is known, the method is not.
  */
-function routeTemplate(req: Request): string {
+export function routeTemplate(req: Request): string {
   const route = req.route as { path?: unknown } | undefined;
   if (!route || typeof route.path !== 'string') return UNMATCHED_ROUTE;
   return req.baseUrl ? req.baseUrl + route.path : route.path;

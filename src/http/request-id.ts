@@ -3,6 +3,13 @@ import type { RequestHandler } from 'express';
 
 const CALLER_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+declare module 'http' {
+  interface IncomingMessage {
+    /** The request id, set by requestId() before anything else runs. */
+    id: string;
+  }
+}
+
 /** Every response carries X-Request-Id: the caller's when it is well-formed, else a new UUID. */
 export function requestId(): RequestHandler {
   return (req, res, next) => {

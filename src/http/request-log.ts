@@ -1,0 +1,39 @@
+import type { RequestHandler } from 'express';
+import type { Caller } from '../identity/caller.js';
+import type { Logger } from '../platform/logger.js';
+import { routeTemplate } from './metrics.middleware.js';
+
+/**
+ * One log line per request, written when the response has been sent (or the client went away
+ * first): request id, method, route TEMPLATE (never the raw URL, which may carry ids), status,
+ * duration and the kind of caller. It never holds headers, the body, the query text, a token,
+ * the admin key or the client address. 5xx answers log at error, the rest at info. No child
+ * logger and no closure per request beyond the listeners.
+ */
+export function requestLog(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = performance.now();
+    const done = (event: 'finish' | 'close') => {
+      res.removeListener('finish', onFinish);
+      res.removeListener('close', onClose);
+      const status = res.statusCode;
+      const caller = (res.locals as { caller?: Caller }).caller;
+      const line = {
+        requestId: req.id,
+        method: req.method,
+        route: routeTemplate(req),
+        status,
+        ms: Math.round((performance.now() - started) * 100) / 100,
+        user: caller ? (caller.isGuest ? 'guest' : 'registered') : 'none',
+      };
+      if (event === 'close') logger.warn(line, 'request aborted');
+      else if (status >= 500) logger.error(line, 'request failed');
+      else logger.info(line, 'request completed');
+    };
+    const onFinish = () => done('finish');
+    const onClose = () => done('close');
+    res.once('finish', onFinish);
+    res.once('close', onClose);
+    next();
+  };
+}
