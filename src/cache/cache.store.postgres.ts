@@ -44,9 +44,13 @@ export function createPostgresCacheStore(
     },
     async set(key, value, ttlSeconds) {
       if (databaseDown()) return down();
+      // A cache entry is disposable: its commit does not wait for the WAL flush (set_config with
+      // is_local holds for this statement's own transaction only). A crash may lose the last
+      // entries, never anything else; credit and ledger writes keep synchronous commits.
       await sequelize.query(
-        `INSERT INTO query_cache (query_hash, result, cached_at, expires_at)
-         VALUES ($1, $2::jsonb, now(), now() + $3 * interval '1 second')
+        `WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))
+         INSERT INTO query_cache (query_hash, result, cached_at, expires_at)
+         SELECT $1::varchar, $2::jsonb, now(), now() + $3::float8 * interval '1 second' FROM async_commit
          ON CONFLICT (query_hash) DO UPDATE
            SET result = EXCLUDED.result, cached_at = EXCLUDED.cached_at, expires_at = EXCLUDED.expires_at`,
         { bind: [key, JSON.stringify(value), ttlSeconds] },
