@@ -58,7 +58,9 @@ function parseLine(line: string): Sample {
 function parseValue(text: string | undefined): number {
   if (text === '+Inf') return Infinity;
   if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return NaN;
+  // Prometheus reads floats like Go's ParseFloat, where NaN is case-insensitive; prom-client
+  // writes "Nan" (e.g. an event-loop lag percentile before its first sample).
+  if (text?.toLowerCase() === 'nan') return NaN;
   const n = Number(text);
   if (text === undefined || text === '' || Number.isNaN(n)) throw new Error(`bad sample value: ${text}`);
   return n;
