@@ -209,11 +209,24 @@ export class PostgresCreditRepository implements CreditRepository {
    */
   private async read(operation: string, userId: string, key: string | null): Promise<MutationRow | undefined> {
     const bind = [userId, this.clock(), this.policy.resetPeriodMs, key];
-    const rows = await this.guard.run(operation, () =>
-      retryTransient(() => this.sequelize.query<MutationRow>(READ_ACCOUNT, { bind, type: QueryTypes.SELECT })),
-    );
+    const rows = await this.guard.run(operation, () => retryTransient(() => this.select<MutationRow>(READ_ACCOUNT, bind)));
     const row = rows[0];
     return row && !row.resetting ? row : undefined;
+  }
+
+  /**
+   * A read on a pooled connection directly: Sequelize's query pipeline (hooks, formatting) costs
+   * as much as the read itself on the hot path. Same pool, timeouts and eviction. Reads only: the
+   * guard's refusal of statements after a 503 (a Sequelize hook) matters for writes alone.
+   */
+  private async select<T>(sql: string, bind: unknown[]): Promise<T[]> {
+    const pool = this.sequelize.connectionManager;
+    const connection = (await pool.getConnection({ type: 'write' })) as unknown as { query(sql: string, values: unknown[]): Promise<{ rows: T[] }> };
+    try {
+      return (await connection.query(sql, bind)).rows;
+    } finally {
+      pool.releaseConnection(connection as never);
+    }
   }
 
   /** Runs an operation on the caller's row; on a user without one, creates it and runs again. */
