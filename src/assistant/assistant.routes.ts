@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
+import { normalizeText } from '../cache/cache-key.js';
 import { balanceHeaders } from '../credits/credit.headers.js';
 import { jsonBody } from '../http/json-body.js';
 import { route } from '../http/route.js';
@@ -8,6 +10,11 @@ import type { AssistantService } from './assistant.service.js';
 import { idempotencyHeaders, queryBody, type QueryResponse } from './assistant.schemas.js';
 
 const NO_CACHE = /(^|[\s,])no-cache($|[\s,;=])/i;
+
+/** For the request log: the normalised question's hash (16 hex digits), never its text. */
+function queryHash(query: string): string {
+  return createHash('sha256').update(normalizeText(query)).digest('hex').slice(0, 16);
+}
 
 /**
  * POST /api/v1/assistant/query: the endpoint the shop's frontend lives on. `onError` (when
@@ -21,6 +28,7 @@ export function assistantRoutes(assistant: AssistantService, authenticate: Reque
       jsonBody(),
       async (req, res) => {
         const body = parseOrThrow(queryBody, req.body, 'request body');
+        res.locals.queryHash = queryHash(body.query);
         const { 'Idempotency-Key': idempotencyKey } = parseOrThrow(idempotencyHeaders, { 'Idempotency-Key': req.get('idempotency-key') }, 'Idempotency-Key header');
         const noCache = NO_CACHE.test(req.get('cache-control') ?? '');
         const outcome = await assistant.query(callerOf(res), body, { idempotencyKey, noCache });

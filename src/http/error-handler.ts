@@ -43,7 +43,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       appError = new AppError('INTERNAL_ERROR', 'Something went wrong on our side; the request id identifies it.');
     }
     if (appError.status >= 500 && appError.code !== 'INTERNAL_ERROR') {
-      logger.warn({ code: appError.code, requestId: req.id, cause: describeCause(appError.cause) }, 'request failed');
+      logger.warn({ code: appError.code, requestId: req.id, cause: describeCause(appError.cause) }, 'answered with a server-side error');
     }
     const body: ErrorEnvelope = {
       error: { code: appError.code, message: appError.message, requestId: String(req.id) },

@@ -6,7 +6,8 @@ import { routeTemplate } from './metrics.middleware.js';
 /**
  * One log line per request, written when the response has been sent (or the client went away
  * first): request id, method, route TEMPLATE (never the raw URL, which may carry ids), status,
- * duration and the kind of caller. It never holds headers, the body, the query text, a token,
+ * duration, the kind of caller and, on the query route, a hash of the question (to correlate
+ * repeats without keeping what was asked). It never holds headers, the body, the query text, a token,
  * the admin key or the client address. 5xx answers log at error, the rest at info. No child
  * logger and no closure per request beyond the listeners.
  */
@@ -25,6 +26,8 @@ export function requestLog(logger: Logger): RequestHandler {
         status,
         ms: Math.round((performance.now() - started) * 100) / 100,
         user: caller ? (caller.isGuest ? 'guest' : 'registered') : 'none',
+        // Routes that take a shopper's question log its hash, never its text.
+        queryHash: (res.locals as { queryHash?: string }).queryHash,
       };
       if (event === 'close') logger.warn(line, 'request aborted');
       else if (status >= 500) logger.error(line, 'request failed');
