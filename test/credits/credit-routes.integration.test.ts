@@ -2,24 +2,13 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { storageBackends } from '../support/storage-backends.js';
 import { AUTH_SECRET, registeredToken, SESSION_SECRET } from '../support/tokens.js';
 
 const ADMIN_KEY = 'operator-key-0123456789abcdef';
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-let testDb: TestDatabase;
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-});
-afterAll(async () => {
-  await testDb?.dispose();
-});
-
-const backends = [
-  { name: 'memory', env: () => ({ STORAGE_BACKEND: 'memory', CACHE_BACKEND: 'memory' }) },
-  { name: 'postgres', env: () => ({ STORAGE_BACKEND: 'postgres', CACHE_BACKEND: 'memory', DATABASE_URL: testDb.url }) },
-];
+const backends = storageBackends();
 
 describe.each(backends)('credit routes on $name storage', ({ env }) => {
   let app: TestApp;

@@ -3,23 +3,12 @@ import { generateKeyPair } from 'jose';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { storageBackends } from '../support/storage-backends.js';
 import { AUTH_SECRET, registeredToken, SESSION_SECRET, startJwksServer, unsignedToken, type JwksServer } from '../support/tokens.js';
 
 const GUEST_ID = /^guest_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-let testDb: TestDatabase;
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-});
-afterAll(async () => {
-  await testDb?.dispose();
-});
-
-const backends = [
-  { name: 'memory', env: () => ({ STORAGE_BACKEND: 'memory', CACHE_BACKEND: 'memory' }) },
-  { name: 'postgres', env: () => ({ STORAGE_BACKEND: 'postgres', CACHE_BACKEND: 'memory', DATABASE_URL: testDb.url }) },
-];
+const backends = storageBackends();
 
 describe.each(backends)('identity on $name storage', ({ env }) => {
   let app: TestApp;
@@ -162,7 +151,7 @@ describe.each(backends)('identity on $name storage', ({ env }) => {
 
 describe('the guest limit holds across two API processes sharing PostgreSQL', () => {
   it('counts sessions from both instances in one window', async () => {
-    const env = { STORAGE_BACKEND: 'postgres', CACHE_BACKEND: 'memory', DATABASE_URL: testDb.url, SESSION_SECRET, GUEST_SESSIONS_PER_IP_PER_HOUR: '3', TRUST_PROXY: 'loopback' };
+    const env = { ...backends[1].env(), SESSION_SECRET, GUEST_SESSIONS_PER_IP_PER_HOUR: '3', TRUST_PROXY: 'loopback' };
     const [a, b] = [await createTestApp(env), await createTestApp(env)];
     try {
       const ip = '203.0.113.250';
