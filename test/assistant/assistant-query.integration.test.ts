@@ -5,6 +5,7 @@ import { createTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { redisAnswers } from '../support/redis.js';
+import { guest } from '../support/shoppers.js';
 
 const ADMIN_KEY = 'operator-key-0123456789abcdef';
 const QUERY = '/api/v1/assistant/query';
@@ -23,17 +24,6 @@ afterAll(async () => {
 
 const common = { SESSION_SECRET: 'guest-session-secret-of-at-least-32-bytes!!', ADMIN_API_KEY: ADMIN_KEY, GUEST_SESSIONS_PER_IP_PER_HOUR: '100000' };
 
-/** A guest who has accepted the terms (unless told otherwise); resolves the Authorization value. */
-async function guest(app: TestApp, options: { consent?: boolean } = {}): Promise<{ auth: string; userId: string }> {
-  const session = await request(app.app).post('/api/v1/sessions/guest');
-  expect(session.status).toBe(201);
-  const auth = `Bearer ${session.body.token as string}`;
-  if (options.consent !== false) {
-    const consent = await request(app.app).put('/api/v1/consent').set('Authorization', auth).send({ termsAccepted: true, marketingConsent: false });
-    expect(consent.status).toBe(200);
-  }
-  return { auth, userId: session.body.userId as string };
-}
 
 const ask = (app: TestApp, auth: string, body: object, headers: Record<string, string> = {}) =>
   request(app.app).post(QUERY).set('Authorization', auth).set(headers).send(body);

@@ -8,6 +8,8 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { requireRedis, TEST_REDIS_URL } from '../support/redis.js';
 import { TcpProxy, type ProxyMode } from '../support/tcp-proxy.js';
+import { OUTAGE_BUDGET_MS, RECOVERY_MS, eventually, timed } from '../support/outage.js';
+import { guest } from '../support/shoppers.js';
 
 /**
  * Real outages under POST /api/v1/assistant/query: a TCP proxy between the app and Redis or
@@ -17,8 +19,6 @@ import { TcpProxy, type ProxyMode } from '../support/tcp-proxy.js';
  * answers that were given.
  */
 const QUERY = '/api/v1/assistant/query';
-const OUTAGE_BUDGET_MS = 2000;
-const RECOVERY_MS = 15_000;
 const common = {
   SESSION_SECRET: 'guest-session-secret-of-at-least-32-bytes!!',
   GUEST_SESSIONS_PER_IP_PER_HOUR: '100000',
@@ -29,32 +29,8 @@ const common = {
   CACHED_QUERY_COST: '0',
 };
 
-async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, withinMs = RECOVERY_MS): Promise<T> {
-  const deadline = Date.now() + withinMs;
-  let last: T;
-  do {
-    last = await fn();
-    if (ok(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  } while (Date.now() < deadline);
-  throw new Error(`${what}: not within ${withinMs} ms`);
-}
 
-async function timed<T>(fn: () => PromiseLike<T>): Promise<{ value: T; ms: number }> {
-  const started = performance.now();
-  const value = await fn();
-  return { value, ms: performance.now() - started };
-}
 
-/** A guest who accepted the terms. */
-async function guest(app: TestApp): Promise<{ auth: string; userId: string }> {
-  const session = await request(app.app).post('/api/v1/sessions/guest');
-  expect(session.status).toBe(201);
-  const auth = `Bearer ${session.body.token as string}`;
-  const consent = await request(app.app).put('/api/v1/consent').set('Authorization', auth).send({ termsAccepted: true, marketingConsent: false });
-  expect(consent.status).toBe(200);
-  return { auth, userId: session.body.userId as string };
-}
 
 const ask = (app: TestApp, auth: string, query: string) => request(app.app).post(QUERY).set('Authorization', auth).send({ query });
 

@@ -8,31 +8,15 @@ import { createLogger } from '../../src/platform/logger.js';
 import { createTestApp, testConfig, type TestApp } from '../support/app.js';
 import { requireRedis, TEST_REDIS_URL } from '../support/redis.js';
 import { TcpProxy, type ProxyMode } from '../support/tcp-proxy.js';
+import { OUTAGE_BUDGET_MS, eventually, timed } from '../support/outage.js';
 
 /**
  * Redis cut for real: a TCP proxy between the cache and Redis refuses or blackholes connections.
  * The cache must keep answering (bypass, skipped writes) within the outage budget, readiness must
  * say degraded, and hits must come back by themselves once Redis is reachable again.
  */
-const OUTAGE_BUDGET_MS = 2000;
-const RECOVERY_MS = 15_000;
 
-async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, withinMs = RECOVERY_MS): Promise<T> {
-  const deadline = Date.now() + withinMs;
-  let last: T;
-  do {
-    last = await fn();
-    if (ok(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  } while (Date.now() < deadline);
-  throw new Error(`${what}: not within ${withinMs} ms (last: ${JSON.stringify(last)})`);
-}
 
-async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const started = performance.now();
-  const value = await fn();
-  return { value, ms: performance.now() - started };
-}
 
 const redisUp = await requireRedis('the Redis cache outage tests');
 

@@ -5,6 +5,7 @@ import { createTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { delta, Scrape } from './prometheus-text.js';
+import { guest } from '../support/shoppers.js';
 
 /**
  * The product metrics move by exactly what a scripted session did: credits granted, charged and
@@ -32,15 +33,6 @@ async function scrape(app: TestApp): Promise<Scrape> {
   return new Scrape(res.text);
 }
 
-/** A guest who accepted the terms; resolves the Authorization value and the user id. */
-async function guest(app: TestApp): Promise<{ auth: string; userId: string }> {
-  const session = await request(app.app).post('/api/v1/sessions/guest');
-  expect(session.status).toBe(201);
-  const auth = `Bearer ${session.body.token as string}`;
-  const consent = await request(app.app).put('/api/v1/consent').set('Authorization', auth).send({ termsAccepted: true, marketingConsent: false });
-  expect(consent.status).toBe(200);
-  return { auth, userId: session.body.userId as string };
-}
 
 const ask = (app: TestApp, auth: string, query: string, headers: Record<string, string> = {}) =>
   request(app.app).post(QUERY).set('Authorization', auth).set(headers).send({ query });

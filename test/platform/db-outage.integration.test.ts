@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { TcpProxy, type ProxyMode } from '../support/tcp-proxy.js';
+import { OUTAGE_BUDGET_MS, RECOVERY_MS, eventually } from '../support/outage.js';
 
 /**
  * PostgreSQL cut for real: the app reaches its database only through a TCP proxy that refuses
@@ -11,19 +12,7 @@ import { TcpProxy, type ProxyMode } from '../support/tcp-proxy.js';
  * within 2 s, readiness says unavailable, and once the cut heals the app recovers by itself
  * within 15 s, with every balance exactly as it was.
  */
-const OUTAGE_BUDGET_MS = 2000;
-const RECOVERY_MS = 15_000;
 
-async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, withinMs = RECOVERY_MS): Promise<T> {
-  const deadline = Date.now() + withinMs;
-  let last: T;
-  do {
-    last = await fn();
-    if (ok(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  } while (Date.now() < deadline);
-  throw new Error(`${what}: not within ${withinMs} ms`);
-}
 
 describe('the API with its PostgreSQL cut', () => {
   let testDb: TestDatabase;
