@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageQueryShape } from '../http/pagination.schemas.js';
 import type { Consent } from './consent.repository.js';
 
 export const consentBody = z.strictObject({
@@ -32,13 +33,7 @@ export const consentListQuery = z.object({
     .enum(['true', 'false'], { message: 'true or false' })
     .transform((v) => v === 'true')
     .optional(),
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, 'an integer from 1 to 100')
-    .transform(Number)
-    .pipe(z.number().int().min(1, 'an integer from 1 to 100').max(100, 'an integer from 1 to 100'))
-    .default(20),
-  cursor: z.string().min(1, 'the nextCursor of a previous page').optional(),
+  ...pageQueryShape,
 });
 
 export const consentListResponse = z.object({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageQueryShape } from '../http/pagination.schemas.js';
 import { callerFromUserId } from '../identity/caller.js';
 import type { CreditAccount, CreditTransaction } from './credit.repository.js';
 
@@ -39,13 +40,7 @@ export function toCreditsResponse(a: CreditAccount): CreditsResponse {
 }
 
 export const transactionsQuery = z.object({
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, 'an integer from 1 to 100')
-    .transform(Number)
-    .pipe(z.number().int().min(1, 'an integer from 1 to 100').max(100, 'an integer from 1 to 100'))
-    .default(20),
-  cursor: z.string().min(1, 'the nextCursor of a previous page').optional(),
+  ...pageQueryShape,
 });
 
 export const transactionItem = z.object({
