@@ -18,10 +18,14 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-/** Connections the socket server accepts; more than any pool we open against it. */
+/** Connections the socket server accepts by default; more than any pool we open against it. */
 const MAX_SOCKET_CONNECTIONS = 32;
 
-export async function startEmbeddedPostgres(options: { dataDir?: string } = {}): Promise<EmbeddedPostgres> {
+/**
+ * `maxConnections`: how many client connections the socket server accepts (they all share the
+ * one backend); a test database that several apps connect to raises it.
+ */
+export async function startEmbeddedPostgres(options: { dataDir?: string; maxConnections?: number } = {}): Promise<EmbeddedPostgres> {
   let releaseLock = () => {};
   let db: PGlite;
   if (options.dataDir) {
@@ -37,7 +41,7 @@ export async function startEmbeddedPostgres(options: { dataDir?: string } = {}):
   } else {
     db = await PGlite.create();
   }
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: MAX_SOCKET_CONNECTIONS });
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: options.maxConnections ?? MAX_SOCKET_CONNECTIONS });
   await server.start();
   const url = `postgres://postgres@${server.getServerConn()}/postgres`;
   let stopped: Promise<void> | undefined;

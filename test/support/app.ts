@@ -17,7 +17,9 @@ export interface TestApp extends Container {
 
 /** Builds a whole app (any backend) from env-style settings, capturing its log lines. */
 export async function createTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
-  const config = testConfig({ LOG_LEVEL: 'info', ...env });
+  // Test apps keep small pools (a file may build several apps on one database); a test that
+  // needs more says so in `env`.
+  const config = testConfig({ LOG_LEVEL: 'info', DB_POOL_SIZE: '2', DB_MAX_OVERFLOW: '8', ...env });
   const logs: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {

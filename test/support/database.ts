@@ -19,7 +19,8 @@ export interface TestDatabase {
  */
 export async function createTestDatabase(): Promise<TestDatabase> {
   if (!TEST_DATABASE_URL) {
-    const embedded = await startEmbeddedPostgres();
+    // Several test apps (each with its own pool) may share this database.
+    const embedded = await startEmbeddedPostgres({ maxConnections: 512 });
     return { url: embedded.url, dispose: () => embedded.stop() };
   }
   const name = `shopassist_test_${randomBytes(6).toString('hex')}`;
