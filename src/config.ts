@@ -16,79 +16,62 @@ const SECRET_VARS = new Set([
   'OPENAI_API_KEY',
 ]);
 
-const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .regex(/^-?\d+$/, { message: `an integer from ${min} to ${max}` })
-      .transform(Number)
-      .pipe(z.number().int().min(min, `an integer from ${min} to ${max}`).max(max, `an integer from ${min} to ${max}`)),
-  );
-
-const positiveNumber = z.preprocess(
-  blankToUndefined,
   z
     .string()
-    .regex(/^\d+(\.\d+)?$/, { message: 'a positive number (fractions allowed)' })
+    .regex(/^-?\d+$/, { message: `an integer from ${min} to ${max}` })
     .transform(Number)
-    .pipe(z.number().positive('a positive number (fractions allowed)')),
-);
+    .pipe(z.number().int().min(min, `an integer from ${min} to ${max}`).max(max, `an integer from ${min} to ${max}`));
 
-const bool = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .transform((s) => s.toLowerCase())
-    .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'true or false' }))
-    .transform((s) => s === 'true' || s === '1' || s === 'yes'),
-);
+const positiveNumber = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/, { message: 'a positive number (fractions allowed)' })
+  .transform(Number)
+  .pipe(z.number().positive('a positive number (fractions allowed)'));
+
+const bool = z
+  .string()
+  .transform((s) => s.toLowerCase())
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'true or false' }))
+  .transform((s) => s === 'true' || s === '1' || s === 'yes');
 
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
-  z.preprocess(blankToUndefined, z.enum(values, { message: `one of ${values.join(', ')}` }));
+  z.enum(values, { message: `one of ${values.join(', ')}` });
 
-const optionalString = z.preprocess(blankToUndefined, z.string().optional());
+const optionalString = z.string().optional();
 
 const url = (protocols: string[]) =>
-  z.preprocess(
-    blankToUndefined,
-    z.string().refine(
-      (s) => {
-        try {
-          return protocols.includes(new URL(s).protocol);
-        } catch {
-          return false;
-        }
-      },
-      { message: `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
-    ),
+  z.string().refine(
+    (s) => {
+      try {
+        return protocols.includes(new URL(s).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
 
-const trustProxy = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .regex(/^[\w.:/,\s-]+$/, { message: 'loopback, a hop count, true/false, or a comma-separated list of addresses/CIDRs' })
-    .transform((s): boolean | number | string => {
-      if (s === 'true' || s === 'false') return s === 'true';
-      if (/^\d+$/.test(s)) return Number(s);
-      return s;
-    })
-    .optional(),
-);
+const trustProxy = z
+  .string()
+  .regex(/^[\w.:/,\s-]+$/, { message: 'loopback, a hop count, true/false, or a comma-separated list of addresses/CIDRs' })
+  .transform((s): boolean | number | string => {
+    if (s === 'true' || s === 'false') return s === 'true';
+    if (/^\d+$/.test(s)) return Number(s);
+    return s;
+  })
+  .optional();
 
 const envSchema = z
   .object({
     NODE_ENV: oneOf(['development', 'production', 'test']).default('development'),
     PORT: int(0, 65535).default(3000),
-    HOST: z.preprocess(blankToUndefined, z.string().default('0.0.0.0')),
+    HOST: z.string().default('0.0.0.0'),
     TRUST_PROXY: trustProxy,
     STORAGE_BACKEND: oneOf(['postgres', 'memory']).default('postgres'),
     CACHE_BACKEND: oneOf(['postgres', 'redis', 'memory', 'none']).optional(),
     DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
-    DATA_DIR: z.preprocess(blankToUndefined, z.string().default('./data')),
+    DATA_DIR: z.string().default('./data'),
     DB_POOL_SIZE: int(1, 1000).default(10),
     DB_MAX_OVERFLOW: int(0, 1000).default(20),
     DB_POOL_TIMEOUT: int(1, 3600).default(30),
@@ -107,23 +90,17 @@ const envSchema = z
     QUERY_COST: int(0, 1_000_000).default(1),
     CACHED_QUERY_COST: int(0, 1_000_000).default(0),
     QUERY_RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(120),
-    SESSION_SECRET: z.preprocess(
-      blankToUndefined,
-      z
-        .string()
-        .refine((s) => Buffer.byteLength(s, 'utf8') >= 32, { message: 'at least 32 bytes' })
-        .optional(),
-    ),
+    SESSION_SECRET: z
+      .string()
+      .refine((s) => Buffer.byteLength(s, 'utf8') >= 32, { message: 'at least 32 bytes' })
+      .optional(),
     GUEST_SESSION_TTL_DAYS: int(1, 3650).default(30),
     GUEST_SESSIONS_PER_IP_PER_HOUR: int(1, 1_000_000).default(20),
     AUTH_JWT_SECRET: optionalString,
     AUTH_JWKS_URL: url(['https:', 'http:']).optional(),
     AUTH_ISSUER: optionalString,
     AUTH_AUDIENCE: optionalString,
-    ADMIN_API_KEY: z.preprocess(
-      blankToUndefined,
-      z.string().min(16, 'at least 16 characters').optional(),
-    ),
+    ADMIN_API_KEY: z.string().min(16, 'at least 16 characters').optional(),
     ASSISTANT_PROVIDER: oneOf(['catalog', 'openai']).default('catalog'),
     CATALOG_PATH: optionalString,
     OPENAI_BASE_URL: url(['https:', 'http:']).optional(),
