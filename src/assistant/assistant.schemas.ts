@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { text } from '../credits/credit.schemas.js';
+import { text } from '../http/text.schemas.js';
 
 const price = z.number().finite().min(0, 'a number ≥ 0');
 

@@ -1,15 +1,8 @@
 import { z } from 'zod';
+import { text } from '../http/text.schemas.js';
 import { pageQueryShape } from '../http/pagination.schemas.js';
 import { callerFromUserId } from '../identity/caller.js';
 import type { CreditAccount, CreditTransaction } from './credit.repository.js';
-
-/** Counts code points after NFC normalisation and trimming of Unicode white space. */
-export const text = (min: number, max: number) =>
-  z
-    .string()
-    .transform((s) => s.normalize('NFC').replace(/^[\s\p{White_Space}]+|[\s\p{White_Space}]+$/gu, ''))
-    .refine((s) => [...s].length >= min && [...s].length <= max, { message: `${min}–${max} characters` })
-    .meta({ description: `${min}–${max} characters (Unicode code points after NFC normalisation and trimming white space)` });
 
 /** `{userId}` of the operator routes: a guest id or a registered user's id. */
 export const userIdParams = z.object({
