@@ -2,6 +2,7 @@ import { QueryTypes, Sequelize } from 'sequelize';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator } from '../../src/platform/migrator.js';
+import { defineModels } from '../../src/platform/models.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 let testDb: TestDatabase;
@@ -135,6 +136,20 @@ describe('migrations', () => {
       expect(await sqlState(`INSERT INTO user_credits (user_id, is_guest, available_credits, max_credits, last_reset_timestamp) VALUES ('u-ok', true, 0, 10, now())`)).toBeUndefined();
       expect(await sqlState(`INSERT INTO query_cache (query_hash, result, expires_at) VALUES ('h-ok', '{"a":1}', now() + interval '1 hour')`)).toBeUndefined();
     });
+  });
+
+  it('has typed models that read and write each table as migrated', async () => {
+    const m = defineModels(sequelize);
+    const now = new Date('2026-11-22T12:00:00.000Z');
+    await m.UserCredit.create({ userId: 'model-user', isGuest: false, availableCredits: 3, maxCredits: 100, lastResetTimestamp: now });
+    const entry = await m.CreditTransaction.create({ userId: 'model-user', transactionType: 'grant', amount: 3, description: 'Initial allowance', balanceAfter: 3, idempotencyKey: null });
+    await m.UserConsent.create({ userId: 'model-user', termsAccepted: true, marketingConsent: false });
+    await m.QueryCache.create({ queryHash: 'model-hash', result: { answer: 'ok', n: [1, 2.5] }, expiresAt: new Date(Date.now() + 60_000) });
+
+    expect((await m.UserCredit.findByPk('model-user'))?.toJSON()).toMatchObject({ isGuest: false, availableCredits: 3, maxCredits: 100, lastResetTimestamp: now });
+    expect((await m.CreditTransaction.findByPk(entry.id))?.toJSON()).toMatchObject({ transactionType: 'grant', amount: 3, balanceAfter: 3, idempotencyKey: null });
+    expect((await m.UserConsent.findByPk('model-user'))?.toJSON()).toMatchObject({ termsAccepted: true, marketingConsent: false, timestamp: expect.any(Date) });
+    expect((await m.QueryCache.findByPk('model-hash'))?.result).toEqual({ answer: 'ok', n: [1, 2.5] });
   });
 
   it('keeps an idempotency key unique per user (23505), but not across users', async () => {
