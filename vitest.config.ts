@@ -3,11 +3,16 @@ import { defineConfig } from 'vitest/config';
 // Two projects: unit tests touch no I/O; integration tests use real PostgreSQL (TEST_DATABASE_URL,
 // or an embedded one per test file when it is unset) and Redis (TEST_REDIS_URL).
 export default defineConfig({
+  // Workspace packages (@shopassist/client) resolve to their TypeScript sources (the `source`
+  // export condition, ahead of Vite's defaults), so tests need no build first.
+  resolve: { conditions: ['source', 'module', 'browser', 'development|production'] },
+  ssr: { resolve: { conditions: ['source', 'module', 'node', 'development|production'] } },
   test: {
     // Under CI the counts are also written as JSON, for the one-line summary .ci/run prints.
     reporters: process.env.CI ? ['default', ['json', { outputFile: 'test-results/vitest.json' }]] : ['default'],
     projects: [
       {
+        extends: true,
         test: {
           name: 'unit',
           include: ['test/**/*.unit.test.ts'],
@@ -15,6 +20,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'integration',
           include: ['test/**/*.integration.test.ts'],
