@@ -18,6 +18,11 @@ export default tseslint.config(
     },
   },
   {
+    // The demo page (web/) runs in browsers.
+    files: ['web/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     // The entry points hand process.env to loadConfig; tests and benches read their own settings.
     files: ['src/main.ts', 'src/platform/migrate.cli.ts', 'test/**', 'bench/**', 'vitest.config.ts'],
     rules: { 'no-restricted-properties': 'off' },

@@ -1,0 +1,127 @@
+import type { QueryResult } from '@shopassist/client';
+import { describeResults, formatCredits, formatPrice, type PlainMessage } from './messages.js';
+
+/** The page's elements, looked up once; a missing one is a bug in index.html, so it throws. */
+function byId<T extends HTMLElement>(id: string): T {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`index.html has no #${id}`);
+  return element as T;
+}
+
+export const ui = {
+  credits: byId<HTMLParagraphElement>('credits'),
+  message: byId<HTMLDivElement>('message'),
+  consent: byId<HTMLElement>('consent'),
+  consentTitle: byId<HTMLHeadingElement>('consent-title'),
+  consentForm: byId<HTMLFormElement>('consent-form'),
+  terms: byId<HTMLInputElement>('terms'),
+  marketing: byId<HTMLInputElement>('marketing'),
+  search: byId<HTMLElement>('search'),
+  searchForm: byId<HTMLFormElement>('search-form'),
+  searchButton: byId<HTMLButtonElement>('search-button'),
+  question: byId<HTMLInputElement>('question'),
+  results: byId<HTMLElement>('results'),
+  resultsTitle: byId<HTMLHeadingElement>('results-title'),
+  cacheMarker: byId<HTMLParagraphElement>('cache-marker'),
+  answer: byId<HTMLParagraphElement>('answer'),
+  products: byId<HTMLOListElement>('products'),
+};
+
+export type MessageKind = 'info' | 'success' | 'error';
+
+/**
+ * Writes the status line (an aria-live region, so screen readers announce it). With `focus`,
+ * focus moves there so that keyboard users land on what just happened.
+ */
+export function showMessage(kind: MessageKind, message: PlainMessage | string, options: { focus?: boolean; action?: { label: string; run: () => void } } = {}): void {
+  const box = ui.message;
+  box.replaceChildren();
+  box.className = `message message-${kind}`;
+  const plain = typeof message === 'string' ? { title: message, text: '' } : message;
+  const title = el('p', 'message-title', plain.title);
+  box.append(title);
+  if (plain.text) box.append(el('p', 'message-text', plain.text));
+  if (plain.reference) box.append(el('p', 'message-reference', `Reference: ${plain.reference}`));
+  if (options.action) {
+    const button = el('button', 'button button-secondary', options.action.label);
+    button.type = 'button';
+    button.addEventListener('click', options.action.run, { once: true });
+    box.append(button);
+  }
+  if (options.focus) box.focus();
+}
+
+export function clearMessage(): void {
+  ui.message.replaceChildren();
+  ui.message.className = 'message';
+}
+
+/** Marks the named form fields invalid (aria-invalid, described by the message), or clears all marks. */
+export function markInvalid(form: HTMLFormElement, names: string[] = []): void {
+  for (const field of Array.from(form.elements)) {
+    if (!(field instanceof HTMLInputElement || field instanceof HTMLSelectElement)) continue;
+    const invalid = names.includes(field.name);
+    if (invalid) field.setAttribute('aria-invalid', 'true');
+    else field.removeAttribute('aria-invalid');
+    const describedBy = (field.getAttribute('aria-describedby') ?? '').split(' ').filter((id) => id && id !== 'message');
+    if (invalid) describedBy.push('message');
+    if (describedBy.length > 0) field.setAttribute('aria-describedby', describedBy.join(' '));
+    else field.removeAttribute('aria-describedby');
+  }
+  const first = Array.from(form.elements).find((field) => field instanceof HTMLElement && names.includes((field as HTMLInputElement).name));
+  if (first instanceof HTMLElement) first.focus();
+}
+
+export function renderCredits(credits: { available: number; max: number; resetsAt: string }): void {
+  ui.credits.textContent = formatCredits(credits);
+  ui.credits.classList.toggle('credits-empty', credits.available === 0);
+}
+
+/** The answer, its product cards and the cached marker; focus moves to the results heading. */
+export function renderResults(question: string, result: QueryResult): void {
+  const count = result.products.length;
+  ui.resultsTitle.textContent = count === 0 ? `No products for “${question}”` : `${count === 1 ? '1 product' : `${count} products`} for “${question}”`;
+  const cached = result.cache === 'HIT';
+  ui.cacheMarker.hidden = !cached;
+  ui.cacheMarker.textContent = result.creditsCharged === 0 ? 'Cached answer · no credit used' : 'Cached answer';
+  ui.answer.textContent = result.answer;
+  ui.products.replaceChildren(...result.products.map(productCard));
+  ui.results.hidden = false;
+  showMessage('success', describeResults(result));
+  ui.resultsTitle.focus();
+}
+
+function productCard(product: QueryResult['products'][number]): HTMLLIElement {
+  const item = el('li', 'product');
+  const article = el('article', 'product-card');
+  const relevance = Math.round(Math.min(1, Math.max(0, product.score)) * 100);
+  const bar = el('span', 'relevance-bar');
+  bar.setAttribute('aria-hidden', 'true');
+  const fill = el('span', 'relevance-fill');
+  fill.style.width = `${relevance}%`; // CSSOM, which the page's CSP allows (unlike a style attribute)
+  bar.append(fill);
+  const relevanceLine = el('p', 'relevance');
+  relevanceLine.append(bar, el('span', '', `Relevance ${relevance}%`));
+  article.append(
+    el('p', 'product-category', product.category),
+    el('h3', 'product-name', product.name),
+    el('p', 'product-brand', product.brand),
+    el('p', 'product-price', formatPrice(product.price, product.currency)),
+    relevanceLine,
+  );
+  item.append(article);
+  return item;
+}
+
+export function setBusy(busy: boolean): void {
+  ui.searchButton.textContent = busy ? 'Searching…' : 'Search';
+  if (busy) ui.searchForm.setAttribute('aria-busy', 'true');
+  else ui.searchForm.removeAttribute('aria-busy');
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, className = '', text?: string): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  if (className) element.className = className;
+  if (text !== undefined) element.textContent = text;
+  return element;
+}
