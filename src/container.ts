@@ -17,6 +17,7 @@ import { docsRoutes } from './http/docs.routes.js';
 import { buildOpenApiDocument } from './http/openapi.js';
 import { createCreditFeatures } from './credits/credit.module.js';
 import { createAssistantFeatures } from './assistant/assistant.module.js';
+import { webRoutes } from './web/web.routes.js';
 
 /**
  * The composition root: config → database → repositories → services → app. Nothing here is a
@@ -75,7 +76,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       assistant: () => assistantFeatures.health(),
     });
 
-    const app = createApp({ config, logger, metrics, routers: [healthRoutes(health), metricsRoutes(metrics), cacheAdminRoutes(queryCache, config.adminApiKey), ...creditFeatures.routers, ...assistantFeatures.routers, docsRoutes(buildOpenApiDocument())] });
+    const app = createApp({ config, logger, metrics, routers: [healthRoutes(health), metricsRoutes(metrics), cacheAdminRoutes(queryCache, config.adminApiKey), ...creditFeatures.routers, ...assistantFeatures.routers, docsRoutes(buildOpenApiDocument()), webRoutes()] });
 
     let closing: Promise<void> | undefined;
     return {

@@ -4,6 +4,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOpenApiDocument } from '../../src/http/openapi.js';
 import { ERROR_STATUS } from '../../src/platform/errors.js';
+import { WEB_PATHS } from '../../src/web/web.routes.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { contractChecksSoFar, OpenApiContract, takeContractViolations } from '../support/openapi-contract.js';
 
@@ -13,7 +14,10 @@ interface Layer {
   handle?: { stack?: Layer[] };
 }
 
-/** Every (METHOD, /path/{param}) Express answers, from the router stacks (HEAD and the 405 catch-all left out). */
+/**
+ * Every (METHOD, /path/{param}) Express answers, from the router stacks (HEAD and the 405
+ * catch-all left out, and the demo page's routes, which are not part of the API).
+ */
 function servedRoutes(app: Express): Set<string> {
   const found = new Set<string>();
   const walk = (stack: Layer[]) => {
@@ -22,7 +26,7 @@ function servedRoutes(app: Express): Set<string> {
         const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
         for (const method of Object.keys(layer.route.methods)) {
           if (method === '_all' || method === 'head') continue;
-          for (const p of paths) found.add(`${method.toUpperCase()} ${p.replace(/:(\w+)/g, '{$1}')}`);
+          for (const p of paths) if (!(WEB_PATHS as readonly string[]).includes(p)) found.add(`${method.toUpperCase()} ${p.replace(/:(\w+)/g, '{$1}')}`);
         }
       } else if (layer.handle?.stack) {
         walk(layer.handle.stack);
