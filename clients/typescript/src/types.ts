@@ -121,6 +121,10 @@ export type ShopAssistError =
   | UnexpectedResponseError
   | NetworkError;
 
+type Narrow<E, C> = E extends { code: infer K } ? (C extends K ? E & { code: C } : never) : never;
+/** The ShopAssistError of one code, e.g. `ShopAssistErrorOf<'UPSTREAM_ERROR'>`. */
+export type ShopAssistErrorOf<C extends ShopAssistError['code']> = Narrow<ShopAssistError, C>;
+
 export interface ShopAssistClientOptions {
   /** Where the API is: `''` or `'/'` in a browser means the page's own origin. */
   baseUrl: string;
