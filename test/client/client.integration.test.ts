@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createShopAssistClient } from '@shopassist/client';
+import { guestClient, serveApp, type ServedApp } from '../support/client-server.js';
+import { dataOf, errorOf } from '../support/results.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { AUTH_SECRET, registeredToken, SESSION_SECRET } from '../support/tokens.js';
+
+/**
+ * The typed client over real HTTP against the whole app (PostgreSQL storage and cache): what a
+ * shopper's page does, and the caller errors each surfacing as its typed result.
+ */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+let testDb: TestDatabase;
+let served: ServedApp;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  served = await serveApp({
+    STORAGE_BACKEND: 'postgres',
+    CACHE_BACKEND: 'postgres',
+    DATABASE_URL: testDb.url,
+    SESSION_SECRET,
+    AUTH_JWT_SECRET: AUTH_SECRET,
+    GUEST_CREDITS: '10',
+    QUERY_COST: '1',
+    CACHED_QUERY_COST: '0',
+  });
+});
+
+afterAll(async () => {
+  await served?.close();
+  await testDb?.dispose();
+});
+
+describe('the typed client: a guest from first visit to a replayed answer', () => {
+  it('starts a session, keeps the token, records consent, asks (MISS, then HIT), replays without paying and reads the credits', async () => {
+    const stored: (string | undefined)[] = [];
+    const client = served.client({ onTokenChange: (token) => stored.push(token) });
+    expect(client.token).toBeUndefined();
+
+    const session = await client.startGuestSession();
+    expect(session.ok && session.status).toBe(201);
+    const guest = dataOf(session);
+    expect(guest).toMatchObject({ userId: expect.stringMatching(/^guest_/), isGuest: true });
+    expect(client.token).toBe(guest.token);
+    expect(stored).toEqual([guest.token]);
+
+    // Before consent: none recorded, and questions are refused.
+    expect(errorOf(await client.getConsent(), 'CONSENT_NOT_FOUND')).toMatchObject({ status: 404, requestId: expect.any(String) });
+    expect(errorOf(await client.query({ query: 'trail running shoes' }), 'CONSENT_REQUIRED').status).toBe(403);
+
+    const consent = dataOf(await client.recordConsent({ termsAccepted: true, marketingConsent: false }));
+    expect(consent).toMatchObject({ userId: guest.userId, termsAccepted: true, marketingConsent: false });
+    expect(dataOf(await client.getConsent())).toEqual(consent);
+
+    // A page reloaded later builds its client from the stored token.
+    const reloaded = createShopAssistClient({ baseUrl: served.baseUrl, token: stored.at(-1) });
+    const question = { query: `waterproof hiking boots ${guest.userId}`, filters: { maxPrice: 400 }, limit: 3 };
+
+    const first = await reloaded.query(question);
+    expect(first.ok && first.status).toBe(200);
+    const miss = dataOf(first);
+    expect(miss).toMatchObject({ cache: 'MISS', replayed: false, cached: false, creditsCharged: 1, credits: { available: 9, max: 10 } });
+    expect(miss.idempotencyKey).toMatch(UUID);
+    expect(miss.products.length).toBeGreaterThan(0);
+    expect(miss.products.every((p) => p.price <= 400)).toBe(true);
+
+    const hit = dataOf(await reloaded.query({ ...question, query: question.query.toUpperCase() }));
+    expect(hit).toMatchObject({ cache: 'HIT', replayed: false, cached: true, creditsCharged: 0, answer: miss.answer, credits: { available: 9 } });
+    expect(hit.idempotencyKey).not.toBe(miss.idempotencyKey);
+
+    // A retry of the first question with its key: the first answer again, charged nothing more.
+    const replay = dataOf(await reloaded.query(question, { idempotencyKey: miss.idempotencyKey }));
+    expect(replay).toMatchObject({ cache: 'MISS', replayed: true, cached: false, creditsCharged: 1, idempotencyKey: miss.idempotencyKey, credits: { available: 9 } });
+    expect(replay.answer).toBe(miss.answer);
+    expect(replay.products).toEqual(miss.products);
+
+    const credits = await reloaded.getCredits();
+    expect(credits.ok && credits.requestId).toMatch(UUID);
+    expect(dataOf(credits)).toMatchObject({ userId: guest.userId, isGuest: true, available: 9, max: 10, resetsAt: miss.credits.resetsAt });
+
+    const ledger = dataOf(await reloaded.listTransactions());
+    expect(ledger.items.map((t) => [t.type, t.amount])).toEqual([
+      ['debit', -1],
+      ['grant', 10],
+    ]);
+    const page = dataOf(await reloaded.listTransactions({ limit: 1 }));
+    expect(page.items).toHaveLength(1);
+    expect(dataOf(await reloaded.listTransactions({ limit: 1, cursor: page.nextCursor! })).items[0].type).toBe('grant');
+  });
+
+  it('noCache skips the cache read: BYPASS, charged as a fresh answer', async () => {
+    const client = await guestClient(served);
+    const question = { query: 'camping stove for two' };
+    dataOf(await client.query(question));
+    const bypass = dataOf(await client.query(question, { noCache: true }));
+    expect(bypass).toMatchObject({ cache: 'BYPASS', cached: false, creditsCharged: 1, credits: { available: 8 } });
+  });
+
+  it('setToken switches the caller and tells onTokenChange; clearing it makes calls UNAUTHENTICATED', async () => {
+    const seen: (string | undefined)[] = [];
+    const client = served.client({ onTokenChange: (token) => seen.push(token) });
+    const token = dataOf(await served.client().startGuestSession()).token;
+    client.setToken(token);
+    expect(dataOf(await client.getCredits()).isGuest).toBe(true);
+    client.setToken(token);
+    client.setToken(token);
+    client.setToken(undefined);
+    expect(seen).toEqual([token, undefined]);
+    expect(client.token).toBeUndefined();
+    const error = errorOf(await client.getCredits(), 'UNAUTHENTICATED');
+    expect(error).toMatchObject({ status: 401, message: expect.any(String), requestId: expect.stringMatching(UUID) });
+  });
+
+  it('an onTokenChange that throws (storage refused) still leaves the session usable', async () => {
+    const client = served.client({
+      onTokenChange: () => {
+        throw new Error('QuotaExceededError');
+      },
+    });
+    const session = dataOf(await client.startGuestSession());
+    expect(client.token).toBe(session.token);
+    expect(dataOf(await client.getCredits()).userId).toBe(session.userId);
+  });
+});
+
+describe('the typed client: caller errors as typed results', () => {
+  it('a registered token from the shop works as given; UNAUTHENTICATED for a malformed one and one signed with another secret', async () => {
+    const registered = served.client({ token: await registeredToken('shopper-42') });
+    expect(dataOf(await registered.getCredits())).toMatchObject({ userId: 'shopper-42', isGuest: false, available: 100, max: 100 });
+
+    for (const token of ['not-a-token', await registeredToken('shopper-42', { secret: 'another-secret-of-at-least-32-bytes!!!!' })]) {
+      const client = served.client({ token });
+      const error = errorOf(await client.getCredits(), 'UNAUTHENTICATED');
+      expect(error).toMatchObject({ status: 401, requestId: expect.stringMatching(UUID) });
+      expect(error.message).not.toBe('');
+      expect(errorOf(await client.query({ query: 'tent' }), 'UNAUTHENTICATED').status).toBe(401);
+    }
+  });
+
+  it('VALIDATION_FAILED lists each issue with the path of its field', async () => {
+    const client = await guestClient(served);
+    const error = errorOf(await client.query({ query: '   ', filters: { minPrice: 50, maxPrice: 10 }, limit: 21 }), 'VALIDATION_FAILED');
+    expect(error.status).toBe(400);
+    const paths = error.issues.map((i) => i.path);
+    expect(paths).toEqual(expect.arrayContaining(['query', 'limit']));
+    expect(paths.some((p) => p.startsWith('filters'))).toBe(true);
+    expect(error.issues.every((i) => i.message.length > 0)).toBe(true);
+
+    const cursor = errorOf(await client.listTransactions({ cursor: 'not-a-cursor' }), 'VALIDATION_FAILED');
+    expect(cursor.issues.map((i) => i.path)).toEqual(['cursor']);
+  });
+
+  it('IDEMPOTENCY_CONFLICT: the same key with another question', async () => {
+    const client = await guestClient(served);
+    const idempotencyKey = `order-${Date.now()}`;
+    expect(dataOf(await client.query({ query: 'rain jacket' }, { idempotencyKey })).idempotencyKey).toBe(idempotencyKey);
+    const error = errorOf(await client.query({ query: 'rain jacket', limit: 2 }, { idempotencyKey }), 'IDEMPOTENCY_CONFLICT');
+    expect(error).toMatchObject({ status: 409, requestId: expect.stringMatching(UUID) });
+    expect(dataOf(await client.getCredits()).available).toBe(9);
+  });
+});
