@@ -52,11 +52,12 @@ describe.skipIf(!chromiumUp)('the demo shopper page in Chromium', () => {
   });
 
   /** A fresh browser profile (so a new guest) in en-US and New York time; `problems` collects script errors and CSP violations. */
-  async function openPage(init?: string): Promise<{ page: Page; problems: string[] }> {
+  async function openPage(options: { init?: string; before?: (page: Page) => Promise<unknown> } = {}): Promise<{ page: Page; problems: string[] }> {
     const context = await browser.newContext({ locale: 'en-US', timezoneId: TIME_ZONE, viewport: { width: 1100, height: 800 } });
     contexts.push(context);
-    if (init) await context.addInitScript(init);
+    if (options.init) await context.addInitScript(options.init);
     const page = await context.newPage();
+    await options.before?.(page);
     const problems: string[] = [];
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     page.on('console', (message) => {
@@ -166,11 +167,18 @@ describe.skipIf(!chromiumUp)('the demo shopper page in Chromium', () => {
     expect(await focusedId(page)).toBe('terms');
     // A visible focus indicator on controls.
     expect(await page.evaluate('getComputedStyle(document.activeElement).outlineStyle')).not.toBe('none');
-    await page.keyboard.press('Space');
     await page.keyboard.press('Tab');
     expect(await focusedId(page)).toBe('marketing');
     await page.keyboard.press('Tab');
     expect(await focusedId(page)).toBe('consent-submit');
+    // Continue without the terms: told why, and taken back to the checkbox.
+    await page.keyboard.press('Enter');
+    expect(await text(page, '#message .message-title')).toBe('Please accept the terms of use to continue.');
+    expect(await focusedId(page)).toBe('terms');
+    expect(await page.locator('#terms').getAttribute('aria-invalid')).toBe('true');
+    await page.keyboard.press('Space');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await page.getByLabel('Your question').waitFor();
     expect(await focusedId(page)).toBe('question');
@@ -266,9 +274,23 @@ describe.skipIf(!chromiumUp)('the demo shopper page in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
+  it('says so when the shop cannot be reached at load, and Try again recovers', async () => {
+    const { page, problems } = await openPage({ before: (p) => p.route('**/api/v1/**', (route) => route.abort('connectionrefused')) });
+    await page.locator('#message .message-title').waitFor();
+    expect(await text(page, '#message .message-title')).toBe('The shop cannot be reached.');
+    expect(await focusedId(page)).toBe('message');
+    expect(await page.locator('#consent').isHidden()).toBe(true);
+    await shot(page, '11-error-offline-at-load');
+    await page.unroute('**/api/v1/**');
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await page.getByRole('heading', { name: 'Before you start' }).waitFor();
+    await expect.poll(() => text(page, '#credits')).toMatch(/^2 of 2 credits left/);
+    expect(problems).toEqual([]);
+  });
+
   it('starts a fresh guest session when the stored token is no longer accepted (e.g. a new SESSION_SECRET)', async () => {
     const stale = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJndWVzdF9vbGQifQ.bm90LXZhbGlk';
-    const { page, problems } = await openPage(`if (!sessionStorage.getItem('seeded')) { localStorage.setItem('shopassist.guestToken', '${stale}'); sessionStorage.setItem('seeded', '1'); }`);
+    const { page, problems } = await openPage({ init: `if (!sessionStorage.getItem('seeded')) { localStorage.setItem('shopassist.guestToken', '${stale}'); sessionStorage.setItem('seeded', '1'); }` });
     await page.getByRole('heading', { name: 'Before you start' }).waitFor();
     const fresh = await token(page);
     expect(fresh).not.toBe(stale);
