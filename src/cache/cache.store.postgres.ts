@@ -1,10 +1,28 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
+import { pooledQuery } from '../platform/pooled-query.js';
+import { readBatcher, writeBatcher } from '../platform/batcher.js';
 import type { CacheStore, JsonValue } from './cache.store.js';
 
-const GET_SQL = 'SELECT result FROM query_cache WHERE query_hash = $1 AND expires_at > now()';
+const GET_MANY = 'SELECT query_hash, result FROM query_cache WHERE query_hash = ANY($1::varchar[]) AND expires_at > now()';
 
-interface PgConnection {
-  query(sql: string, values: unknown[]): Promise<{ rows: { result: JsonValue }[] }>;
+/**
+ * Upserts entries ($1 keys, $2 JSON texts, $3 lifetimes in seconds; keys distinct). A cache
+ * entry is disposable: its commit does not wait for the WAL flush (set_config with is_local holds
+ * for this statement's own transaction only). A crash may lose the last entries, never anything
+ * else; credit and ledger writes keep synchronous commits.
+ */
+const SET_MANY = `
+WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))
+INSERT INTO query_cache (query_hash, result, cached_at, expires_at)
+SELECT e.query_hash, e.result, now(), now() + e.ttl * interval '1 second'
+  FROM async_commit, unnest($1::varchar[], $2::jsonb[], $3::float8[]) AS e(query_hash, result, ttl)
+ON CONFLICT (query_hash) DO UPDATE
+  SET result = EXCLUDED.result, cached_at = EXCLUDED.cached_at, expires_at = EXCLUDED.expires_at`;
+
+interface Entry {
+  key: string;
+  json: string;
+  ttlSeconds: number;
 }
 
 /** Rows deleted per statement by cleanupExpired: short statements, short locks. */
@@ -26,35 +44,29 @@ export function createPostgresCacheStore(
 ): CacheStore {
   const databaseDown = options.databaseDown ?? (() => false);
   const down = () => Promise.reject(new Error('the database is unavailable'));
-  const pool = sequelize.connectionManager;
+  // Lookups are on every assistant query: concurrent ones share one statement (see readBatcher),
+  // sent on a pooled connection directly (see pooledQuery).
+  const lookup = readBatcher<string, JsonValue>(async (keys) => {
+    const rows = await pooledQuery<{ query_hash: string; result: JsonValue }>(sequelize, GET_MANY, [keys]);
+    return new Map(rows.map((r) => [r.query_hash, r.result]));
+  });
+  // Concurrent writes share one upsert too; the last write of a key in a batch wins, as it would
+  // have one statement later (an upsert cannot touch one row twice).
+  const store = writeBatcher<Entry>(async (entries) => {
+    const latest = new Map(entries.map((e) => [e.key, e]));
+    const batch = [...latest.values()];
+    await pooledQuery(sequelize, SET_MANY, [batch.map((e) => e.key), batch.map((e) => e.json), batch.map((e) => e.ttlSeconds)]);
+  });
   const select = <T extends object>(sql: string, bind: unknown[] = []) => sequelize.query<T>(sql, { type: QueryTypes.SELECT, bind });
   return {
     backend: 'postgres',
     async get(key) {
       if (databaseDown()) return down();
-      // The hot path talks to a pooled connection directly: Sequelize's query pipeline (hooks,
-      // result formatting) would double the cost of a hit. Same pool, timeouts and eviction.
-      const connection = (await pool.getConnection({ type: 'write' })) as PgConnection;
-      try {
-        const { rows } = await connection.query(GET_SQL, [key]);
-        return rows.length === 0 ? undefined : rows[0]!.result;
-      } finally {
-        pool.releaseConnection(connection);
-      }
+      return lookup(key);
     },
     async set(key, value, ttlSeconds) {
       if (databaseDown()) return down();
-      // A cache entry is disposable: its commit does not wait for the WAL flush (set_config with
-      // is_local holds for this statement's own transaction only). A crash may lose the last
-      // entries, never anything else; credit and ledger writes keep synchronous commits.
-      await sequelize.query(
-        `WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))
-         INSERT INTO query_cache (query_hash, result, cached_at, expires_at)
-         SELECT $1::varchar, $2::jsonb, now(), now() + $3::float8 * interval '1 second' FROM async_commit
-         ON CONFLICT (query_hash) DO UPDATE
-           SET result = EXCLUDED.result, cached_at = EXCLUDED.cached_at, expires_at = EXCLUDED.expires_at`,
-        { bind: [key, JSON.stringify(value), ttlSeconds] },
-      );
+      await store({ key, json: JSON.stringify(value), ttlSeconds });
     },
     async clear() {
       await sequelize.query('DELETE FROM query_cache');

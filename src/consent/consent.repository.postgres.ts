@@ -1,5 +1,7 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../platform/cursor.js';
+import { pooledQuery } from '../platform/pooled-query.js';
+import { readBatcher } from '../platform/batcher.js';
 import type { StorageGuard } from '../platform/storage-guard.js';
 import { retryTransient } from '../platform/transient-retry.js';
 import type { Consent, ConsentChoice, ConsentListOptions, ConsentRepository } from './consent.repository.js';
@@ -23,24 +25,28 @@ const toConsent = (r: ConsentRow): Consent => ({
   updatedAt: r.updated_at,
 });
 
-/** Consent records in `user_consents`; `record` is one upsert (safe to repeat). */
+const GET_MANY = `SELECT user_id, terms_accepted, marketing_consent, "timestamp", updated_at FROM user_consents WHERE user_id = ANY($1::varchar[])`;
+
+/**
+ * Consent records in `user_consents`; `record` is one upsert (safe to repeat). `get` is on every
+ * assistant query: concurrent ones share one statement (see readBatcher).
+ */
 export class PostgresConsentRepository implements ConsentRepository {
+  private readonly load: (userId: string) => Promise<Consent | undefined>;
+
   constructor(
     private readonly sequelize: Sequelize,
     private readonly guard: StorageGuard,
     private readonly now?: () => Date,
-  ) {}
+  ) {
+    this.load = readBatcher(async (userIds) => {
+      const rows = await this.guard.run('consent.get', () => retryTransient(() => pooledQuery<ConsentRow>(this.sequelize, GET_MANY, [userIds])));
+      return new Map(rows.map((r) => [r.user_id, toConsent(r)]));
+    });
+  }
 
-  async get(userId: string): Promise<Consent | undefined> {
-    const rows = await this.guard.run('consent.get', () =>
-      retryTransient(() =>
-        this.sequelize.query<ConsentRow>(
-          `SELECT user_id, terms_accepted, marketing_consent, "timestamp", updated_at FROM user_consents WHERE user_id = $1`,
-          { bind: [userId], type: QueryTypes.SELECT },
-        ),
-      ),
-    );
-    return rows[0] && toConsent(rows[0]);
+  get(userId: string): Promise<Consent | undefined> {
+    return this.load(userId);
   }
 
   async record(userId: string, choice: ConsentChoice): Promise<Consent> {

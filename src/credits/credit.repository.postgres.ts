@@ -4,6 +4,8 @@ import type { Caller } from '../identity/caller.js';
 import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../platform/cursor.js';
 import { AppError } from '../platform/errors.js';
 import type { TransactionType } from '../platform/models.js';
+import { pooledQuery } from '../platform/pooled-query.js';
+import { readBatcher } from '../platform/batcher.js';
 import type { StorageGuard } from '../platform/storage-guard.js';
 import { driverError, retryTransient } from '../platform/transient-retry.js';
 import {
@@ -21,7 +23,7 @@ import {
   type ListOptions,
   type RefundResult,
 } from './credit.repository.js';
-import { CHARGE_OP, ENSURE_ACCOUNT, mutation, REFUND_OP, ADJUST_OP, TOUCH_OP, LIST_TRANSACTIONS, CLEANUP_BATCH, READ_ACCOUNT } from './credit.sql.js';
+import { CHARGE_OP, ENSURE_ACCOUNT, mutation, REFUND_OP, ADJUST_OP, TOUCH_OP, LIST_TRANSACTIONS, CLEANUP_BATCH, READ_ACCOUNT, READ_ACCOUNTS } from './credit.sql.js';
 
 /** A row of a mutation statement: the account after the operation, and the operation's own columns. */
 interface MutationRow {
@@ -64,6 +66,9 @@ const isIdempotencyClash = (err: unknown) => {
  */
 export class PostgresCreditRepository implements CreditRepository {
   private readonly grants = new GrantListeners();
+  /** Plain balance reads (no idempotency key) of concurrent requests share one statement. */
+  private readonly readMany: (userId: string) => Promise<MutationRow | undefined>;
+  private readonly assertLive: (() => void) | undefined;
 
   constructor(
     private readonly sequelize: Sequelize,
@@ -71,7 +76,14 @@ export class PostgresCreditRepository implements CreditRepository {
     private readonly policy: CreditPolicy,
     /** A fixed clock for tests; unset, the database clock decides (one clock for every process). */
     private readonly now?: () => Date,
-  ) {}
+  ) {
+    this.assertLive = guard.assertLive?.bind(guard);
+    this.readMany = readBatcher(async (userIds) => {
+      const bind = [userIds, this.clock(), this.policy.resetPeriodMs];
+      const rows = await this.guard.run('credits.read', () => retryTransient(() => pooledQuery<MutationRow>(this.sequelize, READ_ACCOUNTS, bind)));
+      return new Map(rows.map((r) => [r.user_id, r]));
+    });
+  }
 
   onGranted(listener: GrantListener): () => void {
     return this.grants.add(listener);
@@ -208,25 +220,14 @@ export class PostgresCreditRepository implements CreditRepository {
    * without a lock; otherwise undefined, and the caller goes through the locking statement.
    */
   private async read(operation: string, userId: string, key: string | null): Promise<MutationRow | undefined> {
-    const bind = [userId, this.clock(), this.policy.resetPeriodMs, key];
-    const rows = await this.guard.run(operation, () => retryTransient(() => this.select<MutationRow>(READ_ACCOUNT, bind)));
-    const row = rows[0];
-    return row && !row.resetting ? row : undefined;
-  }
-
-  /**
-   * A read on a pooled connection directly: Sequelize's query pipeline (hooks, formatting) costs
-   * as much as the read itself on the hot path. Same pool, timeouts and eviction. Reads only: the
-   * guard's refusal of statements after a 503 (a Sequelize hook) matters for writes alone.
-   */
-  private async select<T>(sql: string, bind: unknown[]): Promise<T[]> {
-    const pool = this.sequelize.connectionManager;
-    const connection = (await pool.getConnection({ type: 'write' })) as unknown as { query(sql: string, values: unknown[]): Promise<{ rows: T[] }> };
-    try {
-      return (await connection.query(sql, bind)).rows;
-    } finally {
-      pool.releaseConnection(connection as never);
+    let row: MutationRow | undefined;
+    if (key === null) {
+      row = await this.readMany(userId);
+    } else {
+      const bind = [userId, this.clock(), this.policy.resetPeriodMs, key];
+      [row] = await this.guard.run(operation, () => retryTransient(() => pooledQuery<MutationRow>(this.sequelize, READ_ACCOUNT, bind)));
     }
+    return row && !row.resetting ? row : undefined;
   }
 
   /** Runs an operation on the caller's row; on a user without one, creates it and runs again. */
@@ -254,7 +255,7 @@ export class PostgresCreditRepository implements CreditRepository {
     const bind = [userId, this.clock(), this.policy.resetPeriodMs, this.policy.guestAllowance, this.policy.registeredAllowance, forceReset, ...values];
     try {
       const rows = await this.guard.run(operation, () =>
-        retryTransient(() => this.sequelize.query<MutationRow>(sql, { bind, type: QueryTypes.SELECT }), {
+        retryTransient(() => pooledQuery<MutationRow>(this.sequelize, sql, bind, this.assertLive), {
           // A clash on an idempotency key means a concurrent twin committed first: the repeat replays.
           alsoRetry: isIdempotencyClash,
           connectionErrors: repeatable,

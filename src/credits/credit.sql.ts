@@ -109,6 +109,14 @@ SELECT c.user_id, c.is_guest, c.available_credits, c.available_credits AS avail0
   LEFT JOIN credit_transactions p ON p.user_id = c.user_id AND p.idempotency_key = $4::varchar
  WHERE c.user_id = $1`;
 
+/** READ_ACCOUNT without an idempotency key, for many users at once: $1 user ids, $2 clock, $3 reset period in ms. */
+export const READ_ACCOUNTS = `
+SELECT c.user_id, c.is_guest, c.available_credits, c.available_credits AS avail0, 0 AS applied,
+       c.max_credits AS max0, c.last_reset_timestamp AS reset0, true AS ok, NULL::bigint AS entry_id,
+       (c.last_reset_timestamp + $3::float8 * interval '1 millisecond' <= ${NOW}) AS resetting
+  FROM user_credits c
+ WHERE c.user_id = ANY($1::varchar[])`;
+
 /** $1 user id, $2 clock, $3 is guest, $4 allowance: the row and its `grant` (returned), or nothing if it exists. */
 export const ENSURE_ACCOUNT = `
 WITH ins AS (

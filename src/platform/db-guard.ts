@@ -48,7 +48,7 @@ interface CallContext {
  *   seconds until the next probe (Retry-After).
  * - Each call answers within DB_QUERY_TIMEOUT_MS + 100 ms even when a connection hangs silently
  *   or the pool has no free connection; the statements a call had not yet sent by then are
- *   refused (a `beforeQuery` hook sees the call's expired context), so a write never lands after
+ *   refused (a `beforeQuery` hook, or `assertLive` outside Sequelize, sees the call's expired context), so a write never lands after
  *   its caller was told 503. A COMMIT already under way may still land: Idempotency-Key
  *   retries make that safe.
  * - Driver errors that mean "unreachable / timing out" become StorageUnavailableError and count
@@ -73,10 +73,12 @@ export class DbGuard implements StorageGuard {
     });
     sequelize.addHook('beforeQuery', (options) => {
       // ROLLBACK (and COMMIT) must still run so the connection goes back to the pool clean.
-      if (this.calls.getStore()?.expired && !(options as { completesTransaction?: boolean }).completesTransaction) {
-        throw new StorageUnavailableError(this.breaker.secondsUntilProbe() || 1);
-      }
+      if (!(options as { completesTransaction?: boolean }).completesTransaction) this.assertLive();
     });
+  }
+
+  assertLive(): void {
+    if (this.calls.getStore()?.expired) throw new StorageUnavailableError(this.breaker.secondsUntilProbe() || 1);
   }
 
   async run<T>(_operation: string, fn: () => Promise<T>): Promise<T> {

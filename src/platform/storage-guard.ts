@@ -7,6 +7,11 @@
 export interface StorageGuard {
   /** Runs `operation` (a name for logs and metrics) under the guard. */
   run<T>(operation: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Throws when the call this runs in was already answered 503: a write about to be sent outside
+   * Sequelize (which checks this in a hook) must not land after its caller was told it failed.
+   */
+  assertLive?(): void;
 }
 
 /** No breaker: for memory backends and for tests that exercise a repository alone. */

@@ -88,6 +88,13 @@ export function cacheStoreContract(name: string, make: () => Promise<CacheStoreH
       expect(values).toContainEqual(back);
     });
 
+    it('keeps every entry of a burst of concurrent sets and gets of different keys', async () => {
+      const keys = Array.from({ length: 40 }, () => key());
+      await Promise.all(keys.map((k, i) => h.store.set(k, { i, text: `answer \u201c${i}\u201d \\ "quoted"` }, 60)));
+      const back = await Promise.all(keys.map((k) => h.store.get(k)));
+      expect(back).toEqual(keys.map((_, i) => ({ i, text: `answer \u201c${i}\u201d \\ "quoted"` })));
+    });
+
     it('cleanupExpired deletes expired entries only and reports how many (0 where the backend expires them itself)', async () => {
       await h.store.clear();
       const live = key();

@@ -6,6 +6,7 @@ import { DbGuard } from '../../src/platform/db-guard.js';
 import { AppError, StorageUnavailableError } from '../../src/platform/errors.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { Migrator } from '../../src/platform/migrator.js';
+import { pooledQuery } from '../../src/platform/pooled-query.js';
 import { testConfig } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -61,6 +62,32 @@ describe('the database guard', () => {
     // The queued statement got the connection after its caller was told 503: refused.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await rows('late')).toBe(0);
+  });
+
+  it('refuses a late write sent outside Sequelize too (pooledQuery with assertLive)', async () => {
+    const holder = database.sequelize.transaction(async (transaction) => {
+      await database.sequelize.query('SELECT 1', { transaction });
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const write = guard.run('insert', () =>
+      pooledQuery(database.sequelize, `INSERT INTO guard_probe VALUES ('late-pooled')`, [], () => guard.assertLive()),
+    );
+    await expect(write).rejects.toBeInstanceOf(StorageUnavailableError);
+    await holder;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await rows('late-pooled')).toBe(0);
+    // Without the check the same late write lands: the check is what keeps it out.
+    const holder2 = database.sequelize.transaction(async (transaction) => {
+      await database.sequelize.query('SELECT 1', { transaction });
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const unchecked = guard.run('insert', () => pooledQuery(database.sequelize, `INSERT INTO guard_probe VALUES ('late-unchecked')`, []));
+    await expect(unchecked).rejects.toBeInstanceOf(StorageUnavailableError);
+    await holder2;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await rows('late-unchecked')).toBe(1);
   });
 
   it('fails at once with the seconds until the next probe while the breaker is open', async () => {

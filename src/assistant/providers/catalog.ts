@@ -40,14 +40,31 @@ export function toAnsweredProduct(hit: CatalogHit): AnsweredProduct {
   return { id: p.id, name: p.name, brand: p.brand, category: p.category, price: p.price, currency: p.currency, score: hit.score };
 }
 
+/**
+ * Formatters by currency and whole/cents: building an Intl.NumberFormat costs far more than using
+ * one, and every answer formats several prices. Bounded by the catalog's currencies (null: a code
+ * Intl does not know).
+ */
+const formatters = new Map<string, Intl.NumberFormat | null>();
+
+function formatterFor(currency: string, whole: boolean): Intl.NumberFormat | null {
+  const key = `${currency}:${whole ? 0 : 2}`;
+  let formatter = formatters.get(key);
+  if (formatter === undefined) {
+    try {
+      formatter = new Intl.NumberFormat('en-US', { style: 'currency', currency, minimumFractionDigits: whole ? 0 : 2, maximumFractionDigits: whole ? 0 : 2 });
+    } catch {
+      formatter = null;
+    }
+    if (formatters.size < 512) formatters.set(key, formatter);
+  }
+  return formatter;
+}
+
 /** "$129.99", "$150" for whole amounts, "129.99 XYZ" for a code Intl does not know. */
 export function formatPrice(price: number, currency: string): string {
-  try {
-    const whole = Number.isInteger(price);
-    return new Intl.NumberFormat('en-US', { style: 'currency', currency, minimumFractionDigits: whole ? 0 : 2, maximumFractionDigits: whole ? 0 : 2 }).format(price);
-  } catch {
-    return `${price.toFixed(2)} ${currency}`;
-  }
+  const formatter = formatterFor(currency, Number.isInteger(price));
+  return formatter ? formatter.format(price) : `${price.toFixed(2)} ${currency}`;
 }
 
 /** " in shoes from Northpeak under $150", spelled as the catalog does when a product matched. */
