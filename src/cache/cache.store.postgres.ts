@@ -1,9 +1,9 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
-import { pooledQuery } from '../platform/pooled-query.js';
+import { pooledQuery, statement } from '../platform/pooled-query.js';
 import { readBatcher, writeBatcher } from '../platform/batcher.js';
 import type { CacheStore, JsonValue } from './cache.store.js';
 
-const GET_MANY = 'SELECT query_hash, result FROM query_cache WHERE query_hash = ANY($1::varchar[]) AND expires_at > now()';
+const GET_MANY = statement('cache_get', 'SELECT query_hash, result FROM query_cache WHERE query_hash = ANY($1::varchar[]) AND expires_at > now()');
 
 /**
  * Upserts entries ($1 keys, $2 JSON texts, $3 lifetimes in seconds; keys distinct). A cache
@@ -11,13 +11,13 @@ const GET_MANY = 'SELECT query_hash, result FROM query_cache WHERE query_hash = 
  * for this statement's own transaction only). A crash may lose the last entries, never anything
  * else; credit and ledger writes keep synchronous commits.
  */
-const SET_MANY = `
+const SET_MANY = statement('cache_set', `
 WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))
 INSERT INTO query_cache (query_hash, result, cached_at, expires_at)
 SELECT e.query_hash, e.result, now(), now() + e.ttl * interval '1 second'
   FROM async_commit, unnest($1::varchar[], $2::jsonb[], $3::float8[]) AS e(query_hash, result, ttl)
 ON CONFLICT (query_hash) DO UPDATE
-  SET result = EXCLUDED.result, cached_at = EXCLUDED.cached_at, expires_at = EXCLUDED.expires_at`;
+  SET result = EXCLUDED.result, cached_at = EXCLUDED.cached_at, expires_at = EXCLUDED.expires_at`);
 
 interface Entry {
   key: string;

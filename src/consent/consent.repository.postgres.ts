@@ -1,6 +1,6 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../platform/cursor.js';
-import { pooledQuery } from '../platform/pooled-query.js';
+import { pooledQuery, statement } from '../platform/pooled-query.js';
 import { readBatcher } from '../platform/batcher.js';
 import type { StorageGuard } from '../platform/storage-guard.js';
 import { retryTransient } from '../platform/transient-retry.js';
@@ -25,7 +25,7 @@ const toConsent = (r: ConsentRow): Consent => ({
   updatedAt: r.updated_at,
 });
 
-const GET_MANY = `SELECT user_id, terms_accepted, marketing_consent, "timestamp", updated_at FROM user_consents WHERE user_id = ANY($1::varchar[])`;
+const GET_MANY = statement('consent_get', `SELECT user_id, terms_accepted, marketing_consent, "timestamp", updated_at FROM user_consents WHERE user_id = ANY($1::varchar[])`);
 
 /**
  * Consent records in `user_consents`; `record` is one upsert (safe to repeat). `get` is on every

@@ -4,7 +4,7 @@ import type { Caller } from '../identity/caller.js';
 import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../platform/cursor.js';
 import { AppError } from '../platform/errors.js';
 import type { TransactionType } from '../platform/models.js';
-import { pooledQuery } from '../platform/pooled-query.js';
+import { pooledQuery, statement, type Statement } from '../platform/pooled-query.js';
 import { readBatcher } from '../platform/batcher.js';
 import type { StorageGuard } from '../platform/storage-guard.js';
 import { driverError, retryTransient } from '../platform/transient-retry.js';
@@ -45,10 +45,12 @@ interface MutationRow {
   charge_id?: string | null;
 }
 
-const CHARGE_SQL = mutation(CHARGE_OP);
-const REFUND_SQL = mutation(REFUND_OP);
-const ADJUST_SQL = mutation(ADJUST_OP);
-const TOUCH_SQL = mutation(TOUCH_OP);
+const CHARGE_SQL = statement('credits_charge', mutation(CHARGE_OP));
+const REFUND_SQL = statement('credits_refund', mutation(REFUND_OP));
+const ADJUST_SQL = statement('credits_adjust', mutation(ADJUST_OP));
+const TOUCH_SQL = statement('credits_touch', mutation(TOUCH_OP));
+const READ_ONE = statement('credits_read', READ_ACCOUNT);
+const READ_MANY = statement('credits_read_many', READ_ACCOUNTS);
 
 const isIdempotencyClash = (err: unknown) => {
   const { code, constraint } = driverError(err);
@@ -80,7 +82,7 @@ export class PostgresCreditRepository implements CreditRepository {
     this.assertLive = guard.assertLive?.bind(guard);
     this.readMany = readBatcher(async (userIds) => {
       const bind = [userIds, this.clock(), this.policy.resetPeriodMs];
-      const rows = await this.guard.run('credits.read', () => retryTransient(() => pooledQuery<MutationRow>(this.sequelize, READ_ACCOUNTS, bind)));
+      const rows = await this.guard.run('credits.read', () => retryTransient(() => pooledQuery<MutationRow>(this.sequelize, READ_MANY, bind)));
       return new Map(rows.map((r) => [r.user_id, r]));
     });
   }
@@ -225,7 +227,7 @@ export class PostgresCreditRepository implements CreditRepository {
       row = await this.readMany(userId);
     } else {
       const bind = [userId, this.clock(), this.policy.resetPeriodMs, key];
-      [row] = await this.guard.run(operation, () => retryTransient(() => pooledQuery<MutationRow>(this.sequelize, READ_ACCOUNT, bind)));
+      [row] = await this.guard.run(operation, () => retryTransient(() => pooledQuery<MutationRow>(this.sequelize, READ_ONE, bind)));
     }
     return row && !row.resetting ? row : undefined;
   }
@@ -246,7 +248,7 @@ export class PostgresCreditRepository implements CreditRepository {
    */
   private async mutate(
     operation: string,
-    sql: string,
+    sql: Statement,
     userId: string,
     forceReset: boolean,
     values: unknown[],

@@ -6,7 +6,7 @@ import { DbGuard } from '../../src/platform/db-guard.js';
 import { AppError, StorageUnavailableError } from '../../src/platform/errors.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { Migrator } from '../../src/platform/migrator.js';
-import { pooledQuery } from '../../src/platform/pooled-query.js';
+import { pooledQuery, statement } from '../../src/platform/pooled-query.js';
 import { testConfig } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -71,7 +71,7 @@ describe('the database guard', () => {
     });
     await new Promise((resolve) => setTimeout(resolve, 100));
     const write = guard.run('insert', () =>
-      pooledQuery(database.sequelize, `INSERT INTO guard_probe VALUES ('late-pooled')`, [], () => guard.assertLive()),
+      pooledQuery(database.sequelize, statement('probe_insert', 'INSERT INTO guard_probe VALUES ($1)'), ['late-pooled'], () => guard.assertLive()),
     );
     await expect(write).rejects.toBeInstanceOf(StorageUnavailableError);
     await holder;
@@ -83,7 +83,7 @@ describe('the database guard', () => {
       await new Promise((resolve) => setTimeout(resolve, 2500));
     });
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const unchecked = guard.run('insert', () => pooledQuery(database.sequelize, `INSERT INTO guard_probe VALUES ('late-unchecked')`, []));
+    const unchecked = guard.run('insert', () => pooledQuery(database.sequelize, statement('probe_insert', 'INSERT INTO guard_probe VALUES ($1)'), ['late-unchecked']));
     await expect(unchecked).rejects.toBeInstanceOf(StorageUnavailableError);
     await holder2;
     await new Promise((resolve) => setTimeout(resolve, 300));
