@@ -232,3 +232,22 @@ describe('catalog content hash and validation', () => {
     await expect(loadCatalog(new URL(import.meta.url).pathname)).rejects.toThrow(/is not valid JSON/);
   });
 });
+
+describe('typo tolerance', () => {
+  const text = (id: string) => {
+    const p = full(id);
+    return [p.name, p.description, ...p.tags].join(' ').toLowerCase();
+  };
+
+  it('forgives a one-letter typo in a word the catalog does not hold', async () => {
+    const { products } = await ask('waterprof boots', { limit: 3 });
+    expect(products.length).toBeGreaterThan(0);
+    for (const p of products) expect(text(p.id)).toContain('waterproof');
+  });
+
+  it('takes a word the catalog holds as meant: "racket" finds rackets, not jackets', async () => {
+    const { products } = await ask('racket', { limit: 20 });
+    expect(products.length).toBeGreaterThan(0);
+    for (const p of products) expect(text(p.id)).toContain('racket');
+  });
+});

@@ -50,17 +50,24 @@ interface IndexedProduct {
 export class CatalogSearch {
   private readonly index: MiniSearch<IndexedProduct>;
   private readonly labels = new Map<string, { category: string; brand: string }>();
+  /** Every term of the catalog: a question's word found here needs no typo tolerance. */
+  private readonly vocabulary = new Set<string>();
 
   constructor(readonly catalog: Catalog) {
+    for (const p of catalog.products) {
+      for (const text of [p.name, p.brand, p.category, p.description, ...p.tags]) for (const term of termsOf(text)) this.vocabulary.add(term);
+    }
     this.index = new MiniSearch<IndexedProduct>({
       fields: ['name', 'brand', 'category', 'description', 'tags'],
       tokenize,
       processTerm,
       searchOptions: {
         boost: { name: 3, tags: 2, category: 2, brand: 2, description: 1 },
-        // Prefix and typo tolerance only on longer words: "boot" must not find "book".
+        // Prefix and typo tolerance only on longer words: "boot" must not find "book". A word the
+        // catalog holds is no typo: "hiking" must not also find "biking" (and the fuzzy walk of
+        // the index is most of a search's cost).
         prefix: (term) => term.length >= 4,
-        fuzzy: (term) => (term.length >= 6 ? 0.2 : false),
+        fuzzy: (term) => (term.length >= 6 && !this.vocabulary.has(term) ? 0.2 : false),
         maxFuzzy: 1,
         combineWith: 'OR',
       },

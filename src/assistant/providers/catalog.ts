@@ -14,7 +14,7 @@ import {
  * results. Bump the version in `model` whenever ranking or answer wording changes, so cached
  * answers of the old behaviour are not served.
  */
-export const CATALOG_MODEL = 'catalog-search-v1';
+export const CATALOG_MODEL = 'catalog-search-v2';
 
 export class CatalogProvider implements AssistantProvider {
   readonly name = 'catalog' as const;
