@@ -10,7 +10,9 @@ import { launchChromium, requireChromium } from '../support/chromium.js';
 
 // The demo page (dist/web, built by the project's global setup) in the system Chromium, against
 // a listening app whose every API response is checked against the OpenAPI document. Guests get
-// 2 credits, a fresh answer costs 1 and a cached one 0, so the whole allowance fits one test.
+// 2 credits, a fresh answer costs 2 and a cached one 0: one fresh answer spends the whole
+// allowance, a repeat is still answered (free, from the cache), and the next new question is
+// refused, so the shopper's whole story takes three questions.
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
@@ -30,7 +32,7 @@ describe.skipIf(!chromiumUp)('the demo shopper page in Chromium', () => {
       STORAGE_BACKEND: 'memory',
       CACHE_BACKEND: 'memory',
       GUEST_CREDITS: '2',
-      QUERY_COST: '1',
+      QUERY_COST: '2',
       CACHED_QUERY_COST: '0',
       GUEST_SESSIONS_PER_IP_PER_HOUR: '1000',
     });
@@ -94,8 +96,13 @@ describe.skipIf(!chromiumUp)('the demo shopper page in Chromium', () => {
     await page.getByLabel('Your question').waitFor();
   }
 
-  it('a guest accepts consent, asks three questions (the repeated one cached and free), spends the allowance and learns when credits come back', async () => {
+  it('a guest accepts consent, asks three questions (one repeated, shown as cached), spends the allowance to zero and sees when credits come back', async () => {
     const { page, problems } = await openPage();
+    const questions: string[] = [];
+    const asked = async (question: string) => {
+      questions.push(question);
+      await ask(page, question);
+    };
 
     // Consent first, once.
     await page.getByRole('heading', { name: 'Before you start' }).waitFor();
@@ -109,11 +116,12 @@ describe.skipIf(!chromiumUp)('the demo shopper page in Chromium', () => {
     expect(await focusedId(page)).toBe('question');
     expect(await api(page, '/api/v1/consent')).toMatchObject({ termsAccepted: true, marketingConsent: true });
     const { resetsAt } = (await api(page, '/api/v1/credits')) as { resetsAt: string };
-    expect(await text(page, '#credits')).toBe(`2 of 2 credits left, resets tomorrow at ${localTime(resetsAt)}`);
+    const resets = `resets tomorrow at ${localTime(resetsAt)}`;
+    expect(await text(page, '#credits')).toBe(`2 of 2 credits left, ${resets}`);
     await shot(page, '02-ready');
 
-    // A fresh answer: product cards, one credit.
-    await ask(page, 'waterproof hiking boots');
+    // Question 1, a fresh answer: product cards, and the allowance spent down to zero.
+    await asked('waterproof hiking boots');
     expect(await text(page, '#results-title')).toMatch(/^\d+ products? for “waterproof hiking boots”$/);
     expect(await focusedId(page)).toBe('results-title');
     expect(await page.locator('#cache-marker').isHidden()).toBe(true);
@@ -126,36 +134,38 @@ describe.skipIf(!chromiumUp)('the demo shopper page in Chromium', () => {
       expect(await card.locator('.product-price').textContent()).toMatch(/^\$\d[\d,]*\.\d\d$/);
       expect(await card.locator('.relevance').textContent()).toMatch(/^Relevance \d{1,3}%$/);
     }
-    expect(await text(page, '#credits')).toMatch(/^1 of 2 credits left/);
-    expect(await text(page, '#message')).toBe('Found 5 products. 1 credit used.');
-    await shot(page, '03-first-answer');
+    expect(await text(page, '#message')).toBe('Found 5 products. 2 credits used.');
+    expect(await text(page, '#credits')).toBe(`0 of 2 credits left, ${resets}`);
+    await shot(page, '03-first-answer-allowance-spent');
 
-    // The same question again: the cached answer, marked, and the credits do not drop.
-    await ask(page, 'Waterproof  hiking boots');
+    // Question 2 repeats question 1 (other case and spacing): the cached answer, marked, free even at zero.
+    await asked('Waterproof  hiking boots');
     expect(await page.locator('#cache-marker').isVisible()).toBe(true);
     expect(await text(page, '#cache-marker')).toBe('Cached answer · no credit used');
     expect(await text(page, '#message')).toBe('Found 5 products. Cached answer: no credit used.');
-    expect(await text(page, '#credits')).toMatch(/^1 of 2 credits left/);
+    expect(await cards.count()).toBe(5);
+    expect(await text(page, '#credits')).toBe(`0 of 2 credits left, ${resets}`);
     await shot(page, '04-cached-answer');
 
-    // The last credit.
-    await ask(page, 'wireless headphones');
-    expect(await text(page, '#results-title')).toMatch(/for “wireless headphones”$/);
-    expect(await page.locator('#cache-marker').isHidden()).toBe(true);
-    expect(await text(page, '#credits')).toBe(`0 of 2 credits left, resets tomorrow at ${localTime(resetsAt)}`);
-    await shot(page, '05-allowance-spent');
-
-    // Out of credits: the message says so, and when they come back, in local time.
-    await ask(page, 'yoga mat');
+    // Question 3, a new one: out of credits, and when they come back, in local time.
+    await asked('wireless headphones');
     expect(await text(page, '#message .message-title')).toBe('You have used all your credits.');
     expect(await text(page, '#message .message-text')).toMatch(
-      new RegExp(`^A fresh answer needs 1 credit and you have 0 left\\. Your credits come back tomorrow at ${localTime(resetsAt)} \\(in (23|24) h( \\d+ min)?\\)\\.$`),
+      new RegExp(`^A fresh answer needs 2 credits and you have 0 left\\. Your credits come back tomorrow at ${localTime(resetsAt)} \\(in (23|24) h( \\d+ min)?\\)\\.$`),
     );
+    expect(await page.locator('#message').getAttribute('aria-live')).toBe('polite');
     expect(await focusedId(page)).toBe('message');
-    expect(await text(page, '#credits')).toMatch(/^0 of 2 credits left/);
-    await shot(page, '06-out-of-credits');
+    expect(await text(page, '#credits')).toBe(`0 of 2 credits left, ${resets}`);
+    await shot(page, '05-out-of-credits');
 
+    // Three questions, one charge: the cached repeat and the refused question cost nothing.
+    expect(questions).toHaveLength(3);
     expect(await api(page, '/api/v1/credits')).toMatchObject({ available: 0, max: 2 });
+    const { items } = (await api(page, '/api/v1/credits/transactions')) as { items: { type: string; amount: number }[] };
+    expect(items.map((t) => [t.type, t.amount])).toEqual([
+      ['debit', -2],
+      ['grant', 2],
+    ]);
     expect(problems).toEqual([]);
   });
 
@@ -205,7 +215,7 @@ describe.skipIf(!chromiumUp)('the demo shopper page in Chromium', () => {
     expect(prices.length).toBeGreaterThan(0);
     for (const price of prices) expect(Number(price.replace(/[$,]/g, ''))).toBeLessThanOrEqual(120);
     expect(new Set(await page.locator('.product-category').allTextContents())).toEqual(new Set(['shoes']));
-    await shot(page, '07-keyboard-results');
+    await shot(page, '06-keyboard-results');
 
     // Consent is remembered: a reload goes straight to the search; the skip link leads into the page.
     await page.reload();
@@ -234,7 +244,7 @@ describe.skipIf(!chromiumUp)('the demo shopper page in Chromium', () => {
     expect(await page.getByLabel('Min price').getAttribute('aria-invalid')).toBe('true');
     expect(await page.getByLabel('Min price').getAttribute('aria-describedby')).toContain('message');
     expect(await focusedId(page)).toBe('min-price');
-    await shot(page, '08-error-validation');
+    await shot(page, '07-error-validation');
     await page.getByLabel('Min price').fill('');
     await page.getByLabel('Max price').fill('');
 
@@ -244,7 +254,7 @@ describe.skipIf(!chromiumUp)('the demo shopper page in Chromium', () => {
     expect(await text(page, '#message .message-title')).toBe('The shop cannot be reached.');
     expect(await focusedId(page)).toBe('message');
     expect(await page.getByLabel('Min price').getAttribute('aria-invalid')).toBeNull();
-    await shot(page, '09-error-network');
+    await shot(page, '08-error-network');
     await page.unroute('**/api/v1/assistant/query');
 
     // The contract's other failures, as the API sends them.
@@ -268,7 +278,7 @@ describe.skipIf(!chromiumUp)('the demo shopper page in Chromium', () => {
       expect(await text(page, '#message .message-title'), failure.code).toBe(failure.title);
       expect(await text(page, '#message .message-text'), failure.code).toBe(failure.text);
       expect(await focusedId(page), failure.code).toBe('message');
-      await shot(page, `10-error-${failure.code.toLowerCase().replace(/_/g, '-')}`);
+      await shot(page, `09-error-${failure.code.toLowerCase().replace(/_/g, '-')}`);
       await page.unroute('**/api/v1/assistant/query');
     }
     expect(problems).toEqual([]);
@@ -280,7 +290,7 @@ describe.skipIf(!chromiumUp)('the demo shopper page in Chromium', () => {
     expect(await text(page, '#message .message-title')).toBe('The shop cannot be reached.');
     expect(await focusedId(page)).toBe('message');
     expect(await page.locator('#consent').isHidden()).toBe(true);
-    await shot(page, '11-error-offline-at-load');
+    await shot(page, '10-error-offline-at-load');
     await page.unroute('**/api/v1/**');
     await page.getByRole('button', { name: 'Try again' }).click();
     await page.getByRole('heading', { name: 'Before you start' }).waitFor();
