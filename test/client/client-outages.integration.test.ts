@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createShopAssistClient } from '@shopassist/client';
 import { guestClient, serveApp, type ServedApp } from '../support/client-server.js';
 import { dataOf, errorOf } from '../support/results.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -9,8 +12,9 @@ import { TcpProxy } from '../support/tcp-proxy.js';
 import { SESSION_SECRET } from '../support/tokens.js';
 
 /**
- * Failures behind the API, as the typed client reports them: the chat model failing, timing out
- * or shut off by its breaker (the charge refunded each time), and the database out of reach.
+ * Failures behind the API, as the typed client reports them: the chat model failing, timing out,
+ * slow or shut off by its breaker (the charge refunded each time), the database out of reach,
+ * and something other than the API answering in front of it.
  */
 const common = { SESSION_SECRET, GUEST_CREDITS: '10', QUERY_COST: '1', CACHED_QUERY_COST: '0', QUERY_RATE_LIMIT_PER_MINUTE: '0' };
 
@@ -136,5 +140,79 @@ describe('the typed client when the database is out of reach', () => {
     proxy.setMode('pass');
     const credits = await eventually('credits answer again', () => client.getCredits(), (r) => r.ok);
     expect(dataOf(credits).available).toBe(10);
+  });
+});
+
+describe('the typed client while the same question is still being answered', () => {
+  let openai: FakeOpenAi;
+  let served: ServedApp;
+
+  beforeAll(async () => {
+    openai = await startFakeOpenAi();
+    // Slower than the 5 s a retry waits for the first attempt, well within the assistant timeout.
+    openai.mode = { kind: 'slow', delayMs: 6500 };
+    served = await serveApp({
+      ...common,
+      STORAGE_BACKEND: 'memory',
+      CACHE_BACKEND: 'memory',
+      ASSISTANT_PROVIDER: 'openai',
+      OPENAI_BASE_URL: openai.baseUrl,
+      OPENAI_MODEL: 'test-model',
+      ASSISTANT_TIMEOUT_MS: '15000',
+    });
+  });
+  afterAll(async () => {
+    await served?.close();
+    await openai?.close();
+  });
+
+  it('IDEMPOTENCY_IN_PROGRESS (409) for a retry with the same key while the first attempt runs; a later retry replays it, charged once', async () => {
+    const client = await guestClient(served);
+    const question = { query: `tent for two ${randomUUID()}` };
+    const idempotencyKey = randomUUID();
+    const first = client.query(question, { idempotencyKey });
+    await eventually('the first attempt reaches the model', async () => openai.calls, (calls) => calls === 1);
+
+    const error = errorOf(await client.query(question, { idempotencyKey }), 'IDEMPOTENCY_IN_PROGRESS');
+    expect(error).toMatchObject({ status: 409, requestId: expect.any(String) });
+    expect(error.message).not.toBe('');
+
+    const answered = dataOf(await first);
+    expect(answered).toMatchObject({ replayed: false, creditsCharged: 1, credits: { available: 9 } });
+    const replay = dataOf(await client.query(question, { idempotencyKey }));
+    expect(replay).toMatchObject({ replayed: true, answer: answered.answer, creditsCharged: 1, credits: { available: 9 } });
+    expect(openai.calls).toBe(1);
+  }, 30_000);
+});
+
+describe('the typed client when something other than the API answers', () => {
+  let server: Server;
+  let baseUrl: string;
+  let answer = { status: 502, body: '<html><body><h1>502 Bad Gateway</h1></body></html>' };
+
+  beforeAll(async () => {
+    // What a proxy or a web server in front of the API (or a baseUrl that points at a website) sends.
+    server = createServer((_req, res) => res.writeHead(answer.status, { 'Content-Type': 'text/html', 'X-Request-Id': 'edge-1' }).end(answer.body));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server?.closeAllConnections();
+    await new Promise<void>((resolve) => server?.close(() => resolve()));
+  });
+
+  it('UNEXPECTED_RESPONSE for an HTML error page and for an HTML 200, keeping the status and X-Request-Id; the token is kept', async () => {
+    const client = createShopAssistClient({ baseUrl, token: 'kept' });
+    const failed = errorOf(await client.query({ query: 'tent' }), 'UNEXPECTED_RESPONSE');
+    expect(failed).toMatchObject({ status: 502, requestId: 'edge-1' });
+    expect(failed.message).toMatch(/HTTP 502/);
+
+    answer = { status: 200, body: '<!doctype html><title>Shop</title>' };
+    for (const result of [await client.getCredits(), await client.startGuestSession()]) {
+      const error = errorOf(result, 'UNEXPECTED_RESPONSE');
+      expect(error).toMatchObject({ status: 200, requestId: 'edge-1' });
+      expect(error.message).toMatch(/not JSON/);
+    }
+    expect(client.token).toBe('kept');
   });
 });

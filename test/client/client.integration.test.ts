@@ -152,6 +152,22 @@ describe('the typed client: caller errors as typed results', () => {
     expect(cursor.issues.map((i) => i.path)).toEqual(['cursor']);
   });
 
+  it('PAYLOAD_TOO_LARGE (413) for a body over 16384 bytes, before anything is charged', async () => {
+    const client = await guestClient(served);
+    const error = errorOf(await client.query({ query: 'tent '.repeat(4000) }), 'PAYLOAD_TOO_LARGE');
+    expect(error).toMatchObject({ status: 413, requestId: expect.stringMatching(UUID) });
+    expect(error.message).toMatch(/16384/);
+    expect(dataOf(await client.getCredits()).available).toBe(10);
+  });
+
+  it('NOT_FOUND (404) for a baseUrl that misses the API, e.g. an extra path prefix', async () => {
+    const client = createShopAssistClient({ baseUrl: `${served.baseUrl}/shop` });
+    for (const result of [await client.startGuestSession(), await client.getCredits()]) {
+      expect(errorOf(result, 'NOT_FOUND')).toMatchObject({ status: 404, requestId: expect.stringMatching(UUID) });
+    }
+    expect(client.token).toBeUndefined();
+  });
+
   it('IDEMPOTENCY_CONFLICT: the same key with another question', async () => {
     const client = await guestClient(served);
     const idempotencyKey = `order-${Date.now()}`;
