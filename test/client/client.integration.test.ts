@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createShopAssistClient } from '@shopassist/client';
+import { CLIENT_SCHEMA_FILE, renderClientSchema } from '../../scripts/client-schema.js';
 import { guestClient, serveApp, type ServedApp } from '../support/client-server.js';
 import { dataOf, errorOf } from '../support/results.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -31,6 +33,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await served?.close();
   await testDb?.dispose();
+});
+
+describe('the typed client: its types', () => {
+  it('are what openapi-typescript makes of the document the server publishes at GET /openapi.json', async () => {
+    const res = await fetch(`${served.baseUrl}/openapi.json`);
+    expect(res.status).toBe(200);
+    const published = await renderClientSchema(await res.json());
+    expect(published === (await readFile(CLIENT_SCHEMA_FILE, 'utf8')), 'the committed client types are stale: run `npm run client:generate`').toBe(true);
+  });
 });
 
 describe('the typed client: a guest from first visit to a replayed answer', () => {
