@@ -56,6 +56,7 @@ describe('the demo page formats', () => {
   it('the credits line with the reset in local time', () => {
     expect(formatCredits({ available: 2, max: 3, resetsAt: '2026-11-23T17:05:00Z' }, at)).toBe('2 of 3 credits left, resets at 5:05 PM');
     expect(formatCredits({ available: 0, max: 3, resetsAt: '2026-11-24T09:15:00Z' }, { ...at, timeZone: 'Europe/Berlin' })).toBe('0 of 3 credits left, resets tomorrow at 10:15 AM');
+    expect(formatCredits({ available: 0, max: 1, resetsAt: '2026-11-23T17:05:00Z' }, at)).toBe('0 of 1 credit left, resets at 5:05 PM');
   });
 
   it('a moment: today, tomorrow, within a week, later', () => {

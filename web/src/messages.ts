@@ -112,9 +112,9 @@ function fieldRule(issue: { path: string; message: string }): string {
   return /[.!?]$/.test(message) ? message : `${message}.`;
 }
 
-/** "2 of 3 credits left, resets tomorrow at 9:53 AM". */
+/** "2 of 3 credits left, resets tomorrow at 9:53 AM" ("0 of 1 credit left, …": the noun follows the allowance). */
 export function formatCredits(credits: { available: number; max: number; resetsAt: string }, options: FormatOptions = {}): string {
-  return `${credits.available} of ${credits.max} credits left, resets ${formatWhen(credits.resetsAt, options)}`;
+  return `${credits.available} of ${plural(credits.max, 'credit')} left, resets ${formatWhen(credits.resetsAt, options)}`;
 }
 
 /**
