@@ -76,7 +76,18 @@ export async function createContainer(config: Config, options: ContainerOptions 
       assistant: () => assistantFeatures.health(),
     });
 
-    const app = createApp({ config, logger, metrics, routers: [healthRoutes(health), metricsRoutes(metrics), cacheAdminRoutes(queryCache, config.adminApiKey), ...creditFeatures.routers, ...assistantFeatures.routers, docsRoutes(buildOpenApiDocument()), webRoutes()] });
+    // Every request walks the routers in this order until one matches: the assistant's (the
+    // route the shop's frontend lives on) go first. Paths never overlap, so order is only speed.
+    const routers = [
+      ...assistantFeatures.routers,
+      ...creditFeatures.routers,
+      healthRoutes(health),
+      metricsRoutes(metrics),
+      cacheAdminRoutes(queryCache, config.adminApiKey),
+      docsRoutes(buildOpenApiDocument()),
+      webRoutes(),
+    ];
+    const app = createApp({ config, logger, metrics, routers });
 
     let closing: Promise<void> | undefined;
     return {
