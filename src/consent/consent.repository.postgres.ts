@@ -2,7 +2,7 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../platform/cursor.js';
 import { pooledQuery, statement } from '../platform/pooled-query.js';
 import { readBatcher } from '../platform/batcher.js';
-import type { StorageGuard } from '../platform/storage-guard.js';
+import { guardedOptions, type StorageGuard } from '../platform/storage-guard.js';
 import { retryTransient } from '../platform/transient-retry.js';
 import type { Consent, ConsentChoice, ConsentListOptions, ConsentRepository } from './consent.repository.js';
 
@@ -50,7 +50,7 @@ export class PostgresConsentRepository implements ConsentRepository {
   }
 
   async record(userId: string, choice: ConsentChoice): Promise<Consent> {
-    const rows = await this.guard.run('consent.record', () =>
+    const rows = await this.guard.run('consent.record', (call) =>
       retryTransient(() =>
         this.sequelize.query<ConsentRow>(
           `INSERT INTO user_consents AS c (user_id, terms_accepted, marketing_consent, "timestamp", updated_at)
@@ -62,7 +62,7 @@ export class PostgresConsentRepository implements ConsentRepository {
                WHEN (c.terms_accepted, c.marketing_consent) IS DISTINCT FROM (EXCLUDED.terms_accepted, EXCLUDED.marketing_consent)
                THEN EXCLUDED.updated_at ELSE c.updated_at END
            RETURNING user_id, terms_accepted, marketing_consent, "timestamp", updated_at`,
-          { bind: [userId, this.now ? this.now() : null, choice.termsAccepted, choice.marketingConsent], type: QueryTypes.SELECT },
+          guardedOptions(call, { bind: [userId, this.now ? this.now() : null, choice.termsAccepted, choice.marketingConsent], type: QueryTypes.SELECT }),
         ),
       ),
     );

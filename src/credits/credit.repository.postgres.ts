@@ -6,7 +6,7 @@ import { AppError } from '../platform/errors.js';
 import type { TransactionType } from '../platform/models.js';
 import { pooledQuery, statement, type Statement } from '../platform/pooled-query.js';
 import { readBatcher } from '../platform/batcher.js';
-import type { StorageGuard } from '../platform/storage-guard.js';
+import { guardedOptions, type StorageGuard } from '../platform/storage-guard.js';
 import { driverError, retryTransient } from '../platform/transient-retry.js';
 import {
   allowanceFor,
@@ -70,7 +70,6 @@ export class PostgresCreditRepository implements CreditRepository {
   private readonly grants = new GrantListeners();
   /** Plain balance reads (no idempotency key) of concurrent requests share one statement. */
   private readonly readMany: (userId: string) => Promise<MutationRow | undefined>;
-  private readonly assertLive: (() => void) | undefined;
 
   constructor(
     private readonly sequelize: Sequelize,
@@ -79,7 +78,6 @@ export class PostgresCreditRepository implements CreditRepository {
     /** A fixed clock for tests; unset, the database clock decides (one clock for every process). */
     private readonly now?: () => Date,
   ) {
-    this.assertLive = guard.assertLive?.bind(guard);
     this.readMany = readBatcher(async (userIds) => {
       const bind = [userIds, this.clock(), this.policy.resetPeriodMs];
       const rows = await this.guard.run('credits.read', () => retryTransient(() => pooledQuery<MutationRow>(this.sequelize, READ_MANY, bind)));
@@ -100,12 +98,15 @@ export class PostgresCreditRepository implements CreditRepository {
 
   /** Creates the row with its `grant` entry unless it exists; concurrent callers create exactly one. */
   async ensure(caller: Caller): Promise<void> {
-    const created = await this.guard.run('credits.ensure', () =>
+    const created = await this.guard.run('credits.ensure', (call) =>
       retryTransient(() =>
-        this.sequelize.query<{ amount: number }>(ENSURE_ACCOUNT, {
-          bind: [caller.userId, this.clock(), caller.isGuest, allowanceFor(this.policy, caller.isGuest)],
-          type: QueryTypes.SELECT,
-        }),
+        this.sequelize.query<{ amount: number }>(
+          ENSURE_ACCOUNT,
+          guardedOptions(call, {
+            bind: [caller.userId, this.clock(), caller.isGuest, allowanceFor(this.policy, caller.isGuest)],
+            type: QueryTypes.SELECT,
+          }),
+        ),
       ),
     );
     for (const { amount } of created) this.grants.emit({ isGuest: caller.isGuest, amount, reason: 'grant' });
@@ -198,12 +199,9 @@ export class PostgresCreditRepository implements CreditRepository {
   async cleanupTransactions(olderThan: Date, batchSize: number): Promise<number> {
     let deleted = 0;
     for (;;) {
-      const [result] = await this.guard.run('credits.cleanup', () =>
+      const [result] = await this.guard.run('credits.cleanup', (call) =>
         retryTransient(() =>
-          this.sequelize.query<{ users: string; deleted: string }>(CLEANUP_BATCH, {
-            bind: [olderThan, batchSize],
-            type: QueryTypes.SELECT,
-          }),
+          this.sequelize.query<{ users: string; deleted: string }>(CLEANUP_BATCH, guardedOptions(call, { bind: [olderThan, batchSize], type: QueryTypes.SELECT })),
         ),
       );
       deleted += Number(result.deleted);
@@ -256,8 +254,8 @@ export class PostgresCreditRepository implements CreditRepository {
   ): Promise<MutationRow | undefined> {
     const bind = [userId, this.clock(), this.policy.resetPeriodMs, this.policy.guestAllowance, this.policy.registeredAllowance, forceReset, ...values];
     try {
-      const rows = await this.guard.run(operation, () =>
-        retryTransient(() => pooledQuery<MutationRow>(this.sequelize, sql, bind, this.assertLive), {
+      const rows = await this.guard.run(operation, (call) =>
+        retryTransient(() => pooledQuery<MutationRow>(this.sequelize, sql, bind, call.assertLive), {
           // A clash on an idempotency key means a concurrent twin committed first: the repeat replays.
           alsoRetry: isIdempotencyClash,
           connectionErrors: repeatable,

@@ -1,5 +1,5 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
-import type { StorageGuard } from '../platform/storage-guard.js';
+import { guardedOptions, type StorageGuard } from '../platform/storage-guard.js';
 import type { BeginParams, BeginResult, IdempotencyStore, StoredResponse } from './idempotency.store.js';
 
 /**
@@ -16,7 +16,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   ) {}
 
   async begin(p: BeginParams): Promise<BeginResult> {
-    return this.guard.run('idempotency.begin', async () => {
+    return this.guard.run('idempotency.begin', async (call) => {
       // A record deleted by `abandon` between the two statements is simply tried again.
       for (let attempt = 0; attempt < 3; attempt++) {
         const now = this.now();
@@ -35,10 +35,10 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
                OR (idempotency_keys.status = 'in_progress' AND idempotency_keys.locked_until <= $5
                    AND idempotency_keys.request_hash = EXCLUDED.request_hash)
            RETURNING charge_token`,
-          {
+          guardedOptions(call, {
             bind: [p.userId, p.key, p.requestHash, p.attempt, now, new Date(now.getTime() + p.leaseMs), new Date(now.getTime() + p.ttlMs)],
             type: QueryTypes.SELECT,
-          },
+          }),
         );
         if (started.length === 1) return { state: 'started', chargeToken: started[0].charge_token };
 
@@ -56,20 +56,20 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   }
 
   async complete(userId: string, key: string, attempt: string, response: StoredResponse): Promise<void> {
-    await this.guard.run('idempotency.complete', () =>
+    await this.guard.run('idempotency.complete', (call) =>
       this.sequelize.query(
         `UPDATE idempotency_keys SET status = 'completed', response = $4::jsonb
           WHERE user_id = $1 AND key = $2 AND attempt = $3 AND status = 'in_progress'`,
-        { bind: [userId, key, attempt, JSON.stringify(response)] },
+        guardedOptions(call, { bind: [userId, key, attempt, JSON.stringify(response)] }),
       ),
     );
   }
 
   async abandon(userId: string, key: string, attempt: string): Promise<void> {
-    await this.guard.run('idempotency.abandon', () =>
+    await this.guard.run('idempotency.abandon', (call) =>
       this.sequelize.query(
         `DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND attempt = $3 AND status = 'in_progress'`,
-        { bind: [userId, key, attempt] },
+        guardedOptions(call, { bind: [userId, key, attempt] }),
       ),
     );
   }
@@ -77,7 +77,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   async cleanupExpired(batchSize = 1000): Promise<number> {
     let total = 0;
     for (;;) {
-      const deleted = await this.guard.run('idempotency.cleanup', async () => {
+      const deleted = await this.guard.run('idempotency.cleanup', async (call) => {
         const rows = await this.sequelize.query<{ n: number }>(
           `WITH doomed AS (
              SELECT user_id, key FROM idempotency_keys WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2
@@ -85,7 +85,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
              DELETE FROM idempotency_keys k USING doomed d WHERE k.user_id = d.user_id AND k.key = d.key RETURNING 1
            )
            SELECT count(*)::int AS n FROM gone`,
-          { bind: [this.now(), batchSize], type: QueryTypes.SELECT },
+          guardedOptions(call, { bind: [this.now(), batchSize], type: QueryTypes.SELECT }),
         );
         return rows[0]?.n ?? 0;
       });

@@ -1,9 +1,8 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConnectionError, type Sequelize } from 'sequelize';
 import type { ComponentHealth } from '../health/health.service.js';
 import { BreakerOpenError, BreakerTimeoutError, type Breaker, type BreakerRegistry } from './breaker.js';
 import { isAppError, StorageUnavailableError } from './errors.js';
-import type { StorageGuard } from './storage-guard.js';
+import { GUARDED_CALL_OPTION, type GuardedCall, type StorageGuard } from './storage-guard.js';
 
 export const DATABASE_BREAKER = 'database';
 
@@ -36,11 +35,6 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return false;
 }
 
-interface CallContext {
-  /** Set once the guard has answered 503 for this call: its later statements must not run. */
-  expired: boolean;
-}
-
 /**
  * The PostgreSQL guard of the credit and consent repositories: one breaker (`database`) and a
  * time bound per call.
@@ -48,7 +42,7 @@ interface CallContext {
  *   seconds until the next probe (Retry-After).
  * - Each call answers within DB_QUERY_TIMEOUT_MS + 100 ms even when a connection hangs silently
  *   or the pool has no free connection; the statements a call had not yet sent by then are
- *   refused (a `beforeQuery` hook, or `assertLive` outside Sequelize, sees the call's expired context), so a write never lands after
+ *   refused (each statement carries its call, see GuardedCall), so a write never lands after
  *   its caller was told 503. A COMMIT already under way may still land: Idempotency-Key
  *   retries make that safe.
  * - Driver errors that mean "unreachable / timing out" become StorageUnavailableError and count
@@ -57,7 +51,6 @@ interface CallContext {
  */
 export class DbGuard implements StorageGuard {
   readonly breaker: Breaker;
-  private readonly calls = new AsyncLocalStorage<CallContext>();
 
   constructor(
     breakers: BreakerRegistry,
@@ -72,23 +65,25 @@ export class DbGuard implements StorageGuard {
       isFailure: (err) => !isAppError(err) && isDatabaseUnavailable(err),
     });
     sequelize.addHook('beforeQuery', (options) => {
+      const o = options as { completesTransaction?: boolean; [GUARDED_CALL_OPTION]?: GuardedCall };
       // ROLLBACK (and COMMIT) must still run so the connection goes back to the pool clean.
-      if (!(options as { completesTransaction?: boolean }).completesTransaction) this.assertLive();
+      if (!o.completesTransaction) o[GUARDED_CALL_OPTION]?.assertLive();
     });
   }
 
-  assertLive(): void {
-    if (this.calls.getStore()?.expired) throw new StorageUnavailableError(this.breaker.secondsUntilProbe() || 1);
-  }
-
-  async run<T>(_operation: string, fn: () => Promise<T>): Promise<T> {
+  async run<T>(_operation: string, fn: (call: GuardedCall) => Promise<T>): Promise<T> {
     if (this.breaker.state === 'open') throw new StorageUnavailableError(this.breaker.secondsUntilProbe());
-    const context: CallContext = { expired: false };
+    let expired = false;
+    const call: GuardedCall = {
+      assertLive: () => {
+        if (expired) throw new StorageUnavailableError(this.breaker.secondsUntilProbe() || 1);
+      },
+    };
     try {
-      return await this.breaker.run(() => this.calls.run(context, fn));
+      return await this.breaker.run(() => fn(call));
     } catch (err) {
       if (err instanceof BreakerTimeoutError) {
-        context.expired = true;
+        expired = true;
         throw new StorageUnavailableError(this.retryAfter(), err);
       }
       if (err instanceof BreakerOpenError) throw new StorageUnavailableError(this.breaker.secondsUntilProbe(), err);

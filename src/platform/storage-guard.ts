@@ -5,16 +5,33 @@
  * Business outcomes (constraint violations mapped to domain errors) pass through untouched.
  */
 export interface StorageGuard {
-  /** Runs `operation` (a name for logs and metrics) under the guard. */
-  run<T>(operation: string, fn: () => Promise<T>): Promise<T>;
-  /**
-   * Throws when the call this runs in was already answered 503: a write about to be sent outside
-   * Sequelize (which checks this in a hook) must not land after its caller was told it failed.
-   */
-  assertLive?(): void;
+  /** Runs `operation` (a name for logs and metrics) under the guard; `fn` gets the call's handle. */
+  run<T>(operation: string, fn: (call: GuardedCall) => Promise<T>): Promise<T>;
 }
+
+/**
+ * One call under a guard. Once the guard has answered the call 503 (it ran past its bound),
+ * statements the call had not yet sent must not be sent: a write must never land after its
+ * caller was told it failed. `assertLive` throws then; statements pass the call along (see
+ * `guardedOptions` for Sequelize, `pooledQuery`'s `beforeSend`) so it is checked right before
+ * each one leaves. The call is passed explicitly rather than kept in AsyncLocalStorage, whose
+ * promise hooks would tax every promise of every request.
+ */
+export interface GuardedCall {
+  assertLive(): void;
+}
+
+const LIVE: GuardedCall = { assertLive: () => {} };
 
 /** No breaker: for memory backends and for tests that exercise a repository alone. */
 export const unguarded: StorageGuard = {
-  run: (_operation, fn) => fn(),
+  run: (_operation, fn) => fn(LIVE),
 };
+
+/** The key under which Sequelize query options carry the call (read by the database guard's hook). */
+export const GUARDED_CALL_OPTION = 'guardedCall';
+
+/** Sequelize query options that make the database guard refuse the statement once `call` is answered. */
+export function guardedOptions<O extends object>(call: GuardedCall, options: O): O {
+  return Object.assign(options, { [GUARDED_CALL_OPTION]: call });
+}

@@ -1,5 +1,5 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
-import type { StorageGuard } from '../platform/storage-guard.js';
+import { guardedOptions, type StorageGuard } from '../platform/storage-guard.js';
 import { retryTransient } from '../platform/transient-retry.js';
 import { windowOf, type RateLimitHit, type RateLimitStore } from './rate-limit.store.js';
 
@@ -17,7 +17,7 @@ export class PostgresRateLimitStore implements RateLimitStore {
 
   async hit(key: string, windowSeconds: number): Promise<RateLimitHit> {
     const { start, end } = windowOf(this.now(), windowSeconds);
-    const rows = await this.guard.run('rateLimit.hit', () =>
+    const rows = await this.guard.run('rateLimit.hit', (call) =>
       retryTransient(() =>
         this.sequelize.query<{ count: number; window_end: Date }>(
           `INSERT INTO rate_limit_counters AS c (key, window_start, window_end, count)
@@ -27,7 +27,7 @@ export class PostgresRateLimitStore implements RateLimitStore {
              window_start = GREATEST(c.window_start, EXCLUDED.window_start),
              window_end   = GREATEST(c.window_end, EXCLUDED.window_end)
            RETURNING count, window_end`,
-          { bind: [key, start, end], type: QueryTypes.SELECT },
+          guardedOptions(call, { bind: [key, start, end], type: QueryTypes.SELECT }),
         ),
       ),
     );
@@ -35,10 +35,10 @@ export class PostgresRateLimitStore implements RateLimitStore {
   }
 
   async deleteExpired(before: Date): Promise<number> {
-    const rows = await this.guard.run('rateLimit.deleteExpired', () =>
+    const rows = await this.guard.run('rateLimit.deleteExpired', (call) =>
       this.sequelize.query<{ deleted: string }>(
         `WITH d AS (DELETE FROM rate_limit_counters WHERE window_end < $1 RETURNING 1) SELECT count(*) AS deleted FROM d`,
-        { bind: [before], type: QueryTypes.SELECT },
+        guardedOptions(call, { bind: [before], type: QueryTypes.SELECT }),
       ),
     );
     return Number(rows[0].deleted);

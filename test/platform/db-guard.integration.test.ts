@@ -7,6 +7,7 @@ import { AppError, StorageUnavailableError } from '../../src/platform/errors.js'
 import { createLogger } from '../../src/platform/logger.js';
 import { Migrator } from '../../src/platform/migrator.js';
 import { pooledQuery, statement } from '../../src/platform/pooled-query.js';
+import { guardedOptions } from '../../src/platform/storage-guard.js';
 import { testConfig } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -55,7 +56,7 @@ describe('the database guard', () => {
     });
     await new Promise((resolve) => setTimeout(resolve, 100));
     const started = performance.now();
-    const write = guard.run('insert', () => database.sequelize.query(`INSERT INTO guard_probe VALUES ('late')`));
+    const write = guard.run('insert', (call) => database.sequelize.query(`INSERT INTO guard_probe VALUES ('late')`, guardedOptions(call, {})));
     await expect(write).rejects.toBeInstanceOf(StorageUnavailableError);
     expect(performance.now() - started).toBeLessThan(2000);
     await holder;
@@ -64,14 +65,14 @@ describe('the database guard', () => {
     expect(await rows('late')).toBe(0);
   });
 
-  it('refuses a late write sent outside Sequelize too (pooledQuery with assertLive)', async () => {
+  it('refuses a late write sent outside Sequelize too (pooledQuery with the call\'s assertLive)', async () => {
     const holder = database.sequelize.transaction(async (transaction) => {
       await database.sequelize.query('SELECT 1', { transaction });
       await new Promise((resolve) => setTimeout(resolve, 2500));
     });
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const write = guard.run('insert', () =>
-      pooledQuery(database.sequelize, statement('probe_insert', 'INSERT INTO guard_probe VALUES ($1)'), ['late-pooled'], () => guard.assertLive()),
+    const write = guard.run('insert', (call) =>
+      pooledQuery(database.sequelize, statement('probe_insert', 'INSERT INTO guard_probe VALUES ($1)'), ['late-pooled'], call.assertLive),
     );
     await expect(write).rejects.toBeInstanceOf(StorageUnavailableError);
     await holder;
