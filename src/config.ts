@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -108,7 +107,6 @@ const envSchema = z
     OPENAI_API_KEY: optionalString,
     OPENAI_MODEL: optionalString,
     ASSISTANT_TIMEOUT_MS: int(1, 600_000).default(10_000),
-    CATALOG_SEARCH_THREADS: int(0, 64).optional(),
     TRANSACTION_RETENTION_DAYS: int(1, 36_500).default(90),
     CLEANUP_INTERVAL_MINUTES: int(0, 525_600).default(60),
     LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -187,8 +185,6 @@ export interface Config {
     catalogPath: string | undefined;
     openai: { baseUrl?: string; apiKey?: string; model?: string };
     timeoutMs: number;
-    /** Threads searching the catalog for the catalog provider; 0 searches on the event loop. */
-    searchThreads: number;
   };
   maintenance: { transactionRetentionDays: number; cleanupIntervalMinutes: number };
   logLevel: Env['LOG_LEVEL'];
@@ -272,8 +268,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       catalogPath: e.CATALOG_PATH,
       openai: { baseUrl: e.OPENAI_BASE_URL, apiKey: e.OPENAI_API_KEY, model: e.OPENAI_MODEL },
       timeoutMs: e.ASSISTANT_TIMEOUT_MS,
-      // Default: one per core beyond the event loop's, at most 4.
-      searchThreads: e.CATALOG_SEARCH_THREADS ?? Math.min(4, Math.max(0, availableParallelism() - 1)),
     },
     maintenance: {
       transactionRetentionDays: e.TRANSACTION_RETENTION_DAYS,

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -40,8 +39,6 @@ describe('configuration', () => {
     expect(c.sessions.secret.length).toBeGreaterThanOrEqual(32);
     expect(c.adminApiKey).toBeUndefined();
     expect(c.assistant).toMatchObject({ provider: 'catalog', timeoutMs: 10_000 });
-    // One search thread per core beyond the event loop's, at most 4.
-    expect(c.assistant.searchThreads).toBe(Math.min(4, Math.max(0, availableParallelism() - 1)));
     expect(c.maintenance).toEqual({ transactionRetentionDays: 90, cleanupIntervalMinutes: 60 });
     expect(c.logLevel).toBe('info');
   });
@@ -57,10 +54,8 @@ describe('configuration', () => {
       CREDIT_RESET_PERIOD_HOURS: '0.5',
       QUERY_RATE_LIMIT_PER_MINUTE: '0',
       SESSION_SECRET: 'x'.repeat(32),
-      CATALOG_SEARCH_THREADS: '0',
     });
     expect(c.port).toBe(8080);
-    expect(c.assistant.searchThreads).toBe(0);
     expect(c.trustProxy).toBe('loopback');
     expect(c.storageBackend).toBe('memory');
     expect(c.cacheBackend).toBe('redis');
@@ -73,12 +68,6 @@ describe('configuration', () => {
 
   it('reads a hop count for TRUST_PROXY as a number', () => {
     expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
-  });
-
-  it('takes 0 to 64 catalog search threads', () => {
-    expect(loadConfig({ CATALOG_SEARCH_THREADS: '3' }).assistant.searchThreads).toBe(3);
-    expect(problemsOf({ CATALOG_SEARCH_THREADS: 'many' })).toEqual(['CATALOG_SEARCH_THREADS: got "many", expected an integer from 0 to 64']);
-    expect(problemsOf({ CATALOG_SEARCH_THREADS: '65' })).toEqual(['CATALOG_SEARCH_THREADS: got "65", expected an integer from 0 to 64']);
   });
 
   it('defaults the cache to memory when storage is rolled back to memory', () => {

@@ -17,7 +17,6 @@ import type { StorageGuard } from '../platform/storage-guard.js';
 import { assistantRoutes } from './assistant.routes.js';
 import { AssistantService } from './assistant.service.js';
 import { loadCatalog } from './catalog/catalog.js';
-import { CatalogPoolProvider } from './providers/catalog-pool.js';
 import { createProvider } from './providers/create-provider.js';
 
 /** Any constant shared by every process of this app: the key of the cleanup lock. */
@@ -48,7 +47,7 @@ export interface AssistantModuleDeps {
 export async function createAssistantFeatures(deps: AssistantModuleDeps): Promise<AssistantFeatures> {
   const { config, database, dbGuard, breakers, credits, cache, metrics, logger } = deps;
   const catalog = await loadCatalog(config.assistant.catalogPath);
-  const provider = createProvider(config, catalog, logger);
+  const provider = createProvider(config, catalog);
   const breaker = breakers.create('assistant', {
     // AssistantService bounds each call with ASSISTANT_TIMEOUT_MS and cancels it; the breaker counts.
     timeoutMs: false,
@@ -100,7 +99,7 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
     retentionDays: config.maintenance.transactionRetentionDays,
     logger,
   });
-  logger.info({ provider: provider.name, model: provider.model, catalogVersion: provider.catalogVersion, products: catalog.products.length, searchThreads: provider instanceof CatalogPoolProvider ? config.assistant.searchThreads : 0 }, 'assistant ready');
+  logger.info({ provider: provider.name, model: provider.model, catalogVersion: provider.catalogVersion, products: catalog.products.length }, 'assistant ready');
 
   return {
     assistant,
@@ -114,7 +113,6 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
     close: async () => {
       await stopSchedule();
       assistant.close();
-      await provider.close?.();
     },
   };
 }

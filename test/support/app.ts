@@ -7,8 +7,7 @@ import { withContractCheck } from './openapi-contract.js';
 
 /** A Config as the server would parse it from these variables (quiet logs, test defaults). */
 export function testConfig(env: Record<string, string | undefined> = {}): Config {
-  // Catalog searches run on the event loop unless a test asks for search threads.
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', CATALOG_SEARCH_THREADS: '0', ...env });
+  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env });
 }
 
 export interface TestApp extends Container {

@@ -1,19 +1,15 @@
 import type { Config } from '../../config.js';
-import type { Logger } from '../../platform/logger.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { CatalogProvider } from './catalog.js';
-import { CatalogPoolProvider } from './catalog-pool.js';
 import { OpenAiProvider } from './openai.js';
 import type { AssistantProvider } from './provider.js';
 
 /** The provider `ASSISTANT_PROVIDER` names, answering from `catalog`. */
-export function createProvider(config: Pick<Config, 'assistant'>, catalog: Catalog, logger?: Logger): AssistantProvider {
+export function createProvider(config: Pick<Config, 'assistant'>, catalog: Catalog): AssistantProvider {
   const { provider, openai } = config.assistant;
   switch (provider) {
     case 'catalog':
-      return config.assistant.searchThreads > 0
-        ? new CatalogPoolProvider(catalog, { threads: config.assistant.searchThreads, catalogPath: config.assistant.catalogPath, logger })
-        : new CatalogProvider(catalog);
+      return new CatalogProvider(catalog);
     case 'openai':
       // config.ts requires OPENAI_BASE_URL and OPENAI_MODEL when ASSISTANT_PROVIDER=openai.
       if (!openai.baseUrl || !openai.model) throw new Error('ASSISTANT_PROVIDER=openai needs OPENAI_BASE_URL and OPENAI_MODEL');

@@ -60,8 +60,6 @@ export interface AssistantProvider {
   /** The catalog's content hash. */
   readonly catalogVersion: string;
   answer(request: AssistantRequest, signal: AbortSignal): Promise<AssistantAnswer>;
-  /** Releases what the provider holds (threads, sockets); called once at shutdown. */
-  close?(): Promise<void>;
 }
 
 /** The upstream answered with an error or something unusable (502 UPSTREAM_ERROR). */
