@@ -4,9 +4,10 @@ import type { Caller } from '../identity/caller.js';
 import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../platform/cursor.js';
 import { AppError } from '../platform/errors.js';
 import type { TransactionType } from '../platform/models.js';
+import { isDatabaseUnavailable } from '../platform/db-guard.js';
 import { pooledQuery, statement, type Statement } from '../platform/pooled-query.js';
-import { readBatcher } from '../platform/batcher.js';
-import { guardedOptions, type StorageGuard } from '../platform/storage-guard.js';
+import { itemBatcher, readBatcher } from '../platform/batcher.js';
+import { guardedOptions, type GuardedCall, type StorageGuard } from '../platform/storage-guard.js';
 import { driverError, retryTransient } from '../platform/transient-retry.js';
 import {
   allowanceFor,
@@ -23,7 +24,7 @@ import {
   type ListOptions,
   type RefundResult,
 } from './credit.repository.js';
-import { CHARGE_OP, ENSURE_ACCOUNT, mutation, REFUND_OP, ADJUST_OP, TOUCH_OP, LIST_TRANSACTIONS, CLEANUP_BATCH, READ_ACCOUNT, READ_ACCOUNTS } from './credit.sql.js';
+import { CHARGE_OP, ENSURE_ACCOUNT, mutation, REFUND_OP, ADJUST_OP, TOUCH_OP, LIST_TRANSACTIONS, CLEANUP_BATCH, READ_ACCOUNT, READ_ACCOUNTS, CHARGE_MANY } from './credit.sql.js';
 
 /** A row of a mutation statement: the account after the operation, and the operation's own columns. */
 interface MutationRow {
@@ -51,6 +52,16 @@ const ADJUST_SQL = statement('credits_adjust', mutation(ADJUST_OP));
 const TOUCH_SQL = statement('credits_touch', mutation(TOUCH_OP));
 const READ_ONE = statement('credits_read', READ_ACCOUNT);
 const READ_MANY = statement('credits_read_many', READ_ACCOUNTS);
+const CHARGE_MANY_SQL = statement('credits_charge_many', CHARGE_MANY);
+
+/** A charge waiting to be sent, with the guarded call of the request that asked for it. */
+interface PendingCharge {
+  userId: string;
+  cost: number;
+  description: string;
+  key: string;
+  call: GuardedCall;
+}
 
 const isIdempotencyClash = (err: unknown) => {
   const { code, constraint } = driverError(err);
@@ -70,6 +81,8 @@ export class PostgresCreditRepository implements CreditRepository {
   private readonly grants = new GrantListeners();
   /** Plain balance reads (no idempotency key) of concurrent requests share one statement. */
   private readonly readMany: (userId: string) => Promise<MutationRow | undefined>;
+  /** Charges of concurrent requests for distinct users share one statement. */
+  private readonly chargeBatched: (charge: PendingCharge) => Promise<MutationRow | undefined>;
 
   constructor(
     private readonly sequelize: Sequelize,
@@ -83,6 +96,7 @@ export class PostgresCreditRepository implements CreditRepository {
       const rows = await this.guard.run('credits.read', () => retryTransient(() => pooledQuery<MutationRow>(this.sequelize, READ_MANY, bind)));
       return new Map(rows.map((r) => [r.user_id, r]));
     });
+    this.chargeBatched = itemBatcher((charges) => this.runCharges(charges));
   }
 
   onGranted(listener: GrantListener): () => void {
@@ -125,9 +139,15 @@ export class PostgresCreditRepository implements CreditRepository {
     const fast = request.cost === 0 ? await this.read('credits.charge', caller.userId, request.idempotencyKey === undefined ? null : key) : undefined;
     const row =
       fast ??
-      (await this.withAccount(caller, () =>
-        this.mutate('credits.charge', CHARGE_SQL, caller.userId, false, [request.cost, request.description, key], true),
-      ));
+      (await this.withAccount(caller, async () => {
+        try {
+          return await this.guard.run('credits.charge', (call) =>
+            this.chargeBatched({ userId: caller.userId, cost: request.cost, description: request.description, key, call }),
+          );
+        } catch (err) {
+          throw this.translate(err);
+        }
+      }));
     const account = this.account(row);
     if (row.prior_id) {
       return row.prior_type === 'debit' && row.prior_amount === -request.cost
@@ -261,12 +281,92 @@ export class PostgresCreditRepository implements CreditRepository {
           connectionErrors: repeatable,
         }),
       );
-      const row = rows[0];
-      if (row?.resetting) this.grants.emit({ isGuest: row.is_guest, amount: row.avail0 - row.available_credits, reason: 'reset' });
-      return row;
+      return this.emitReset(rows[0]);
     } catch (err) {
       throw this.translate(err);
     }
+  }
+
+  /**
+   * Sends the charges of one turn: the first charge of each user together in one statement
+   * (CHARGE_MANY), any further charge of the same user on its own, as before (one statement
+   * cannot change a row twice). A charge whose request was already answered 503 is not sent.
+   * Every charge carries an idempotency key, so a repeat after a dropped connection or a clash
+   * with a concurrent twin replays instead of charging twice. If the shared statement fails for
+   * a reason of its own (not the database's availability), each charge is tried on its own, so
+   * one bad charge cannot fail the others.
+   */
+  private async runCharges(charges: readonly PendingCharge[]): Promise<(MutationRow | undefined | Error)[]> {
+    const results: (MutationRow | undefined | Error)[] = new Array(charges.length);
+    const firsts: number[] = [];
+    const repeats: number[] = [];
+    const users = new Set<string>();
+    charges.forEach((c, i) => {
+      if (users.has(c.userId)) repeats.push(i);
+      else {
+        users.add(c.userId);
+        firsts.push(i);
+      }
+    });
+    const live = firsts.filter((i) => {
+      try {
+        charges[i]!.call.assertLive();
+        return true;
+      } catch (err) {
+        results[i] = err as Error;
+        return false;
+      }
+    });
+    const settle = async (indexes: number[]) => {
+      await Promise.all(indexes.map(async (i) => (results[i] = await this.chargeOne(charges[i]!).catch((err: unknown) => err as Error))));
+    };
+    if (live.length === 1) await settle(live);
+    else if (live.length > 1) {
+      const batch = live.map((i) => charges[i]!);
+      try {
+        const bind = [
+          batch.map((c) => c.userId),
+          this.clock(),
+          this.policy.resetPeriodMs,
+          this.policy.guestAllowance,
+          this.policy.registeredAllowance,
+          batch.map((c) => c.cost),
+          batch.map((c) => c.description),
+          batch.map((c) => c.key),
+        ];
+        // Checked again once a connection is in hand: a request answered 503 meanwhile sends the
+        // batch back to one statement per charge, where its own charge is refused.
+        const allLive = () => {
+          for (const c of batch) c.call.assertLive();
+        };
+        const rows = await retryTransient(() => pooledQuery<MutationRow>(this.sequelize, CHARGE_MANY_SQL, bind, allLive), {
+          alsoRetry: isIdempotencyClash,
+          connectionErrors: true,
+        });
+        const byUser = new Map(rows.map((r) => [r.user_id, r]));
+        for (const i of live) results[i] = this.emitReset(byUser.get(charges[i]!.userId));
+      } catch (err) {
+        if (isDatabaseUnavailable(err)) for (const i of live) results[i] = err as Error;
+        else await settle(live);
+      }
+    }
+    await settle(repeats);
+    return results;
+  }
+
+  /** One charge in its own statement, checked against its request's call right before it leaves. */
+  private async chargeOne(c: PendingCharge): Promise<MutationRow | undefined> {
+    const bind = [c.userId, this.clock(), this.policy.resetPeriodMs, this.policy.guestAllowance, this.policy.registeredAllowance, false, c.cost, c.description, c.key];
+    const rows = await retryTransient(() => pooledQuery<MutationRow>(this.sequelize, CHARGE_SQL, bind, c.call.assertLive), {
+      alsoRetry: isIdempotencyClash,
+      connectionErrors: true,
+    });
+    return this.emitReset(rows[0]);
+  }
+
+  private emitReset(row: MutationRow | undefined): MutationRow | undefined {
+    if (row?.resetting) this.grants.emit({ isGuest: row.is_guest, amount: row.avail0 - row.available_credits, reason: 'reset' });
+    return row;
   }
 
   private translate(err: unknown): unknown {

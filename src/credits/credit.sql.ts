@@ -117,6 +117,67 @@ SELECT c.user_id, c.is_guest, c.available_credits, c.available_credits AS avail0
   FROM user_credits c
  WHERE c.user_id = ANY($1::varchar[])`;
 
+/**
+ * CHARGE_OP for several users in one statement (one transaction): the same lock → lazy reset →
+ * guarded debit → ledger pipeline, row by row, for users who are all distinct. Rows are locked in
+ * user-id order, so two such statements never deadlock. $1 user ids, $2 clock, $3 reset period
+ * in ms, $4/$5 guest/registered allowance, $6 costs, $7 descriptions, $8 idempotency keys (the
+ * arrays align). One row per user that has an account, in the columns of a mutation row.
+ */
+export const CHARGE_MANY = `
+WITH req AS (
+  SELECT * FROM unnest($1::varchar[], $6::int[], $7::text[], $8::varchar[]) AS r(user_id, cost, description, key)
+),
+cur AS (
+  SELECT c.user_id, c.is_guest, c.available_credits, c.max_credits, c.last_reset_timestamp,
+         CASE WHEN c.is_guest THEN $4::int ELSE $5::int END AS allowance,
+         (c.last_reset_timestamp + $3::float8 * interval '1 millisecond' <= ${NOW}) AS resetting,
+         r.cost, r.description AS req_description, r.key AS req_key
+  FROM user_credits c JOIN req r ON r.user_id = c.user_id
+  ORDER BY c.user_id
+  FOR UPDATE OF c
+),
+base AS (
+  SELECT cur.*,
+         CASE WHEN resetting THEN allowance ELSE available_credits END AS avail0,
+         CASE WHEN resetting THEN allowance ELSE max_credits END AS max0,
+         CASE WHEN resetting THEN ${NOW} ELSE last_reset_timestamp END AS reset0
+  FROM cur
+),
+eff AS (
+  SELECT b.*, -b.cost AS delta, 'debit'::varchar AS type, b.req_description AS description, b.req_key AS key,
+         (p.id IS NULL AND b.avail0 >= b.cost) AS ok,
+         CASE WHEN p.id IS NULL AND b.avail0 >= b.cost THEN -b.cost ELSE 0 END AS applied,
+         p.id AS prior_id, p.transaction_type AS prior_type, p.amount AS prior_amount, p.balance_after AS prior_balance
+    FROM base b
+    LEFT JOIN credit_transactions p ON p.user_id = b.user_id AND p.idempotency_key = b.req_key
+),
+upd AS (
+  UPDATE user_credits u
+     SET available_credits = e.avail0 + e.applied, max_credits = e.max0,
+         last_reset_timestamp = e.reset0, updated_at = ${NOW}
+    FROM eff e
+   WHERE u.user_id = e.user_id AND (e.resetting OR e.applied <> 0)
+  RETURNING u.user_id
+),
+led AS (
+  INSERT INTO credit_transactions (user_id, transaction_type, amount, "timestamp", description, balance_after, idempotency_key)
+  -- Dated after the row locks were taken, as in mutation().
+  SELECT user_id, t, amount, COALESCE($2::timestamptz, clock_timestamp()), d, bal, k FROM (
+    SELECT 1 AS ord, user_id, 'reset'::varchar AS t, avail0 - available_credits AS amount,
+           'Allowance reset'::text AS d, avail0 AS bal, NULL::varchar AS k
+      FROM eff WHERE resetting AND avail0 <> available_credits
+    UNION ALL
+    SELECT 2, user_id, type, applied, description, avail0 + applied, key FROM eff WHERE applied <> 0
+  ) x ORDER BY user_id, ord
+  RETURNING id, user_id, transaction_type
+)
+SELECT e.user_id, e.is_guest, e.resetting, e.available_credits, e.avail0, e.applied, e.max0, e.reset0, e.ok,
+       e.prior_id, e.prior_type, e.prior_amount, e.prior_balance,
+       (SELECT l.id FROM led l WHERE l.user_id = e.user_id AND l.transaction_type <> 'reset') AS entry_id,
+       (SELECT count(*) FROM upd) AS updated
+  FROM eff e`;
+
 /** $1 user id, $2 clock, $3 is guest, $4 allowance: the row and its `grant` (returned), or nothing if it exists. */
 export const ENSURE_ACCOUNT = `
 WITH ins AS (

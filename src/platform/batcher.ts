@@ -3,7 +3,7 @@ import DataLoader from 'dataloader';
 /** Items per statement at most; a larger burst is split into several statements. */
 const MAX_BATCH = 256;
 
-function loader<K, V>(run: (keys: readonly K[]) => Promise<V[]>): DataLoader<K, V> {
+function loader<K, V>(run: (keys: readonly K[]) => Promise<(V | Error)[]>): DataLoader<K, V> {
   return new DataLoader<K, V>(run, { cache: false, maxBatchSize: MAX_BATCH, batchScheduleFn: (callback) => setImmediate(callback) });
 }
 
@@ -35,4 +35,14 @@ export function writeBatcher<T>(write: (items: readonly T[]) => Promise<void>): 
     return items.map(() => undefined);
   });
   return (item) => writes.load(item);
+}
+
+/**
+ * The general form: `run` gets the items of one turn, in call order, and settles each one (a
+ * value, or an Error that rejects that caller alone). For statements that apply several
+ * callers' changes at once (see the credit repository's batched charges).
+ */
+export function itemBatcher<T, R>(run: (items: readonly T[]) => Promise<(R | Error)[]>): (item: T) => Promise<R> {
+  const items = loader<T, R>(run);
+  return (item) => items.load(item);
 }
