@@ -29,6 +29,13 @@ const CONNECTIONS = 50;
 const DURATION_S = Number(process.env.BENCH_HTTP_SECONDS ?? 10);
 const AUTH_SECRET = 'bench-identity-provider-secret-0123456789';
 const QUERY = { query: 'waterproof hiking boots under $150', limit: 5 };
+/**
+ * Fresh answers: each connection asks a question of its own, so every request runs its own
+ * search (identical concurrent misses would share one provider call, as the contract allows).
+ */
+const TOPICS = ['waterproof hiking boots', 'budget laptop', 'gift', 'wireless noise cancelling headphones', 'running shoes for women',
+  'coffee grinder', 'yoga mat', 'travel backpack', 'smart watch', 'toys for kids'];
+const FRESH_QUESTIONS = TOPICS.flatMap((topic) => [30, 60, 100, 150, 250].map((cap) => JSON.stringify({ query: `${topic} under $${cap}`, limit: 5 })));
 
 function startProcess(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
@@ -71,18 +78,22 @@ interface Result {
   non2xx: number;
 }
 
-/** Connection i sends as shopper i (modulo the number of tokens). */
-async function load(url: string, tokens: string[], extra: Record<string, string>, body: string): Promise<Result> {
+/** Connection i sends as shopper i and asks question i (each modulo its list). */
+async function load(url: string, tokens: string[], extra: Record<string, string>, bodies: string[]): Promise<Result> {
   let next = 0;
   const headersOf = (token: string) => ({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...extra });
   const r = await autocannon({
     url,
     method: 'POST',
     headers: headersOf(tokens[0]!),
-    body,
+    body: bodies[0],
     connections: CONNECTIONS,
     duration: DURATION_S,
-    setupClient: (client) => client.setHeaders(headersOf(tokens[next++ % tokens.length]!)),
+    setupClient: (client) => {
+      const i = next++;
+      client.setHeaders(headersOf(tokens[i % tokens.length]!));
+      client.setBody(bodies[i % bodies.length]!);
+    },
   });
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx };
 }
@@ -138,10 +149,10 @@ const suite: BenchSuite = {
       try {
         const body = JSON.stringify(QUERY);
         const url = `${base}/api/v1/assistant/query`;
-        const bareResult = await load(`http://127.0.0.1:${bare.port}/api/v1/assistant/query`, tokens, {}, body);
-        const cached = await load(url, tokens, {}, body);
-        const fresh = await load(url, tokens, { 'Cache-Control': 'no-cache' }, body);
-        const freshOneShopper = await load(url, tokens.slice(0, 1), { 'Cache-Control': 'no-cache' }, body);
+        const bareResult = await load(`http://127.0.0.1:${bare.port}/api/v1/assistant/query`, tokens, {}, [body]);
+        const cached = await load(url, tokens, {}, [body]);
+        const fresh = await load(url, tokens, { 'Cache-Control': 'no-cache' }, FRESH_QUESTIONS);
+        const freshOneShopper = await load(url, tokens.slice(0, 1), { 'Cache-Control': 'no-cache' }, FRESH_QUESTIONS);
         const row = (name: string, r: Result): BenchRow => ({
           route: name,
           'req/s': Math.round(r.rps),
