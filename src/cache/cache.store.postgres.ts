@@ -51,10 +51,12 @@ export function createPostgresCacheStore(
     return new Map(rows.map((r) => [r.query_hash, r.result]));
   });
   // Concurrent writes share one upsert too; the last write of a key in a batch wins, as it would
-  // have one statement later (an upsert cannot touch one row twice).
+  // have one statement later (an upsert cannot touch one row twice). Rows are locked in the order
+  // they are listed, and two batches in flight may hold the same keys: listed in key order, they
+  // take them in one order and cannot deadlock.
   const store = writeBatcher<Entry>(async (entries) => {
     const latest = new Map(entries.map((e) => [e.key, e]));
-    const batch = [...latest.values()];
+    const batch = [...latest.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     await pooledQuery(sequelize, SET_MANY, [batch.map((e) => e.key), batch.map((e) => e.json), batch.map((e) => e.ttlSeconds)]);
   });
   const select = <T extends object>(sql: string, bind: unknown[] = []) => sequelize.query<T>(sql, { type: QueryTypes.SELECT, bind });
