@@ -5,6 +5,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgre
 import type { Logger } from './logger.js';
 import { defineModels, type Models } from './models.js';
 import { evictOnReadTimeout } from './pg-eviction.js';
+import { deallocateStatements } from './pooled-query.js';
 
 /**
  * The database module the rest of the code receives by injection: one Sequelize instance, its
@@ -107,6 +108,8 @@ export async function createDatabase(settings: DatabaseSettings, logger: Logger)
         bornAt.set(connection as object, Date.now());
         evictOnReadTimeout(connection as object);
       },
+      // The embedded database's one session outlives every connection: their statements must not.
+      ...(embeddedServer ? { beforeDisconnect: deallocateStatements } : {}),
     },
   };
   const sequelize = new Sequelize(url, options);

@@ -18,7 +18,7 @@ export function statement(name: string, text: string): Statement {
 }
 
 interface PgConnection {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+  query(config: { name?: string; text: string; values?: unknown[] }): Promise<{ rows: unknown[] }>;
   /** Set here: connections of the embedded database share one backend session, so names carry the connection. */
   shopassistStatementPrefix?: string;
 }
@@ -40,5 +40,26 @@ export async function pooledQuery<T>(sequelize: Sequelize, sql: Statement, value
     return (await connection.query({ name: connection.shopassistStatementPrefix + sql.name, text: sql.text, values })).rows as T[];
   } finally {
     pool.releaseConnection(connection as never);
+  }
+}
+
+/**
+ * Drops the named statements a connection prepared, right before it closes (a `beforeDisconnect`
+ * hook of the embedded database). A server drops them with the connection's own session; the
+ * embedded database serves every connection from one session that outlives them all, where each
+ * closed connection's statements would stay for good and every new connection (the pool reaps
+ * idle ones and renews old ones) would add copies of its own. Best effort: a connection that is
+ * already broken cannot be asked, and closing it must not fail for that.
+ */
+export async function deallocateStatements(connection: unknown): Promise<void> {
+  const c = connection as PgConnection;
+  const prefix = c.shopassistStatementPrefix;
+  if (!prefix) return;
+  try {
+    const { rows } = await c.query({ text: 'SELECT name FROM pg_prepared_statements WHERE starts_with(name, $1)', values: [prefix] });
+    const names = (rows as { name: string }[]).map((r) => r.name);
+    if (names.length > 0) await c.query({ text: names.map((name) => `DEALLOCATE "${name}"`).join('; ') });
+  } catch {
+    // Broken or closing already: nothing more to do here.
   }
 }

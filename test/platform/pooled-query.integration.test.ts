@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type Database } from '../../src/platform/db.js';
 import { createLogger } from '../../src/platform/logger.js';
@@ -48,5 +51,29 @@ describe('pooledQuery (named statements on pooled connections)', () => {
 
   it('refuses a name that is not lower-case letters, digits and underscores', () => {
     expect(() => statement('Bad-Name', 'SELECT 1')).toThrow(/bad statement name/);
+  });
+});
+
+describe('named statements on the embedded database', () => {
+  it('do not outlive their connection: a renewed connection leaves none of its predecessor\'s behind', async () => {
+    // Its one backend session outlives every connection. The pool renews connections (past
+    // DB_POOL_RECYCLE, or idle ones it reaps); each new one prepares its statements anew, so the
+    // ones it replaced must go with them, or the session gathers copies for as long as it runs.
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'shopassist-statements-'));
+    const owner = await createDatabase({ ...testConfig().database, url: undefined, dataDir, poolSize: 2, maxOverflow: 0, poolRecycleSeconds: 1 }, logger);
+    try {
+      const probe = statement('probe_renewed', 'SELECT $1::int AS n');
+      const count = statement('probe_count', `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE '%probe\\_renewed'`);
+      const prepared = async () => (await pooledQuery<{ n: number }>(owner.sequelize, count, []))[0]!.n;
+      const burst = () => Promise.all(Array.from({ length: 8 }, (_, i) => pooledQuery(owner.sequelize, probe, [i])));
+      await burst();
+      expect(await prepared()).toBeGreaterThanOrEqual(1);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await burst(); // every connection is past its age now: each is replaced, and the new ones prepare again
+      await expect.poll(async () => (await prepared()) - owner.poolStats().size).toBeLessThanOrEqual(0);
+    } finally {
+      await owner.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
