@@ -133,4 +133,29 @@ describe('charges sent together', () => {
     expect(await Promise.all(users.map(async (u) => (await repo.find(u.userId))!.available))).toEqual([4, 5, 4]);
     expect(await invariantHolds()).toBe(true);
   });
+
+  it('never sends the charge of a request answered 503 while its batch waited for a connection', async () => {
+    const users = [user(1), user(2), user(3)];
+    await Promise.all(users.map((u) => repo.ensure(u)));
+    // The second request is still live when its turn's charges are gathered, and is answered 503
+    // before the shared statement leaves: its charge must stay out of that statement too.
+    let calls = 0;
+    const guard: StorageGuard = {
+      run: (_operation, fn) => {
+        const late = ++calls === 2;
+        let checks = 0;
+        return fn({
+          assertLive: () => {
+            if (late && ++checks > 1) throw new StorageUnavailableError(1);
+          },
+        });
+      },
+    };
+    const guarded = new PostgresCreditRepository(db.database.sequelize, guard, POLICY);
+    const results = await Promise.allSettled(users.map((u) => guarded.charge(u, { cost: 1, description: 'answer' })));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(StorageUnavailableError);
+    expect(await Promise.all(users.map(async (u) => (await repo.find(u.userId))!.available))).toEqual([4, 5, 4]);
+    expect(await invariantHolds()).toBe(true);
+  });
 });
