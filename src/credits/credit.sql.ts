@@ -7,6 +7,16 @@
  */
 const NOW = 'COALESCE($2::timestamptz, statement_timestamp())';
 
+/** The `upd` step of a mutation: each row of `eff` is written back when a reset is due or its change applies. */
+const UPDATE_ROWS = `upd AS (
+  UPDATE user_credits u
+     SET available_credits = e.avail0 + e.applied, max_credits = e.max0,
+         last_reset_timestamp = e.reset0, updated_at = ${NOW}
+    FROM eff e
+   WHERE u.user_id = e.user_id AND (e.resetting OR e.applied <> 0)
+  RETURNING u.user_id
+),`;
+
 /**
  * Wraps an operation in the lock → lazy reset → guarded change → ledger pipeline.
  *
@@ -37,14 +47,7 @@ op AS (${op}),
 eff AS (
   SELECT b.*, o.*, CASE WHEN o.ok THEN o.delta ELSE 0 END AS applied FROM base b CROSS JOIN op o
 ),
-upd AS (
-  UPDATE user_credits u
-     SET available_credits = e.avail0 + e.applied, max_credits = e.max0,
-         last_reset_timestamp = e.reset0, updated_at = ${NOW}
-    FROM eff e
-   WHERE u.user_id = e.user_id AND (e.resetting OR e.applied <> 0)
-  RETURNING u.user_id
-),
+${UPDATE_ROWS}
 led AS (
   INSERT INTO credit_transactions (user_id, transaction_type, amount, "timestamp", description, balance_after, idempotency_key)
   -- clock_timestamp(), read after the row lock was taken: a user's entries are dated in the
@@ -152,14 +155,7 @@ eff AS (
     FROM base b
     LEFT JOIN credit_transactions p ON p.user_id = b.user_id AND p.idempotency_key = b.req_key
 ),
-upd AS (
-  UPDATE user_credits u
-     SET available_credits = e.avail0 + e.applied, max_credits = e.max0,
-         last_reset_timestamp = e.reset0, updated_at = ${NOW}
-    FROM eff e
-   WHERE u.user_id = e.user_id AND (e.resetting OR e.applied <> 0)
-  RETURNING u.user_id
-),
+${UPDATE_ROWS}
 led AS (
   INSERT INTO credit_transactions (user_id, transaction_type, amount, "timestamp", description, balance_after, idempotency_key)
   -- Dated after the row locks were taken, as in mutation().
