@@ -54,11 +54,14 @@ function errorEnvelopeFor(codes: readonly ErrorCode[]) {
     ...(codes.includes('VALIDATION_FAILED') ? [z.array(validationIssue)] : []),
     ...(codes.includes('INSUFFICIENT_CREDITS') ? [insufficientCreditsDetails] : []),
   ];
+  const detailsSchema = details.length === 1 ? details[0]! : z.union(details as unknown as [z.ZodType, z.ZodType]);
+  // A response whose every code carries details (402 INSUFFICIENT_CREDITS) always has them.
+  const alwaysDetails = codes.every((c) => c === 'VALIDATION_FAILED' || c === 'INSUFFICIENT_CREDITS');
   return z.strictObject({
     error: z.strictObject({
       code: z.enum(codes as [ErrorCode, ...ErrorCode[]]),
       message: z.string().describe('What went wrong, in words (never a stack trace, SQL or secret)'),
-      ...(withDetails ? { details: (details.length === 1 ? details[0] : z.union(details as unknown as [z.ZodType, z.ZodType])).optional() } : {}),
+      ...(withDetails ? { details: alwaysDetails ? detailsSchema : detailsSchema.optional() } : {}),
       requestId: z.string().describe('The X-Request-Id of the request'),
     }),
   });

@@ -741,7 +741,7 @@ export interface operations {
                             code: "VALIDATION_FAILED";
                             /** @description What went wrong, in words (never a stack trace, SQL or secret) */
                             message: string;
-                            details?: components["schemas"]["ValidationIssue"][];
+                            details: components["schemas"]["ValidationIssue"][];
                             /** @description The X-Request-Id of the request */
                             requestId: string;
                         };
@@ -1202,7 +1202,7 @@ export interface operations {
                             code: "INSUFFICIENT_CREDITS";
                             /** @description What went wrong, in words (never a stack trace, SQL or secret) */
                             message: string;
-                            details?: components["schemas"]["InsufficientCreditsDetails"];
+                            details: components["schemas"]["InsufficientCreditsDetails"];
                             /** @description The X-Request-Id of the request */
                             requestId: string;
                         };
@@ -1433,7 +1433,7 @@ export interface operations {
                             code: "VALIDATION_FAILED";
                             /** @description What went wrong, in words (never a stack trace, SQL or secret) */
                             message: string;
-                            details?: components["schemas"]["ValidationIssue"][];
+                            details: components["schemas"]["ValidationIssue"][];
                             /** @description The X-Request-Id of the request */
                             requestId: string;
                         };
@@ -1812,7 +1812,7 @@ export interface operations {
                             code: "VALIDATION_FAILED";
                             /** @description What went wrong, in words (never a stack trace, SQL or secret) */
                             message: string;
-                            details?: components["schemas"]["ValidationIssue"][];
+                            details: components["schemas"]["ValidationIssue"][];
                             /** @description The X-Request-Id of the request */
                             requestId: string;
                         };
@@ -1972,7 +1972,7 @@ export interface operations {
                             code: "VALIDATION_FAILED";
                             /** @description What went wrong, in words (never a stack trace, SQL or secret) */
                             message: string;
-                            details?: components["schemas"]["ValidationIssue"][];
+                            details: components["schemas"]["ValidationIssue"][];
                             /** @description The X-Request-Id of the request */
                             requestId: string;
                         };
