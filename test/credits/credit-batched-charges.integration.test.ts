@@ -111,34 +111,13 @@ describe('charges sent together', () => {
     expect(await invariantHolds()).toBe(true);
   });
 
-  it('never sends the charge of a request already answered 503, and still sends the others', async () => {
+  /**
+   * Three users charged in one turn through a guard whose second call is answered 503 once its
+   * liveness has been checked `liveChecks` times: only the other two are charged.
+   */
+  async function chargeWithSecondAnswered503(liveChecks: number) {
     const users = [user(1), user(2), user(3)];
     await Promise.all(users.map((u) => repo.ensure(u)));
-    // A guard whose second call has been answered 503 by the time its statement would leave.
-    let calls = 0;
-    const guard: StorageGuard = {
-      run: (_operation, fn) => {
-        const expired = ++calls === 2;
-        return fn({
-          assertLive: () => {
-            if (expired) throw new StorageUnavailableError(1);
-          },
-        });
-      },
-    };
-    const guarded = new PostgresCreditRepository(db.database.sequelize, guard, POLICY);
-    const results = await Promise.allSettled(users.map((u) => guarded.charge(u, { cost: 1, description: 'answer' })));
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(StorageUnavailableError);
-    expect(await Promise.all(users.map(async (u) => (await repo.find(u.userId))!.available))).toEqual([4, 5, 4]);
-    expect(await invariantHolds()).toBe(true);
-  });
-
-  it('never sends the charge of a request answered 503 while its batch waited for a connection', async () => {
-    const users = [user(1), user(2), user(3)];
-    await Promise.all(users.map((u) => repo.ensure(u)));
-    // The second request is still live when its turn's charges are gathered, and is answered 503
-    // before the shared statement leaves: its charge must stay out of that statement too.
     let calls = 0;
     const guard: StorageGuard = {
       run: (_operation, fn) => {
@@ -146,7 +125,7 @@ describe('charges sent together', () => {
         let checks = 0;
         return fn({
           assertLive: () => {
-            if (late && ++checks > 1) throw new StorageUnavailableError(1);
+            if (late && ++checks > liveChecks) throw new StorageUnavailableError(1);
           },
         });
       },
@@ -157,5 +136,15 @@ describe('charges sent together', () => {
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(StorageUnavailableError);
     expect(await Promise.all(users.map(async (u) => (await repo.find(u.userId))!.available))).toEqual([4, 5, 4]);
     expect(await invariantHolds()).toBe(true);
+  }
+
+  it('never sends the charge of a request already answered 503, and still sends the others', async () => {
+    await chargeWithSecondAnswered503(0);
+  });
+
+  it('never sends the charge of a request answered 503 while its batch waited for a connection', async () => {
+    // Still live when its turn's charges are gathered, answered 503 before the shared statement
+    // leaves: its charge must stay out of that statement too.
+    await chargeWithSecondAnswered503(1);
   });
 });
