@@ -7,6 +7,18 @@
  */
 const NOW = 'COALESCE($2::timestamptz, statement_timestamp())';
 
+/**
+ * The `base` step of a mutation: each locked row of `cur` as it stands after a due lazy reset
+ * (`avail0`, `max0`, `reset0`: the current allowance and now, when `resetting`).
+ */
+const LAZY_RESET = `base AS (
+  SELECT cur.*,
+         CASE WHEN resetting THEN allowance ELSE available_credits END AS avail0,
+         CASE WHEN resetting THEN allowance ELSE max_credits END AS max0,
+         CASE WHEN resetting THEN ${NOW} ELSE last_reset_timestamp END AS reset0
+  FROM cur
+),`;
+
 /** The `upd` step of a mutation: each row of `eff` is written back when a reset is due or its change applies. */
 const UPDATE_ROWS = `upd AS (
   UPDATE user_credits u
@@ -36,13 +48,7 @@ WITH cur AS (
   FROM user_credits WHERE user_id = $1
   FOR UPDATE
 ),
-base AS (
-  SELECT cur.*,
-         CASE WHEN resetting THEN allowance ELSE available_credits END AS avail0,
-         CASE WHEN resetting THEN allowance ELSE max_credits END AS max0,
-         CASE WHEN resetting THEN ${NOW} ELSE last_reset_timestamp END AS reset0
-  FROM cur
-),
+${LAZY_RESET}
 op AS (${op}),
 eff AS (
   SELECT b.*, o.*, CASE WHEN o.ok THEN o.delta ELSE 0 END AS applied FROM base b CROSS JOIN op o
@@ -140,13 +146,7 @@ cur AS (
   ORDER BY c.user_id
   FOR UPDATE OF c
 ),
-base AS (
-  SELECT cur.*,
-         CASE WHEN resetting THEN allowance ELSE available_credits END AS avail0,
-         CASE WHEN resetting THEN allowance ELSE max_credits END AS max0,
-         CASE WHEN resetting THEN ${NOW} ELSE last_reset_timestamp END AS reset0
-  FROM cur
-),
+${LAZY_RESET}
 eff AS (
   SELECT b.*, -b.cost AS delta, 'debit'::varchar AS type, b.req_description AS description, b.req_key AS key,
          (p.id IS NULL AND b.avail0 >= b.cost) AS ok,
