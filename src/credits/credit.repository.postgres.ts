@@ -261,8 +261,9 @@ export class PostgresCreditRepository implements CreditRepository {
   }
 
   /**
-   * One mutation statement: $1 user, $2 clock, $3 period (ms), $4/$5 guest/registered
-   * allowance, $6 force a reset, $7… the operation's own values. Resolves undefined for no row.
+   * One mutation statement under the guard: $1 user, $2 clock, $3 period (ms), $4/$5
+   * guest/registered allowance, $6 force a reset, $7… the operation's own values. Resolves
+   * undefined for no row.
    */
   private async mutate(
     operation: string,
@@ -272,19 +273,29 @@ export class PostgresCreditRepository implements CreditRepository {
     values: unknown[],
     repeatable: boolean,
   ): Promise<MutationRow | undefined> {
-    const bind = [userId, this.clock(), this.policy.resetPeriodMs, this.policy.guestAllowance, this.policy.registeredAllowance, forceReset, ...values];
     try {
-      const rows = await this.guard.run(operation, (call) =>
-        retryTransient(() => pooledQuery<MutationRow>(this.sequelize, sql, bind, call.assertLive), {
-          // A clash on an idempotency key means a concurrent twin committed first: the repeat replays.
-          alsoRetry: isIdempotencyClash,
-          connectionErrors: repeatable,
-        }),
-      );
-      return this.emitReset(rows[0]);
+      return await this.guard.run(operation, (call) => this.send(call, sql, userId, forceReset, values, repeatable));
     } catch (err) {
       throw this.translate(err);
     }
+  }
+
+  /** Sends one mutation statement for `call` (checked right before it leaves), retrying what is safe to repeat. */
+  private async send(
+    call: GuardedCall,
+    sql: Statement,
+    userId: string,
+    forceReset: boolean,
+    values: unknown[],
+    repeatable: boolean,
+  ): Promise<MutationRow | undefined> {
+    const bind = [userId, this.clock(), this.policy.resetPeriodMs, this.policy.guestAllowance, this.policy.registeredAllowance, forceReset, ...values];
+    const rows = await retryTransient(() => pooledQuery<MutationRow>(this.sequelize, sql, bind, call.assertLive), {
+      // A clash on an idempotency key means a concurrent twin committed first: the repeat replays.
+      alsoRetry: isIdempotencyClash,
+      connectionErrors: repeatable,
+    });
+    return this.emitReset(rows[0]);
   }
 
   /**
@@ -355,13 +366,8 @@ export class PostgresCreditRepository implements CreditRepository {
   }
 
   /** One charge in its own statement, checked against its request's call right before it leaves. */
-  private async chargeOne(c: PendingCharge): Promise<MutationRow | undefined> {
-    const bind = [c.userId, this.clock(), this.policy.resetPeriodMs, this.policy.guestAllowance, this.policy.registeredAllowance, false, c.cost, c.description, c.key];
-    const rows = await retryTransient(() => pooledQuery<MutationRow>(this.sequelize, CHARGE_SQL, bind, c.call.assertLive), {
-      alsoRetry: isIdempotencyClash,
-      connectionErrors: true,
-    });
-    return this.emitReset(rows[0]);
+  private chargeOne(c: PendingCharge): Promise<MutationRow | undefined> {
+    return this.send(c.call, CHARGE_SQL, c.userId, false, [c.cost, c.description, c.key], true);
   }
 
   private emitReset(row: MutationRow | undefined): MutationRow | undefined {
