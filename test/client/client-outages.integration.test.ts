@@ -18,21 +18,24 @@ import { SESSION_SECRET } from '../support/tokens.js';
  */
 const common = { SESSION_SECRET, GUEST_CREDITS: '10', QUERY_COST: '1', CACHED_QUERY_COST: '0', QUERY_RATE_LIMIT_PER_MINUTE: '0' };
 
+/** An app on memory storage whose assistant is the chat model at `openai`. */
+const withModel = (openai: FakeOpenAi, extra: Record<string, string> = {}) => ({
+  ...common,
+  STORAGE_BACKEND: 'memory',
+  CACHE_BACKEND: 'memory',
+  ASSISTANT_PROVIDER: 'openai',
+  OPENAI_BASE_URL: openai.baseUrl,
+  OPENAI_MODEL: 'test-model',
+  ...extra,
+});
+
 describe('the typed client when the chat model fails', () => {
   let openai: FakeOpenAi;
   let served: ServedApp;
 
   beforeAll(async () => {
     openai = await startFakeOpenAi();
-    served = await serveApp({
-      ...common,
-      STORAGE_BACKEND: 'memory',
-      CACHE_BACKEND: 'memory',
-      ASSISTANT_PROVIDER: 'openai',
-      OPENAI_BASE_URL: openai.baseUrl,
-      OPENAI_MODEL: 'test-model',
-      ASSISTANT_TIMEOUT_MS: '300',
-    });
+    served = await serveApp(withModel(openai, { ASSISTANT_TIMEOUT_MS: '300' }));
   });
   afterEach(() => {
     openai.mode = { kind: 'answer' };
@@ -76,14 +79,7 @@ describe('the typed client when the chat model keeps failing', () => {
   beforeAll(async () => {
     openai = await startFakeOpenAi();
     openai.mode = { kind: 'fail' };
-    served = await serveApp({
-      ...common,
-      STORAGE_BACKEND: 'memory',
-      CACHE_BACKEND: 'memory',
-      ASSISTANT_PROVIDER: 'openai',
-      OPENAI_BASE_URL: openai.baseUrl,
-      OPENAI_MODEL: 'test-model',
-    });
+    served = await serveApp(withModel(openai));
   });
   afterAll(async () => {
     await served?.close();
@@ -151,15 +147,7 @@ describe('the typed client while the same question is still being answered', () 
     openai = await startFakeOpenAi();
     // Slower than the 5 s a retry waits for the first attempt, well within the assistant timeout.
     openai.mode = { kind: 'slow', delayMs: 6500 };
-    served = await serveApp({
-      ...common,
-      STORAGE_BACKEND: 'memory',
-      CACHE_BACKEND: 'memory',
-      ASSISTANT_PROVIDER: 'openai',
-      OPENAI_BASE_URL: openai.baseUrl,
-      OPENAI_MODEL: 'test-model',
-      ASSISTANT_TIMEOUT_MS: '15000',
-    });
+    served = await serveApp(withModel(openai, { ASSISTANT_TIMEOUT_MS: '15000' }));
   });
   afterAll(async () => {
     await served?.close();
