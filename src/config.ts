@@ -84,6 +84,8 @@ const envSchema = z
     REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379/0'),
     CACHE_TTL_SECONDS: int(1, 86_400 * 365).default(3600),
     CACHE_MAX_ENTRIES: int(1, 10_000_000).default(10_000),
+    CONVERSATION_BACKEND: oneOf(['postgres', 'redis', 'memory']).optional(),
+    CONVERSATION_TTL_SECONDS: int(1, 86_400 * 30).default(28_800),
     GUEST_CREDITS: int(1, 1_000_000_000).default(10),
     REGISTERED_CREDITS: int(1, 1_000_000_000).default(100),
     CREDIT_RESET_PERIOD_HOURS: positiveNumber.default(24),
@@ -122,6 +124,13 @@ const envSchema = z
         message: 'memory, redis or none while STORAGE_BACKEND=memory (memory storage never connects to a database)',
       });
     }
+    if (env.STORAGE_BACKEND === 'memory' && env.CONVERSATION_BACKEND === 'postgres') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CONVERSATION_BACKEND'],
+        message: 'memory or redis while STORAGE_BACKEND=memory (memory storage never connects to a database)',
+      });
+    }
     if (env.AUTH_JWT_SECRET && env.AUTH_JWKS_URL) {
       ctx.addIssue({ code: 'custom', path: ['AUTH_JWKS_URL'], message: 'unset while AUTH_JWT_SECRET is set (use one of the two)' });
     }
@@ -138,6 +147,7 @@ type Env = z.output<typeof envSchema>;
 
 export type StorageBackend = Env['STORAGE_BACKEND'];
 export type CacheBackend = NonNullable<Env['CACHE_BACKEND']>;
+export type ConversationBackend = NonNullable<Env['CONVERSATION_BACKEND']>;
 export type DbSslMode = Env['DB_SSL'];
 
 export interface Config {
@@ -163,6 +173,8 @@ export interface Config {
     migrateOnStart: boolean;
   };
   cache: { redisUrl: string; ttlSeconds: number; maxEntries: number };
+  /** Follow-up context: where it lives (REDIS_URL for redis) and how long after its last turn. */
+  conversations: { backend: ConversationBackend; ttlSeconds: number };
   credits: {
     guestAllowance: number;
     registeredAllowance: number;
@@ -242,6 +254,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       migrateOnStart: e.MIGRATE_ON_START,
     },
     cache: { redisUrl: e.REDIS_URL, ttlSeconds: e.CACHE_TTL_SECONDS, maxEntries: e.CACHE_MAX_ENTRIES },
+    conversations: {
+      backend: e.CONVERSATION_BACKEND ?? (e.STORAGE_BACKEND === 'memory' ? 'memory' : 'postgres'),
+      ttlSeconds: e.CONVERSATION_TTL_SECONDS,
+    },
     credits: {
       guestAllowance: e.GUEST_CREDITS,
       registeredAllowance: e.REGISTERED_CREDITS,
