@@ -129,6 +129,7 @@ const ERROR_TEXT: Record<ErrorCode, string> = {
   NOT_FOUND: 'no such route',
   USER_NOT_FOUND: 'no credit row for this user',
   CONSENT_NOT_FOUND: 'no consent recorded yet',
+  CONVERSATION_NOT_FOUND: 'no such conversation: unknown, expired, deleted or another shopper’s',
   METHOD_NOT_ALLOWED: 'the path does not answer this method',
   IDEMPOTENCY_CONFLICT: 'the same Idempotency-Key was used with a different body',
   IDEMPOTENCY_IN_PROGRESS: 'the first attempt with this Idempotency-Key is still running after 5 s',

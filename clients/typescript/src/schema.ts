@@ -346,7 +346,7 @@ export interface components {
         ErrorEnvelope: {
             error: {
                 /** @enum {string} */
-                code: "VALIDATION_FAILED" | "INVALID_JSON" | "UNAUTHENTICATED" | "INSUFFICIENT_CREDITS" | "CONSENT_REQUIRED" | "ADMIN_DISABLED" | "NOT_FOUND" | "USER_NOT_FOUND" | "CONSENT_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_WOULD_BE_NEGATIVE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "UPSTREAM_ERROR" | "SERVICE_UNAVAILABLE" | "UPSTREAM_TIMEOUT";
+                code: "VALIDATION_FAILED" | "INVALID_JSON" | "UNAUTHENTICATED" | "INSUFFICIENT_CREDITS" | "CONSENT_REQUIRED" | "ADMIN_DISABLED" | "NOT_FOUND" | "USER_NOT_FOUND" | "CONSENT_NOT_FOUND" | "CONVERSATION_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_WOULD_BE_NEGATIVE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "UPSTREAM_ERROR" | "SERVICE_UNAVAILABLE" | "UPSTREAM_TIMEOUT";
                 /** @description What went wrong, in words (never a stack trace, SQL or secret) */
                 message: string;
                 details?: components["schemas"]["ValidationIssue"][] | components["schemas"]["InsufficientCreditsDetails"];
