@@ -36,6 +36,8 @@ export interface ConversationTurn {
   productIds: string[];
   /** Their prices as shown (same order): "cheaper" is relative to these, whatever the catalog says later. */
   prices: number[];
+  /** The currency of those prices (ISO 4217), for the answer text; absent when nothing was shown. */
+  currency?: string;
   /** ISO-8601 UTC. */
   createdAt: string;
 }

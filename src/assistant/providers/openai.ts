@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Catalog } from '../catalog/catalog.js';
 import { CatalogSearch, type CatalogHit } from '../catalog/catalog-search.js';
-import { describeResult, toAnsweredProduct } from './catalog.js';
+import { describeResult, pageOf, toAnsweredProduct } from './catalog.js';
 import {
   AssistantTimeoutError,
   AssistantUpstreamError,
@@ -67,7 +67,9 @@ export class OpenAiProvider implements AssistantProvider {
 
   async answer(request: AssistantRequest, signal: AbortSignal): Promise<AssistantAnswer> {
     throwIfAborted(signal);
-    const candidates = this.search.search({ ...request, limit: Math.min(this.maxCandidates, Math.max(request.limit, request.limit * 3)) });
+    const offset = request.offset ?? 0;
+    const wanted = Math.min(this.maxCandidates, Math.max(request.limit, request.limit * 3));
+    const candidates = pageOf(this.search.search({ ...request, limit: offset + wanted }), offset);
     // Nothing in the catalog fits: there is nothing for the model to choose from.
     if (candidates.hits.length === 0) return { answer: describeResult(candidates), products: [] };
 

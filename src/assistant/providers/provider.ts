@@ -18,6 +18,8 @@ export interface AssistantRequest {
   filters?: ProductFilters;
   /** How many products to return at most (1–20). */
   limit: number;
+  /** Best matches to skip first ("show me more" in a conversation); 0 when absent. */
+  offset?: number;
 }
 
 export interface AnsweredProduct {
