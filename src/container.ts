@@ -17,6 +17,9 @@ import { docsRoutes } from './http/docs.routes.js';
 import { buildOpenApiDocument } from './http/openapi.js';
 import { createCreditFeatures } from './credits/credit.module.js';
 import { createAssistantFeatures } from './assistant/assistant.module.js';
+import { createConversations } from './conversations/conversation.factory.js';
+import { conversationRoutes } from './conversations/conversation.routes.js';
+import type { ConversationService } from './conversations/conversation.service.js';
 import { webRoutes } from './web/web.routes.js';
 
 /**
@@ -30,6 +33,8 @@ export interface Container {
   readonly database: Database | undefined;
   /** The app's metrics registry, rendered at GET /metrics. */
   readonly metrics: Metrics;
+  /** Follow-up context, on CONVERSATION_BACKEND. */
+  readonly conversations: ConversationService;
   /** Stops background work, then closes the pool and the embedded database. */
   close(): Promise<void>;
 }
@@ -38,6 +43,8 @@ export interface ContainerOptions {
   logger?: Logger;
   /** Redis key prefix of the query cache (tests give each app its own). */
   redisKeyPrefix?: string;
+  /** Redis key prefix of the conversations (tests give each app its own; never under the cache's, which `clear` empties). */
+  conversationKeyPrefix?: string;
 }
 
 export async function createContainer(config: Config, options: ContainerOptions = {}): Promise<Container> {
@@ -64,6 +71,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
     const queryCache = await createQueryCache({ config, database, breakers, databaseBreaker: databaseGuard?.breaker, logger, redisKeyPrefix: options.redisKeyPrefix, metrics });
     closers.push(() => queryCache.close());
 
+    const conversations = await createConversations({ config, database, breakers, databaseBreaker: databaseGuard?.breaker, logger, redisKeyPrefix: options.conversationKeyPrefix });
+    closers.push(() => conversations.close());
+
     const assistantFeatures = await createAssistantFeatures({ config, database, dbGuard, breakers, credits: creditFeatures, cache: queryCache, metrics, logger });
     closers.push(() => assistantFeatures.close());
 
@@ -81,6 +91,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     const routers = [
       ...assistantFeatures.routers,
       ...creditFeatures.routers,
+      conversationRoutes(conversations, creditFeatures.authenticateAndEnsure),
       healthRoutes(health),
       metricsRoutes(metrics),
       cacheAdminRoutes(queryCache, config.adminApiKey),
@@ -96,6 +107,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       logger,
       database,
       metrics,
+      conversations,
       close() {
         closing ??= (async () => {
           for (const close of closers.reverse()) await close();

@@ -5,6 +5,7 @@ import { idempotencyKeyHeader, queryBody, queryResponse } from '../assistant/ass
 import { cacheStatsResponse } from '../cache/cache.schemas.js';
 import { consentBody, type consentListQuery, consentListResponse, consentResponse } from '../consent/consent.schemas.js';
 import { adjustBody, creditsResponse, type transactionsQuery, transactionsResponse, userIdParams } from '../credits/credit.schemas.js';
+import { conversationParams, conversationResponse } from '../conversations/conversation.schemas.js';
 import { liveResponse, readinessResponse } from '../health/health.schemas.js';
 import { guestSessionResponse } from '../identity/guest-session.schemas.js';
 import { cleanupBody, cleanupResponse } from '../maintenance/maintenance.schemas.js';
@@ -203,6 +204,14 @@ const BALANCE: HeaderName[] = ['X-Credits-Remaining', 'X-Credits-Limit', 'X-Cred
 const AT = '2026-01-01T09:00:00.000Z';
 const RESETS = '2026-01-02T09:00:00.000Z';
 const creditsExample = { userId: 'guest_0f8fad5b-d9cb-469f-a165-70867728950e', isGuest: true, available: 9, max: 10, lastResetAt: AT, resetsAt: RESETS };
+const conversationExample = {
+  conversationId: 'cv_3q2mJ8kP0sX1vYtR9wLz4A',
+  turns: [
+    { query: 'waterproof hiking boots', resolvedQuery: { query: 'waterproof hiking boots', filters: {} }, productIds: ['p-1042', 'p-2210'], createdAt: AT },
+    { query: 'cheaper', resolvedQuery: { query: 'waterproof hiking boots', filters: { maxPrice: 89.98 } }, productIds: ['p-0307'], createdAt: AT },
+  ],
+  expiresAt: '2026-01-01T17:00:00.000Z',
+};
 const consentExample = { userId: creditsExample.userId, termsAccepted: true, marketingConsent: false, timestamp: AT, updatedAt: AT };
 const queryExample = {
   answer: 'The Trailmaster GTX is waterproof and within budget.',
@@ -230,6 +239,10 @@ const userIdParamsDoc = z.object({
     description: 'guest_<uuid>, or a registered user id: 1–128 of A–Z a–z 0–9 _ . : @ - not starting with guest_',
     example: 'user_42',
   }),
+});
+
+const conversationParamsDoc = z.object({
+  conversationId: conversationParams.shape.conversationId.meta({ description: 'The `conversationId` of an answer (opaque)', example: 'cv_3q2mJ8kP0sX1vYtR9wLz4A' }),
 });
 
 const queryHeaders = z.object({
@@ -335,6 +348,33 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
       security: SECURITY.user,
       request: { body: { required: true, content: { 'application/json': { schema: consentBody, example: { termsAccepted: true, marketingConsent: false } } } } },
       responses: { 200: json('The consent record', consent, consentExample), ...errors([...BODY_ERRORS, ...USER_ERRORS]) },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/conversations/{conversationId}',
+      tags: ['assistant'],
+      operationId: 'getConversation',
+      summary: "One of the caller's conversations, with its turns",
+      description:
+        'The questions of a conversation (oldest first, at most 20) with what each was resolved to and the products shown. ' +
+        'A conversation expires CONVERSATION_TTL_SECONDS after its last turn. An unknown, expired, deleted or another shopper’s id is 404.',
+      security: SECURITY.user,
+      request: { params: conversationParamsDoc },
+      responses: {
+        200: json('The conversation', named('Conversation', conversationResponse), conversationExample, ['Cache-Control']),
+        ...errors(['CONVERSATION_NOT_FOUND', ...USER_ERRORS]),
+      },
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/conversations/{conversationId}',
+      tags: ['assistant'],
+      operationId: 'deleteConversation',
+      summary: 'Forget a conversation',
+      description: 'Every turn is gone at once, for every API process; a later follow-up with this id is 404 CONVERSATION_NOT_FOUND.',
+      security: SECURITY.user,
+      request: { params: conversationParamsDoc },
+      responses: { 204: { description: 'Forgotten', headers: headerRefs() }, ...errors(['CONVERSATION_NOT_FOUND', ...USER_ERRORS]) },
     },
     {
       method: 'post',

@@ -82,6 +82,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/conversations/{conversationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of the caller's conversations, with its turns
+         * @description The questions of a conversation (oldest first, at most 20) with what each was resolved to and the products shown. A conversation expires CONVERSATION_TTL_SECONDS after its last turn. An unknown, expired, deleted or another shopper’s id is 404.
+         */
+        get: operations["getConversation"];
+        put?: never;
+        post?: never;
+        /**
+         * Forget a conversation
+         * @description Every turn is gone at once, for every API process; a later follow-up with this id is 404 CONVERSATION_NOT_FOUND.
+         */
+        delete: operations["deleteConversation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/assistant/query": {
         parameters: {
             query?: never;
@@ -409,6 +433,35 @@ export interface components {
             timestamp: string;
             /** Format: date-time */
             updatedAt: string;
+        };
+        Conversation: {
+            conversationId: string;
+            turns: {
+                /** @description The shopper's own words */
+                query: string;
+                resolvedQuery: {
+                    /** @description The search words (a follow-up resolved against the earlier turns) */
+                    query: string;
+                    /** @description The filters applied: carried from earlier turns, moved by price words, overridden by the filters sent */
+                    filters: {
+                        category?: string;
+                        brand?: string;
+                        minPrice?: number;
+                        maxPrice?: number;
+                    };
+                    /** @description Best matches skipped ("show me more"); absent on a first page */
+                    offset?: number;
+                };
+                /** @description The products shown, best first */
+                productIds: string[];
+                /** Format: date-time */
+                createdAt: string;
+            }[];
+            /**
+             * Format: date-time
+             * @description CONVERSATION_TTL_SECONDS after the last turn
+             */
+            expiresAt: string;
         };
         QueryResponse: {
             answer: string;
@@ -1029,6 +1082,242 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "UNSUPPORTED_MEDIA_TYPE";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The `conversationId` of an answer (opaque) */
+                conversationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The conversation */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "conversationId": "cv_3q2mJ8kP0sX1vYtR9wLz4A",
+                     *       "turns": [
+                     *         {
+                     *           "query": "waterproof hiking boots",
+                     *           "resolvedQuery": {
+                     *             "query": "waterproof hiking boots",
+                     *             "filters": {}
+                     *           },
+                     *           "productIds": [
+                     *             "p-1042",
+                     *             "p-2210"
+                     *           ],
+                     *           "createdAt": "2026-01-01T09:00:00.000Z"
+                     *         },
+                     *         {
+                     *           "query": "cheaper",
+                     *           "resolvedQuery": {
+                     *             "query": "waterproof hiking boots",
+                     *             "filters": {
+                     *               "maxPrice": 89.98
+                     *             }
+                     *           },
+                     *           "productIds": [
+                     *             "p-0307"
+                     *           ],
+                     *           "createdAt": "2026-01-01T09:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "expiresAt": "2026-01-01T17:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Conversation"];
+                };
+            };
+            /** @description UNAUTHENTICATED: missing, malformed, expired or wrongly signed credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description CONVERSATION_NOT_FOUND: no such conversation: unknown, expired, deleted or another shopper’s */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "CONVERSATION_NOT_FOUND";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    deleteConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The `conversationId` of an answer (opaque) */
+                conversationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Forgotten */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description UNAUTHENTICATED: missing, malformed, expired or wrongly signed credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description CONVERSATION_NOT_FOUND: no such conversation: unknown, expired, deleted or another shopper’s */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "CONVERSATION_NOT_FOUND";
                             /** @description What went wrong, in words (never a stack trace, SQL or secret) */
                             message: string;
                             /** @description The X-Request-Id of the request */
