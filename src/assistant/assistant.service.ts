@@ -13,7 +13,6 @@ import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import {
   AssistantTimeoutError,
-  AssistantUpstreamError,
   type AnsweredProduct,
   type AssistantAnswer,
   type AssistantProvider,
