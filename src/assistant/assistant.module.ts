@@ -1,6 +1,7 @@
 import type { Router } from 'express';
 import type { Config } from '../config.js';
 import type { QueryCacheService } from '../cache/query-cache.service.js';
+import type { ConversationService } from '../conversations/conversation.service.js';
 import type { CreditFeatures } from '../credits/credit.module.js';
 import type { ComponentHealth } from '../health/health.service.js';
 import type { IdempotencyStore } from '../idempotency/idempotency.store.js';
@@ -16,6 +17,7 @@ import type { Metrics } from '../platform/metrics.js';
 import type { StorageGuard } from '../platform/storage-guard.js';
 import { assistantRoutes } from './assistant.routes.js';
 import { AssistantService } from './assistant.service.js';
+import { ConversationStep } from './conversation.step.js';
 import { loadCatalog } from './catalog/catalog.js';
 import { createProvider } from './providers/create-provider.js';
 import { isUpstreamOutage } from './providers/provider.js';
@@ -40,13 +42,14 @@ export interface AssistantModuleDeps {
   breakers: BreakerRegistry;
   credits: CreditFeatures;
   cache: QueryCacheService;
+  conversations: ConversationService;
   metrics: Metrics;
   logger: Logger;
 }
 
 /** Builds the provider, the assistant and maintenance services, their routers and the schedule. */
 export async function createAssistantFeatures(deps: AssistantModuleDeps): Promise<AssistantFeatures> {
-  const { config, database, dbGuard, breakers, credits, cache, metrics, logger } = deps;
+  const { config, database, dbGuard, breakers, credits, cache, conversations, metrics, logger } = deps;
   const catalog = await loadCatalog(config.assistant.catalogPath);
   const provider = createProvider(config, catalog);
   const breaker = breakers.create('assistant', {
@@ -78,6 +81,7 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
       idempotency,
       rateLimit: credits.rateLimits,
       provider,
+      conversation: new ConversationStep(conversations),
       breaker,
       metrics,
       logger,

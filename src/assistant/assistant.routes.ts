@@ -35,6 +35,7 @@ export function assistantRoutes(assistant: AssistantService, authenticate: Reque
         const response: QueryResponse = outcome.body;
         res.set(balanceHeaders(outcome.account)).set('X-Cache', outcome.cache).set('Cache-Control', 'no-store');
         if (outcome.replayed) res.set('Idempotent-Replayed', 'true');
+        if (outcome.conversationReset) res.set('X-Conversation', 'reset');
         res.json(response);
       },
     ],

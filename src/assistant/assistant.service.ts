@@ -19,6 +19,8 @@ import {
   type AssistantRequest,
 } from './providers/provider.js';
 import { canonicalJson } from '../platform/canonical-json.js';
+import type { ResolvedQuery } from '../conversations/conversation.store.js';
+import { resolvedQueryOf, type ConversationalQuestion, type ConversationStep, type PlacedQuestion } from './conversation.step.js';
 
 export type CacheHeader = 'HIT' | 'MISS' | 'BYPASS';
 
@@ -35,7 +37,12 @@ export interface QueryResult {
   cached: boolean;
   creditsCharged: number;
   credits: { available: number; max: number; resetsAt: string };
+  conversationId: string;
+  resolvedQuery: ResolvedQuery;
 }
+
+/** A question as the route hands it over: the search, and the conversation it follows up (if any). */
+export type QuestionRequest = AssistantRequest & ConversationalQuestion;
 
 export interface QueryOutcome {
   body: QueryResult;
@@ -44,6 +51,8 @@ export interface QueryOutcome {
   replayed: boolean;
   /** For the balance headers. */
   account: Pick<CreditAccount, 'available' | 'max' | 'resetsAt'>;
+  /** The conversation store could not answer: a follow-up was answered as a new question. */
+  conversationReset?: boolean;
 }
 
 /** What an idempotency record keeps of a completed request. */
@@ -53,6 +62,8 @@ interface Replayable {
   cached: boolean;
   creditsCharged: number;
   cache: CacheHeader;
+  conversationId: string;
+  resolvedQuery: ResolvedQuery;
 }
 
 export interface AssistantSettings {
@@ -73,6 +84,8 @@ export interface AssistantDeps {
   idempotency: IdempotencyStore;
   rateLimit: RateLimitStore;
   provider: AssistantProvider;
+  /** Places each question in its conversation (follow-ups) and keeps its turn. */
+  conversation: ConversationStep;
   breaker: Breaker;
   metrics: Metrics;
   logger: Logger;
@@ -111,7 +124,7 @@ export class AssistantService {
     return this.deps.provider;
   }
 
-  async query(caller: Caller, request: AssistantRequest, options: QueryOptions = {}): Promise<QueryOutcome> {
+  async query(caller: Caller, request: QuestionRequest, options: QueryOptions = {}): Promise<QueryOutcome> {
     const consent = await this.deps.consent.find(caller);
     if (!consent?.termsAccepted) {
       throw new AppError('CONSENT_REQUIRED', 'Accept the terms (PUT /api/v1/consent) before asking the assistant.');
@@ -133,6 +146,8 @@ export class AssistantService {
         cached: outcome.body.cached,
         creditsCharged: outcome.body.creditsCharged,
         cache: outcome.cache,
+        conversationId: outcome.body.conversationId,
+        resolvedQuery: outcome.body.resolvedQuery,
       };
       await this.deps.idempotency.complete(caller.userId, key, attempt, kept as unknown as Record<string, unknown>);
       return outcome;
@@ -190,6 +205,8 @@ export class AssistantService {
         cached: kept.cached,
         creditsCharged: kept.creditsCharged,
         credits: creditsOf(account),
+        conversationId: kept.conversationId,
+        resolvedQuery: kept.resolvedQuery,
       },
       cache: kept.cache,
       replayed: true,
@@ -198,49 +215,58 @@ export class AssistantService {
   }
 
   /** `chargeKey`: the ledger idempotency key of this request's charge, when it has one. */
-  private async answer(caller: Caller, request: AssistantRequest, options: QueryOptions, chargeKey: string | undefined): Promise<QueryOutcome> {
+  private async answer(caller: Caller, request: QuestionRequest, options: QueryOptions, chargeKey: string | undefined): Promise<QueryOutcome> {
     await this.enforceRateLimit(caller);
+    // The conversation step: a follow-up becomes the search it means (404 for a bad id).
+    const placed = await this.deps.conversation.place(caller.userId, request);
+    const search = placed.search;
 
     const { provider, cache } = this.deps;
-    const key = cacheKey(request, { provider: provider.name, model: provider.model, catalogVersion: provider.catalogVersion });
+    const key = cacheKey(search, { provider: provider.name, model: provider.model, catalogVersion: provider.catalogVersion });
     const lookup = await cache.get(key, { skipRead: options.noCache === true });
 
     if (lookup.status === 'hit') {
       const cost = this.settings.cachedQueryCost;
       const charge = await this.charge(caller, cost, 'Assistant answer (cached)', chargeKey);
       const value = lookup.value as unknown as AssistantAnswer;
-      return this.outcome(value, { cached: true, cost, charge, cache: 'HIT' });
+      await this.deps.conversation.record(caller.userId, placed, request, value, this.now());
+      return this.outcome(value, placed, { cached: true, cost, charge, cache: 'HIT' });
     }
 
     const cost = this.settings.queryCost;
     const charge = await this.charge(caller, cost, 'Assistant answer', chargeKey);
     let fresh: AssistantAnswer;
     try {
-      fresh = await this.callProvider(key, request);
+      fresh = await this.callProvider(key, search);
     } catch (err) {
       await this.refund(caller, charge, cost, err);
       throw err;
     }
     await cache.set(key, fresh as unknown as Parameters<QueryCacheService['set']>[1]);
-    return this.outcome(fresh, { cached: false, cost, charge, cache: lookup.status === 'bypass' ? 'BYPASS' : 'MISS' });
+    await this.deps.conversation.record(caller.userId, placed, request, fresh, this.now());
+    return this.outcome(fresh, placed, { cached: false, cost, charge, cache: lookup.status === 'bypass' ? 'BYPASS' : 'MISS' });
   }
 
   private outcome(
     answer: AssistantAnswer,
+    placed: PlacedQuestion,
     o: { cached: boolean; cost: number; charge: ChargeOutcome; cache: CacheHeader },
   ): QueryOutcome {
     const account = o.charge.account;
     return {
       body: {
-        answer: answer.answer,
+        answer: this.deps.conversation.answerText(placed, answer.answer),
         products: answer.products,
         cached: o.cached,
         creditsCharged: o.cost,
         credits: { available: o.charge.balanceAfter, max: account.max, resetsAt: account.resetsAt.toISOString() },
+        conversationId: placed.conversationId,
+        resolvedQuery: resolvedQueryOf(placed),
       },
       cache: o.cache,
       replayed: false,
       account: { available: o.charge.balanceAfter, max: account.max, resetsAt: account.resetsAt },
+      ...(placed.reset ? { conversationReset: true } : {}),
     };
   }
 

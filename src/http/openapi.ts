@@ -88,6 +88,10 @@ const HEADERS = {
     description: 'Present (true) only on a replay of an earlier answer with the same Idempotency-Key.',
     schema: { type: 'string', enum: ['true'] },
   },
+  'X-Conversation': {
+    description: 'Present (reset) only when the conversation store could not answer: the follow-up was answered as a new question.',
+    schema: { type: 'string', enum: ['reset'] },
+  },
   'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'string', pattern: '^[0-9]+$' } },
   'WWW-Authenticate': { description: 'The authentication scheme to use.', schema: { type: 'string', pattern: '^Bearer' } },
   'Cache-Control': { description: 'Answers are personal or live: not to be stored.', schema: { type: 'string' } },
@@ -219,6 +223,8 @@ const queryExample = {
   cached: false,
   creditsCharged: 1,
   credits: { available: 9, max: 10, resetsAt: RESETS },
+  conversationId: 'cv_3q2mJ8kP0sX1vYtR9wLz4A',
+  resolvedQuery: { query: 'waterproof hiking boots', filters: { category: 'shoes', maxPrice: 150 } },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -383,8 +389,13 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
       operationId: 'queryAssistant',
       summary: 'Ask the product assistant',
       description:
-        'Order of checks: authentication → validation → consent → idempotency → rate limit → cache lookup → charge → assistant call → cache write. ' +
-        'A fresh answer costs QUERY_COST, a cached one CACHED_QUERY_COST. A 5xx after a charge always means the charge was refunded.',
+        'Order of checks: authentication → validation → consent → idempotency → rate limit → conversation → cache lookup → charge → assistant call → cache write → turn recorded. ' +
+        'A fresh answer costs QUERY_COST, a cached one CACHED_QUERY_COST. A 5xx after a charge always means the charge was refunded.\n\n' +
+        'Follow-ups: every answer carries `conversationId`; sent back in the body, the question is read against the conversation’s last turn ' +
+        '("cheaper", "less than that", "under $80", "for women", "in black", "waterproof", "show me more"; anything naming something new starts over), ' +
+        'filters in the body win over carried ones, and `resolvedQuery` says what was searched (the cache key is made of it, not of the raw text). ' +
+        'An unknown, expired or another shopper’s `conversationId` is 404 CONVERSATION_NOT_FOUND. With the conversation store down the question is answered ' +
+        'as a new one, with `X-Conversation: reset`. `conversationId` is part of the body for idempotency.',
       security: SECURITY.user,
       request: {
         headers: queryHeaders,
@@ -403,6 +414,7 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
           ...BALANCE,
           'X-Cache',
           'Idempotent-Replayed',
+          'X-Conversation',
           'Cache-Control',
         ]),
         ...errors(
@@ -411,6 +423,7 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
             'UNAUTHENTICATED',
             'INSUFFICIENT_CREDITS',
             'CONSENT_REQUIRED',
+            'CONVERSATION_NOT_FOUND',
             'IDEMPOTENCY_CONFLICT',
             'IDEMPOTENCY_IN_PROGRESS',
             'RATE_LIMITED',

@@ -117,7 +117,9 @@ export interface paths {
         put?: never;
         /**
          * Ask the product assistant
-         * @description Order of checks: authentication → validation → consent → idempotency → rate limit → cache lookup → charge → assistant call → cache write. A fresh answer costs QUERY_COST, a cached one CACHED_QUERY_COST. A 5xx after a charge always means the charge was refunded.
+         * @description Order of checks: authentication → validation → consent → idempotency → rate limit → conversation → cache lookup → charge → assistant call → cache write → turn recorded. A fresh answer costs QUERY_COST, a cached one CACHED_QUERY_COST. A 5xx after a charge always means the charge was refunded.
+         *
+         *     Follow-ups: every answer carries `conversationId`; sent back in the body, the question is read against the conversation’s last turn ("cheaper", "less than that", "under $80", "for women", "in black", "waterproof", "show me more"; anything naming something new starts over), filters in the body win over carried ones, and `resolvedQuery` says what was searched (the cache key is made of it, not of the raw text). An unknown, expired or another shopper’s `conversationId` is 404 CONVERSATION_NOT_FOUND. With the conversation store down the question is answered as a new one, with `X-Conversation: reset`. `conversationId` is part of the body for idempotency.
          */
         post: operations["queryAssistant"];
         delete?: never;
@@ -482,6 +484,22 @@ export interface components {
                 /** Format: date-time */
                 resetsAt: string;
             };
+            /** @description Send it back with the next question to ask a follow-up */
+            conversationId: string;
+            /** @description What was actually searched: the question read in its conversation */
+            resolvedQuery: {
+                /** @description The search words (a follow-up resolved against the earlier turns) */
+                query: string;
+                /** @description The filters applied: carried from earlier turns, moved by price words, overridden by the filters sent */
+                filters: {
+                    category?: string;
+                    brand?: string;
+                    minPrice?: number;
+                    maxPrice?: number;
+                };
+                /** @description Best matches skipped ("show me more"); absent on a first page */
+                offset?: number;
+            };
         };
         QueryRequest: {
             /** @description 1–500 characters (Unicode code points after NFC normalisation and trimming white space) */
@@ -496,6 +514,8 @@ export interface components {
             };
             /** @default 5 */
             limit?: number;
+            /** @description Asks a follow-up in this conversation (the `conversationId` of an earlier answer); unknown, expired or another shopper’s: 404 */
+            conversationId?: string;
         };
         ConsentPage: {
             items: {
@@ -544,6 +564,8 @@ export interface components {
         "X-Cache": "HIT" | "MISS" | "BYPASS";
         /** @description Present (true) only on a replay of an earlier answer with the same Idempotency-Key. */
         "Idempotent-Replayed": "true";
+        /** @description Present (reset) only when the conversation store could not answer: the follow-up was answered as a new question. */
+        "X-Conversation": "reset";
         /** @description Seconds to wait before trying again. */
         "Retry-After": string;
         /** @description The authentication scheme to use. */
@@ -1404,6 +1426,7 @@ export interface operations {
                     "X-Credits-Reset": components["headers"]["X-Credits-Reset"];
                     "X-Cache": components["headers"]["X-Cache"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Conversation": components["headers"]["X-Conversation"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -1428,6 +1451,14 @@ export interface operations {
                      *         "available": 9,
                      *         "max": 10,
                      *         "resetsAt": "2026-01-02T09:00:00.000Z"
+                     *       },
+                     *       "conversationId": "cv_3q2mJ8kP0sX1vYtR9wLz4A",
+                     *       "resolvedQuery": {
+                     *         "query": "waterproof hiking boots",
+                     *         "filters": {
+                     *           "category": "shoes",
+                     *           "maxPrice": 150
+                     *         }
                      *       }
                      *     }
                      */
@@ -1509,6 +1540,25 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "CONSENT_REQUIRED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description CONVERSATION_NOT_FOUND: no such conversation: unknown, expired, deleted or another shopper’s */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "CONVERSATION_NOT_FOUND";
                             /** @description What went wrong, in words (never a stack trace, SQL or secret) */
                             message: string;
                             /** @description The X-Request-Id of the request */

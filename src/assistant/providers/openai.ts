@@ -10,6 +10,7 @@ import {
   type AssistantAnswer,
   type AssistantProvider,
   type AssistantRequest,
+  type ConversationMessage,
 } from './provider.js';
 
 export interface OpenAiProviderOptions {
@@ -87,19 +88,25 @@ export class OpenAiProvider implements AssistantProvider {
         })),
       }),
       signal,
+      request.history,
     );
 
     return interpretReply(content, candidates, request.limit);
   }
 
   /** One chat-completions call; returns the first choice's message content. */
-  private async complete(userContent: string, signal: AbortSignal): Promise<string> {
+  private async complete(userContent: string, signal: AbortSignal, history: readonly ConversationMessage[] = []): Promise<string> {
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
     const body = JSON.stringify({
       model: this.model,
       messages: [
         { role: 'system', content: SYSTEM_PROMPT },
+        // The conversation so far, so "cheaper" or "for women" is read as the shopper meant it.
+        ...history.flatMap((turn) => [
+          { role: 'user', content: turn.question },
+          { role: 'assistant', content: turn.summary },
+        ]),
         { role: 'user', content: userContent },
       ],
       response_format: { type: 'json_object' },
