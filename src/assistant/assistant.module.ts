@@ -98,6 +98,7 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
     cache,
     idempotency,
     rateLimits: credits.rateLimits,
+    conversations,
     lock,
     logger,
   });

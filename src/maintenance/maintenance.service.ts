@@ -1,4 +1,5 @@
 import type { QueryCacheService } from '../cache/query-cache.service.js';
+import type { ConversationService } from '../conversations/conversation.service.js';
 import type { CreditService } from '../credits/credit.service.js';
 import type { IdempotencyStore } from '../idempotency/idempotency.store.js';
 import type { Logger } from '../platform/logger.js';
@@ -15,6 +16,8 @@ export interface MaintenanceDeps {
   cache: QueryCacheService;
   idempotency: IdempotencyStore;
   rateLimits: RateLimitStore;
+  /** Expired conversations are deleted with the rest (where the store does not expire them itself). */
+  conversations?: Pick<ConversationService, 'cleanupExpired'>;
   lock: JobLock;
   logger: Logger;
   now?: () => Date;
@@ -60,8 +63,13 @@ export class MaintenanceService {
     const transactionsDeleted = await credits.cleanupTransactions(new Date(now.getTime() - transactionsOlderThanDays * DAY_MS));
     const idempotencyKeysDeleted = await idempotency.cleanupExpired();
     const rateLimitWindowsDeleted = await rateLimits.deleteExpired(now);
+    // Like the cache, conversations are an aid: their store being down must not stop the rest.
+    const expiredConversationsDeleted = await (this.deps.conversations?.cleanupExpired() ?? Promise.resolve(0)).catch((err: unknown) => {
+      logger.warn({ err }, 'conversation cleanup skipped: the conversation store did not answer');
+      return 0;
+    });
     logger.info(
-      { event: 'cleanup', expiredCacheEntriesDeleted, transactionsDeleted, idempotencyKeysDeleted, rateLimitWindowsDeleted },
+      { event: 'cleanup', expiredCacheEntriesDeleted, transactionsDeleted, idempotencyKeysDeleted, rateLimitWindowsDeleted, expiredConversationsDeleted },
       'cleanup finished',
     );
     return { expiredCacheEntriesDeleted, transactionsDeleted };

@@ -134,3 +134,24 @@ describe.each(backends)('the conversation routes on $name conversations', ({ env
     expect(post.headers.allow).toBe('GET, HEAD, DELETE');
   });
 });
+
+describe('retention', () => {
+  it('the cleanup deletes expired conversations from PostgreSQL', async () => {
+    const adminKey = 'operator-key-0123456789abcdef';
+    const app = await createTestApp({ ...common, ADMIN_API_KEY: adminKey, STORAGE_BACKEND: 'postgres', CACHE_BACKEND: 'memory', DATABASE_URL: testDb.url, CONVERSATION_TTL_SECONDS: '1' });
+    try {
+      const shopper = await guest(app);
+      const id = app.conversations.newId();
+      expect(await app.conversations.record(shopper.userId, id, turn(1))).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 1300));
+      const res = await request(app.app).post('/api/v1/admin/maintenance/cleanup').set('X-Admin-Key', adminKey).send({});
+      expect(res.status).toBe(200);
+      const line = app.logs.find((l) => l.event === 'cleanup');
+      expect(line?.expiredConversationsDeleted).toBeGreaterThanOrEqual(1);
+      const [rows] = await app.database!.sequelize.query('SELECT 1 FROM conversations WHERE conversation_id = $1', { bind: [id] });
+      expect(rows).toHaveLength(0);
+    } finally {
+      await app.close();
+    }
+  });
+});
