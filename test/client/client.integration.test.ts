@@ -188,3 +188,24 @@ describe('the typed client: caller errors as typed results', () => {
     expect(dataOf(await client.getCredits()).available).toBe(9);
   });
 });
+
+describe('the typed client: a conversation', () => {
+  it('asks a follow-up with conversationId, reads the thread, and forgets it', async () => {
+    const client = await guestClient(served);
+    const first = dataOf(await client.query({ query: 'waterproof hiking boots' }));
+    expect(first.conversationReset).toBe(false);
+    expect(first.resolvedQuery).toEqual({ query: 'waterproof hiking boots', filters: {} });
+    const cheaper = dataOf(await client.query({ query: 'cheaper', conversationId: first.conversationId }));
+    expect(cheaper.conversationId).toBe(first.conversationId);
+    expect(cheaper.resolvedQuery.filters.maxPrice).toBeLessThan(Math.min(...first.products.map((p) => p.price)));
+
+    const thread = dataOf(await client.getConversation(first.conversationId));
+    expect(thread.turns.map((t) => t.query)).toEqual(['waterproof hiking boots', 'cheaper']);
+
+    const forgotten = await client.deleteConversation(first.conversationId);
+    expect(forgotten).toMatchObject({ ok: true, status: 204, data: null });
+    expect(errorOf(await client.getConversation(first.conversationId), 'CONVERSATION_NOT_FOUND').status).toBe(404);
+    expect(errorOf(await client.deleteConversation(first.conversationId), 'CONVERSATION_NOT_FOUND').status).toBe(404);
+    expect(errorOf(await client.query({ query: 'cheaper', conversationId: first.conversationId }), 'CONVERSATION_NOT_FOUND').status).toBe(404);
+  });
+});

@@ -104,7 +104,26 @@ export function createShopAssistClient(options: ShopAssistClientOptions): ShopAs
       // Without the header (a cross-origin page the API does not expose it to) `cached` still tells HIT from MISS.
       const cache = (CACHE_STATUSES.includes(xCache) ? xCache : sent.data.cached ? 'HIT' : 'MISS') as CacheStatus;
       const replayed = sent.response.headers.get('Idempotent-Replayed') === 'true';
-      return ok<QueryResult>(sent.response, { ...sent.data, cache, replayed, idempotencyKey });
+      const conversationReset = sent.response.headers.get('X-Conversation') === 'reset';
+      return ok<QueryResult>(sent.response, { ...sent.data, cache, replayed, idempotencyKey, conversationReset });
+    },
+
+    async getConversation(conversationId) {
+      const params = { path: { conversationId } };
+      const sent = await send((fetch) => api.GET('/api/v1/conversations/{conversationId}', { fetch, headers: auth(), params }));
+      return sent.ok ? ok(sent.response, sent.data) : sent;
+    },
+
+    async deleteConversation(conversationId) {
+      const params = { path: { conversationId } };
+      // 204 has no body: only the status is read.
+      try {
+        const { response, error } = await api.DELETE('/api/v1/conversations/{conversationId}', { fetch: baseFetch, headers: auth(), params });
+        if (!response.ok) return { ok: false, error: errorFromResponse(response, error) };
+        return ok(response, null);
+      } catch (cause) {
+        return { ok: false, error: networkError(cause) };
+      }
     },
   };
 }

@@ -16,6 +16,9 @@ export type ConsentRequest = operations['putConsent']['requestBody']['content'][
 export type QueryRequest = Schemas['QueryRequest'];
 export type QueryResponse = Schemas['QueryResponse'];
 export type Product = QueryResponse['products'][number];
+/** What was actually searched for an answer (a follow-up resolved against its conversation). */
+export type ResolvedQuery = QueryResponse['resolvedQuery'];
+export type Conversation = Schemas['Conversation'];
 export type ValidationIssue = Schemas['ValidationIssue'];
 /** Every error code of the contract (the `code` of the error envelope). */
 export type ErrorCode = Schemas['ErrorEnvelope']['error']['code'];
@@ -30,6 +33,8 @@ export type QueryResult = QueryResponse & {
   replayed: boolean;
   /** The `Idempotency-Key` sent: the caller's, or a new UUID. Send it again to retry without paying twice. */
   idempotencyKey: string;
+  /** `X-Conversation: reset`: the conversation could not be read, so the follow-up was answered as a new question. */
+  conversationReset: boolean;
 };
 
 export type Result<T> = { ok: true; data: T; status: number; requestId: string } | { ok: false; error: ShopAssistError };
@@ -156,6 +161,13 @@ export interface ShopAssistClient {
   getConsent(): Promise<Result<Consent>>;
   /** PUT /api/v1/consent. */
   recordConsent(body: ConsentRequest): Promise<Result<Consent>>;
-  /** POST /api/v1/assistant/query, always with an Idempotency-Key. */
+  /**
+   * POST /api/v1/assistant/query, always with an Idempotency-Key. Pass an earlier answer's
+   * `conversationId` in `body` to ask a follow-up ("cheaper", "for women", "show me more").
+   */
   query(body: QueryRequest, options?: QueryOptions): Promise<Result<QueryResult>>;
+  /** GET /api/v1/conversations/{conversationId}: the turns so far; CONVERSATION_NOT_FOUND when unknown, expired or another shopper's. */
+  getConversation(conversationId: string): Promise<Result<Conversation>>;
+  /** DELETE /api/v1/conversations/{conversationId}: forgets every turn (data null on success). */
+  deleteConversation(conversationId: string): Promise<Result<null>>;
 }
