@@ -29,6 +29,12 @@ export interface QueryOptions {
   idempotencyKey?: string | undefined;
   /** `Cache-Control: no-cache`: skip the cache read (the fresh answer is still written). */
   noCache?: boolean;
+  /**
+   * Told once the question has passed every check and is charged, before the answer is known
+   * (a streamed answer's 200 and `meta` event go out then): the outcome without its answer text
+   * and products. Not called for an idempotent replay, which charges nothing.
+   */
+  onCharged?: (charged: QueryOutcome) => void;
 }
 
 export interface QueryResult {
@@ -93,6 +99,8 @@ export interface AssistantDeps {
 }
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
+/** What `onCharged` is told in place of the answer it precedes. */
+const UNKNOWN_YET: AssistantAnswer = Object.freeze({ answer: '', products: [] }) as AssistantAnswer;
 const REFUND_DESCRIPTION = 'Refund: the assistant could not answer';
 /** Background attempts of a refund that failed (backoff capped at 60 s: about half an hour). */
 const REFUND_RETRIES = 35;
@@ -229,12 +237,15 @@ export class AssistantService {
       const cost = this.settings.cachedQueryCost;
       const charge = await this.charge(caller, cost, 'Assistant answer (cached)', chargeKey);
       const value = lookup.value as unknown as AssistantAnswer;
+      options.onCharged?.(this.outcome(UNKNOWN_YET, placed, { cached: true, cost, charge, cache: 'HIT' }));
       await this.deps.conversation.record(caller.userId, placed, request, value, this.now());
       return this.outcome(value, placed, { cached: true, cost, charge, cache: 'HIT' });
     }
 
     const cost = this.settings.queryCost;
     const charge = await this.charge(caller, cost, 'Assistant answer', chargeKey);
+    const cacheHeader: CacheHeader = lookup.status === 'bypass' ? 'BYPASS' : 'MISS';
+    options.onCharged?.(this.outcome(UNKNOWN_YET, placed, { cached: false, cost, charge, cache: cacheHeader }));
     let fresh: AssistantAnswer;
     try {
       fresh = await this.callProvider(key, search);
@@ -244,7 +255,7 @@ export class AssistantService {
     }
     await cache.set(key, fresh as unknown as Parameters<QueryCacheService['set']>[1]);
     await this.deps.conversation.record(caller.userId, placed, request, fresh, this.now());
-    return this.outcome(fresh, placed, { cached: false, cost, charge, cache: lookup.status === 'bypass' ? 'BYPASS' : 'MISS' });
+    return this.outcome(fresh, placed, { cached: false, cost, charge, cache: cacheHeader });
   }
 
   private outcome(

@@ -184,6 +184,41 @@ function json(description: string, schema: z.ZodType, example: unknown, headers:
   return { description, headers: headerRefs(...headers), content: { 'application/json': { schema, example } } };
 }
 
+const EVENT_STREAM_TEXT = [
+  'Sent with `Accept: text/event-stream`, once every check up to and including the charge has passed (errors before that stay JSON with their statuses).',
+  'Events, in order: `meta` {cached, creditsCharged, credits, conversationId, resolvedQuery}; `products` {products}; one or more `delta` {text},',
+  'whose texts concatenate to the answer; then `done` {answer}. Or, in place of what is left, `error` {code, message}: the assistant failed and the charge',
+  'was refunded before the event was sent. A client that goes away does not stop the answer: it is completed and recorded, and a retry with the same',
+  'Idempotency-Key replays it (as JSON or as a stream, as asked). Credits, cache, idempotency and rate limits are exactly as for JSON.',
+].join(' ');
+
+const EVENT_STREAM_EXAMPLE = [
+  'event: meta',
+  `data: ${JSON.stringify({ cached: false, creditsCharged: 1, credits: { available: 9, max: 10, resetsAt: '2026-01-02T09:00:00.000Z' }, conversationId: 'cv_3q2mJ8kP0sX1vYtR9wLz4A', resolvedQuery: { query: 'waterproof hiking boots', filters: {} } })}`,
+  '',
+  'event: products',
+  `data: ${JSON.stringify({ products: [{ id: 'p-1042', name: 'Trailmaster GTX', brand: 'Northpeak', category: 'shoes', price: 89.99, currency: 'USD', score: 0.87 }] })}`,
+  '',
+  'event: delta',
+  'data: {"text":"The Trailmaster GTX is waterproof and within budget."}',
+  '',
+  'event: done',
+  'data: {"answer":"The Trailmaster GTX is waterproof and within budget."}',
+  '',
+  '',
+].join('\n');
+
+/** The query route's 200 as Server-Sent Events too. */
+function withEventStream(response: ResponseConfig): ResponseConfig {
+  return {
+    ...response,
+    content: {
+      ...response.content,
+      'text/event-stream': { schema: z.string().describe(EVENT_STREAM_TEXT), example: EVENT_STREAM_EXAMPLE },
+    },
+  };
+}
+
 type Status = '400' | '401' | '402' | '403' | '404' | '409' | '413' | '415' | '429' | '500' | '502' | '503' | '504';
 
 /** Groups codes by status into one response each. */
@@ -410,13 +445,15 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
         },
       },
       responses: {
-        200: json('The answer and the balance right after its own charge', named('QueryResponse', queryResponse), queryExample, [
-          ...BALANCE,
-          'X-Cache',
-          'Idempotent-Replayed',
-          'X-Conversation',
-          'Cache-Control',
-        ]),
+        200: withEventStream(
+          json('The answer and the balance right after its own charge (or, with `Accept: text/event-stream`, the same answer as events)', named('QueryResponse', queryResponse), queryExample, [
+            ...BALANCE,
+            'X-Cache',
+            'Idempotent-Replayed',
+            'X-Conversation',
+            'Cache-Control',
+          ]),
+        ),
         ...errors(
           [
             ...BODY_ERRORS,

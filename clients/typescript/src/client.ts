@@ -29,7 +29,8 @@ export function createShopAssistClient(options: ShopAssistClientOptions): ShopAs
   // Looked up per call, and never called as a method (browsers refuse an unbound window.fetch).
   const userFetch = options.fetch;
   const baseFetch: Fetch = (request) => (userFetch ?? globalThis.fetch)(request);
-  const api = createClient<paths>({ baseUrl: options.baseUrl, fetch: baseFetch });
+  // JSON answers only: a streamed answer (text/event-stream) is read by its own method.
+  const api = createClient<paths, 'application/json'>({ baseUrl: options.baseUrl, fetch: baseFetch });
 
   const auth = (): Record<string, string> => (token ? { Authorization: `Bearer ${token}` } : {});
 

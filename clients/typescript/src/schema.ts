@@ -1417,7 +1417,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The answer and the balance right after its own charge */
+            /** @description The answer and the balance right after its own charge (or, with `Accept: text/event-stream`, the same answer as events) */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1463,6 +1463,20 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["QueryResponse"];
+                    /**
+                     * @example event: meta
+                     *     data: {"cached":false,"creditsCharged":1,"credits":{"available":9,"max":10,"resetsAt":"2026-01-02T09:00:00.000Z"},"conversationId":"cv_3q2mJ8kP0sX1vYtR9wLz4A","resolvedQuery":{"query":"waterproof hiking boots","filters":{}}}
+                     *
+                     *     event: products
+                     *     data: {"products":[{"id":"p-1042","name":"Trailmaster GTX","brand":"Northpeak","category":"shoes","price":89.99,"currency":"USD","score":0.87}]}
+                     *
+                     *     event: delta
+                     *     data: {"text":"The Trailmaster GTX is waterproof and within budget."}
+                     *
+                     *     event: done
+                     *     data: {"answer":"The Trailmaster GTX is waterproof and within budget."}
+                     */
+                    "text/event-stream": string;
                 };
             };
             /** @description VALIDATION_FAILED: the request does not match its schema (details lists each issue); INVALID_JSON: the body is malformed JSON */
