@@ -64,7 +64,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     const queryCache = await createQueryCache({ config, database, breakers, databaseBreaker: databaseGuard?.breaker, logger, redisKeyPrefix: options.redisKeyPrefix, metrics });
     closers.push(() => queryCache.close());
 
-    const assistantFeatures = await createAssistantFeatures({ config, database, dbGuard, breakers, credits: creditFeatures, cache: queryCache, metrics, logger });
+    const assistantFeatures = await createAssistantFeatures({ config, database, breakers, credits: creditFeatures, cache: queryCache, metrics, logger });
     closers.push(() => assistantFeatures.close());
 
     const health = new HealthService({
