@@ -109,6 +109,8 @@ const envSchema = z
     OPENAI_API_KEY: optionalString,
     OPENAI_MODEL: optionalString,
     ASSISTANT_TIMEOUT_MS: int(1, 600_000).default(10_000),
+    CHARGE_HOLD_SECONDS: int(1, 86_400).default(120),
+    HOLD_SWEEP_SECONDS: int(0, 86_400).default(10),
     TRANSACTION_RETENTION_DAYS: int(1, 36_500).default(90),
     CLEANUP_INTERVAL_MINUTES: int(0, 525_600).default(60),
     LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -137,6 +139,14 @@ const envSchema = z
     if (env.AUTH_JWT_SECRET && Buffer.byteLength(env.AUTH_JWT_SECRET, 'utf8') < 32) {
       ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: 'at least 32 bytes' });
     }
+    const budgetMs = requestBudgetMs(env.ASSISTANT_TIMEOUT_MS, env.DB_QUERY_TIMEOUT_MS);
+    if (env.CHARGE_HOLD_SECONDS * 1000 <= budgetMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CHARGE_HOLD_SECONDS'],
+        message: `more than ${Math.ceil(budgetMs / 1000)} (the longest a request can take after its charge with ASSISTANT_TIMEOUT_MS=${env.ASSISTANT_TIMEOUT_MS} and DB_QUERY_TIMEOUT_MS=${env.DB_QUERY_TIMEOUT_MS})`,
+      });
+    }
     if (env.ASSISTANT_PROVIDER === 'openai') {
       if (!env.OPENAI_BASE_URL) ctx.addIssue({ code: 'custom', path: ['OPENAI_BASE_URL'], message: 'a URL (required when ASSISTANT_PROVIDER=openai)' });
       if (!env.OPENAI_MODEL) ctx.addIssue({ code: 'custom', path: ['OPENAI_MODEL'], message: 'a model name (required when ASSISTANT_PROVIDER=openai)' });
@@ -144,6 +154,16 @@ const envSchema = z
   });
 
 type Env = z.output<typeof envSchema>;
+
+/**
+ * The longest a query can run once its charge is taken: the assistant call, then up to four
+ * database calls each bounded by the guard (cache write on PostgreSQL, answer recorded with the
+ * settle, a refund, a release), plus a second of slack. A held charge must outlive it, or the
+ * sweep could refund a charge whose answer is about to be recorded (that answer then gets no 200).
+ */
+export function requestBudgetMs(assistantTimeoutMs: number, dbQueryTimeoutMs: number): number {
+  return assistantTimeoutMs + 4 * (dbQueryTimeoutMs + 100) + 1000;
+}
 
 export type StorageBackend = Env['STORAGE_BACKEND'];
 export type CacheBackend = NonNullable<Env['CACHE_BACKEND']>;
@@ -197,6 +217,14 @@ export interface Config {
     catalogPath: string | undefined;
     openai: { baseUrl?: string; apiKey?: string; model?: string };
     timeoutMs: number;
+    /** The longest a query can run after its charge (see requestBudgetMs). */
+    requestBudgetMs: number;
+  };
+  holds: {
+    /** CHARGE_HOLD_SECONDS: an unsettled charge is refunded this long after it was taken. */
+    holdSeconds: number;
+    /** HOLD_SWEEP_SECONDS: how often this process sweeps for such charges; 0 = never (cleanup route only). */
+    sweepSeconds: number;
   };
   maintenance: { transactionRetentionDays: number; cleanupIntervalMinutes: number };
   logLevel: Env['LOG_LEVEL'];
@@ -284,7 +312,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       catalogPath: e.CATALOG_PATH,
       openai: { baseUrl: e.OPENAI_BASE_URL, apiKey: e.OPENAI_API_KEY, model: e.OPENAI_MODEL },
       timeoutMs: e.ASSISTANT_TIMEOUT_MS,
+      requestBudgetMs: requestBudgetMs(e.ASSISTANT_TIMEOUT_MS, e.DB_QUERY_TIMEOUT_MS),
     },
+    holds: { holdSeconds: e.CHARGE_HOLD_SECONDS, sweepSeconds: e.HOLD_SWEEP_SECONDS },
     maintenance: {
       transactionRetentionDays: e.TRANSACTION_RETENTION_DAYS,
       cleanupIntervalMinutes: e.CLEANUP_INTERVAL_MINUTES,

@@ -74,7 +74,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     const conversations = await createConversations({ config, database, breakers, databaseBreaker: databaseGuard?.breaker, logger, redisKeyPrefix: options.conversationKeyPrefix });
     closers.push(() => conversations.close());
 
-    const assistantFeatures = await createAssistantFeatures({ config, database, dbGuard, breakers, credits: creditFeatures, cache: queryCache, conversations, metrics, logger });
+    const assistantFeatures = await createAssistantFeatures({ config, database, breakers, credits: creditFeatures, cache: queryCache, conversations, metrics, logger });
     closers.push(() => assistantFeatures.close());
 
     const health = new HealthService({

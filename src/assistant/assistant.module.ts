@@ -4,17 +4,13 @@ import type { QueryCacheService } from '../cache/query-cache.service.js';
 import type { ConversationService } from '../conversations/conversation.service.js';
 import type { CreditFeatures } from '../credits/credit.module.js';
 import type { ComponentHealth } from '../health/health.service.js';
-import type { IdempotencyStore } from '../idempotency/idempotency.store.js';
-import { MemoryIdempotencyStore } from '../idempotency/idempotency.store.memory.js';
-import { PostgresIdempotencyStore } from '../idempotency/idempotency.store.postgres.js';
 import { MemoryJobLock, PostgresJobLock, type JobLock } from '../maintenance/job-lock.js';
 import { maintenanceRoutes } from '../maintenance/maintenance.routes.js';
-import { MaintenanceService, scheduleCleanup } from '../maintenance/maintenance.service.js';
+import { MaintenanceService, scheduleCleanup, scheduleHoldSweep } from '../maintenance/maintenance.service.js';
 import type { BreakerRegistry } from '../platform/breaker.js';
 import type { Database } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
-import type { StorageGuard } from '../platform/storage-guard.js';
 import { assistantRoutes } from './assistant.routes.js';
 import { AssistantService } from './assistant.service.js';
 import { ConversationStep } from './conversation.step.js';
@@ -31,14 +27,13 @@ export interface AssistantFeatures {
   routers: Router[];
   /** Readiness: the assistant is not probed; it is down while its breaker is open. */
   health(): Promise<ComponentHealth>;
-  /** Stops the cleanup schedule (waiting for a running cleanup). */
+  /** Stops the cleanup and hold-sweep schedules (waiting for a running one). */
   close(): Promise<void>;
 }
 
 export interface AssistantModuleDeps {
   config: Config;
   database: Database | undefined;
-  dbGuard: StorageGuard;
   breakers: BreakerRegistry;
   credits: CreditFeatures;
   cache: QueryCacheService;
@@ -49,7 +44,7 @@ export interface AssistantModuleDeps {
 
 /** Builds the provider, the assistant and maintenance services, their routers and the schedule. */
 export async function createAssistantFeatures(deps: AssistantModuleDeps): Promise<AssistantFeatures> {
-  const { config, database, dbGuard, breakers, credits, cache, conversations, metrics, logger } = deps;
+  const { config, database, breakers, credits, cache, conversations, metrics, logger } = deps;
   const catalog = await loadCatalog(config.assistant.catalogPath);
   const provider = createProvider(config, catalog);
   const breaker = breakers.create('assistant', {
@@ -62,14 +57,12 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
     isFailure: isUpstreamOutage,
   });
 
-  let idempotency: IdempotencyStore;
+  const { idempotency } = credits;
   let lock: JobLock;
   if (config.storageBackend === 'postgres') {
     if (!database) throw new Error('STORAGE_BACKEND=postgres needs a database');
-    idempotency = new PostgresIdempotencyStore(database.sequelize, dbGuard);
     lock = new PostgresJobLock(database.url, config.database, CLEANUP_LOCK_KEY);
   } else {
-    idempotency = new MemoryIdempotencyStore();
     lock = new MemoryJobLock();
   }
 
@@ -91,6 +84,8 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
       cachedQueryCost: config.credits.cachedQueryCost,
       rateLimitPerMinute: config.queryRateLimitPerMinute,
       timeoutMs: config.assistant.timeoutMs,
+      holdMs: config.holds.holdSeconds * 1000,
+      leaseMs: config.assistant.requestBudgetMs,
     },
   );
   const maintenance = new MaintenanceService({
@@ -101,7 +96,9 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
     conversations,
     lock,
     logger,
+    metrics,
   });
+  const stopSweep = scheduleHoldSweep(maintenance, { sweepSeconds: config.holds.sweepSeconds, logger });
   const stopSchedule = scheduleCleanup(maintenance, {
     intervalMinutes: config.maintenance.cleanupIntervalMinutes,
     retentionDays: config.maintenance.transactionRetentionDays,
@@ -120,7 +117,7 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
     health: async () => ({ status: breaker.state === 'open' ? 'down' : 'up', latencyMs: null }),
     close: async () => {
       await stopSchedule();
-      assistant.close();
+      await stopSweep();
     },
   };
 }

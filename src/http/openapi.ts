@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { idempotencyKeyHeader, queryBody, queryResponse } from '../assistant/assistant.schemas.js';
 import { cacheStatsResponse } from '../cache/cache.schemas.js';
 import { consentBody, type consentListQuery, consentListResponse, consentResponse } from '../consent/consent.schemas.js';
-import { adjustBody, creditsResponse, type transactionsQuery, transactionsResponse, userIdParams } from '../credits/credit.schemas.js';
+import { adjustBody, creditsResponse, ledgerReportResponse, type transactionsQuery, transactionsResponse, userIdParams } from '../credits/credit.schemas.js';
 import { conversationParams, conversationResponse } from '../conversations/conversation.schemas.js';
 import { liveResponse, readinessResponse } from '../health/health.schemas.js';
 import { guestSessionResponse } from '../identity/guest-session.schemas.js';
@@ -143,9 +143,9 @@ const ERROR_TEXT: Record<ErrorCode, string> = {
   UNSUPPORTED_MEDIA_TYPE: 'the body is not JSON',
   RATE_LIMITED: 'too many requests; Retry-After = seconds to wait',
   INTERNAL_ERROR: 'something unexpected; the request id identifies it',
-  UPSTREAM_ERROR: 'the assistant failed (any charge was refunded)',
-  SERVICE_UNAVAILABLE: 'storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded)',
-  UPSTREAM_TIMEOUT: 'the assistant timed out (any charge was refunded)',
+  UPSTREAM_ERROR: 'the assistant failed (any charge was refunded, or will be)',
+  SERVICE_UNAVAILABLE: 'storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be)',
+  UPSTREAM_TIMEOUT: 'the assistant timed out (any charge was refunded, or will be)',
 };
 
 const ERROR_EXAMPLE_DETAILS: Partial<Record<ErrorCode, unknown>> = {
@@ -398,12 +398,12 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
       summary: "One of the caller's conversations, with its turns",
       description:
         'The questions of a conversation (oldest first, at most 20) with what each was resolved to and the products shown. ' +
-        'A conversation expires CONVERSATION_TTL_SECONDS after its last turn. An unknown, expired, deleted or another shopper’s id is 404.',
+        'A conversation expires CONVERSATION_TTL_SECONDS after its last turn. An unknown, expired, deleted or another shopper’s id is 404; a path that is not valid percent-encoded UTF-8 is 400.',
       security: SECURITY.user,
       request: { params: conversationParamsDoc },
       responses: {
         200: json('The conversation', named('Conversation', conversationResponse), conversationExample, ['Cache-Control']),
-        ...errors(['CONVERSATION_NOT_FOUND', ...USER_ERRORS]),
+        ...errors(['VALIDATION_FAILED', 'CONVERSATION_NOT_FOUND', ...USER_ERRORS]),
       },
     },
     {
@@ -415,7 +415,7 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
       description: 'Every turn is gone at once, for every API process; a later follow-up with this id is 404 CONVERSATION_NOT_FOUND.',
       security: SECURITY.user,
       request: { params: conversationParamsDoc },
-      responses: { 204: { description: 'Forgotten', headers: headerRefs() }, ...errors(['CONVERSATION_NOT_FOUND', ...USER_ERRORS]) },
+      responses: { 204: { description: 'Forgotten', headers: headerRefs() }, ...errors(['VALIDATION_FAILED', 'CONVERSATION_NOT_FOUND', ...USER_ERRORS]) },
     },
     {
       method: 'post',
@@ -424,8 +424,8 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
       operationId: 'queryAssistant',
       summary: 'Ask the product assistant',
       description:
-        'Order of checks: authentication → validation → consent → idempotency → rate limit → conversation → cache lookup → charge → assistant call → cache write → turn recorded. ' +
-        'A fresh answer costs QUERY_COST, a cached one CACHED_QUERY_COST. A 5xx after a charge always means the charge was refunded.\n\n' +
+        'Order of checks: authentication → validation → consent → idempotency → rate limit → conversation → cache lookup → charge (a hold) → assistant call → cache write and answer recorded → hold settled → 200 (and the turn kept). ' +
+        'A fresh answer costs QUERY_COST, a cached one CACHED_QUERY_COST. The charge is held until the answer is recorded (idempotency record and answer stored); only then is it settled and the 200 sent. A 5xx after a charge always means the charge was refunded, or will be: a hold that is not settled within CHARGE_HOLD_SECONDS (the process died, the database went away between charge and answer) is refunded exactly once by whichever process sweeps first. A retry with the same Idempotency-Key while the first attempt\'s hold is open takes that hold over instead of charging again.\n\n' +
         'Follow-ups: every answer carries `conversationId`; sent back in the body, the question is read against the conversation’s last turn ' +
         '("cheaper", "less than that", "under $80", "for women", "in black", "waterproof", "show me more"; anything naming something new starts over), ' +
         'filters in the body win over carried ones, and `resolvedQuery` says what was searched (the cache key is made of it, not of the raw text). ' +
@@ -551,13 +551,28 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
       path: '/api/v1/admin/maintenance/cleanup',
       tags: ['operator'],
       operationId: 'adminCleanup',
-      summary: 'Delete expired cache entries and old ledger entries',
-      description: 'Old ledger entries are replaced by one `carryover` per user; the default age is TRANSACTION_RETENTION_DAYS.',
+      summary: 'Delete expired cache entries and old ledger entries; refund expired holds',
+      description:
+        'Old ledger entries are replaced by one `carryover` per user; the default age is TRANSACTION_RETENTION_DAYS. Held charges past CHARGE_HOLD_SECONDS are refunded (as the periodic sweep does).',
       security: SECURITY.admin,
       request: { body: { required: false, content: { 'application/json': { schema: cleanupBody, example: { transactionsOlderThanDays: 90 } } } } },
       responses: {
-        200: json('What was deleted', named('CleanupReport', cleanupResponse), { expiredCacheEntriesDeleted: 4, transactionsDeleted: 120 }, ['Cache-Control']),
+        200: json('What was deleted', named('CleanupReport', cleanupResponse), { expiredCacheEntriesDeleted: 4, transactionsDeleted: 120, expiredHoldsRefunded: 0 }, ['Cache-Control']),
         ...errors([...BODY_ERRORS, ...ADMIN_ERRORS]),
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/admin/ledger/verify',
+      tags: ['operator'],
+      operationId: 'adminVerifyLedger',
+      summary: 'Check every balance against its ledger',
+      description:
+        'One set-based check of every user (for operators and tests, not for a hot path): `mismatched` counts users whose `available` differs from the sum of their ledger, `negative` balances below 0, `openHolds` charges not yet settled or refunded, `expiredHolds` those past CHARGE_HOLD_SECONDS that no sweep has refunded yet; `examples` names up to 10 offending users. On a healthy system all but `users` and `openHolds` are 0.',
+      security: SECURITY.admin,
+      responses: {
+        200: json('The check', named('LedgerReport', ledgerReportResponse), { users: 1204, mismatched: 0, negative: 0, openHolds: 3, expiredHolds: 0, examples: [] }, ['Cache-Control']),
+        ...errors(ADMIN_ERRORS),
       },
     },
     {
@@ -639,7 +654,8 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
           headers: headerRefs(),
           content: { 'application/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } },
         },
-        ...errors(['NOT_FOUND', 'INTERNAL_ERROR']),
+        // 400: a file name that is not valid percent-encoded UTF-8.
+        ...errors(['VALIDATION_FAILED', 'NOT_FOUND', 'INTERNAL_ERROR']),
       },
     },
   ];

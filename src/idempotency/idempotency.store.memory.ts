@@ -1,4 +1,10 @@
+import type { SettleResult } from '../credits/credit.repository.js';
 import type { BeginParams, BeginResult, IdempotencyStore, StoredResponse } from './idempotency.store.js';
+
+/** Settles a hold at once, without a turn of the event loop (the memory credit repository). */
+export interface HoldSettler {
+  settleNow(userId: string, chargeId: string): SettleResult;
+}
 
 interface Entry {
   requestHash: string;
@@ -10,11 +16,17 @@ interface Entry {
   expiresAt: number;
 }
 
-/** Idempotency records in process memory (STORAGE_BACKEND=memory: one process). */
+/**
+ * Idempotency records in process memory (STORAGE_BACKEND=memory: one process). Every operation
+ * runs to its end without awaiting, so recording an answer and settling its hold is one step.
+ */
 export class MemoryIdempotencyStore implements IdempotencyStore {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly now: () => Date = () => new Date(),
+    private readonly holds?: HoldSettler,
+  ) {}
 
   private id(userId: string, key: string): string {
     return `${userId}\u0000${key}`;
@@ -47,12 +59,34 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return { state: 'in_progress' };
   }
 
-  async complete(userId: string, key: string, attempt: string, response: StoredResponse): Promise<void> {
-    const entry = this.entries.get(this.id(userId, key));
-    if (entry && entry.attempt === attempt && entry.status === 'in_progress') {
-      entry.status = 'completed';
-      entry.response = structuredClone(response);
+  async complete(userId: string, key: string, attempt: string, response: StoredResponse, holdId?: string | null): Promise<boolean> {
+    const entry = this.mine(userId, key, attempt);
+    if (!entry) return false;
+    if (holdId) {
+      if (!this.holds) throw new Error('this idempotency store settles no holds');
+      if (this.holds.settleNow(userId, holdId) !== 'settled') return false;
     }
+    entry.status = 'completed';
+    entry.response = structuredClone(response);
+    return true;
+  }
+
+  async release(userId: string, key: string, attempt: string): Promise<void> {
+    const entry = this.mine(userId, key, attempt);
+    if (entry) entry.lockedUntil = this.now().getTime();
+  }
+
+  async renewChargeToken(userId: string, key: string, attempt: string): Promise<string | undefined> {
+    const entry = this.mine(userId, key, attempt);
+    if (!entry) return undefined;
+    entry.chargeToken = attempt;
+    return attempt;
+  }
+
+  /** The record while it is this attempt's and in progress. */
+  private mine(userId: string, key: string, attempt: string): Entry | undefined {
+    const entry = this.entries.get(this.id(userId, key));
+    return entry && entry.attempt === attempt && entry.status === 'in_progress' ? entry : undefined;
   }
 
   async abandon(userId: string, key: string, attempt: string): Promise<void> {

@@ -55,14 +55,62 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     });
   }
 
-  async complete(userId: string, key: string, attempt: string, response: StoredResponse): Promise<void> {
-    await this.guard.run('idempotency.complete', (call) =>
-      this.sequelize.query(
-        `UPDATE idempotency_keys SET status = 'completed', response = $4::jsonb
-          WHERE user_id = $1 AND key = $2 AND attempt = $3 AND status = 'in_progress'`,
-        guardedOptions(call, { bind: [userId, key, attempt, JSON.stringify(response)] }),
+  /**
+   * One statement: the hold (when given) and the record are locked first; each update then runs
+   * only if the other row was found as required (the hold open, the record this attempt's), so
+   * the answer is recorded and its hold settled together or not at all. A hold a sweep refunded
+   * meanwhile is seen as refunded once its lock is granted (READ COMMITTED rechecks a locked row).
+   */
+  async complete(userId: string, key: string, attempt: string, response: StoredResponse, holdId?: string | null): Promise<boolean> {
+    const hold = holdId ?? null;
+    if (hold !== null && !/^\d{1,18}$/.test(hold)) return false;
+    const [row] = await this.guard.run('idempotency.complete', (call) =>
+      this.sequelize.query<{ completed: number }>(
+        `WITH h AS (
+           SELECT debit_id FROM credit_holds
+            WHERE debit_id = $5::bigint AND user_id = $1 AND state = 'held'
+            FOR UPDATE
+         ), k AS (
+           SELECT user_id, key FROM idempotency_keys
+            WHERE user_id = $1 AND key = $2 AND attempt = $3 AND status = 'in_progress'
+            FOR UPDATE
+         ), s AS (
+           UPDATE credit_holds SET state = 'settled', settled_at = $6
+            WHERE debit_id IN (SELECT debit_id FROM h) AND EXISTS (SELECT 1 FROM k)
+           RETURNING debit_id
+         ), c AS (
+           UPDATE idempotency_keys i SET status = 'completed', response = $4::jsonb
+             FROM k
+            WHERE i.user_id = k.user_id AND i.key = k.key AND ($5::bigint IS NULL OR EXISTS (SELECT 1 FROM h))
+           RETURNING 1
+         )
+         SELECT (SELECT count(*) FROM c)::int AS completed`,
+        guardedOptions(call, { bind: [userId, key, attempt, JSON.stringify(response), hold, this.now()], type: QueryTypes.SELECT }),
       ),
     );
+    return row?.completed === 1;
+  }
+
+  async release(userId: string, key: string, attempt: string): Promise<void> {
+    await this.guard.run('idempotency.release', (call) =>
+      this.sequelize.query(
+        `UPDATE idempotency_keys SET locked_until = LEAST(locked_until, $4)
+          WHERE user_id = $1 AND key = $2 AND attempt = $3 AND status = 'in_progress'`,
+        guardedOptions(call, { bind: [userId, key, attempt, this.now()] }),
+      ),
+    );
+  }
+
+  async renewChargeToken(userId: string, key: string, attempt: string): Promise<string | undefined> {
+    const rows = await this.guard.run('idempotency.renew', (call) =>
+      this.sequelize.query<{ charge_token: string }>(
+        `UPDATE idempotency_keys SET charge_token = attempt
+          WHERE user_id = $1 AND key = $2 AND attempt = $3 AND status = 'in_progress'
+         RETURNING charge_token`,
+        guardedOptions(call, { bind: [userId, key, attempt], type: QueryTypes.SELECT }),
+      ),
+    );
+    return rows[0]?.charge_token;
   }
 
   async abandon(userId: string, key: string, attempt: string): Promise<void> {

@@ -1,14 +1,16 @@
 import type { QueryCacheService } from '../cache/query-cache.service.js';
 import type { ConversationService } from '../conversations/conversation.service.js';
-import type { CreditService } from '../credits/credit.service.js';
+import { SWEEP_BATCH, type CreditService } from '../credits/credit.service.js';
 import type { IdempotencyStore } from '../idempotency/idempotency.store.js';
 import type { Logger } from '../platform/logger.js';
+import type { Metrics } from '../platform/metrics.js';
 import type { RateLimitStore } from '../rate-limit/rate-limit.store.js';
 import type { JobLock } from './job-lock.js';
 
 export interface CleanupReport {
   expiredCacheEntriesDeleted: number;
   transactionsDeleted: number;
+  expiredHoldsRefunded: number;
 }
 
 export interface MaintenanceDeps {
@@ -20,6 +22,8 @@ export interface MaintenanceDeps {
   conversations?: Pick<ConversationService, 'cleanupExpired'>;
   lock: JobLock;
   logger: Logger;
+  /** Counts the credits the sweep gives back. */
+  metrics?: Metrics;
   now?: () => Date;
 }
 
@@ -52,9 +56,29 @@ export class MaintenanceService {
     return report;
   }
 
+  /**
+   * Refunds held charges past CHARGE_HOLD_SECONDS (a process died, the database went away
+   * between charge and answer, a reply never reached the server). Any process may run it at any
+   * time: each hold is refunded exactly once, whoever sweeps. Resolves how many it refunded.
+   */
+  async sweepHolds(): Promise<number> {
+    const { credits, metrics, logger } = this.deps;
+    let refunded = 0;
+    for (;;) {
+      const swept = await credits.refundExpiredHolds(SWEEP_BATCH);
+      for (const hold of swept) {
+        metrics?.creditsRefunded.inc({ user_kind: hold.userId.startsWith('guest_') ? 'guest' : 'registered' }, hold.amount);
+      }
+      refunded += swept.length;
+      if (swept.length > 0) logger.info({ event: 'holds_refunded', holds: swept.length }, 'refunded held charges whose answer was never recorded');
+      if (swept.length < SWEEP_BATCH) return refunded;
+    }
+  }
+
   private async runOnce(transactionsOlderThanDays: number): Promise<CleanupReport> {
     const { credits, cache, idempotency, rateLimits, logger } = this.deps;
     const now = this.now();
+    const expiredHoldsRefunded = await this.sweepHolds();
     // The cache is an optimisation: a cache outage must not stop the ledger's retention.
     const expiredCacheEntriesDeleted = await cache.cleanupExpired().catch((err: unknown) => {
       logger.warn({ err }, 'cache cleanup skipped: the cache store did not answer');
@@ -69,10 +93,10 @@ export class MaintenanceService {
       return 0;
     });
     logger.info(
-      { event: 'cleanup', expiredCacheEntriesDeleted, transactionsDeleted, idempotencyKeysDeleted, rateLimitWindowsDeleted, expiredConversationsDeleted },
+      { event: 'cleanup', expiredCacheEntriesDeleted, transactionsDeleted, expiredHoldsRefunded, idempotencyKeysDeleted, rateLimitWindowsDeleted, expiredConversationsDeleted },
       'cleanup finished',
     );
-    return { expiredCacheEntriesDeleted, transactionsDeleted };
+    return { expiredCacheEntriesDeleted, transactionsDeleted, expiredHoldsRefunded };
   }
 }
 
@@ -88,6 +112,30 @@ export function scheduleCleanup(service: MaintenanceService, options: { interval
       options.logger.error({ err }, 'scheduled cleanup failed; it runs again at the next interval');
     });
   }, options.intervalMinutes * 60_000);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}
+
+/**
+ * Sweeps for expired holds every `sweepSeconds` (0 = never: the cleanup route still does). Every
+ * process runs it; the holds' own state makes each refund happen once. Failures (the database is
+ * down) are logged and the next sweep tries again: nothing waits in memory.
+ */
+export function scheduleHoldSweep(service: MaintenanceService, options: { sweepSeconds: number; logger: Logger }): () => Promise<void> {
+  if (options.sweepSeconds <= 0) return async () => {};
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    if (running) return; // the previous sweep is still at work
+    running = service
+      .sweepHolds()
+      .catch((err: unknown) => {
+        options.logger.warn({ err }, 'hold sweep failed; it runs again at the next interval');
+      })
+      .finally(() => (running = undefined));
+  }, options.sweepSeconds * 1000);
   timer.unref();
   return async () => {
     clearInterval(timer);

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CreditRepository } from '../../src/credits/credit.repository.js';
 import type { BeginParams, IdempotencyStore } from '../../src/idempotency/idempotency.store.js';
 import type { TestClock } from './clock.js';
 
 export interface IdempotencyHarness {
   store: IdempotencyStore;
+  /** The credit repository on the same storage, whose holds `complete` settles. */
+  credits: CreditRepository;
   clock: TestClock;
   dispose?(): Promise<void>;
 }
@@ -98,6 +101,84 @@ export function idempotencyStoreContract(name: string, make: () => Promise<Idemp
       expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'in_progress' });
       await h.store.complete(second.userId, second.key, second.attempt, { fresh: true });
       expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'completed', response: { fresh: true } });
+    });
+
+    describe('recording an answer settles its hold, both or neither', () => {
+      const HOLD_MS = 120_000;
+      const takeHold = async (userId: string) => {
+        const charged = await h.credits.charge({ userId, isGuest: false }, { cost: 1, description: 'held', holdMs: HOLD_MS });
+        if (charged.kind !== 'charged' || !charged.chargeId) throw new Error('no hold taken');
+        return charged.chargeId;
+      };
+
+      it('an open hold: the answer is recorded and the hold settled', async () => {
+        const p = params();
+        await h.store.begin(p);
+        const hold = await takeHold(p.userId);
+        expect(await h.store.complete(p.userId, p.key, p.attempt, { answer: 'ok' }, hold)).toBe(true);
+        expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'completed', response: { answer: 'ok' } });
+        await expect(h.credits.settle(p.userId, hold)).resolves.toBe('settled');
+        await expect(h.credits.refund({ userId: p.userId, isGuest: false }, hold, 'late')).resolves.toMatchObject({ kind: 'settled' });
+      });
+
+      it('a hold the sweep refunded first: nothing is recorded, and the hold stays refunded', async () => {
+        const p = params();
+        await h.store.begin(p);
+        const hold = await takeHold(p.userId);
+        await h.credits.refund({ userId: p.userId, isGuest: false }, hold, 'swept');
+        expect(await h.store.complete(p.userId, p.key, p.attempt, { answer: 'late' }, hold)).toBe(false);
+        expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'in_progress' });
+        await expect(h.credits.settle(p.userId, hold)).resolves.toBe('refunded');
+      });
+
+      it('a record taken over by another attempt: the stale attempt records nothing and settles nothing', async () => {
+        const p = params();
+        await h.store.begin(p);
+        const hold = await takeHold(p.userId);
+        h.clock.advance(LEASE);
+        const second = { ...p, attempt: randomUUID() };
+        expect(await h.store.begin(second)).toEqual({ state: 'started', chargeToken: p.attempt });
+        expect(await h.store.complete(p.userId, p.key, p.attempt, { stale: true }, hold)).toBe(false);
+        // The hold is still open: the attempt that took the record over adopts and settles it.
+        expect(await h.store.complete(second.userId, second.key, second.attempt, { fresh: true }, hold)).toBe(true);
+        expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'completed', response: { fresh: true } });
+      });
+
+      it("another user's hold, or no such hold, is never settled", async () => {
+        const p = params();
+        await h.store.begin(p);
+        const foreign = await takeHold(`user-${randomUUID()}`);
+        expect(await h.store.complete(p.userId, p.key, p.attempt, { x: 1 }, foreign)).toBe(false);
+        expect(await h.store.complete(p.userId, p.key, p.attempt, { x: 1 }, '999999999')).toBe(false);
+        expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'in_progress' });
+      });
+
+      it('without a hold (a charge of 0), the answer is simply recorded', async () => {
+        const p = params();
+        await h.store.begin(p);
+        expect(await h.store.complete(p.userId, p.key, p.attempt, { cached: true }, null)).toBe(true);
+        expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'completed', response: { cached: true } });
+      });
+    });
+
+    it('release: a retry takes the record over at once, keeping its charge token', async () => {
+      const p = params();
+      await h.store.begin(p);
+      expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'in_progress' });
+      await h.store.release(p.userId, p.key, p.attempt);
+      expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'started', chargeToken: p.attempt });
+    });
+
+    it("renewChargeToken: this attempt's record gets a charge token of its own, kept by later takeovers", async () => {
+      const p = params();
+      await h.store.begin(p);
+      h.clock.advance(LEASE);
+      const second = { ...p, attempt: randomUUID() };
+      await h.store.begin(second);
+      expect(await h.store.renewChargeToken(p.userId, p.key, p.attempt)).toBeUndefined();
+      expect(await h.store.renewChargeToken(second.userId, second.key, second.attempt)).toBe(second.attempt);
+      await h.store.release(second.userId, second.key, second.attempt);
+      expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'started', chargeToken: second.attempt });
     });
 
     it('cleans up expired records and keeps live ones', async () => {

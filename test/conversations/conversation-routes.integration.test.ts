@@ -109,6 +109,15 @@ describe.each(backends)('the conversation routes on $name conversations', ({ env
     expect(still.body.turns).toHaveLength(2);
   });
 
+  it('answers 400 VALIDATION_FAILED for a path that is not valid percent-encoded UTF-8', async () => {
+    const shopper = await guest(app);
+    for (const method of ['get', 'delete'] as const) {
+      const res = await request(app.app)[method]('/api/v1/conversations/%ED%A0%80').set('Authorization', shopper.auth);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('VALIDATION_FAILED');
+    }
+  });
+
   it('answers 404 for a conversation past CONVERSATION_TTL_SECONDS', async () => {
     const shopper = await guest(short);
     const id = await conversationOf(short, shopper.userId);

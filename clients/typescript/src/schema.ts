@@ -91,7 +91,7 @@ export interface paths {
         };
         /**
          * One of the caller's conversations, with its turns
-         * @description The questions of a conversation (oldest first, at most 20) with what each was resolved to and the products shown. A conversation expires CONVERSATION_TTL_SECONDS after its last turn. An unknown, expired, deleted or another shopper’s id is 404.
+         * @description The questions of a conversation (oldest first, at most 20) with what each was resolved to and the products shown. A conversation expires CONVERSATION_TTL_SECONDS after its last turn. An unknown, expired, deleted or another shopper’s id is 404; a path that is not valid percent-encoded UTF-8 is 400.
          */
         get: operations["getConversation"];
         put?: never;
@@ -117,7 +117,7 @@ export interface paths {
         put?: never;
         /**
          * Ask the product assistant
-         * @description Order of checks: authentication → validation → consent → idempotency → rate limit → conversation → cache lookup → charge → assistant call → cache write → turn recorded. A fresh answer costs QUERY_COST, a cached one CACHED_QUERY_COST. A 5xx after a charge always means the charge was refunded.
+         * @description Order of checks: authentication → validation → consent → idempotency → rate limit → conversation → cache lookup → charge (a hold) → assistant call → cache write and answer recorded → hold settled → 200 (and the turn kept). A fresh answer costs QUERY_COST, a cached one CACHED_QUERY_COST. The charge is held until the answer is recorded (idempotency record and answer stored); only then is it settled and the 200 sent. A 5xx after a charge always means the charge was refunded, or will be: a hold that is not settled within CHARGE_HOLD_SECONDS (the process died, the database went away between charge and answer) is refunded exactly once by whichever process sweeps first. A retry with the same Idempotency-Key while the first attempt's hold is open takes that hold over instead of charging again.
          *
          *     Follow-ups: every answer carries `conversationId`; sent back in the body, the question is read against the conversation’s last turn ("cheaper", "less than that", "under $80", "for women", "in black", "waterproof", "show me more"; anything naming something new starts over), filters in the body win over carried ones, and `resolvedQuery` says what was searched (the cache key is made of it, not of the raw text). An unknown, expired or another shopper’s `conversationId` is 404 CONVERSATION_NOT_FOUND. With the conversation store down the question is answered as a new one, with `X-Conversation: reset`. `conversationId` is part of the body for idempotency.
          */
@@ -249,10 +249,30 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Delete expired cache entries and old ledger entries
-         * @description Old ledger entries are replaced by one `carryover` per user; the default age is TRANSACTION_RETENTION_DAYS.
+         * Delete expired cache entries and old ledger entries; refund expired holds
+         * @description Old ledger entries are replaced by one `carryover` per user; the default age is TRANSACTION_RETENTION_DAYS. Held charges past CHARGE_HOLD_SECONDS are refunded (as the periodic sweep does).
          */
         post: operations["adminCleanup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/ledger/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Check every balance against its ledger
+         * @description One set-based check of every user (for operators and tests, not for a hot path): `mismatched` counts users whose `available` differs from the sum of their ledger, `negative` balances below 0, `openHolds` charges not yet settled or refunded, `expiredHolds` those past CHARGE_HOLD_SECONDS that no sweep has refunded yet; `examples` names up to 10 offending users. On a healthy system all but `users` and `openHolds` are 0.
+         */
+        get: operations["adminVerifyLedger"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -546,6 +566,21 @@ export interface components {
         CleanupReport: {
             expiredCacheEntriesDeleted: number;
             transactionsDeleted: number;
+            expiredHoldsRefunded: number;
+        };
+        LedgerReport: {
+            /** @description Credit rows checked */
+            users: number;
+            /** @description Users whose `available` differs from the sum of their ledger entries */
+            mismatched: number;
+            /** @description Balances below 0 */
+            negative: number;
+            /** @description Charges held and not yet settled or refunded */
+            openHolds: number;
+            /** @description Open holds past CHARGE_HOLD_SECONDS that no sweep has refunded yet */
+            expiredHolds: number;
+            /** @description Up to 10 offending user ids */
+            examples: string[];
         };
     };
     responses: never;
@@ -644,7 +679,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -738,7 +773,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -862,7 +897,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -971,7 +1006,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1131,7 +1166,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1209,6 +1244,26 @@ export interface operations {
                     "application/json": components["schemas"]["Conversation"];
                 };
             };
+            /** @description VALIDATION_FAILED: the request does not match its schema (details lists each issue) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            details: components["schemas"]["ValidationIssue"][];
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description UNAUTHENTICATED: missing, malformed, expired or wrongly signed credentials */
             401: {
                 headers: {
@@ -1267,7 +1322,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1309,6 +1364,26 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description VALIDATION_FAILED: the request does not match its schema (details lists each issue) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            details: components["schemas"]["ValidationIssue"][];
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description UNAUTHENTICATED: missing, malformed, expired or wrongly signed credentials */
             401: {
                 headers: {
@@ -1367,7 +1442,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1677,7 +1752,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description UPSTREAM_ERROR: the assistant failed (any charge was refunded) */
+            /** @description UPSTREAM_ERROR: the assistant failed (any charge was refunded, or will be) */
             502: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1696,7 +1771,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1716,7 +1791,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description UPSTREAM_TIMEOUT: the assistant timed out (any charge was refunded) */
+            /** @description UPSTREAM_TIMEOUT: the assistant timed out (any charge was refunded, or will be) */
             504: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1870,7 +1945,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2095,7 +2170,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2249,7 +2324,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2390,7 +2465,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2501,7 +2576,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2598,7 +2673,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2651,7 +2726,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "expiredCacheEntriesDeleted": 4,
-                     *       "transactionsDeleted": 120
+                     *       "transactionsDeleted": 120,
+                     *       "expiredHoldsRefunded": 0
                      *     }
                      */
                     "application/json": components["schemas"]["CleanupReport"];
@@ -2773,7 +2849,117 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    adminVerifyLedger: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The check */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "users": 1204,
+                     *       "mismatched": 0,
+                     *       "negative": 0,
+                     *       "openHolds": 3,
+                     *       "expiredHolds": 0,
+                     *       "examples": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LedgerReport"];
+                };
+            };
+            /** @description UNAUTHENTICATED: missing, malformed, expired or wrongly signed credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description ADMIN_DISABLED: operator routes are off while ADMIN_API_KEY is unset */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "ADMIN_DISABLED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3137,6 +3323,26 @@ export interface operations {
                 content: {
                     "application/javascript": string;
                     "text/css": string;
+                };
+            };
+            /** @description VALIDATION_FAILED: the request does not match its schema (details lists each issue) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            details: components["schemas"]["ValidationIssue"][];
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
                 };
             };
             /** @description NOT_FOUND: no such route */
