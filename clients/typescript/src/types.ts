@@ -37,6 +37,26 @@ export type QueryResult = QueryResponse & {
   conversationReset: boolean;
 };
 
+/**
+ * One event of a streamed answer, in order: `meta`, `products`, one or more `delta` (their texts
+ * concatenate to the answer), then `done`; or, in place of what is left, `error` (the charge
+ * was refunded; NETWORK_ERROR when the connection broke off).
+ */
+export type AnswerEvent =
+  | ({ type: 'meta' } & Pick<QueryResponse, 'cached' | 'creditsCharged' | 'credits' | 'conversationId' | 'resolvedQuery'>)
+  | { type: 'products'; products: Product[] }
+  | { type: 'delta'; text: string }
+  | { type: 'done'; answer: string }
+  | { type: 'error'; code: string; message: string };
+
+/** A streamed answer: its events as an async iterator, with what its headers said. */
+export interface AnswerStream extends AsyncIterable<AnswerEvent> {
+  cache: CacheStatus;
+  replayed: boolean;
+  idempotencyKey: string;
+  conversationReset: boolean;
+}
+
 export type Result<T> = { ok: true; data: T; status: number; requestId: string } | { ok: false; error: ShopAssistError };
 
 interface ApiErrorBase {
@@ -148,6 +168,11 @@ export interface QueryOptions {
   noCache?: boolean;
 }
 
+export interface StreamOptions extends QueryOptions {
+  /** Stops reading (the answer is still completed and recorded: retry with the same key to read it). */
+  signal?: AbortSignal;
+}
+
 export interface ShopAssistClient {
   readonly token: string | undefined;
   setToken(token: string | undefined): void;
@@ -166,6 +191,12 @@ export interface ShopAssistClient {
    * `conversationId` in `body` to ask a follow-up ("cheaper", "for women", "show me more").
    */
   query(body: QueryRequest, options?: QueryOptions): Promise<Result<QueryResult>>;
+  /**
+   * POST /api/v1/assistant/query with `Accept: text/event-stream`: resolves once the question is
+   * charged (errors before that are error results, as for `query`), with the answer's events to
+   * iterate as they arrive.
+   */
+  askStream(body: QueryRequest, options?: StreamOptions): Promise<Result<AnswerStream>>;
   /** GET /api/v1/conversations/{conversationId}: the turns so far; CONVERSATION_NOT_FOUND when unknown, expired or another shopper's. */
   getConversation(conversationId: string): Promise<Result<Conversation>>;
   /** DELETE /api/v1/conversations/{conversationId}: forgets every turn (data null on success). */
