@@ -74,7 +74,7 @@ export function createCreditFeatures(options: { config: Config; database: Databa
   const auth = authenticate(verifier);
   const authenticateAndEnsure = [auth, ensureAccount((caller) => credits.ensure(caller))];
   const requireAdmin = requireAdminKey(config.adminApiKey);
-  const sessions = new GuestSessionService(verifier, rateLimits, config.sessions.perIpPerHour);
+  const sessions = new GuestSessionService(verifier, rateLimits, { perIpPerHour: config.sessions.perIpPerHour, perHour: config.sessions.perHour });
   return {
     credits,
     consents,
