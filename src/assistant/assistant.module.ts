@@ -93,6 +93,8 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
     rateLimits: credits.rateLimits,
     lock,
     logger,
+    consents: credits.consents,
+    guestTtlDays: config.sessions.ttlDays,
   });
   const stopSchedule = scheduleCleanup(maintenance, {
     intervalMinutes: config.maintenance.cleanupIntervalMinutes,
