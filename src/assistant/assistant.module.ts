@@ -60,10 +60,10 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
   let lock: JobLock;
   if (config.storageBackend === 'postgres') {
     if (!database) throw new Error('STORAGE_BACKEND=postgres needs a database');
-    idempotency = new PostgresIdempotencyStore(database.sequelize, dbGuard);
+    idempotency = new PostgresIdempotencyStore(database.sequelize, dbGuard, undefined, { maxKeysPerUser: config.idempotencyMaxKeysPerUser });
     lock = new PostgresJobLock(database.url, config.database, CLEANUP_LOCK_KEY);
   } else {
-    idempotency = new MemoryIdempotencyStore();
+    idempotency = new MemoryIdempotencyStore(undefined, { maxKeysPerUser: config.idempotencyMaxKeysPerUser });
     lock = new MemoryJobLock();
   }
 

@@ -11,6 +11,10 @@
  *   `chargeToken`; a new or expired record gets the caller's `attempt` as its token.
  * - `abandon` removes an in-progress record (a failed attempt is not kept); `complete` stores
  *   the outcome. Neither touches a record that another attempt has since taken over.
+ * - A user keeps at most `maxKeysPerUser` live (unexpired) records: when a new record would take
+ *   them past it, the user's oldest completed records are dropped first (a dropped key is then
+ *   like one never used). An in-progress record is never dropped, so while more than the cap
+ *   are in progress at once (bounded by the query rate limit and the lease) a user holds more.
  */
 export interface IdempotencyStore {
   begin(params: BeginParams): Promise<BeginResult>;
@@ -18,6 +22,14 @@ export interface IdempotencyStore {
   abandon(userId: string, key: string, attempt: string): Promise<void>;
   /** Deletes expired records, at most `batchSize` per statement; resolves how many went. */
   cleanupExpired(batchSize?: number): Promise<number>;
+}
+
+/** IDEMPOTENCY_MAX_KEYS_PER_USER's default. */
+export const DEFAULT_MAX_KEYS_PER_USER = 1000;
+
+export interface IdempotencyStoreOptions {
+  /** Live records kept per user (IDEMPOTENCY_MAX_KEYS_PER_USER); default 1000. */
+  maxKeysPerUser?: number;
 }
 
 export interface BeginParams {

@@ -5,12 +5,12 @@ import { PostgresIdempotencyStore } from '../../src/idempotency/idempotency.stor
 import { Migrator } from '../../src/platform/migrator.js';
 import { unguarded } from '../../src/platform/storage-guard.js';
 import { TestClock } from '../contracts/clock.js';
-import { idempotencyStoreContract } from '../contracts/idempotency-store.contract.js';
+import { idempotencyStoreContract, MAX_KEYS } from '../contracts/idempotency-store.contract.js';
 import { createTestDatabase } from '../support/database.js';
 
 idempotencyStoreContract('memory', async () => {
   const clock = new TestClock();
-  return { store: new MemoryIdempotencyStore(clock.now), clock };
+  return { store: new MemoryIdempotencyStore(clock.now, { maxKeysPerUser: MAX_KEYS }), clock };
 });
 
 idempotencyStoreContract('postgres', async () => {
@@ -19,7 +19,7 @@ idempotencyStoreContract('postgres', async () => {
   await new Migrator(sequelize).up();
   const clock = new TestClock();
   return {
-    store: new PostgresIdempotencyStore(sequelize, unguarded, clock.now),
+    store: new PostgresIdempotencyStore(sequelize, unguarded, clock.now, { maxKeysPerUser: MAX_KEYS }),
     clock,
     async dispose() {
       await sequelize.close();
