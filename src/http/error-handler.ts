@@ -16,6 +16,20 @@ const BODY_PARSER_ERRORS: Record<string, { code: ErrorCode; message: string }> =
   'request.size.invalid': { code: 'VALIDATION_FAILED', message: 'The request body does not match its Content-Length.' },
 };
 
+/**
+ * The AppError an error stands for when it is one the API expects: an AppError, or one of the
+ * body parser's (mapped to the contract's codes). Anything else is undefined (a 500).
+ */
+export function expectedError(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return err;
+  const parserType = (err as { type?: unknown } | null)?.type;
+  if (typeof parserType === 'string' && BODY_PARSER_ERRORS[parserType]) {
+    const known = BODY_PARSER_ERRORS[parserType];
+    return new AppError(known.code, known.message);
+  }
+  return undefined;
+}
+
 export function notFound(): RequestHandler {
   return (req, _res, next) => next(new AppError('NOT_FOUND', `No route ${req.method} ${req.path}.`));
 }
@@ -31,14 +45,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       next(err);
       return;
     }
-    let appError: AppError;
-    const parserType = (err as { type?: unknown } | null)?.type;
-    if (err instanceof AppError) {
-      appError = err;
-    } else if (typeof parserType === 'string' && BODY_PARSER_ERRORS[parserType]) {
-      const known = BODY_PARSER_ERRORS[parserType];
-      appError = new AppError(known.code, known.message);
-    } else {
+    let appError = expectedError(err);
+    if (!appError) {
       logger.error({ err, requestId: String(req.id) }, 'unhandled error');
       appError = new AppError('INTERNAL_ERROR', 'Something went wrong on our side; the request id identifies it.');
     }
