@@ -21,6 +21,7 @@ import { createConversations } from './conversations/conversation.factory.js';
 import { conversationRoutes } from './conversations/conversation.routes.js';
 import type { ConversationService } from './conversations/conversation.service.js';
 import { webRoutes } from './web/web.routes.js';
+import { RejectionThrottle } from './http/rejection-limit.js';
 
 /**
  * The composition root: config → database → repositories → services → app. Nothing here is a
@@ -35,6 +36,11 @@ export interface Container {
   readonly metrics: Metrics;
   /** Follow-up context, on CONVERSATION_BACKEND. */
   readonly conversations: ConversationService;
+  /**
+   * With METRICS_PORT set: the app that serves GET /metrics (and nothing else) on that port;
+   * the main app then has no /metrics route.
+   */
+  readonly metricsApp: Express | undefined;
   /** Stops background work, then closes the pool and the embedded database. */
   close(): Promise<void>;
 }
@@ -93,12 +99,14 @@ export async function createContainer(config: Config, options: ContainerOptions 
       ...creditFeatures.routers,
       conversationRoutes(conversations, creditFeatures.authenticateAndEnsure),
       healthRoutes(health),
-      metricsRoutes(metrics),
+      ...(config.metrics.port === undefined ? [metricsRoutes(metrics, config.metrics.token)] : []),
       cacheAdminRoutes(queryCache, config.adminApiKey),
       docsRoutes(buildOpenApiDocument()),
       webRoutes(),
     ];
-    const app = createApp({ config, logger, metrics, routers });
+    const rejections = new RejectionThrottle(creditFeatures.rateLimits, config.rejections, logger);
+    const app = createApp({ config, logger, metrics, routers, rejections });
+    const metricsApp = config.metrics.port === undefined ? undefined : createApp({ config: { ...config, corsOrigins: undefined }, logger, routers: [metricsRoutes(metrics, config.metrics.token)] });
 
     let closing: Promise<void> | undefined;
     return {
@@ -108,6 +116,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       database,
       metrics,
       conversations,
+      metricsApp,
       close() {
         closing ??= (async () => {
           for (const close of closers.reverse()) await close();

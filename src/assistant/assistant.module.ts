@@ -97,6 +97,8 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
     lock,
     logger,
     metrics,
+    consents: credits.consents,
+    guestTtlDays: config.sessions.ttlDays,
   });
   const stopSweep = scheduleHoldSweep(maintenance, { sweepSeconds: config.holds.sweepSeconds, logger });
   const stopSchedule = scheduleCleanup(maintenance, {
@@ -111,7 +113,7 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
     maintenance,
     routers: [
       // Every answer charges (or, replayed, reads) the caller's credits, which creates their row.
-      assistantRoutes(assistant, [credits.authenticate], credits.ensureOnError, logger),
+      assistantRoutes(assistant, [credits.authenticate], credits.ensureOnError, config.queryHashKey, logger),
       maintenanceRoutes(maintenance, credits.requireAdmin, config.maintenance.transactionRetentionDays),
     ],
     health: async () => ({ status: breaker.state === 'open' ? 'down' : 'up', latencyMs: null }),

@@ -71,13 +71,13 @@ export function createCreditFeatures(options: { config: Config; database: Databa
     repository = new PostgresCreditRepository(database.sequelize, dbGuard, policy);
     consents = new ConsentService(new PostgresConsentRepository(database.sequelize, dbGuard));
     rateLimits = new PostgresRateLimitStore(database.sequelize, dbGuard);
-    idempotency = new PostgresIdempotencyStore(database.sequelize, dbGuard);
+    idempotency = new PostgresIdempotencyStore(database.sequelize, dbGuard, undefined, { maxKeysPerUser: config.idempotencyMaxKeysPerUser });
   } else {
     const memory = new MemoryCreditRepository(policy);
     repository = memory;
     consents = new ConsentService(new MemoryConsentRepository());
     rateLimits = new MemoryRateLimitStore();
-    idempotency = new MemoryIdempotencyStore(undefined, memory);
+    idempotency = new MemoryIdempotencyStore(undefined, { maxKeysPerUser: config.idempotencyMaxKeysPerUser }, memory);
   }
   // The repository reports each grant it wrote (new account, reset that raised a balance): no extra round trip.
   if (metrics) repository.onGranted((g) => metrics.creditsGranted.inc({ user_kind: g.isGuest ? 'guest' : 'registered' }, g.amount));
@@ -86,7 +86,7 @@ export function createCreditFeatures(options: { config: Config; database: Databa
   const auth = authenticate(verifier);
   const authenticateAndEnsure = [auth, ensureAccount((caller) => credits.ensure(caller))];
   const requireAdmin = requireAdminKey(config.adminApiKey);
-  const sessions = new GuestSessionService(verifier, rateLimits, config.sessions.perIpPerHour);
+  const sessions = new GuestSessionService(verifier, rateLimits, { perIpPerHour: config.sessions.perIpPerHour, perHour: config.sessions.perHour });
   return {
     credits,
     consents,

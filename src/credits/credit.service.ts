@@ -142,4 +142,14 @@ export class CreditService {
   cleanupTransactions(olderThan: Date, usersPerBatch = CLEANUP_USERS_PER_BATCH): Promise<number> {
     return this.repository.cleanupTransactions(olderThan, usersPerBatch);
   }
+
+  /** Guests whose account no change has touched since before `idleSince` (see the repository). */
+  idleGuests(idleSince: Date, limit: number): Promise<string[]> {
+    return this.repository.idleGuests(idleSince, limit);
+  }
+
+  /** Deletes those of `userIds` still idle since before `idleSince`, with their ledger. */
+  deleteIdleGuests(userIds: string[], idleSince: Date): Promise<number> {
+    return this.repository.deleteIdleGuests(userIds, idleSince);
+  }
 }

@@ -18,6 +18,10 @@
  *   it over at once and adopts the attempt's charge (for a failure after which that charge may
  *   stand). `renewChargeToken` gives this attempt's record a new charge token (= the attempt), for
  *   a taken-over record whose old charge can no longer be adopted.
+ * - A user keeps at most `maxKeysPerUser` live (unexpired) records: when a new record would take
+ *   them past it, the user's oldest completed records are dropped first (a dropped key is then
+ *   like one never used). An in-progress record is never dropped, so while more than the cap
+ *   are in progress at once (bounded by the query rate limit and the lease) a user holds more.
  */
 export interface IdempotencyStore {
   begin(params: BeginParams): Promise<BeginResult>;
@@ -28,6 +32,14 @@ export interface IdempotencyStore {
   renewChargeToken(userId: string, key: string, attempt: string): Promise<string | undefined>;
   /** Deletes expired records, at most `batchSize` per statement; resolves how many went. */
   cleanupExpired(batchSize?: number): Promise<number>;
+}
+
+/** IDEMPOTENCY_MAX_KEYS_PER_USER's default. */
+export const DEFAULT_MAX_KEYS_PER_USER = 1000;
+
+export interface IdempotencyStoreOptions {
+  /** Live records kept per user (IDEMPOTENCY_MAX_KEYS_PER_USER); default 1000. */
+  maxKeysPerUser?: number;
 }
 
 export interface BeginParams {

@@ -1,4 +1,5 @@
 import type { QueryCacheService } from '../cache/query-cache.service.js';
+import type { ConsentService } from '../consent/consent.service.js';
 import type { ConversationService } from '../conversations/conversation.service.js';
 import { SWEEP_BATCH, type CreditService } from '../credits/credit.service.js';
 import type { IdempotencyStore } from '../idempotency/idempotency.store.js';
@@ -24,10 +25,17 @@ export interface MaintenanceDeps {
   logger: Logger;
   /** Counts the credits the sweep gives back. */
   metrics?: Metrics;
+  /** With both set, guest accounts idle for `guestTtlDays` are deleted with their consent. */
+  consents?: ConsentService;
+  guestTtlDays?: number;
   now?: () => Date;
 }
 
 const DAY_MS = 86_400_000;
+/** Past a guest token's lifetime, a little longer for clock skew and tokens remembered as verified. */
+const GUEST_DELETE_GRACE_MS = 3_600_000;
+/** Idle guest accounts deleted per statement. */
+const GUESTS_PER_BATCH = 500;
 
 /**
  * Retention: expired cache entries, ledger entries past the retention period (folded into one
@@ -87,16 +95,49 @@ export class MaintenanceService {
     const transactionsDeleted = await credits.cleanupTransactions(new Date(now.getTime() - transactionsOlderThanDays * DAY_MS));
     const idempotencyKeysDeleted = await idempotency.cleanupExpired();
     const rateLimitWindowsDeleted = await rateLimits.deleteExpired(now);
+    const guestAccountsDeleted = await this.deleteIdleGuests(now);
     // Like the cache, conversations are an aid: their store being down must not stop the rest.
     const expiredConversationsDeleted = await (this.deps.conversations?.cleanupExpired() ?? Promise.resolve(0)).catch((err: unknown) => {
       logger.warn({ err }, 'conversation cleanup skipped: the conversation store did not answer');
       return 0;
     });
     logger.info(
-      { event: 'cleanup', expiredCacheEntriesDeleted, transactionsDeleted, expiredHoldsRefunded, idempotencyKeysDeleted, rateLimitWindowsDeleted, expiredConversationsDeleted },
+      {
+        event: 'cleanup',
+        expiredCacheEntriesDeleted,
+        transactionsDeleted,
+        expiredHoldsRefunded,
+        idempotencyKeysDeleted,
+        rateLimitWindowsDeleted,
+        guestAccountsDeleted,
+        expiredConversationsDeleted,
+      },
       'cleanup finished',
     );
     return { expiredCacheEntriesDeleted, transactionsDeleted, expiredHoldsRefunded };
+  }
+
+  /**
+   * Deletes guest accounts that no change has touched for GUEST_SESSION_TTL_DAYS (plus an hour),
+   * with their ledger and consent. A guest token lives GUEST_SESSION_TTL_DAYS from before its
+   * account was made, so no token that could still reach such an account exists. The choice
+   * rests on the account row alone: anything still open on an account (a charge being answered,
+   * a refund) touches that row, so such an account is never picked. Consent goes first: a run
+   * cut short leaves an account without consent (deleted next run), never a consent without
+   * an account. Other users' rows and ledgers are untouched.
+   */
+  async deleteIdleGuests(now: Date = this.now()): Promise<number> {
+    const { credits, consents, guestTtlDays } = this.deps;
+    if (!consents || guestTtlDays === undefined) return 0;
+    const idleSince = new Date(now.getTime() - guestTtlDays * DAY_MS - GUEST_DELETE_GRACE_MS);
+    let deleted = 0;
+    for (;;) {
+      const userIds = await credits.idleGuests(idleSince, GUESTS_PER_BATCH);
+      if (userIds.length === 0) return deleted;
+      await consents.forget(userIds);
+      deleted += await credits.deleteIdleGuests(userIds, idleSince);
+      if (userIds.length < GUESTS_PER_BATCH) return deleted;
+    }
   }
 }
 

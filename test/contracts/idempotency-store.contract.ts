@@ -5,6 +5,7 @@ import type { BeginParams, IdempotencyStore } from '../../src/idempotency/idempo
 import type { TestClock } from './clock.js';
 
 export interface IdempotencyHarness {
+  /** A store made with IDEMPOTENCY_MAX_KEYS_PER_USER = MAX_KEYS (see below). */
   store: IdempotencyStore;
   /** The credit repository on the same storage, whose holds `complete` settles. */
   credits: CreditRepository;
@@ -14,6 +15,8 @@ export interface IdempotencyHarness {
 
 const TTL = 24 * 3600_000;
 const LEASE = 30_000;
+/** The per-user cap the harness gives its store. */
+export const MAX_KEYS = 5;
 
 export function idempotencyStoreContract(name: string, make: () => Promise<IdempotencyHarness>) {
   describe(`${name} idempotency store`, () => {
@@ -179,6 +182,46 @@ export function idempotencyStoreContract(name: string, make: () => Promise<Idemp
       expect(await h.store.renewChargeToken(second.userId, second.key, second.attempt)).toBe(second.attempt);
       await h.store.release(second.userId, second.key, second.attempt);
       expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'started', chargeToken: second.attempt });
+    });
+
+    describe('records per user are capped', () => {
+      /** Begins and completes `n` keys k0…k(n-1) of one user, a millisecond apart (oldest first). */
+      const completedKeys = async (userId: string, n: number, from = 0) => {
+        for (let i = from; i < from + n; i++) {
+          const p = params({ userId, key: `k${i}`, requestHash: `h${i}` });
+          await h.store.begin(p);
+          await h.store.complete(userId, p.key, p.attempt, { i });
+          h.clock.advance(1);
+        }
+      };
+      const stateOf = async (userId: string, i: number) => (await h.store.begin(params({ userId, key: `k${i}`, requestHash: `h${i}` }))).state;
+
+      it('drops the oldest completed records past the cap, and keeps the newest', async () => {
+        const userId = `user-${randomUUID()}`;
+        await completedKeys(userId, MAX_KEYS + 2);
+        // k0 and k1 were dropped: a retry with them starts afresh (which drops the next oldest).
+        expect(await stateOf(userId, MAX_KEYS + 1)).toBe('completed');
+        expect(await stateOf(userId, 2)).toBe('completed');
+        expect(await stateOf(userId, 0)).toBe('started');
+      });
+
+      it('never drops an in-progress record, whatever its age', async () => {
+        const userId = `user-${randomUUID()}`;
+        const running = params({ userId, key: 'running', requestHash: 'r' });
+        await h.store.begin(running);
+        h.clock.advance(1);
+        await completedKeys(userId, MAX_KEYS + 3);
+        expect(await h.store.begin({ ...running, attempt: randomUUID() })).toEqual({ state: 'in_progress' });
+        await h.store.complete(userId, running.key, running.attempt, { done: true });
+        expect(await h.store.begin({ ...running, attempt: randomUUID() })).toEqual({ state: 'completed', response: { done: true } });
+      });
+
+      it('counts per user: another user keeps all of theirs', async () => {
+        const [a, b] = [`user-${randomUUID()}`, `user-${randomUUID()}`];
+        await completedKeys(b, MAX_KEYS);
+        await completedKeys(a, MAX_KEYS + 3);
+        for (let i = 0; i < MAX_KEYS; i++) expect(await stateOf(b, i)).toBe('completed');
+      });
     });
 
     it('cleans up expired records and keeps live ones', async () => {

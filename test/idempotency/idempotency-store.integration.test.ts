@@ -7,7 +7,7 @@ import { PostgresIdempotencyStore } from '../../src/idempotency/idempotency.stor
 import { Migrator } from '../../src/platform/migrator.js';
 import { unguarded } from '../../src/platform/storage-guard.js';
 import { TestClock } from '../contracts/clock.js';
-import { idempotencyStoreContract } from '../contracts/idempotency-store.contract.js';
+import { idempotencyStoreContract, MAX_KEYS } from '../contracts/idempotency-store.contract.js';
 import { createTestDatabase } from '../support/database.js';
 
 const policy = { guestAllowance: 10, registeredAllowance: 100, resetPeriodMs: 24 * 3600_000 };
@@ -15,7 +15,7 @@ const policy = { guestAllowance: 10, registeredAllowance: 100, resetPeriodMs: 24
 idempotencyStoreContract('memory', async () => {
   const clock = new TestClock();
   const credits = new MemoryCreditRepository(policy, clock.now);
-  return { store: new MemoryIdempotencyStore(clock.now, credits), credits, clock };
+  return { store: new MemoryIdempotencyStore(clock.now, { maxKeysPerUser: MAX_KEYS }, credits), credits, clock };
 });
 
 idempotencyStoreContract('postgres', async () => {
@@ -24,7 +24,7 @@ idempotencyStoreContract('postgres', async () => {
   await new Migrator(sequelize).up();
   const clock = new TestClock();
   return {
-    store: new PostgresIdempotencyStore(sequelize, unguarded, clock.now),
+    store: new PostgresIdempotencyStore(sequelize, unguarded, clock.now, { maxKeysPerUser: MAX_KEYS }),
     credits: new PostgresCreditRepository(sequelize, unguarded, policy, clock.now),
     clock,
     async dispose() {

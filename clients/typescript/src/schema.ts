@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Start a guest session
-         * @description Any body is ignored. Limited per client IP in fixed one-hour windows (GUEST_SESSIONS_PER_IP_PER_HOUR).
+         * @description Any body is ignored. Limited per client address in fixed one-hour windows (GUEST_SESSIONS_PER_IP_PER_HOUR, default 20; an IPv6 client counts by its /64, an IPv4 one by its address), and in all, whatever the address, to GUEST_SESSIONS_PER_HOUR (default 1000, 0 = no ceiling), counted across processes. Past either: 429 with Retry-After. A guest account that no charge or reset has touched for GUEST_SESSION_TTL_DAYS (the token lifetime) is deleted by the scheduled cleanup, with its ledger and consent.
          */
         post: operations["createGuestSession"];
         delete?: never;
@@ -323,7 +323,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics */
+        /**
+         * Prometheus metrics
+         * @description With METRICS_TOKEN set, only `Authorization: Bearer <METRICS_TOKEN>` is answered (401 otherwise). With METRICS_PORT set, this route is served on that port only (a second listener) and is 404 on the API port.
+         */
         get: operations["metrics"];
         put?: never;
         post?: never;
@@ -754,6 +757,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -878,6 +901,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -979,6 +1022,26 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "CONSENT_NOT_FOUND";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
                             /** @description What went wrong, in words (never a stack trace, SQL or secret) */
                             message: string;
                             /** @description The X-Request-Id of the request */
@@ -1147,6 +1210,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -1303,6 +1386,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -1423,6 +1526,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -1468,7 +1591,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A retry with the same key and body within 24 h replays the first answer and charges nothing more. */
+                /** @description A retry with the same key and body within 24 h replays the first answer and charges nothing more. At most IDEMPOTENCY_MAX_KEYS_PER_USER (default 1000) keys are kept per user: past it the oldest answered ones are forgotten first (a forgotten key is like a new one); a key still running is never forgotten. */
                 "Idempotency-Key"?: string;
                 /** @description `no-cache` skips the cache read (the fresh answer is still written to the cache). */
                 "Cache-Control"?: string;
@@ -1926,6 +2049,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -2151,6 +2294,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -2305,6 +2468,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -2446,6 +2629,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -2557,6 +2760,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -2646,6 +2869,26 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "ADMIN_DISABLED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
                             /** @description What went wrong, in words (never a stack trace, SQL or secret) */
                             message: string;
                             /** @description The X-Request-Id of the request */
@@ -2830,6 +3073,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -2932,6 +3195,26 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "ADMIN_DISABLED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
                             /** @description What went wrong, in words (never a stack trace, SQL or secret) */
                             message: string;
                             /** @description The X-Request-Id of the request */
@@ -3198,6 +3481,45 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            /** @description UNAUTHENTICATED: missing, malformed, expired or wrongly signed credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description NOT_FOUND: no such route */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -3308,7 +3630,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                file: "swagger-ui.css" | "swagger-ui-bundle.js";
+                file: "swagger-ui.css" | "swagger-ui-bundle.js" | "docs.js";
             };
             cookie?: never;
         };
