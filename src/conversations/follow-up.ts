@@ -190,7 +190,7 @@ export function resolveFollowUp(input: FollowUpInput): FollowUpResolution {
       const reference = thanThat ? shown[0]! : Math.min(...shown);
       const bound = cents(Math.max(0, reference - 0.01));
       filters.maxPrice = filters.maxPrice === undefined ? bound : Math.min(filters.maxPrice, bound);
-      notes.push(`under ${formatPrice(reference, currency)}, cheaper than ${thanThat ? 'the best match' : 'anything'} shown`);
+      notes.push(`cheaper than ${thanThat ? 'the best match' : 'anything'} shown (${formatPrice(reference, currency)})`);
     } else {
       carriedText = `${carriedText} budget`;
       notes.push('cheaper options first');
@@ -199,7 +199,7 @@ export function resolveFollowUp(input: FollowUpInput): FollowUpResolution {
   if (pricier && absolute.minPrice === undefined && shown.length > 0) {
     const reference = thanThat ? shown[0]! : Math.max(...shown);
     filters.minPrice = cents(reference + 0.01);
-    notes.push(`over ${formatPrice(reference, currency)}, pricier than ${thanThat ? 'the best match' : 'anything'} shown`);
+    notes.push(`pricier than ${thanThat ? 'the best match' : 'anything'} shown (${formatPrice(reference, currency)})`);
   }
   if (absolute.maxPrice !== undefined) {
     filters.maxPrice = absolute.maxPrice;

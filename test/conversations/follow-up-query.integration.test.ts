@@ -74,7 +74,7 @@ describe.each(backends)('follow-up questions on $name conversations', ({ env }) 
     expect(cheaper.resolvedQuery.filters.maxPrice).toBeLessThan(Math.min(...prices(first)));
     expect(cheaper.products.length).toBeGreaterThan(0);
     for (const price of prices(cheaper)) expect(price).toBeLessThan(Math.min(...prices(first)));
-    expect(cheaper.answer).toMatch(/^Following up on “waterproof hiking boots”: under \$[\d.]+, cheaper than anything shown\. I found/);
+    expect(cheaper.answer).toMatch(/^Following up on “waterproof hiking boots”: cheaper than anything shown \(\$[\d.]+\)\. I found/);
 
     const thread = await request(app.app).get(`/api/v1/conversations/${first.conversationId}`).set('Authorization', u.auth);
     expect(thread.status).toBe(200);

@@ -53,7 +53,7 @@ describe('follow-up questions on the bundled catalog', () => {
     expect(cheaper.prices.length).toBeGreaterThan(0);
     for (const price of cheaper.prices) expect(price).toBeLessThan(Math.min(...first.prices));
     for (const price of cheaperStill.prices) expect(price).toBeLessThan(Math.min(...cheaper.prices));
-    expect(cheaper.resolution.explanation).toMatch(/^Following up on “waterproof hiking boots”: under \$\d+\.\d\d, cheaper than anything shown\.$/);
+    expect(cheaper.resolution.explanation).toMatch(/^Following up on “waterproof hiking boots”: cheaper than anything shown \(\$\d+\.\d\d\)\.$/);
   });
 
   it('"less than that" is relative to the best match; "more expensive" to the dearest shown', async () => {
