@@ -59,8 +59,8 @@ export function createCreditFeatures(options: { config: Config; database: Databa
   let rateLimits: RateLimitStore;
   if (config.storageBackend === 'postgres') {
     if (!database) throw new Error('STORAGE_BACKEND=postgres needs a database');
-    repository = new PostgresCreditRepository(database.sequelize, dbGuard, policy);
-    consents = new ConsentService(new PostgresConsentRepository(database.sequelize, dbGuard));
+    repository = new PostgresCreditRepository(database.sequelize, dbGuard, policy, undefined, database.replicaReads);
+    consents = new ConsentService(new PostgresConsentRepository(database.sequelize, dbGuard, undefined, database.replicaReads));
     rateLimits = new PostgresRateLimitStore(database.sequelize, dbGuard);
   } else {
     repository = new MemoryCreditRepository(policy);

@@ -36,10 +36,15 @@ export class MemoryJobLock implements JobLock {
 }
 
 /**
- * Across processes: a PostgreSQL session advisory lock, held on a connection of its own (not
- * the pool's) for as long as the job runs. If the process dies, the server releases the lock
- * with the connection. Within the process the memory lock also applies, since session locks
- * are re-entrant (and the embedded database has one session for everyone).
+ * Across processes: a transaction-scoped PostgreSQL advisory lock (`pg_advisory_xact_lock`),
+ * taken in a transaction held open on a connection of its own (not the pool's) for as long as
+ * the job runs, and released by its COMMIT. Transaction-scoped rather than a session lock, so
+ * it holds behind a pooler in transaction mode too (the pooler keeps one server session for the
+ * whole transaction, and a session lock could be released on another session or never). The
+ * transaction takes no snapshot between statements and writes nothing, so holding it open
+ * keeps no row versions alive. If the process dies, the server ends the transaction and the
+ * lock with the connection. Within the process the memory lock also applies (the embedded
+ * database has one session for everyone).
  */
 export class PostgresJobLock implements JobLock {
   private readonly local = new MemoryJobLock();
@@ -66,21 +71,28 @@ export class PostgresJobLock implements JobLock {
   }
 
   private async withLock<T>(wait: boolean, fn: () => Promise<T>): Promise<{ locked: boolean; value?: T }> {
-    // No statement timeout here: waiting for the lock may take as long as the other run.
-    const client = new pg.Client({ ...connectionOptions(this.settings), statement_timeout: 0, query_timeout: undefined, connectionString: this.url });
+    const client = new pg.Client({ ...connectionOptions(this.settings), query_timeout: undefined, connectionString: this.url });
     client.on('error', () => {});
     await client.connect();
     try {
-      if (wait) {
-        await client.query('SELECT pg_advisory_lock($1)', [this.key]);
-      } else {
-        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [this.key]);
-        if (!rows[0]?.locked) return { locked: false };
-      }
+      // No statement timeout in this transaction: waiting for the lock may take as long as the
+      // other run (SET LOCAL ends with the transaction, so nothing is left on the session).
+      await client.query('BEGIN');
+      let committed = false;
       try {
-        return { locked: true, value: await fn() };
+        await client.query('SET LOCAL statement_timeout = 0');
+        if (wait) {
+          await client.query('SELECT pg_advisory_xact_lock($1)', [this.key]);
+        } else {
+          const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [this.key]);
+          if (!rows[0]?.locked) return { locked: false };
+        }
+        const value = await fn();
+        await client.query('COMMIT');
+        committed = true;
+        return { locked: true, value };
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [this.key]).catch(() => {});
+        if (!committed) await client.query('ROLLBACK').catch(() => {});
       }
     } finally {
       await client.end().catch(() => {});
