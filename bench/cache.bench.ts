@@ -98,7 +98,7 @@ async function memoryRow(breakers: BreakerRegistry): Promise<BenchRow> {
 
 async function redisRow(breakers: BreakerRegistry): Promise<BenchRow> {
   const prefix = `shopassist:bench:${randomBytes(4).toString('hex')}:`;
-  const store = await createRedisCacheStore({ url: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: CACHE_CALL_TIMEOUT_MS, logger });
+  const store = await createRedisCacheStore({ target: { kind: 'single', url: REDIS_URL }, keyPrefix: prefix, commandTimeoutMs: CACHE_CALL_TIMEOUT_MS, logger });
   const raw = new Redis(REDIS_URL);
   try {
     // As the app builds it: ioredis bounds commands, the breaker adds no timer.
