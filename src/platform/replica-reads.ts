@@ -106,6 +106,9 @@ export function createReplicaReads(sequelize: Sequelize, settings: DatabaseSetti
       idleTimeoutMillis: 10_000,
     });
     pool.on('error', () => {}); // an idle client lost: the pool drops it; the next probe tells
+    // A client lost while checked out (a read given up on, whose socket is reset later) must not
+    // throw from its socket: the read already went to the primary and the client is released broken.
+    pool.on('connect', (client) => client.on('error', () => {}));
     return { name: `replica-${i + 1}`, pool, lagSeconds: null, probedAt: null, failed: false };
   });
 
