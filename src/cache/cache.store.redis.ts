@@ -1,3 +1,5 @@
+import { Cluster } from 'ioredis';
+import { readBatcher } from '../platform/batcher.js';
 import type { Logger } from '../platform/logger.js';
 import { assertKeyPrefix, createRedisClient, scanKeys, slotKey, type RedisTarget } from '../platform/redis-client.js';
 import type { CacheStore, JsonValue } from './cache.store.js';
@@ -21,9 +23,10 @@ export interface RedisCacheStoreOptions {
  * (see platform/redis-client.ts for how the client fails fast and recovers). Entries expire by
  * Redis's own TTL (`SET … EX`), so cleanup has nothing to do. Each entry is one key,
  * `<prefix>{<hash>}`: hash-tagged by its own hash, so entries spread over every master of a
- * cluster and anything ever stored beside an entry would share its slot. Reads of one turn of
- * the event loop go out in one pipeline per node (auto-pipelining), no MGET: an MGET over
- * entries of different slots is refused by a cluster.
+ * cluster and anything ever stored beside an entry would share its slot. The reads of one turn
+ * of the event loop are gathered (readBatcher, as the PostgreSQL store's are), each key once:
+ * on one Redis they are one MGET; on a cluster, which refuses an MGET over keys of different
+ * slots, one GET per key, sent together in one pipeline per node (auto-pipelining).
  */
 export async function createRedisCacheStore(options: RedisCacheStoreOptions): Promise<CacheStore> {
   const prefix = options.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX;
@@ -37,11 +40,22 @@ export async function createRedisCacheStore(options: RedisCacheStoreOptions): Pr
   });
   const keyOf = (key: string) => slotKey(prefix, key);
   const pattern = `${escapeGlob(prefix)}*`;
+  const lookup = readBatcher<string, string>(async (keys) => {
+    const redisKeys = keys.map(keyOf);
+    const values = redis instanceof Cluster ? await Promise.all(redisKeys.map((k) => redis.get(k))) : await redis.mget(redisKeys);
+    const found = new Map<string, string>();
+    keys.forEach((key, i) => {
+      const raw = values[i];
+      if (raw !== null && raw !== undefined) found.set(key, raw);
+    });
+    return found;
+  });
   return {
     backend: 'redis',
     async get(key) {
-      const raw = await redis.get(keyOf(key));
-      return raw === null ? undefined : (JSON.parse(raw) as JsonValue);
+      const raw = await lookup(key);
+      // Parsed per caller: each gets its own copy, as from a GET of its own.
+      return raw === undefined ? undefined : (JSON.parse(raw) as JsonValue);
     },
     async set(key, value, ttlSeconds) {
       await redis.set(keyOf(key), JSON.stringify(value), 'EX', ttlSeconds);
