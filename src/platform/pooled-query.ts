@@ -81,7 +81,8 @@ export async function pooledQuery<T>(sequelize: Sequelize, sql: Statement, value
   }
 }
 
-const PROBE = statement('ready_probe', 'SELECT 1 AS ok');
+/** The probe: also says whether the server is the embedded one (PGlite: one session for every connection). */
+const PROBE = statement('ready_probe', `SELECT position('PGlite' IN version()) > 0 AS single_session`);
 
 /**
  * Readiness's database check: the probe statement run twice on one pooled connection, the way
@@ -90,16 +91,17 @@ const PROBE = statement('ready_probe', 'SELECT 1 AS ok');
  * changes nothing; behind a pooler in transaction mode the second connection is handed the
  * server session the first run just used (PgBouncer reuses the most recently released one), so
  * the second run lands on another session, where a named statement does not exist: the probe
- * fails exactly when the hot path would. `pinBetween` is off for the embedded database (one
- * session serves every connection; a transaction held open there would block the second run).
+ * fails exactly when the hot path would. Never on the embedded database (one session serves
+ * every connection; a transaction held open there would block the second run), which the first
+ * run recognises whatever URL it was reached by.
  */
 export async function probeStatements(sequelize: Sequelize, pinBetween: boolean): Promise<void> {
   const pool = sequelize.connectionManager;
   const mode = statementMode(sequelize);
   const first = await pool.getConnection({ type: 'write' });
   try {
-    await runStatement(first, PROBE, [], mode);
-    if (!pinBetween) {
+    const [probe] = await runStatement<{ single_session: boolean }>(first, PROBE, [], mode);
+    if (!pinBetween || probe?.single_session) {
       await runStatement(first, PROBE, [], mode);
       return;
     }
