@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { Breaker, BreakerRegistry } from '../platform/breaker.js';
 import type { Database } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
+import { redisTarget } from '../platform/redis-client.js';
 import { ConversationService } from './conversation.service.js';
 import type { ConversationStore } from './conversation.store.js';
 import { createMemoryConversationStore } from './conversation.store.memory.js';
@@ -48,7 +49,7 @@ export async function createConversations(deps: ConversationDeps): Promise<Conve
     }
     case 'redis':
       store = await createRedisConversationStore({
-        url: config.cache.redisUrl,
+        target: redisTarget(config.cache),
         keyPrefix: deps.redisKeyPrefix,
         commandTimeoutMs: CONVERSATION_CALL_TIMEOUT_MS,
         connectTimeoutMs: 1000,

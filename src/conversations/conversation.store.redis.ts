@@ -1,12 +1,13 @@
-import { Redis } from 'ioredis';
 import type { Logger } from '../platform/logger.js';
+import { assertKeyPrefix, createRedisClient, slotKey, type RedisTarget } from '../platform/redis-client.js';
 import type { Conversation, ConversationStore, ConversationTurn } from './conversation.store.js';
 
 export const DEFAULT_CONVERSATION_KEY_PREFIX = 'shopassist:conv:';
 
 export interface RedisConversationStoreOptions {
-  url: string;
-  /** Every key this store writes starts with it. */
+  /** A single Redis (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES); see redisTarget. */
+  target: RedisTarget;
+  /** Every key this store writes starts with it (no braces). */
   keyPrefix?: string;
   /** Gives up on a command after this long (ms). */
   commandTimeoutMs?: number;
@@ -76,43 +77,29 @@ interface ConversationCommands {
 }
 
 /**
- * CONVERSATION_BACKEND=redis (ioredis), shared by every API process. One key per conversation,
- * expiring by Redis's own TTL (renewed by each turn). Every command touches that one key only
- * and the id sits in a hash tag (`…{id}`), so the same commands work unchanged on a Redis
- * Cluster. Each operation is one Lua script (atomic: an owner check and its write cannot be
- * split by another process). Fails fast like the Redis cache: no offline queue, one retry, a
- * command timeout; ioredis reconnects in the background.
+ * CONVERSATION_BACKEND=redis (ioredis), shared by every API process, on one Redis or a Redis
+ * Cluster (see platform/redis-client.ts for how the client fails fast and recovers). One key per
+ * conversation, expiring by Redis's own TTL (renewed by each turn). Every command touches that
+ * one key only and the id is its hash tag (`…{id}`), so the same scripts run unchanged on a
+ * cluster. Each operation is one Lua script (atomic: an owner check and its write cannot be
+ * split by another process).
  */
 export async function createRedisConversationStore(options: RedisConversationStoreOptions): Promise<ConversationStore> {
   const prefix = options.keyPrefix ?? DEFAULT_CONVERSATION_KEY_PREFIX;
-  const { logger } = options;
-  const redis = new Redis(options.url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: options.commandTimeoutMs ?? 500,
-    connectTimeout: options.connectTimeoutMs ?? 1000,
-    retryStrategy: (attempt) => Math.min(100 * attempt, 1000),
-  });
-  let healthy = true;
-  redis.on('error', (err: Error) => {
-    if (!healthy) return;
-    healthy = false;
-    logger.warn({ event: 'conversation_redis_error', err: { message: err.message } }, 'Redis conversation store connection failed');
-  });
-  redis.on('ready', () => {
-    if (healthy) return;
-    healthy = true;
-    logger.info({ event: 'conversation_redis_ready' }, 'Redis conversation store connection restored');
+  assertKeyPrefix(prefix);
+  const redis = await createRedisClient({
+    target: options.target,
+    commandTimeoutMs: options.commandTimeoutMs ?? 500,
+    connectTimeoutMs: options.connectTimeoutMs ?? 1000,
+    purpose: 'conversation',
+    logger: options.logger,
   });
   redis.defineCommand('conversationAppend', { numberOfKeys: 1, lua: APPEND });
   redis.defineCommand('conversationGet', { numberOfKeys: 1, lua: GET });
   redis.defineCommand('conversationDelete', { numberOfKeys: 1, lua: DELETE });
   const commands = redis as unknown as ConversationCommands;
-  // A Redis that is down at start is an outage like any other (follow-ups reset), not a failed start.
-  await redis.connect().catch(() => {});
 
-  const keyOf = (id: string) => `${prefix}{${id}}`;
+  const keyOf = (id: string) => slotKey(prefix, id);
   const parse = (id: string, raw: string, msToLive: number): Conversation => {
     const [userId, ...turns] = raw.split('\n');
     return {

@@ -12,6 +12,7 @@ import { conversationStoreContract } from '../contracts/conversation-store.contr
 import { testConfig } from '../support/app.js';
 import { createTestDatabase } from '../support/database.js';
 import { requireRedis, TEST_REDIS_URL } from '../support/redis.js';
+import { clusterNodes, requireScaleService, TEST_REDIS_CLUSTER_NODES } from '../support/scale.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const logger = createLogger({ level: 'silent' });
@@ -67,8 +68,8 @@ const redisUp = await requireRedis('the Redis conversation store contract');
 describe.skipIf(!redisUp)('redis', () => {
   const prefix = `shopassist:test:${randomBytes(6).toString('hex')}:conv:`;
   conversationStoreContract('redis', async () => {
-    const store = await createRedisConversationStore({ url: TEST_REDIS_URL, keyPrefix: prefix, logger });
-    const peer = await createRedisConversationStore({ url: TEST_REDIS_URL, keyPrefix: prefix, logger });
+    const store = await createRedisConversationStore({ target: { kind: 'single', url: TEST_REDIS_URL }, keyPrefix: prefix, logger });
+    const peer = await createRedisConversationStore({ target: { kind: 'single', url: TEST_REDIS_URL }, keyPrefix: prefix, logger });
     const proxies: TcpProxy[] = [];
     return {
       store,
@@ -78,7 +79,7 @@ describe.skipIf(!redisUp)('redis', () => {
         const proxy = await TcpProxy.forUrl(TEST_REDIS_URL).start();
         proxy.setMode('refuse');
         proxies.push(proxy);
-        return createRedisConversationStore({ url: proxy.rewrite(TEST_REDIS_URL), keyPrefix: prefix, logger });
+        return createRedisConversationStore({ target: { kind: 'single', url: proxy.rewrite(TEST_REDIS_URL) }, keyPrefix: prefix, logger });
       },
       async dispose() {
         // What the suite wrote expires by itself; remove it now all the same.
@@ -96,7 +97,7 @@ describe.skipIf(!redisUp)('redis', () => {
   it('keeps one key per conversation, its id in a hash tag (one Cluster slot), with a native TTL renewed by each turn', async () => {
     const raw = new Redis(TEST_REDIS_URL);
     const own = `${prefix}tagged:`;
-    const store = await createRedisConversationStore({ url: TEST_REDIS_URL, keyPrefix: own, logger });
+    const store = await createRedisConversationStore({ target: { kind: 'single', url: TEST_REDIS_URL }, keyPrefix: own, logger });
     try {
       await store.append('guest_a', 'cv_tagged', TURN, { ttlSeconds: 30, maxTurns: MAX_TURNS });
       await store.append('guest_a', 'cv_tagged', TURN, { ttlSeconds: 120, maxTurns: MAX_TURNS });
@@ -109,6 +110,47 @@ describe.skipIf(!redisUp)('redis', () => {
       raw.disconnect();
       await store.close();
     }
+  });
+});
+
+// The same contract on a Redis Cluster (three masters, .ci/scale-services): each conversation is
+// one key in the slot of its id, so every script runs on one node.
+const clusterUp = requireScaleService('the Redis Cluster conversation store contract', { TEST_REDIS_CLUSTER_NODES });
+describe.skipIf(!clusterUp)('redis cluster', () => {
+  const prefix = `shopassist:test:${randomBytes(6).toString('hex')}:conv:`;
+  const target = () => ({ kind: 'cluster' as const, nodes: clusterNodes(TEST_REDIS_CLUSTER_NODES!) });
+  conversationStoreContract('redis cluster', async () => {
+    const store = await createRedisConversationStore({ target: target(), keyPrefix: prefix, logger });
+    const peer = await createRedisConversationStore({ target: target(), keyPrefix: prefix, logger });
+    return {
+      store,
+      peer,
+      advance: sleep,
+      async unreachable() {
+        // A cluster whose every node refuses: the seed list points at refusing proxies.
+        const proxies = await Promise.all(clusterNodes(TEST_REDIS_CLUSTER_NODES!).map((n) => TcpProxy.forUrl(`redis://${n.host}:${n.port}`).start()));
+        for (const p of proxies) p.setMode('refuse');
+        const cut = await createRedisConversationStore({ target: { kind: 'cluster', nodes: proxies.map((p) => ({ host: '127.0.0.1', port: p.port })) }, keyPrefix: prefix, logger });
+        const closeCut = cut.close.bind(cut);
+        return Object.assign(cut, {
+          close: async () => {
+            await closeCut();
+            for (const p of proxies) await p.stop();
+          },
+        });
+      },
+      async dispose() {
+        // What the suite wrote expires by itself; remove it now all the same, on every master.
+        for (const node of clusterNodes(TEST_REDIS_CLUSTER_NODES!)) {
+          const raw = new Redis(node.port, node.host);
+          const keys = await raw.keys(`${prefix}*`);
+          for (const key of keys) await raw.del(key);
+          raw.disconnect();
+        }
+        await store.close();
+        await peer.close();
+      },
+    };
   });
 });
 
