@@ -53,10 +53,14 @@ export class CatalogSearch {
   /** Every term of the catalog: a question's word found here needs no typo tolerance. */
   private readonly vocabulary = new Set<string>();
 
-  constructor(readonly catalog: Catalog) {
-    for (const p of catalog.products) {
-      for (const text of [p.name, p.brand, p.category, p.description, ...p.tags]) for (const term of termsOf(text)) this.vocabulary.add(term);
-    }
+  /**
+   * Builds the whole index synchronously. `deferred`: builds nothing yet (see `CatalogSearch.build`,
+   * which fills it in slices).
+   */
+  constructor(
+    readonly catalog: Catalog,
+    deferred = false,
+  ) {
     this.index = new MiniSearch<IndexedProduct>({
       fields: ['name', 'brand', 'category', 'description', 'tags'],
       tokenize,
@@ -72,8 +76,30 @@ export class CatalogSearch {
         combineWith: 'OR',
       },
     });
+    if (!deferred) this.add(catalog.products);
+  }
+
+  /**
+   * Builds the index a slice of products at a time, yielding to the event loop between slices, so
+   * a process keeps answering (from its current index) while the index of a large new catalog is
+   * built.
+   */
+  static async build(catalog: Catalog, sliceSize = 2000): Promise<CatalogSearch> {
+    const search = new CatalogSearch(catalog, true);
+    for (let i = 0; i < catalog.products.length; i += sliceSize) {
+      search.add(catalog.products.slice(i, i + sliceSize));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return search;
+  }
+
+  private add(products: readonly CatalogProduct[]): void {
+    for (const p of products) {
+      for (const text of [p.name, p.brand, p.category, p.description, ...p.tags]) for (const term of termsOf(text)) this.vocabulary.add(term);
+      this.labels.set(p.id, { category: normalizeLabel(p.category), brand: normalizeLabel(p.brand) });
+    }
     this.index.addAll(
-      catalog.products.map((p) => ({
+      products.map((p) => ({
         id: p.id,
         name: p.name,
         brand: p.brand,
@@ -82,7 +108,6 @@ export class CatalogSearch {
         tags: p.tags.join(' '),
       })),
     );
-    for (const p of catalog.products) this.labels.set(p.id, { category: normalizeLabel(p.category), brand: normalizeLabel(p.brand) });
   }
 
   search(request: { query: string; filters?: ProductFilters; limit: number }): CatalogSearchResult {
@@ -96,7 +121,8 @@ export class CatalogSearch {
       ? this.index.search(hints.text, { filter: (r) => accepts(this.catalog.byId(String(r.id))!) })
       : [];
     if (matches.length === 0) {
-      const narrowed = filters.category !== undefined || filters.brand !== undefined || filters.minPrice !== undefined || filters.maxPrice !== undefined;
+      const narrowed =
+        filters.category !== undefined || filters.brand !== undefined || filters.minPrice !== undefined || filters.maxPrice !== undefined || filters.inStock === false;
       if (!narrowed && !(hints.preferCheap && terms.length === 0)) return { ...base, hits: [], total: 0, fallback: false };
       const pool = this.catalog.products.filter(accepts);
       return { ...base, hits: this.fallback(pool, hints.preferCheap, request.limit), total: pool.length, fallback: true };
@@ -109,9 +135,11 @@ export class CatalogSearch {
   private predicate(filters: ProductFilters): (p: CatalogProduct) => boolean {
     const category = filters.category === undefined ? undefined : normalizeLabel(filters.category);
     const brand = filters.brand === undefined ? undefined : normalizeLabel(filters.brand);
+    const inStock = filters.inStock ?? true;
     return (p) => {
       const labels = this.labels.get(p.id)!;
       return (
+        p.inStock === inStock &&
         (category === undefined || labels.category === category) &&
         (brand === undefined || labels.brand === brand) &&
         (filters.minPrice === undefined || p.price >= filters.minPrice) &&
@@ -168,6 +196,7 @@ function effectiveFilters(explicit: ProductFilters, hints: { minPrice?: number; 
   const out: ProductFilters = {};
   if (explicit.category !== undefined) out.category = explicit.category;
   if (explicit.brand !== undefined) out.brand = explicit.brand;
+  if (explicit.inStock !== undefined) out.inStock = explicit.inStock;
   let minPrice = explicit.minPrice ?? hints.minPrice;
   let maxPrice = explicit.maxPrice ?? hints.maxPrice;
   if (minPrice !== undefined && maxPrice !== undefined && minPrice > maxPrice) {
