@@ -22,6 +22,7 @@ const VERSION_SQL = `
     FROM products WHERE generation = $1`;
 
 const COLUMNS = 'id, name, brand, category, price::float8 AS price, currency, description, tags, rating, url, image_url, in_stock';
+const P_COLUMNS = 'p.id, p.name, p.brand, p.category, p.price::float8 AS price, p.currency, p.description, p.tags, p.rating, p.url, p.image_url, p.in_stock';
 
 interface ProductRow {
   id: string;
@@ -125,14 +126,20 @@ export class PostgresCatalogStore implements CatalogStore {
   }
 
   async load(): Promise<CatalogSnapshot | undefined> {
-    return this.guard(() =>
-      this.transaction('REPEATABLE READ READ ONLY', async (client) => {
-        const { rows } = await client.query<StateRow>('SELECT generation, version, product_count, updated_at FROM catalog_state');
-        if (!rows[0]) return undefined;
-        const products = await client.query<ProductRow>(`SELECT ${COLUMNS} FROM products WHERE generation = $1 ORDER BY id COLLATE "C"`, [rows[0].generation]);
-        return { summary: toSummary(rows[0]), products: products.rows.map(toProduct) };
-      }),
-    );
+    return this.guard(async () => {
+      // One statement, one snapshot: the products are exactly those of the version read with them.
+      const { rows } = await this.pool.query<ProductRow & { s_version: string; s_count: number; s_updated_at: Date }>(
+        `SELECT ${P_COLUMNS}, s.version AS s_version, s.product_count AS s_count, s.updated_at AS s_updated_at
+           FROM catalog_state s JOIN products p ON p.generation = s.generation
+          ORDER BY p.id COLLATE "C"`,
+      );
+      if (rows.length === 0) {
+        const summary = await this.summary();
+        return summary && summary.products === 0 ? { summary, products: [] } : summary ? this.load() : undefined;
+      }
+      const first = rows[0];
+      return { summary: { version: first.s_version, products: first.s_count, updatedAt: first.s_updated_at }, products: rows.map(toProduct) };
+    });
   }
 
   async replace(fill: (add: (batch: CatalogProduct[]) => Promise<void>) => Promise<boolean>): Promise<CatalogSummary | undefined> {
