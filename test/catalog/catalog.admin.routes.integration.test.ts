@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogHash, loadCatalog, parseCatalog } from '../../src/assistant/catalog/catalog.js';
@@ -138,6 +140,35 @@ describe('the catalog operator routes (postgres storage)', () => {
 
     const xml = await upload('<products/>', 'application/xml');
     expect(xml.status).toBe(415);
+  });
+
+  it('413 for a streamed body (no Content-Length) once it passes CATALOG_MAX_BYTES; nothing changes', async () => {
+    const before = (await summary()).body;
+    const server = app.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const { port } = server.address() as AddressInfo;
+    const lines = kettles(5000, 'Stream', 1).map((p) => `${JSON.stringify(p)}\n`);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port, method: 'PUT', path: '/api/v1/admin/catalog', headers: { 'Content-Type': 'application/x-ndjson', 'X-Admin-Key': ADMIN_KEY, 'Transfer-Encoding': 'chunked' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      let sent = 0;
+      const next = () => {
+        if (sent > 400_000 || lines.length === 0 || req.destroyed) return void req.end();
+        const chunk = lines.splice(0, 100).join('');
+        sent += chunk.length;
+        req.write(chunk, () => setImmediate(next));
+      };
+      next();
+    });
+    await new Promise((r) => server.close(r));
+    expect(status).toBe(413);
+    expect((await summary()).body).toEqual(before);
   });
 
   it('single products: create, replace, patch, delete; each change gives a new version; unknown is 404', async () => {
