@@ -128,8 +128,7 @@ export class CatalogSearch {
       return { ...base, hits: this.fallback(pool, hints.preferCheap, request.limit), total: pool.length, fallback: true };
     }
 
-    const ranked = this.rank(matches, terms.length, hints.preferCheap);
-    return { ...base, hits: ranked.slice(0, request.limit), total: ranked.length, fallback: false };
+    return { ...base, hits: this.rank(matches, terms.length, hints.preferCheap, request.limit), total: matches.length, fallback: false };
   }
 
   private predicate(filters: ProductFilters): (p: CatalogProduct) => boolean {
@@ -148,7 +147,8 @@ export class CatalogSearch {
     };
   }
 
-  private rank(matches: SearchResult[], termCount: number, preferCheap: boolean): CatalogHit[] {
+  /** The best `limit` matches, best first (a partial selection: a large catalog matches thousands). */
+  private rank(matches: SearchResult[], termCount: number, preferCheap: boolean, limit: number): CatalogHit[] {
     const top = matches[0].score;
     let scored = matches.map((m) => {
       const coverage = Math.min(1, new Set(m.queryTerms).size / termCount);
@@ -157,9 +157,7 @@ export class CatalogSearch {
       return { product: this.catalog.byId(String(m.id))!, relevance };
     });
     if (preferCheap) scored = cheaperFirst(scored);
-    return scored
-      .sort((a, b) => b.relevance - a.relevance || (b.product.rating ?? 0) - (a.product.rating ?? 0) || a.product.price - b.product.price || (a.product.id < b.product.id ? -1 : 1))
-      .map((s) => ({ product: s.product, score: round3(s.relevance) }));
+    return topK(scored, limit, byRelevance).map((s) => ({ product: s.product, score: round3(s.relevance) }));
   }
 
   private fallback(pool: CatalogProduct[], preferCheap: boolean, limit: number): CatalogHit[] {
@@ -172,19 +170,44 @@ export class CatalogSearch {
   }
 }
 
+type Scored = { product: CatalogProduct; relevance: number };
+
+/** Most relevant first; ties: better rated, then cheaper, then by id (a total order). */
+const byRelevance = (a: Scored, b: Scored) =>
+  b.relevance - a.relevance || (b.product.rating ?? 0) - (a.product.rating ?? 0) || a.product.price - b.product.price || (a.product.id < b.product.id ? -1 : 1);
+
+/** The first `k` of `items` in `order`, without sorting them all: the same as sort().slice(0, k). */
+export function topK<T>(items: readonly T[], k: number, order: (a: T, b: T) => number): T[] {
+  if (items.length <= k * 4) return [...items].sort(order).slice(0, k);
+  const best: T[] = [];
+  for (const item of items) {
+    if (best.length === k && order(item, best[k - 1]) >= 0) continue;
+    let lo = 0;
+    let hi = best.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (order(item, best[mid]) < 0) hi = mid;
+      else lo = mid + 1;
+    }
+    best.splice(lo, 0, item);
+    if (best.length > k) best.pop();
+  }
+  return best;
+}
+
 /**
  * "budget laptop": among the products about as relevant as the best one, cheaper ones gain up
  * to 40% (by log price, so $200 vs $400 counts like $1,000 vs $2,000); less relevant products do
  * not get pulled up by being cheap.
  */
 function cheaperFirst<T extends { product: CatalogProduct; relevance: number }>(scored: T[]): T[] {
-  const best = Math.max(...scored.map((s) => s.relevance));
-  const relevant = scored.filter((s) => s.relevance >= best * 0.75);
-  const logs = relevant.map((s) => Math.log(s.product.price + 1));
-  const lo = Math.min(...logs);
-  const span = Math.max(...logs) - lo;
+  const best = scored.reduce((max, s) => Math.max(max, s.relevance), 0);
+  const relevant = new Set(scored.filter((s) => s.relevance >= best * 0.75));
+  const logs = [...relevant].map((s) => Math.log(s.product.price + 1));
+  const lo = logs.reduce((min, v) => Math.min(min, v), Infinity);
+  const span = logs.reduce((max, v) => Math.max(max, v), -Infinity) - lo;
   return scored.map((s) => {
-    if (!relevant.includes(s)) return { ...s, relevance: s.relevance * 0.6 };
+    if (!relevant.has(s)) return { ...s, relevance: s.relevance * 0.6 };
     if (span === 0) return s;
     const expensive = (Math.log(s.product.price + 1) - lo) / span;
     return { ...s, relevance: s.relevance * (1 - 0.4 * expensive) };
