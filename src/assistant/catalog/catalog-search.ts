@@ -1,7 +1,7 @@
-import MiniSearch, { type SearchResult } from 'minisearch';
 import type { ProductFilters } from '../providers/provider.js';
 import type { Catalog, CatalogProduct } from './catalog.js';
 import { parseQueryHints } from './query-hints.js';
+import { SearchIndex, type Matches } from './search-index.js';
 import { processTerm, termsOf, tokenize } from './terms.js';
 
 export interface CatalogHit {
@@ -32,26 +32,15 @@ export const normalizeLabel = (s: string) => s.normalize('NFC').trim().toLowerCa
 
 const round3 = (n: number) => Math.round(Math.min(1, Math.max(0, n)) * 1000) / 1000;
 
-interface IndexedProduct {
-  id: string;
-  name: string;
-  brand: string;
-  category: string;
-  description: string;
-  tags: string;
-}
-
 /**
- * Full-text product search over one catalog (MiniSearch, BM25+). The index is built once; a
- * search is in-process and synchronous. Ranking: matches that contain more of the question's
- * words come first, then the BM25 score (name counts most, then tags, category and brand, then
- * the description); a "budget" question tilts the order towards cheaper products.
+ * Full-text product search over one catalog (BM25+, see search-index.ts). The index is built
+ * once; a search is in-process and synchronous. Ranking: matches that contain more of the
+ * question's words come first, then the BM25 score (name counts most, then tags, category and
+ * brand, then the description); a "budget" question tilts the order towards cheaper products.
  */
 export class CatalogSearch {
-  private readonly index: MiniSearch<IndexedProduct>;
-  private readonly labels = new Map<string, { category: string; brand: string }>();
-  /** Every term of the catalog: a question's word found here needs no typo tolerance. */
-  private readonly vocabulary = new Set<string>();
+  private readonly index: SearchIndex;
+  private readonly labels: { category: string; brand: string }[] = [];
 
   /**
    * Builds the whole index synchronously. `deferred`: builds nothing yet (see `CatalogSearch.build`,
@@ -61,22 +50,11 @@ export class CatalogSearch {
     readonly catalog: Catalog,
     deferred = false,
   ) {
-    this.index = new MiniSearch<IndexedProduct>({
-      fields: ['name', 'brand', 'category', 'description', 'tags'],
-      tokenize,
-      processTerm,
-      searchOptions: {
-        boost: { name: 3, tags: 2, category: 2, brand: 2, description: 1 },
-        // Prefix and typo tolerance only on longer words: "boot" must not find "book". A word the
-        // catalog holds is no typo: "hiking" must not also find "biking" (and the fuzzy walk of
-        // the index is most of a search's cost).
-        prefix: (term) => term.length >= 4,
-        fuzzy: (term) => (term.length >= 6 && !this.vocabulary.has(term) ? 0.2 : false),
-        maxFuzzy: 1,
-        combineWith: 'OR',
-      },
-    });
-    if (!deferred) this.add(catalog.products);
+    this.index = new SearchIndex(catalog.products.length);
+    if (!deferred) {
+      this.add(catalog.products);
+      this.index.finishNow();
+    }
   }
 
   /**
@@ -86,28 +64,20 @@ export class CatalogSearch {
    */
   static async build(catalog: Catalog, sliceSize = 2000): Promise<CatalogSearch> {
     const search = new CatalogSearch(catalog, true);
+    const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
     for (let i = 0; i < catalog.products.length; i += sliceSize) {
       search.add(catalog.products.slice(i, i + sliceSize));
-      await new Promise((resolve) => setImmediate(resolve));
+      await pause();
     }
+    await search.index.finish(pause);
     return search;
   }
 
   private add(products: readonly CatalogProduct[]): void {
     for (const p of products) {
-      for (const text of [p.name, p.brand, p.category, p.description, ...p.tags]) for (const term of termsOf(text)) this.vocabulary.add(term);
-      this.labels.set(p.id, { category: normalizeLabel(p.category), brand: normalizeLabel(p.brand) });
+      this.index.add({ name: p.name, brand: p.brand, category: p.category, description: p.description, tags: p.tags.join(' ') });
+      this.labels.push({ category: normalizeLabel(p.category), brand: normalizeLabel(p.brand) });
     }
-    this.index.addAll(
-      products.map((p) => ({
-        id: p.id,
-        name: p.name,
-        brand: p.brand,
-        category: p.category,
-        description: p.description,
-        tags: p.tags.join(' '),
-      })),
-    );
   }
 
   search(request: { query: string; filters?: ProductFilters; limit: number }): CatalogSearchResult {
@@ -116,27 +86,36 @@ export class CatalogSearch {
     const accepts = this.predicate(filters);
     const terms = termsOf(hints.text);
     const base = { text: hints.text, filters, preferCheap: hints.preferCheap };
+    const products = this.catalog.products;
 
     const matches = terms.length
-      ? this.index.search(hints.text, { filter: (r) => accepts(this.catalog.byId(String(r.id))!) })
-      : [];
-    if (matches.length === 0) {
+      ? this.index.search(
+          tokenize(hints.text).flatMap((t) => processTerm(t) ?? []),
+          {
+            // Prefix and typo tolerance only on longer words: "boot" must not find "book". A word the
+            // catalog holds is no typo: "hiking" must not also find "biking".
+            prefix: (term) => term.length >= 4,
+            fuzzy: (term) => term.length >= 6 && !this.index.has(term),
+            accepts: (doc) => accepts(products[doc], doc),
+          },
+        )
+      : undefined;
+    if (!matches || matches.count === 0) {
       const narrowed =
         filters.category !== undefined || filters.brand !== undefined || filters.minPrice !== undefined || filters.maxPrice !== undefined || filters.inStock === false;
       if (!narrowed && !(hints.preferCheap && terms.length === 0)) return { ...base, hits: [], total: 0, fallback: false };
-      const pool = this.catalog.products.filter(accepts);
+      const pool = products.filter((p, i) => accepts(p, i));
       return { ...base, hits: this.fallback(pool, hints.preferCheap, request.limit), total: pool.length, fallback: true };
     }
-
-    return { ...base, hits: this.rank(matches, terms.length, hints.preferCheap, request.limit), total: matches.length, fallback: false };
+    return { ...base, hits: this.rank(matches, terms.length, hints.preferCheap, request.limit), total: matches.count, fallback: false };
   }
 
-  private predicate(filters: ProductFilters): (p: CatalogProduct) => boolean {
+  private predicate(filters: ProductFilters): (p: CatalogProduct, doc: number) => boolean {
     const category = filters.category === undefined ? undefined : normalizeLabel(filters.category);
     const brand = filters.brand === undefined ? undefined : normalizeLabel(filters.brand);
     const inStock = filters.inStock ?? true;
-    return (p) => {
-      const labels = this.labels.get(p.id)!;
+    return (p, doc) => {
+      const labels = this.labels[doc];
       return (
         p.inStock === inStock &&
         (category === undefined || labels.category === category) &&
@@ -147,17 +126,28 @@ export class CatalogSearch {
     };
   }
 
-  /** The best `limit` matches, best first (a partial selection: a large catalog matches thousands). */
-  private rank(matches: SearchResult[], termCount: number, preferCheap: boolean, limit: number): CatalogHit[] {
-    const top = matches[0].score;
-    let scored = matches.map((m) => {
-      const coverage = Math.min(1, new Set(m.queryTerms).size / termCount);
-      // Covering every word of the question matters more than a high BM25 score on a few.
-      const relevance = coverage ** 1.5 * (0.4 + 0.6 * (m.score / top));
-      return { product: this.catalog.byId(String(m.id))!, relevance };
-    });
-    if (preferCheap) scored = cheaperFirst(scored);
-    return topK(scored, limit, byRelevance).map((s) => ({ product: s.product, score: round3(s.relevance) }));
+  /**
+   * The best `limit` matches, best first: relevance is the share of the question's words a
+   * product covers (to the power 1.5: covering every word matters more than a high score on a
+   * few), times its score against the best one. Only the best are put in order.
+   */
+  private rank(matches: Matches, termCount: number, preferCheap: boolean, limit: number): CatalogHit[] {
+    const { count, docs, scores, words } = matches;
+    const products = this.catalog.products;
+    let top = 0;
+    for (let i = 0; i < count; i++) top = Math.max(top, scores[docs[i]]);
+    const relevance = new Float64Array(count);
+    for (let i = 0; i < count; i++) {
+      const d = docs[i];
+      relevance[i] = Math.min(1, words[d] / termCount) ** 1.5 * (0.4 + 0.6 * (scores[d] / top));
+    }
+    if (preferCheap) cheaperFirst(relevance, (i) => products[docs[i]].price);
+    const order = (a: number, b: number) => {
+      const pa = products[docs[a]];
+      const pb = products[docs[b]];
+      return relevance[b] - relevance[a] || (pb.rating ?? 0) - (pa.rating ?? 0) || pa.price - pb.price || (pa.id < pb.id ? -1 : 1);
+    };
+    return topK(count, limit, order).map((i) => ({ product: products[docs[i]], score: round3(relevance[i]) }));
   }
 
   private fallback(pool: CatalogProduct[], preferCheap: boolean, limit: number): CatalogHit[] {
@@ -170,17 +160,10 @@ export class CatalogSearch {
   }
 }
 
-type Scored = { product: CatalogProduct; relevance: number };
-
-/** Most relevant first; ties: better rated, then cheaper, then by id (a total order). */
-const byRelevance = (a: Scored, b: Scored) =>
-  b.relevance - a.relevance || (b.product.rating ?? 0) - (a.product.rating ?? 0) || a.product.price - b.product.price || (a.product.id < b.product.id ? -1 : 1);
-
-/** The first `k` of `items` in `order`, without sorting them all: the same as sort().slice(0, k). */
-export function topK<T>(items: readonly T[], k: number, order: (a: T, b: T) => number): T[] {
-  if (items.length <= k * 4) return [...items].sort(order).slice(0, k);
-  const best: T[] = [];
-  for (const item of items) {
+/** The first `k` of the numbers 0…n−1 in `order`, without sorting them all (the same as sorting and slicing). */
+export function topK(n: number, k: number, order: (a: number, b: number) => number): number[] {
+  const best: number[] = [];
+  for (let item = 0; item < n; item++) {
     if (best.length === k && order(item, best[k - 1]) >= 0) continue;
     let lo = 0;
     let hi = best.length;
@@ -198,20 +181,25 @@ export function topK<T>(items: readonly T[], k: number, order: (a: T, b: T) => n
 /**
  * "budget laptop": among the products about as relevant as the best one, cheaper ones gain up
  * to 40% (by log price, so $200 vs $400 counts like $1,000 vs $2,000); less relevant products do
- * not get pulled up by being cheap.
+ * not get pulled up by being cheap. Changes `relevance` in place.
  */
-function cheaperFirst<T extends { product: CatalogProduct; relevance: number }>(scored: T[]): T[] {
-  const best = scored.reduce((max, s) => Math.max(max, s.relevance), 0);
-  const relevant = new Set(scored.filter((s) => s.relevance >= best * 0.75));
-  const logs = [...relevant].map((s) => Math.log(s.product.price + 1));
-  const lo = logs.reduce((min, v) => Math.min(min, v), Infinity);
-  const span = logs.reduce((max, v) => Math.max(max, v), -Infinity) - lo;
-  return scored.map((s) => {
-    if (!relevant.has(s)) return { ...s, relevance: s.relevance * 0.6 };
-    if (span === 0) return s;
-    const expensive = (Math.log(s.product.price + 1) - lo) / span;
-    return { ...s, relevance: s.relevance * (1 - 0.4 * expensive) };
-  });
+function cheaperFirst(relevance: Float64Array, priceOf: (i: number) => number): void {
+  let best = 0;
+  for (const r of relevance) best = Math.max(best, r);
+  const threshold = best * 0.75;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < relevance.length; i++) {
+    if (relevance[i] < threshold) continue;
+    const log = Math.log(priceOf(i) + 1);
+    lo = Math.min(lo, log);
+    hi = Math.max(hi, log);
+  }
+  const span = hi - lo;
+  for (let i = 0; i < relevance.length; i++) {
+    if (relevance[i] < threshold) relevance[i] *= 0.6;
+    else if (span > 0) relevance[i] *= 1 - (0.4 * (Math.log(priceOf(i) + 1) - lo)) / span;
+  }
 }
 
 /** Explicit filters win; a price hint fills a bound the request left open, unless it contradicts one. */
