@@ -40,7 +40,11 @@ const round3 = (n: number) => Math.round(Math.min(1, Math.max(0, n)) * 1000) / 1
  */
 export class CatalogSearch {
   private readonly index: SearchIndex;
-  private readonly labels: { category: string; brand: string }[] = [];
+  /** Per product number: price, in stock (1/0), category and brand label numbers. */
+  private readonly facets: { prices: Float64Array; stock: Uint8Array; categories: Int32Array; brands: Int32Array };
+  /** Normalised category and brand labels, numbered. */
+  private readonly labelIds = new Map<string, number>();
+  private added = 0;
 
   /**
    * Builds the whole index synchronously. `deferred`: builds nothing yet (see `CatalogSearch.build`,
@@ -50,7 +54,9 @@ export class CatalogSearch {
     readonly catalog: Catalog,
     deferred = false,
   ) {
-    this.index = new SearchIndex(catalog.products.length);
+    const n = catalog.products.length;
+    this.index = new SearchIndex(n);
+    this.facets = { prices: new Float64Array(n), stock: new Uint8Array(n), categories: new Int32Array(n), brands: new Int32Array(n) };
     if (!deferred) {
       this.add(catalog.products);
       this.index.finishNow();
@@ -76,8 +82,18 @@ export class CatalogSearch {
   private add(products: readonly CatalogProduct[]): void {
     for (const p of products) {
       this.index.add({ name: p.name, brand: p.brand, category: p.category, description: p.description, tags: p.tags.join(' ') });
-      this.labels.push({ category: normalizeLabel(p.category), brand: normalizeLabel(p.brand) });
+      const doc = this.added++;
+      this.facets.prices[doc] = p.price;
+      this.facets.stock[doc] = p.inStock ? 1 : 0;
+      this.facets.categories[doc] = this.labelId(normalizeLabel(p.category));
+      this.facets.brands[doc] = this.labelId(normalizeLabel(p.brand));
     }
+  }
+
+  private labelId(label: string): number {
+    let id = this.labelIds.get(label);
+    if (id === undefined) this.labelIds.set(label, (id = this.labelIds.size));
+    return id;
   }
 
   search(request: { query: string; filters?: ProductFilters; limit: number }): CatalogSearchResult {
@@ -110,20 +126,21 @@ export class CatalogSearch {
     return { ...base, hits: this.rank(matches, terms.length, hints.preferCheap, request.limit), total: matches.count, fallback: false };
   }
 
-  private predicate(filters: ProductFilters): (p: CatalogProduct, doc: number) => boolean {
-    const category = filters.category === undefined ? undefined : normalizeLabel(filters.category);
-    const brand = filters.brand === undefined ? undefined : normalizeLabel(filters.brand);
-    const inStock = filters.inStock ?? true;
-    return (p, doc) => {
-      const labels = this.labels[doc];
-      return (
-        p.inStock === inStock &&
-        (category === undefined || labels.category === category) &&
-        (brand === undefined || labels.brand === brand) &&
-        (filters.minPrice === undefined || p.price >= filters.minPrice) &&
-        (filters.maxPrice === undefined || p.price <= filters.maxPrice)
-      );
-    };
+  /** Whether product number `doc` passes the filters (read from flat arrays: this runs for every match). */
+  private predicate(filters: ProductFilters): (_p: CatalogProduct, doc: number) => boolean {
+    const { prices, stock, categories, brands } = this.facets;
+    // A label no product has matches nothing (-2 is no label's number).
+    const category = filters.category === undefined ? -1 : (this.labelIds.get(normalizeLabel(filters.category)) ?? -2);
+    const brand = filters.brand === undefined ? -1 : (this.labelIds.get(normalizeLabel(filters.brand)) ?? -2);
+    const inStock = filters.inStock === false ? 0 : 1;
+    const min = filters.minPrice ?? -Infinity;
+    const max = filters.maxPrice ?? Infinity;
+    return (_p, doc) =>
+      stock[doc] === inStock &&
+      (category === -1 || categories[doc] === category) &&
+      (brand === -1 || brands[doc] === brand) &&
+      prices[doc] >= min &&
+      prices[doc] <= max;
   }
 
   /**
@@ -143,6 +160,8 @@ export class CatalogSearch {
     }
     if (preferCheap) cheaperFirst(relevance, (i) => products[docs[i]].price);
     const order = (a: number, b: number) => {
+      // Most comparisons are settled by relevance alone: no product is looked at.
+      if (relevance[a] !== relevance[b]) return relevance[b] - relevance[a];
       const pa = products[docs[a]];
       const pb = products[docs[b]];
       return relevance[b] - relevance[a] || (pb.rating ?? 0) - (pa.rating ?? 0) || pa.price - pb.price || (pa.id < pb.id ? -1 : 1);

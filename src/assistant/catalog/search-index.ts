@@ -146,22 +146,7 @@ export class SearchIndex {
     let word = 0;
     for (const [term, times] of repeats) {
       const add = (postings: Postings | undefined, weight: number) => {
-        if (!postings) return;
-        const { docs, scores } = postings;
-        const w = weight * times;
-        for (let i = 0; i < docs.length; i++) {
-          const d = docs[i];
-          if (lastWord[d] === -1) {
-            touched[count++] = d;
-            scoreOf[d] = 0;
-            wordsOf[d] = 0;
-          }
-          if (lastWord[d] !== word) {
-            lastWord[d] = word;
-            wordsOf[d]++;
-          }
-          scoreOf[d] += w * scores[i];
-        }
+        if (postings) count = this.accumulate(postings, weight * times, word, count);
       };
       add(this.postings.get(term), 1);
       const prefixed = new Set<string>();
@@ -192,6 +177,27 @@ export class SearchIndex {
       touched[kept++] = d;
     }
     return { count: kept, docs: touched, scores: scoreOf, words: wordsOf };
+  }
+
+  /** Adds one term's postings into the shared score arrays; returns the new number of touched products. */
+  private accumulate({ docs, scores }: Postings, weight: number, word: number, touchedCount: number): number {
+    const { scoreOf, wordsOf, lastWord, touched } = this;
+    let count = touchedCount;
+    for (let i = 0; i < docs.length; i++) {
+      const d = docs[i];
+      const last = lastWord[d];
+      if (last !== word) {
+        if (last === -1) {
+          touched[count++] = d;
+          scoreOf[d] = 0;
+          wordsOf[d] = 0;
+        }
+        lastWord[d] = word;
+        wordsOf[d]++;
+      }
+      scoreOf[d] += weight * scores[i];
+    }
+    return count;
   }
 
   /** The index's terms one insertion, deletion or substitution away from `term`. */
