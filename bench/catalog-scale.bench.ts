@@ -2,7 +2,7 @@
  * The catalog at shop scale, on the generated catalog (`npm run catalog:generate -- --products
  * 100000`, made here when missing), cut to its first 1k, 10k and 100k products:
  *
- * 1. Search engines side by side: the in-process index (MiniSearch, as the catalog provider runs
+ * 1. Search engines side by side: the in-process index (src/assistant/catalog, as the provider runs
  *    it) and PostgreSQL full-text search (a weighted `tsvector` with a GIN index, `pg_trgm` for
  *    typos when no word matches). Per size: build time, memory (the process heap for the index;
  *    the table and index size for PostgreSQL), p50/p99 per search over the judged questions
@@ -68,7 +68,7 @@ function heapMb(): number {
   return process.memoryUsage().heapUsed / 1e6;
 }
 
-async function miniSearchRow(products: CatalogProduct[]): Promise<BenchRow> {
+async function inProcessRow(products: CatalogProduct[]): Promise<BenchRow> {
   const before = heapMb();
   const catalog = makeCatalog(products, catalogHash(products), 'bench');
   const started = performance.now();
@@ -77,7 +77,7 @@ async function miniSearchRow(products: CatalogProduct[]): Promise<BenchRow> {
   const memory = heapMb() - before;
   const relevance = JUDGED_QUESTIONS.reduce((sum, q) => sum + precisionAt(5, q, search.search({ query: q.query, limit: 5 }).hits.map((h) => h.product)), 0) / JUDGED_QUESTIONS.length;
   const { p50, p99 } = await timeSearches((q) => search.search({ query: q, limit: 5 }));
-  return { engine: 'MiniSearch (in-process)', products: products.length, 'build ms': Math.round(buildMs), 'memory MB': Math.round(memory), 'search p50 ms': ms(p50), 'search p99 ms': ms(p99), 'precision@5': Number(relevance.toFixed(2)) };
+  return { engine: 'in-process index', products: products.length, 'build ms': Math.round(buildMs), 'memory MB': Math.round(memory), 'search p50 ms': ms(p50), 'search p99 ms': ms(p99), 'precision@5': Number(relevance.toFixed(2)) };
 }
 
 const PG_SEARCH = `
@@ -259,7 +259,7 @@ const suite: BenchSuite = {
         const trgm = await client.query('CREATE EXTENSION IF NOT EXISTS pg_trgm').then(() => true, () => false);
         for (const size of SIZES) {
           const slice = products.slice(0, size);
-          engines.push(await miniSearchRow(slice));
+          engines.push(await inProcessRow(slice));
           if (trgm) engines.push(await postgresRow(client, slice));
           else engines.push({ engine: 'PostgreSQL tsvector + pg_trgm', products: size, 'build ms': 'skipped: set BENCH_DATABASE_URL (pg_trgm)' });
         }
