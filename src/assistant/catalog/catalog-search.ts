@@ -45,6 +45,8 @@ export class CatalogSearch {
   /** Normalised category and brand labels, numbered. */
   private readonly labelIds = new Map<string, number>();
   private added = 0;
+  /** Each search's relevance per match, reused (a search is synchronous). */
+  private readonly relevance: Float64Array;
 
   /**
    * Builds the whole index synchronously. `deferred`: builds nothing yet (see `CatalogSearch.build`,
@@ -57,6 +59,7 @@ export class CatalogSearch {
     const n = catalog.products.length;
     this.index = new SearchIndex(n);
     this.facets = { prices: new Float64Array(n), stock: new Uint8Array(n), categories: new Int32Array(n), brands: new Int32Array(n) };
+    this.relevance = new Float64Array(n);
     if (!deferred) {
       this.add(catalog.products);
       this.index.finishNow();
@@ -153,10 +156,12 @@ export class CatalogSearch {
     const products = this.catalog.products;
     let top = 0;
     for (let i = 0; i < count; i++) top = Math.max(top, scores[docs[i]]);
-    const relevance = new Float64Array(count);
+    const relevance = this.relevance.subarray(0, count);
+    // coverage^1.5 for each possible number of words matched (at most 255 are counted).
+    const coverage = Array.from({ length: 256 }, (_, w) => Math.min(1, w / termCount) ** 1.5);
     for (let i = 0; i < count; i++) {
       const d = docs[i];
-      relevance[i] = Math.min(1, words[d] / termCount) ** 1.5 * (0.4 + 0.6 * (scores[d] / top));
+      relevance[i] = coverage[words[d]] * (0.4 + 0.6 * (scores[d] / top));
     }
     if (preferCheap) cheaperFirst(relevance, (i) => products[docs[i]].price);
     const order = (a: number, b: number) => {

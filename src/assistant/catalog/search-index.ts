@@ -193,7 +193,7 @@ export class SearchIndex {
           wordsOf[d] = 0;
         }
         lastWord[d] = word;
-        wordsOf[d]++;
+        if (wordsOf[d] < 255) wordsOf[d]++;
       }
       scoreOf[d] += weight * scores[i];
     }
