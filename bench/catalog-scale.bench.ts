@@ -63,9 +63,11 @@ async function timeSearches(search: (q: string) => Promise<unknown> | unknown): 
   return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
 }
 
+/** The heap and the typed arrays' buffers, after a collection when `node --expose-gc` allows one. */
 function heapMb(): number {
   (globalThis as { gc?: () => void }).gc?.();
-  return process.memoryUsage().heapUsed / 1e6;
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return (heapUsed + arrayBuffers) / 1e6;
 }
 
 async function inProcessRow(products: CatalogProduct[]): Promise<BenchRow> {
@@ -163,6 +165,9 @@ async function benchDatabase(): Promise<{ url: string; dispose(): Promise<void> 
   };
 }
 
+/** Where a long run is (stderr, beside the tables). */
+const progress = (what: string) => console.error(`catalog-scale: ${what}…`);
+
 /** The peak resident memory of a process so far (Linux), in MB. */
 function peakRssMb(pid: number): number | string {
   try {
@@ -193,7 +198,7 @@ async function pipelineRows(db: string, catalogFile: string, small: CatalogProdu
     NODE_ENV: 'production',
     PORT: '0',
     HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info', // the 'listening' line is info
     SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
     AUTH_JWT_SECRET: AUTH_SECRET,
     ADMIN_API_KEY: ADMIN_KEY,
@@ -207,6 +212,7 @@ async function pipelineRows(db: string, catalogFile: string, small: CatalogProdu
   const base = `http://127.0.0.1:${app.port}`;
   const rows: BenchRow[] = [];
   try {
+    progress('shoppers and their consent');
     const tokens = await Promise.all(
       Array.from({ length: 50 }, (_, i) => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(`bench-catalog-${i}`).setExpirationTime('1h').sign(new TextEncoder().encode(AUTH_SECRET))),
     );
@@ -230,8 +236,11 @@ async function pipelineRows(db: string, catalogFile: string, small: CatalogProdu
         rows.push(row('bare Express route', bareResult), row('query: fresh catalog answer', fresh));
         return fresh.rps / bareResult.rps;
       };
+      progress(`fresh answers at ${small.length} products`);
       const ratioSmall = await measure(`${small.length} products`);
+      progress(`uploading ${LARGEST} products`);
       const seconds = await upload(base, catalogFile);
+      progress(`fresh answers at ${LARGEST} products`);
       rows.push({ step: `upload of ${LARGEST} products (PUT /api/v1/admin/catalog, JSON, until this process answers from it)`, value: `${seconds.toFixed(1)} s, peak RSS ${peakRssMb(app.child.pid!)} MB`, 'vs bare': '' });
       const ratioLarge = await measure(`${LARGEST} products`);
       rows.push({ step: `fresh answer's ratio at ${LARGEST} against its ratio at ${small.length} (target ≥ 0.8)`, value: (ratioLarge / ratioSmall).toFixed(2), 'vs bare': '' });
@@ -258,6 +267,7 @@ const suite: BenchSuite = {
         // The embedded database is built without pg_trgm's extension files: compare on a server.
         const trgm = await client.query('CREATE EXTENSION IF NOT EXISTS pg_trgm').then(() => true, () => false);
         for (const size of SIZES) {
+          progress(`search engines at ${size} products`);
           const slice = products.slice(0, size);
           engines.push(await inProcessRow(slice));
           if (trgm) engines.push(await postgresRow(client, slice));
