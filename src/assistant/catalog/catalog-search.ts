@@ -175,12 +175,13 @@ export class CatalogSearch {
   }
 
   private fallback(pool: CatalogProduct[], preferCheap: boolean, limit: number): CatalogHit[] {
-    const ordered = [...pool].sort((a, b) =>
+    const order = (a: CatalogProduct, b: CatalogProduct) =>
       preferCheap
         ? a.price - b.price || (b.rating ?? 0) - (a.rating ?? 0)
-        : (b.rating ?? 0) - (a.rating ?? 0) || a.price - b.price || (a.id < b.id ? -1 : 1),
-    );
-    return ordered.slice(0, limit).map((product, i) => ({ product, score: round3(FALLBACK_MAX_SCORE * (1 - i / Math.max(limit, ordered.length))) }));
+        : (b.rating ?? 0) - (a.rating ?? 0) || a.price - b.price || (a.id < b.id ? -1 : 1);
+    // The first `limit` in that order (stable, as a sort would be), without sorting the whole pool.
+    const best = topK(pool.length, limit, (i, j) => order(pool[i], pool[j]) || i - j);
+    return best.map((index, i) => ({ product: pool[index], score: round3(FALLBACK_MAX_SCORE * (1 - i / Math.max(limit, pool.length))) }));
   }
 }
 
