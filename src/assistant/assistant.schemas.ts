@@ -9,7 +9,7 @@ export const queryFilters = z
     brand: text(1, 100).optional(),
     minPrice: price.optional(),
     maxPrice: price.optional(),
-    inStock: z.boolean('true or false').optional(),
+    inStock: z.boolean('true or false').optional().describe('true: in-stock products only (also when omitted); false: out-of-stock products only'),
   })
   .refine((f) => f.minPrice === undefined || f.maxPrice === undefined || f.minPrice <= f.maxPrice, {
     message: 'minPrice must not be greater than maxPrice',

@@ -494,6 +494,7 @@ export interface components {
                 brand?: string;
                 minPrice?: number;
                 maxPrice?: number;
+                /** @description true: in-stock products only (also when omitted); false: out-of-stock products only */
                 inStock?: boolean;
             };
             /** @default 5 */
