@@ -74,6 +74,7 @@ describe('the catalog operator routes (postgres storage)', () => {
       expect((await ask('travel mug')).body.products).toEqual([]);
       const mug = await ask('travel mug', { inStock: false });
       expect(mug.body.products).toEqual([expect.objectContaining({ id: 'mug-1', name: 'Travel Mug, "Steel"', inStock: false, imageUrl: 'https://shop.example/img/mug.jpg' })]);
+      expect(mug.body.answer).toContain('that are out of stock');
     });
   }
 

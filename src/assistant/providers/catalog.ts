@@ -15,7 +15,7 @@ import {
  * results. Bump the version in `model` whenever ranking or answer wording changes, so cached
  * answers of the old behaviour are not served.
  */
-export const CATALOG_MODEL = 'catalog-search-v2';
+export const CATALOG_MODEL = 'catalog-search-v3';
 
 export class CatalogProvider implements AssistantProvider {
   readonly name = 'catalog' as const;
@@ -89,6 +89,7 @@ function describeFilters(filters: ProductFilters, first: CatalogProduct | undefi
   if (lo !== undefined && hi !== undefined) parts.push(`between ${formatPrice(lo, currency)} and ${formatPrice(hi, currency)}`);
   else if (hi !== undefined) parts.push(`under ${formatPrice(hi, currency)}`);
   else if (lo !== undefined) parts.push(`over ${formatPrice(lo, currency)}`);
+  if (filters.inStock === false) parts.push('that are out of stock');
   return parts.length ? ` ${parts.join(' ')}` : '';
 }
 
