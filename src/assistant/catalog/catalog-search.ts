@@ -115,7 +115,7 @@ export class CatalogSearch {
             // catalog holds is no typo: "hiking" must not also find "biking".
             prefix: (term) => term.length >= 4,
             fuzzy: (term) => term.length >= 6 && !this.index.has(term),
-            accepts: (doc) => accepts(products[doc], doc),
+            accepts,
           },
         )
       : undefined;
@@ -123,14 +123,14 @@ export class CatalogSearch {
       const narrowed =
         filters.category !== undefined || filters.brand !== undefined || filters.minPrice !== undefined || filters.maxPrice !== undefined || filters.inStock === false;
       if (!narrowed && !(hints.preferCheap && terms.length === 0)) return { ...base, hits: [], total: 0, fallback: false };
-      const pool = products.filter((p, i) => accepts(p, i));
+      const pool = products.filter((_p, i) => accepts(i));
       return { ...base, hits: this.fallback(pool, hints.preferCheap, request.limit), total: pool.length, fallback: true };
     }
     return { ...base, hits: this.rank(matches, terms.length, hints.preferCheap, request.limit), total: matches.count, fallback: false };
   }
 
   /** Whether product number `doc` passes the filters (read from flat arrays: this runs for every match). */
-  private predicate(filters: ProductFilters): (_p: CatalogProduct, doc: number) => boolean {
+  private predicate(filters: ProductFilters): (doc: number) => boolean {
     const { prices, stock, categories, brands } = this.facets;
     // A label no product has matches nothing (-2 is no label's number).
     const category = filters.category === undefined ? -1 : (this.labelIds.get(normalizeLabel(filters.category)) ?? -2);
@@ -138,7 +138,7 @@ export class CatalogSearch {
     const inStock = filters.inStock === false ? 0 : 1;
     const min = filters.minPrice ?? -Infinity;
     const max = filters.maxPrice ?? Infinity;
-    return (_p, doc) =>
+    return (doc) =>
       stock[doc] === inStock &&
       (category === -1 || categories[doc] === category) &&
       (brand === -1 || brands[doc] === brand) &&
@@ -171,7 +171,7 @@ export class CatalogSearch {
       const pb = products[docs[b]];
       return relevance[b] - relevance[a] || (pb.rating ?? 0) - (pa.rating ?? 0) || pa.price - pb.price || (pa.id < pb.id ? -1 : 1);
     };
-    return topK(count, limit, order).map((i) => ({ product: products[docs[i]], score: round3(relevance[i]) }));
+    return topK(count, limit, order, relevance).map((i) => ({ product: products[docs[i]], score: round3(relevance[i]) }));
   }
 
   private fallback(pool: CatalogProduct[], preferCheap: boolean, limit: number): CatalogHit[] {
@@ -185,11 +185,16 @@ export class CatalogSearch {
   }
 }
 
-/** The first `k` of the numbers 0…n−1 in `order`, without sorting them all (the same as sorting and slicing). */
-export function topK(n: number, k: number, order: (a: number, b: number) => number): number[] {
+/**
+ * The first `k` of the numbers 0…n−1 in `order`, without sorting them all (the same as sorting
+ * and slicing, ties kept in their order). `key`, when given, must be the order's first criterion
+ * (a higher key first).
+ */
+export function topK(n: number, k: number, order: (a: number, b: number) => number, key?: Float64Array): number[] {
   const best: number[] = [];
   for (let item = 0; item < n; item++) {
-    if (best.length === k && order(item, best[k - 1]) >= 0) continue;
+    // `key` (highest first, the order's first criterion) settles most items without a call.
+    if (best.length === k && ((key !== undefined && key[item] < key[best[k - 1]]) || order(item, best[k - 1]) >= 0)) continue;
     let lo = 0;
     let hi = best.length;
     while (lo < hi) {
