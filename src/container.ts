@@ -17,6 +17,7 @@ import { docsRoutes } from './http/docs.routes.js';
 import { buildOpenApiDocument } from './http/openapi.js';
 import { createCreditFeatures } from './credits/credit.module.js';
 import { createAssistantFeatures } from './assistant/assistant.module.js';
+import { createCatalogFeatures } from './catalog/catalog.module.js';
 import { webRoutes } from './web/web.routes.js';
 import { RejectionThrottle } from './http/rejection-limit.js';
 
@@ -70,7 +71,10 @@ export async function createContainer(config: Config, options: ContainerOptions 
     const queryCache = await createQueryCache({ config, database, breakers, databaseBreaker: databaseGuard?.breaker, logger, redisKeyPrefix: options.redisKeyPrefix, metrics });
     closers.push(() => queryCache.close());
 
-    const assistantFeatures = await createAssistantFeatures({ config, database, breakers, credits: creditFeatures, cache: queryCache, metrics, logger });
+    const catalogFeatures = await createCatalogFeatures({ config, database, logger });
+    closers.push(() => catalogFeatures.close());
+
+    const assistantFeatures = await createAssistantFeatures({ config, database, breakers, credits: creditFeatures, cache: queryCache, metrics, logger, catalog: catalogFeatures.index });
     closers.push(() => assistantFeatures.close());
 
     const health = new HealthService({
@@ -87,6 +91,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     const routers = [
       ...assistantFeatures.routers,
       ...creditFeatures.routers,
+      ...catalogFeatures.routers,
       healthRoutes(health),
       ...(config.metrics.port === undefined ? [metricsRoutes(metrics, config.metrics.token)] : []),
       cacheAdminRoutes(queryCache, config.adminApiKey),
