@@ -1,5 +1,9 @@
 /**
  * `npm run catalog:generate`: writes the bundled product catalog `catalog/products.json`.
+ * `npm run catalog:generate -- --products 100000 [--out file]`: writes a large catalog of that
+ * many products (default `catalog/generated/products-<n>.json`, not committed) for benches and
+ * scale tests: the sample's product families again in further model generations ("Trailridge 2"),
+ * each with its own price level, plus links, pictures and some products out of stock.
  *
  * The catalog is generated from hand-written product families (brands, model names, the
  * attributes shoppers ask about, realistic price bands) with a seeded random generator, so the
@@ -23,6 +27,9 @@ interface Product {
   description: string;
   tags: string[];
   rating: number;
+  url?: string;
+  imageUrl?: string;
+  inStock?: boolean;
 }
 
 /** mulberry32: a tiny, well-distributed seeded PRNG. */
@@ -1013,9 +1020,9 @@ const laptopLines: LaptopLine[] = [
   { line: 'Pro', brand: 'Vireo', sizes: [14, 16], ram: [32, 64], storage: ['1TB SSD', '2TB SSD'], base: 1699, traits: ['high-performance', 'color-accurate'], use: 'A workstation-class laptop for video editing, 3D and software development.', tags: ['creator', 'professional', 'high performance'] },
 ];
 
-function laptops(rng: Rng): Omit<Product, 'id'>[] {
+function laptops(rng: Rng, lines: LaptopLine[] = laptopLines): Omit<Product, 'id'>[] {
   const out: Omit<Product, 'id'>[] = [];
-  for (const l of laptopLines) {
+  for (const l of lines) {
     for (const size of l.sizes) {
       for (const ram of l.ram) {
         for (const storage of l.storage) {
@@ -1135,23 +1142,72 @@ function books(rng: Rng): Omit<Product, 'id'>[] {
   );
 }
 
-function generate(): Product[] {
+/** The shop's page of a product (the domain is reserved for examples). */
+const productUrl = (id: string) => `https://shop.example.com/products/${id}`;
+
+/** A family's next model generation: "Trailridge" → "Trailridge 2", so names stay unique. */
+function generation(family: Family, n: number): Family {
+  return { ...family, models: family.models.map((m) => `${m} ${n}`) };
+}
+
+function laptopGeneration(n: number): LaptopLine[] {
+  return laptopLines.map((l) => ({ ...l, line: `${l.line} ${n}`, base: Math.round(l.base * (1 + 0.04 * (n - 1))) }));
+}
+
+/** The sample's drafts; with `count`, further generations until there are that many. */
+function drafts(count: number | undefined): Omit<Product, 'id'>[] {
   const rng = seeded(SEED);
   const taken = new Set<string>();
-  const drafts = [...families.flatMap((family) => fromFamily(rng, family, taken)), ...laptops(rng), ...books(rng)];
+  const out = [...families.flatMap((family) => fromFamily(rng, family, taken)), ...laptops(rng), ...books(rng)];
+  if (count === undefined) return out;
+  for (let n = 2; out.length < count; n++) {
+    const round = seeded(SEED + n);
+    // Each generation adds about as many products as the sample has, family by family.
+    out.push(...families.flatMap((family) => fromFamily(round, generation(family, n), taken)));
+    out.push(...laptopGeneration(n).flatMap((line) => laptops(round, [line])));
+  }
+  return out.slice(0, count);
+}
+
+function generate(count: number | undefined): Product[] {
   const counters = new Map<string, number>();
-  return drafts.map((draft) => {
+  const stock = seeded(SEED ^ 0x5eed);
+  return drafts(count).map((draft) => {
     const slug = draft.category.replace(/&/g, 'and').replace(/[^a-z0-9]+/g, '-');
     const n = (counters.get(slug) ?? 0) + 1;
     counters.set(slug, n);
-    return { id: `${slug}-${String(n).padStart(3, '0')}`, ...draft };
+    const id = `${slug}-${String(n).padStart(3, '0')}`;
+    const product: Product = { id, ...draft, url: productUrl(id) };
+    if (count !== undefined) {
+      // A large shop: most products have a picture, and some are sold out at any time.
+      if (stock.chance(0.85)) product.imageUrl = `https://images.shop.example.com/products/${id}.jpg`;
+      if (stock.chance(0.07)) product.inStock = false;
+    }
+    return product;
   });
 }
 
-const products = generate();
-const target = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'catalog', 'products.json');
+function option(name: string): string | undefined {
+  const at = process.argv.indexOf(`--${name}`);
+  return at === -1 ? undefined : process.argv[at + 1];
+}
+
+const countArg = option('products');
+const count = countArg === undefined ? undefined : Number(countArg);
+if (count !== undefined && (!Number.isInteger(count) || count < 1 || count > 2_000_000)) {
+  console.error(`--products must be a whole number from 1 to 2000000 (got ${countArg})`);
+  process.exit(1);
+}
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const target = path.resolve(option('out') ?? (count === undefined ? path.join(root, 'catalog', 'products.json') : path.join(root, 'catalog', 'generated', `products-${count}.json`)));
+const products = generate(count);
 mkdirSync(path.dirname(target), { recursive: true });
-writeFileSync(target, `${JSON.stringify({ name: 'ShopAssist sample catalog', seed: SEED, products }, null, 1)}\n`);
+if (count === undefined) {
+  writeFileSync(target, `${JSON.stringify({ name: 'ShopAssist sample catalog', seed: SEED, products }, null, 1)}\n`);
+} else {
+  // One product a line: tens of megabytes stay readable and under the upload limit.
+  writeFileSync(target, `{"name": "ShopAssist generated catalog", "seed": ${SEED}, "products": [\n${products.map((p) => JSON.stringify(p)).join(',\n')}\n]}\n`);
+}
 const counts = new Map<string, number>();
 for (const p of products) counts.set(p.category, (counts.get(p.category) ?? 0) + 1);
 const byCategory = [...counts].map(([c, n]) => `${c} ${n}`);

@@ -173,6 +173,8 @@ const envSchema = z
     ADMIN_API_KEY: z.string().min(16, 'at least 16 characters').optional(),
     ASSISTANT_PROVIDER: oneOf(['catalog', 'openai']).default('catalog'),
     CATALOG_PATH: optionalString,
+    CATALOG_MAX_BYTES: int(1, 2 ** 31 - 1).default(52_428_800),
+    CATALOG_REFRESH_SECONDS: int(1, 3600).default(5),
     OPENAI_BASE_URL: url(['https:', 'http:']).optional(),
     OPENAI_API_KEY: optionalString,
     OPENAI_MODEL: optionalString,
@@ -316,6 +318,10 @@ export interface Config {
   assistant: {
     provider: Env['ASSISTANT_PROVIDER'];
     catalogPath: string | undefined;
+    /** Largest catalog upload (PUT /api/v1/admin/catalog), in bytes. */
+    catalogMaxBytes: number;
+    /** Every process answers from a changed catalog within this many seconds. */
+    catalogRefreshSeconds: number;
     openai: { baseUrl?: string; apiKey?: string; model?: string };
     timeoutMs: number;
     /** The longest a query can run after its charge (see requestBudgetMs). */
@@ -435,6 +441,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     assistant: {
       provider: e.ASSISTANT_PROVIDER,
       catalogPath: e.CATALOG_PATH,
+      catalogMaxBytes: e.CATALOG_MAX_BYTES,
+      catalogRefreshSeconds: e.CATALOG_REFRESH_SECONDS,
       openai: { baseUrl: e.OPENAI_BASE_URL, apiKey: e.OPENAI_API_KEY, model: e.OPENAI_MODEL },
       timeoutMs: e.ASSISTANT_TIMEOUT_MS,
       requestBudgetMs: requestBudgetMs(e.ASSISTANT_TIMEOUT_MS, e.DB_QUERY_TIMEOUT_MS),

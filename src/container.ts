@@ -20,6 +20,7 @@ import { createAssistantFeatures } from './assistant/assistant.module.js';
 import { createConversations } from './conversations/conversation.factory.js';
 import { conversationRoutes } from './conversations/conversation.routes.js';
 import type { ConversationService } from './conversations/conversation.service.js';
+import { createCatalogFeatures } from './catalog/catalog.module.js';
 import { webRoutes } from './web/web.routes.js';
 import { RejectionThrottle } from './http/rejection-limit.js';
 
@@ -80,7 +81,10 @@ export async function createContainer(config: Config, options: ContainerOptions 
     const conversations = await createConversations({ config, database, breakers, databaseBreaker: databaseGuard?.breaker, logger, redisKeyPrefix: options.conversationKeyPrefix });
     closers.push(() => conversations.close());
 
-    const assistantFeatures = await createAssistantFeatures({ config, database, breakers, credits: creditFeatures, cache: queryCache, conversations, metrics, logger });
+    const catalogFeatures = await createCatalogFeatures({ config, database, logger });
+    closers.push(() => catalogFeatures.close());
+
+    const assistantFeatures = await createAssistantFeatures({ config, database, breakers, credits: creditFeatures, cache: queryCache, conversations, metrics, logger, catalog: catalogFeatures.index });
     closers.push(() => assistantFeatures.close());
 
     const health = new HealthService({
@@ -98,6 +102,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       ...assistantFeatures.routers,
       ...creditFeatures.routers,
       conversationRoutes(conversations, creditFeatures.authenticateAndEnsure),
+      ...catalogFeatures.routers,
       healthRoutes(health),
       ...(config.metrics.port === undefined ? [metricsRoutes(metrics, config.metrics.token)] : []),
       cacheAdminRoutes(queryCache, config.adminApiKey),

@@ -13,8 +13,8 @@ import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import { assistantRoutes } from './assistant.routes.js';
 import { AssistantService } from './assistant.service.js';
+import type { CatalogIndex } from './catalog/catalog-index.js';
 import { ConversationStep } from './conversation.step.js';
-import { loadCatalog } from './catalog/catalog.js';
 import { createProvider } from './providers/create-provider.js';
 import { isUpstreamOutage } from './providers/provider.js';
 
@@ -40,13 +40,14 @@ export interface AssistantModuleDeps {
   conversations: ConversationService;
   metrics: Metrics;
   logger: Logger;
+  /** The live catalog the provider answers from. */
+  catalog: CatalogIndex;
 }
 
 /** Builds the provider, the assistant and maintenance services, their routers and the schedule. */
 export async function createAssistantFeatures(deps: AssistantModuleDeps): Promise<AssistantFeatures> {
   const { config, database, breakers, credits, cache, conversations, metrics, logger } = deps;
-  const catalog = await loadCatalog(config.assistant.catalogPath);
-  const provider = createProvider(config, catalog);
+  const provider = createProvider(config, deps.catalog);
   const breaker = breakers.create('assistant', {
     // AssistantService bounds each call with ASSISTANT_TIMEOUT_MS and cancels it; the breaker counts.
     timeoutMs: false,
@@ -106,7 +107,7 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
     retentionDays: config.maintenance.transactionRetentionDays,
     logger,
   });
-  logger.info({ provider: provider.name, model: provider.model, catalogVersion: provider.catalogVersion, products: catalog.products.length }, 'assistant ready');
+  logger.info({ provider: provider.name, model: provider.model, catalogVersion: provider.catalogVersion, products: deps.catalog.current().catalog.products.length }, 'assistant ready');
 
   return {
     assistant,

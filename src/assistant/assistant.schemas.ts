@@ -10,6 +10,7 @@ export const queryFilters = z
     brand: text(1, 100).optional(),
     minPrice: price.optional(),
     maxPrice: price.optional(),
+    inStock: z.boolean('true or false').optional().describe('true: in-stock products only (also when omitted); false: out-of-stock products only'),
   })
   .refine((f) => f.minPrice === undefined || f.maxPrice === undefined || f.minPrice <= f.maxPrice, {
     message: 'minPrice must not be greater than maxPrice',
@@ -45,6 +46,9 @@ export const answeredProduct = z.object({
   price: z.number(),
   currency: z.string().regex(/^[A-Z]{3}$/),
   score: z.number().min(0).max(1),
+  url: z.url().optional(),
+  imageUrl: z.url().optional(),
+  inStock: z.boolean(),
 });
 
 export const queryResponse = z.object({

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
  * - the query: NFC-normalised, lower-cased, trimmed of Unicode white space, inner white space
  *   collapsed to one space;
  * - the filters: `category`/`brand` normalised like the query, prices as numbers, keys in a
- *   canonical order, absent keys left out (so `{}` is the same as no filters);
+ *   canonical order, absent keys left out (so `{}` is the same as no filters), `inStock: true`
+ *   the same as no `inStock` (in-stock products only is the default);
  * - the effective limit (omitted = 5), and the results skipped ("show me more" in a
  *   conversation; only when there are some, so first pages keep the keys they always had);
  * - the assistant provider and model, and the catalog version (its content hash), so a new
@@ -21,7 +22,7 @@ const KEY_VERSION = 1;
 
 export interface CacheKeyQuery {
   query: string;
-  filters?: { category?: string; brand?: string; minPrice?: number; maxPrice?: number } | undefined;
+  filters?: { category?: string; brand?: string; minPrice?: number; maxPrice?: number; inStock?: boolean } | undefined;
   limit?: number | undefined;
   offset?: number | undefined;
 }
@@ -43,6 +44,8 @@ export function cacheKey(request: CacheKeyQuery, context: CacheKeyContext): stri
   const filters = {
     brand: f.brand === undefined ? undefined : normalizeText(f.brand),
     category: f.category === undefined ? undefined : normalizeText(f.category),
+    // Omitted and `true` both mean in-stock products only: one entry.
+    inStock: f.inStock === false ? false : undefined,
     maxPrice: f.maxPrice,
     minPrice: f.minPrice,
   };

@@ -10,6 +10,7 @@ export const resolvedQuerySchema = z.object({
       brand: z.string().optional(),
       minPrice: z.number().optional(),
       maxPrice: z.number().optional(),
+      inStock: z.boolean().optional(),
     })
     .describe('The filters applied: carried from earlier turns, moved by price words, overridden by the filters sent'),
   offset: z.int().min(1).optional().describe('Best matches skipped ("show me more"); absent on a first page'),

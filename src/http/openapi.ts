@@ -3,6 +3,7 @@ import type { HeaderObject, OpenAPIObject, SecurityRequirementObject } from 'ope
 import { z } from 'zod';
 import { idempotencyKeyHeader, queryBody, queryResponse } from '../assistant/assistant.schemas.js';
 import { cacheStatsResponse } from '../cache/cache.schemas.js';
+import { catalogSummaryResponse, productBody, productIdParams, productPatch, productResponse } from '../catalog/catalog.schemas.js';
 import { consentBody, type consentListQuery, consentListResponse, consentResponse } from '../consent/consent.schemas.js';
 import { adjustBody, creditsResponse, ledgerReportResponse, type transactionsQuery, transactionsResponse, userIdParams } from '../credits/credit.schemas.js';
 import { conversationParams, conversationResponse } from '../conversations/conversation.schemas.js';
@@ -147,10 +148,12 @@ const ERROR_TEXT: Record<ErrorCode, string> = {
   USER_NOT_FOUND: 'no credit row for this user',
   CONSENT_NOT_FOUND: 'no consent recorded yet',
   CONVERSATION_NOT_FOUND: 'no such conversation: unknown, expired, deleted or another shopper’s',
+  PRODUCT_NOT_FOUND: 'no product with this id in the live catalog',
   METHOD_NOT_ALLOWED: 'the path does not answer this method',
   IDEMPOTENCY_CONFLICT: 'the same Idempotency-Key was used with a different body',
   IDEMPOTENCY_IN_PROGRESS: 'the first attempt with this Idempotency-Key is still running after 5 s',
   BALANCE_WOULD_BE_NEGATIVE: 'the adjustment would take the balance below 0',
+  CATALOG_READ_ONLY: 'on memory storage the catalog is the file loaded at start and cannot be changed',
   PAYLOAD_TOO_LARGE: `the body is over ${MAX_BODY_BYTES} bytes`,
   UNSUPPORTED_MEDIA_TYPE: 'the body is not JSON',
   RATE_LIMITED: 'too many requests; Retry-After = seconds to wait',
@@ -267,13 +270,39 @@ const conversationExample = {
 const consentExample = { userId: creditsExample.userId, termsAccepted: true, marketingConsent: false, timestamp: AT, updatedAt: AT };
 const queryExample = {
   answer: 'The Trailmaster GTX is waterproof and within budget.',
-  products: [{ id: 'p-1042', name: 'Trailmaster GTX', brand: 'Northpeak', category: 'shoes', price: 89.99, currency: 'USD', score: 0.87 }],
+  products: [
+    { id: 'p-1042', name: 'Trailmaster GTX', brand: 'Northpeak', category: 'shoes', price: 89.99, currency: 'USD', score: 0.87, url: 'https://shop.example/p/1042', imageUrl: 'https://shop.example/img/1042.jpg', inStock: true },
+  ],
   cached: false,
   creditsCharged: 1,
   credits: { available: 9, max: 10, resetsAt: RESETS },
   conversationId: 'cv_3q2mJ8kP0sX1vYtR9wLz4A',
   resolvedQuery: { query: 'waterproof hiking boots', filters: { category: 'shoes', maxPrice: 150 } },
 };
+
+const productExample = {
+  id: 'p-1042',
+  name: 'Trailmaster GTX',
+  brand: 'Northpeak',
+  category: 'shoes',
+  price: 89.99,
+  currency: 'USD',
+  description: 'A waterproof hiking boot.',
+  tags: ['boots', 'hiking'],
+  rating: 4.6,
+  url: 'https://shop.example/p/1042',
+  imageUrl: 'https://shop.example/img/1042.jpg',
+  inStock: true,
+};
+const catalogSummaryExample = { version: 'a3f1c2d4e5b6a7980123456789abcdef0123456789abcdef0123456789abcdef', products: 580, updatedAt: AT };
+
+const CATALOG_UPLOAD_DESCRIPTION =
+  'The body is `application/json` (`{"products": […]}`), `application/x-ndjson` (one product a line) or `text/csv` ' +
+  '(a header row of the field names, `tags` separated by `|`), up to CATALOG_MAX_BYTES (default 50 MB; the 16 KiB body limit ' +
+  'does not apply). It is read and validated as it streams in, while the old catalog keeps answering; then the new one ' +
+  'replaces it in one step. A bad upload changes nothing: 400 VALIDATION_FAILED names the index (`products[3].price`) or ' +
+  'line (`line 4.price`) and field of at most 20 bad products. The catalog gets a new `version` (its content hash); every ' +
+  'API process answers from it within CATALOG_REFRESH_SECONDS, and the version is part of the answer cache key.';
 
 // ---------------------------------------------------------------------------------------------
 // Query-string and header parameters (the route schemas parse strings; these say what is accepted)
@@ -348,6 +377,8 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
     registry.registerComponent('headers', name, { ...header, required: REQUIRED_HEADERS.has(name as HeaderName) });
   }
   const credits = named('Credits', creditsResponse);
+  const catalogSummary = named('CatalogSummary', catalogSummaryResponse);
+  const product = named('Product', productResponse);
   const consent = named('Consent', consentResponse);
   const paths: RouteConfig[] = [
     {
@@ -577,6 +608,80 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
       responses: { 204: { description: 'Emptied', headers: headerRefs() }, ...errors(ADMIN_ERRORS) },
     },
     {
+      method: 'get',
+      path: '/api/v1/admin/catalog',
+      tags: ['catalog'],
+      operationId: 'adminGetCatalog',
+      summary: "The live catalog's summary",
+      security: SECURITY.admin,
+      responses: { 200: json('The live catalog', catalogSummary, catalogSummaryExample, ['Cache-Control']), ...errors(ADMIN_ERRORS) },
+    },
+    {
+      method: 'put',
+      path: '/api/v1/admin/catalog',
+      tags: ['catalog'],
+      operationId: 'adminReplaceCatalog',
+      summary: 'Replace the whole catalog, atomically',
+      description: CATALOG_UPLOAD_DESCRIPTION,
+      security: SECURITY.admin,
+      request: {
+        body: {
+          required: true,
+          content: {
+            'application/json': { schema: z.object({ products: z.array(productBody) }), example: { products: [productExample] } },
+            'application/x-ndjson': { schema: z.string().describe('One product (JSON) per line'), example: `${JSON.stringify(productExample)}\n` },
+            'text/csv': {
+              schema: z.string().describe('A header row of field names, then one product per row; `tags` separated by |'),
+              example: 'id,name,brand,category,price,currency,tags,url,inStock\np-1042,Trailmaster GTX,Northpeak,shoes,89.99,USD,boots|hiking,https://shop.example/p/1042,true\n',
+            },
+          },
+        },
+      },
+      responses: {
+        200: json('The new live catalog', catalogSummary, catalogSummaryExample, ['Cache-Control']),
+        ...errors(['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'CATALOG_READ_ONLY', ...ADMIN_ERRORS]),
+      },
+    },
+    {
+      method: 'put',
+      path: '/api/v1/admin/catalog/products/{productId}',
+      tags: ['catalog'],
+      operationId: 'adminPutProduct',
+      summary: 'Create or replace one product',
+      description: 'The body is the product; `id`, when given, must be the path\'s. Gives the catalog a new version.',
+      security: SECURITY.admin,
+      request: { params: productIdParams, body: { required: true, content: { 'application/json': { schema: productBody, example: productExample } } } },
+      responses: { 200: json('The product as stored', product, productExample, ['Cache-Control']), ...errors([...BODY_ERRORS, 'CATALOG_READ_ONLY', ...ADMIN_ERRORS]) },
+    },
+    {
+      method: 'patch',
+      path: '/api/v1/admin/catalog/products/{productId}',
+      tags: ['catalog'],
+      operationId: 'adminPatchProduct',
+      summary: 'Change some fields of one product (price, stock, …)',
+      description: '`null` removes an optional field (`description`, `tags`, `rating`, `url`, `imageUrl`). Gives the catalog a new version.',
+      security: SECURITY.admin,
+      request: { params: productIdParams, body: { required: true, content: { 'application/json': { schema: productPatch, example: { price: 79.99, inStock: false } } } } },
+      responses: {
+        200: json('The product as stored', product, { ...productExample, price: 79.99, inStock: false }, ['Cache-Control']),
+        ...errors([...BODY_ERRORS, 'PRODUCT_NOT_FOUND', 'CATALOG_READ_ONLY', ...ADMIN_ERRORS]),
+      },
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/admin/catalog/products/{productId}',
+      tags: ['catalog'],
+      operationId: 'adminDeleteProduct',
+      summary: 'Remove one product',
+      description: 'Gives the catalog a new version.',
+      security: SECURITY.admin,
+      request: { params: productIdParams },
+      responses: {
+        204: { description: 'Removed', headers: headerRefs() },
+        ...errors(['VALIDATION_FAILED', 'PRODUCT_NOT_FOUND', 'CATALOG_READ_ONLY', ...ADMIN_ERRORS]),
+      },
+    },
+    {
       method: 'post',
       path: '/api/v1/admin/maintenance/cleanup',
       tags: ['operator'],
@@ -719,6 +824,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): OpenAPIObjec
       { name: 'consent', description: "The caller's consent" },
       { name: 'assistant', description: 'Product answers' },
       { name: 'operator', description: 'Operator routes (X-Admin-Key)' },
+      { name: 'catalog', description: "The shop's catalog the assistant answers from (operator routes, X-Admin-Key)" },
       { name: 'operations', description: 'Health, metrics and this documentation' },
     ],
   });

@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } f
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { keepQueriesWhole } from './pglite-socket-queue.js';
 
 /**
  * An embedded PostgreSQL: PGlite (PostgreSQL compiled to WebAssembly) served over the wire
@@ -42,6 +43,7 @@ export async function startEmbeddedPostgres(options: { dataDir?: string; maxConn
     db = await PGlite.create();
   }
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: options.maxConnections ?? MAX_SOCKET_CONNECTIONS });
+  keepQueriesWhole(server);
   await server.start();
   const url = `postgres://postgres@${server.getServerConn()}/postgres`;
   let stopped: Promise<void> | undefined;

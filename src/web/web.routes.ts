@@ -20,14 +20,15 @@ export function isWebPath(pathname: string): boolean {
 }
 
 /**
- * The page may load its own script, styles and icon and call this origin, nothing else: no
- * inline script or style, no other origin, no framing.
+ * The page may load its own script, styles and icon, the products' https pictures, and call this
+ * origin, nothing else: no inline script or style, no other origin, no framing.
  */
 export const PAGE_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self'",
+  // Product pictures come from the shop's own image host (https only: no mixed content).
+  "img-src 'self' https:",
   "connect-src 'self'",
   "base-uri 'none'",
   "form-action 'self'",

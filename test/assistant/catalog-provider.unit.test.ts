@@ -29,7 +29,10 @@ function expectWellFormed(result: AssistantAnswer, limit: number) {
   expect(scores).toEqual([...scores].sort((a, b) => b - a));
   for (const p of result.products) {
     expect(p.currency).toMatch(/^[A-Z]{3}$/);
-    expect(Object.keys(p).sort()).toEqual(['brand', 'category', 'currency', 'id', 'name', 'price', 'score']);
+    const keys = Object.keys(p).filter((k) => k !== 'url' && k !== 'imageUrl');
+    expect(keys.sort()).toEqual(['brand', 'category', 'currency', 'id', 'inStock', 'name', 'price', 'score']);
+    // Out-of-stock products only when the question asks for them.
+    expect(p.inStock).toBe(true);
   }
 }
 

@@ -57,6 +57,12 @@ describe('cache key', () => {
     expect(key({ query: 'q', filters: { category: 'shoes' } })).not.toBe(key({ query: 'q', filters: { brand: 'shoes' } }));
   });
 
+  it('keeps out-of-stock questions apart; inStock: true is the default (in-stock only)', () => {
+    const base = key({ query: 'q' });
+    expect(key({ query: 'q', filters: { inStock: false } })).not.toBe(base);
+    expect(key({ query: 'q', filters: { inStock: true } })).toBe(base);
+  });
+
   it('counts an omitted limit as 5', () => {
     expect(key({ query: 'q' })).toBe(key({ query: 'q', limit: 5 }));
     expect(key({ query: 'q', limit: 6 })).not.toBe(key({ query: 'q' }));

@@ -76,6 +76,12 @@ describe('the typed client: a guest from first visit to a replayed answer', () =
     expect(miss.idempotencyKey).toMatch(UUID);
     expect(miss.products.length).toBeGreaterThan(0);
     expect(miss.products.every((p) => p.price <= 400)).toBe(true);
+    // The shop's page and stock come through typed (the bundled sample has links, no pictures).
+    for (const p of miss.products) {
+      expect(p.inStock).toBe(true);
+      expect(p.url).toMatch(/^https:\/\/shop\.example\.com\/products\//);
+      expect(p.imageUrl).toBeUndefined();
+    }
 
     const hit = dataOf(await reloaded.query({ ...question, query: question.query.toUpperCase() }));
     expect(hit).toMatchObject({ cache: 'HIT', replayed: false, cached: true, creditsCharged: 0, answer: miss.answer, credits: { available: 9 } });

@@ -28,7 +28,19 @@ export function assistantProviderContract(name: string, make: () => Promise<Assi
       for (const p of result.products) {
         const real = h.catalog.byId(p.id);
         expect(real, `${p.id} is a catalog product`).toBeDefined();
-        expect(p).toEqual({ id: real!.id, name: real!.name, brand: real!.brand, category: real!.category, price: real!.price, currency: real!.currency, score: p.score });
+        expect(p).toEqual({
+          id: real!.id,
+          name: real!.name,
+          brand: real!.brand,
+          category: real!.category,
+          price: real!.price,
+          currency: real!.currency,
+          score: p.score,
+          // The product's link, picture and stock, where the catalog has them.
+          ...(real!.url !== undefined ? { url: real!.url } : {}),
+          ...(real!.imageUrl !== undefined ? { imageUrl: real!.imageUrl } : {}),
+          inStock: real!.inStock,
+        });
         expect(p.score).toBeGreaterThanOrEqual(0);
         expect(p.score).toBeLessThanOrEqual(1);
       }

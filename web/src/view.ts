@@ -143,15 +143,39 @@ function productCard(product: QueryResult['products'][number]): HTMLLIElement {
   bar.append(fill);
   const relevanceLine = el('p', 'relevance');
   relevanceLine.append(bar, el('span', '', `Relevance ${relevance}%`));
-  article.append(
-    el('p', 'product-category', product.category),
-    el('h3', 'product-name', product.name),
-    el('p', 'product-brand', product.brand),
-    el('p', 'product-price', formatPrice(product.price, product.currency)),
-    relevanceLine,
-  );
+  // The shop's own picture and page, when it has them: an https picture (the page's CSP allows
+  // no other), the name as the link to the product's page.
+  if (product.imageUrl && safeUrl(product.imageUrl, ['https:'])) {
+    const image = el('img', 'product-image');
+    image.src = product.imageUrl;
+    image.alt = ''; // the name below says what it shows
+    image.loading = 'lazy';
+    article.append(image);
+  }
+  const name = el('h3', 'product-name');
+  if (product.url && safeUrl(product.url, ['https:', 'http:'])) {
+    const link = el('a', 'product-link', product.name);
+    link.href = product.url;
+    link.target = '_blank';
+    link.rel = 'noopener noreferrer';
+    name.append(link);
+  } else {
+    name.textContent = product.name;
+  }
+  article.append(el('p', 'product-category', product.category), name, el('p', 'product-brand', product.brand));
+  if (product.inStock === false) article.append(el('p', 'product-stock', 'Out of stock'));
+  article.append(el('p', 'product-price', formatPrice(product.price, product.currency)), relevanceLine);
   item.append(article);
   return item;
+}
+
+/** Only absolute URLs of these protocols are put into the page (never javascript: or data:). */
+function safeUrl(value: string, protocols: string[]): boolean {
+  try {
+    return protocols.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
 }
 
 export function setBusy(busy: boolean): void {

@@ -248,6 +248,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/catalog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The live catalog's summary */
+        get: operations["adminGetCatalog"];
+        /**
+         * Replace the whole catalog, atomically
+         * @description The body is `application/json` (`{"products": […]}`), `application/x-ndjson` (one product a line) or `text/csv` (a header row of the field names, `tags` separated by `|`), up to CATALOG_MAX_BYTES (default 50 MB; the 16 KiB body limit does not apply). It is read and validated as it streams in, while the old catalog keeps answering; then the new one replaces it in one step. A bad upload changes nothing: 400 VALIDATION_FAILED names the index (`products[3].price`) or line (`line 4.price`) and field of at most 20 bad products. The catalog gets a new `version` (its content hash); every API process answers from it within CATALOG_REFRESH_SECONDS, and the version is part of the answer cache key.
+         */
+        put: operations["adminReplaceCatalog"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/catalog/products/{productId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Create or replace one product
+         * @description The body is the product; `id`, when given, must be the path's. Gives the catalog a new version.
+         */
+        put: operations["adminPutProduct"];
+        post?: never;
+        /**
+         * Remove one product
+         * @description Gives the catalog a new version.
+         */
+        delete: operations["adminDeleteProduct"];
+        options?: never;
+        head?: never;
+        /**
+         * Change some fields of one product (price, stock, …)
+         * @description `null` removes an optional field (`description`, `tags`, `rating`, `url`, `imageUrl`). Gives the catalog a new version.
+         */
+        patch: operations["adminPatchProduct"];
+        trace?: never;
+    };
     "/api/v1/admin/maintenance/cleanup": {
         parameters: {
             query?: never;
@@ -404,7 +453,7 @@ export interface components {
         ErrorEnvelope: {
             error: {
                 /** @enum {string} */
-                code: "VALIDATION_FAILED" | "INVALID_JSON" | "UNAUTHENTICATED" | "INSUFFICIENT_CREDITS" | "CONSENT_REQUIRED" | "ADMIN_DISABLED" | "NOT_FOUND" | "USER_NOT_FOUND" | "CONSENT_NOT_FOUND" | "CONVERSATION_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_WOULD_BE_NEGATIVE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "UPSTREAM_ERROR" | "SERVICE_UNAVAILABLE" | "UPSTREAM_TIMEOUT";
+                code: "VALIDATION_FAILED" | "INVALID_JSON" | "UNAUTHENTICATED" | "INSUFFICIENT_CREDITS" | "CONSENT_REQUIRED" | "ADMIN_DISABLED" | "NOT_FOUND" | "USER_NOT_FOUND" | "CONSENT_NOT_FOUND" | "CONVERSATION_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_WOULD_BE_NEGATIVE" | "CATALOG_READ_ONLY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "UPSTREAM_ERROR" | "SERVICE_UNAVAILABLE" | "UPSTREAM_TIMEOUT";
                 /** @description What went wrong, in words (never a stack trace, SQL or secret) */
                 message: string;
                 details?: components["schemas"]["ValidationIssue"][] | components["schemas"]["InsufficientCreditsDetails"];
@@ -482,6 +531,7 @@ export interface components {
                         brand?: string;
                         minPrice?: number;
                         maxPrice?: number;
+                        inStock?: boolean;
                     };
                     /** @description Best matches skipped ("show me more"); absent on a first page */
                     offset?: number;
@@ -507,6 +557,11 @@ export interface components {
                 price: number;
                 currency: string;
                 score: number;
+                /** Format: uri */
+                url?: string;
+                /** Format: uri */
+                imageUrl?: string;
+                inStock: boolean;
             }[];
             cached: boolean;
             creditsCharged: number;
@@ -528,6 +583,7 @@ export interface components {
                     brand?: string;
                     minPrice?: number;
                     maxPrice?: number;
+                    inStock?: boolean;
                 };
                 /** @description Best matches skipped ("show me more"); absent on a first page */
                 offset?: number;
@@ -543,6 +599,8 @@ export interface components {
                 brand?: string;
                 minPrice?: number;
                 maxPrice?: number;
+                /** @description true: in-stock products only (also when omitted); false: out-of-stock products only */
+                inStock?: boolean;
             };
             /** @default 5 */
             limit?: number;
@@ -574,6 +632,30 @@ export interface components {
             entries: number | null;
             /** @enum {string} */
             breaker: "closed" | "open" | "halfOpen";
+        };
+        CatalogSummary: {
+            /** @description The content hash of the live catalog (part of the answer cache key) */
+            version: string;
+            /** @description How many products the live catalog has */
+            products: number;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        Product: {
+            id: string;
+            name: string;
+            brand: string;
+            category: string;
+            price: number;
+            currency: string;
+            description: string;
+            tags: string[];
+            rating?: number;
+            /** Format: uri */
+            url?: string;
+            /** Format: uri */
+            imageUrl?: string;
+            inStock: boolean;
         };
         CleanupReport: {
             expiredCacheEntriesDeleted: number;
@@ -1649,7 +1731,10 @@ export interface operations {
                      *           "category": "shoes",
                      *           "price": 89.99,
                      *           "currency": "USD",
-                     *           "score": 0.87
+                     *           "score": 0.87,
+                     *           "url": "https://shop.example/p/1042",
+                     *           "imageUrl": "https://shop.example/img/1042.jpg",
+                     *           "inStock": true
                      *         }
                      *       ],
                      *       "cached": false,
@@ -2878,6 +2963,1082 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "ADMIN_DISABLED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    adminGetCatalog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The live catalog */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "version": "a3f1c2d4e5b6a7980123456789abcdef0123456789abcdef0123456789abcdef",
+                     *       "products": 580,
+                     *       "updatedAt": "2026-01-01T09:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CatalogSummary"];
+                };
+            };
+            /** @description UNAUTHENTICATED: missing, malformed, expired or wrongly signed credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description ADMIN_DISABLED: operator routes are off while ADMIN_API_KEY is unset */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "ADMIN_DISABLED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    adminReplaceCatalog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "products": [
+                 *         {
+                 *           "id": "p-1042",
+                 *           "name": "Trailmaster GTX",
+                 *           "brand": "Northpeak",
+                 *           "category": "shoes",
+                 *           "price": 89.99,
+                 *           "currency": "USD",
+                 *           "description": "A waterproof hiking boot.",
+                 *           "tags": [
+                 *             "boots",
+                 *             "hiking"
+                 *           ],
+                 *           "rating": 4.6,
+                 *           "url": "https://shop.example/p/1042",
+                 *           "imageUrl": "https://shop.example/img/1042.jpg",
+                 *           "inStock": true
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    products: {
+                        id?: string;
+                        name: string;
+                        brand: string;
+                        category: string;
+                        price: number;
+                        currency: string;
+                        /** @default  */
+                        description?: string;
+                        /** @default [] */
+                        tags?: string[];
+                        rating?: number;
+                        url?: string;
+                        imageUrl?: string;
+                        /** @default true */
+                        inStock?: boolean;
+                    }[];
+                };
+                /** @example {"id":"p-1042","name":"Trailmaster GTX","brand":"Northpeak","category":"shoes","price":89.99,"currency":"USD","description":"A waterproof hiking boot.","tags":["boots","hiking"],"rating":4.6,"url":"https://shop.example/p/1042","imageUrl":"https://shop.example/img/1042.jpg","inStock":true} */
+                "application/x-ndjson": string;
+                /**
+                 * @example id,name,brand,category,price,currency,tags,url,inStock
+                 *     p-1042,Trailmaster GTX,Northpeak,shoes,89.99,USD,boots|hiking,https://shop.example/p/1042,true
+                 */
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description The new live catalog */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "version": "a3f1c2d4e5b6a7980123456789abcdef0123456789abcdef0123456789abcdef",
+                     *       "products": 580,
+                     *       "updatedAt": "2026-01-01T09:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CatalogSummary"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request does not match its schema (details lists each issue) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            details: components["schemas"]["ValidationIssue"][];
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description UNAUTHENTICATED: missing, malformed, expired or wrongly signed credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description ADMIN_DISABLED: operator routes are off while ADMIN_API_KEY is unset */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "ADMIN_DISABLED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description CATALOG_READ_ONLY: on memory storage the catalog is the file loaded at start and cannot be changed */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "CATALOG_READ_ONLY";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over 16384 bytes */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    adminPutProduct: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                productId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "p-1042",
+                 *       "name": "Trailmaster GTX",
+                 *       "brand": "Northpeak",
+                 *       "category": "shoes",
+                 *       "price": 89.99,
+                 *       "currency": "USD",
+                 *       "description": "A waterproof hiking boot.",
+                 *       "tags": [
+                 *         "boots",
+                 *         "hiking"
+                 *       ],
+                 *       "rating": 4.6,
+                 *       "url": "https://shop.example/p/1042",
+                 *       "imageUrl": "https://shop.example/img/1042.jpg",
+                 *       "inStock": true
+                 *     }
+                 */
+                "application/json": {
+                    id?: string;
+                    name: string;
+                    brand: string;
+                    category: string;
+                    price: number;
+                    currency: string;
+                    /** @default  */
+                    description?: string;
+                    /** @default [] */
+                    tags?: string[];
+                    rating?: number;
+                    url?: string;
+                    imageUrl?: string;
+                    /** @default true */
+                    inStock?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The product as stored */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "p-1042",
+                     *       "name": "Trailmaster GTX",
+                     *       "brand": "Northpeak",
+                     *       "category": "shoes",
+                     *       "price": 89.99,
+                     *       "currency": "USD",
+                     *       "description": "A waterproof hiking boot.",
+                     *       "tags": [
+                     *         "boots",
+                     *         "hiking"
+                     *       ],
+                     *       "rating": 4.6,
+                     *       "url": "https://shop.example/p/1042",
+                     *       "imageUrl": "https://shop.example/img/1042.jpg",
+                     *       "inStock": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Product"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request does not match its schema (details lists each issue); INVALID_JSON: the body is malformed JSON */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "INVALID_JSON";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            details?: components["schemas"]["ValidationIssue"][];
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description UNAUTHENTICATED: missing, malformed, expired or wrongly signed credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description ADMIN_DISABLED: operator routes are off while ADMIN_API_KEY is unset */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "ADMIN_DISABLED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description CATALOG_READ_ONLY: on memory storage the catalog is the file loaded at start and cannot be changed */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "CATALOG_READ_ONLY";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over 16384 bytes */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    adminDeleteProduct: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                productId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_FAILED: the request does not match its schema (details lists each issue) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            details: components["schemas"]["ValidationIssue"][];
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description UNAUTHENTICATED: missing, malformed, expired or wrongly signed credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description ADMIN_DISABLED: operator routes are off while ADMIN_API_KEY is unset */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "ADMIN_DISABLED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description PRODUCT_NOT_FOUND: no product with this id in the live catalog */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PRODUCT_NOT_FOUND";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description CATALOG_READ_ONLY: on memory storage the catalog is the file loaded at start and cannot be changed */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "CATALOG_READ_ONLY";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    adminPatchProduct: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                productId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "price": 79.99,
+                 *       "inStock": false
+                 *     }
+                 */
+                "application/json": {
+                    name?: string;
+                    brand?: string;
+                    category?: string;
+                    price?: number;
+                    currency?: string;
+                    inStock?: boolean;
+                    description?: string | null;
+                    tags?: string[] | null;
+                    rating?: number | null;
+                    url?: string | null;
+                    imageUrl?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The product as stored */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "p-1042",
+                     *       "name": "Trailmaster GTX",
+                     *       "brand": "Northpeak",
+                     *       "category": "shoes",
+                     *       "price": 79.99,
+                     *       "currency": "USD",
+                     *       "description": "A waterproof hiking boot.",
+                     *       "tags": [
+                     *         "boots",
+                     *         "hiking"
+                     *       ],
+                     *       "rating": 4.6,
+                     *       "url": "https://shop.example/p/1042",
+                     *       "imageUrl": "https://shop.example/img/1042.jpg",
+                     *       "inStock": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Product"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request does not match its schema (details lists each issue); INVALID_JSON: the body is malformed JSON */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "INVALID_JSON";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            details?: components["schemas"]["ValidationIssue"][];
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description UNAUTHENTICATED: missing, malformed, expired or wrongly signed credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description ADMIN_DISABLED: operator routes are off while ADMIN_API_KEY is unset */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "ADMIN_DISABLED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description PRODUCT_NOT_FOUND: no product with this id in the live catalog */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PRODUCT_NOT_FOUND";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description CATALOG_READ_ONLY: on memory storage the catalog is the file loaded at start and cannot be changed */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "CATALOG_READ_ONLY";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over 16384 bytes */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
                             /** @description What went wrong, in words (never a stack trace, SQL or secret) */
                             message: string;
                             /** @description The X-Request-Id of the request */

@@ -14,6 +14,18 @@ import { canonicalJson } from '../../platform/canonical-json.js';
 
 const twoDecimals = (n: number) => Math.abs(Math.round(n * 100) - n * 100) < 1e-6;
 
+const isHttpUrl = (s: string) => {
+  try {
+    const u = new URL(s);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+};
+
+/** A link to the product's page or picture: an absolute http(s) URL. */
+const httpUrl = z.string().trim().max(2000).refine(isHttpUrl, 'an absolute http(s) URL');
+
 export const catalogProductSchema = z.object({
   id: z.string().trim().min(1).max(100),
   name: z.string().trim().min(1).max(200),
@@ -24,6 +36,10 @@ export const catalogProductSchema = z.object({
   description: z.string().trim().max(2000).default(''),
   tags: z.array(z.string().trim().min(1).max(50)).max(50).default([]),
   rating: z.number().min(0).max(5).optional(),
+  url: httpUrl.optional(),
+  imageUrl: httpUrl.optional(),
+  /** Out-of-stock products are recommended only when a question asks for them (`filters.inStock: false`). */
+  inStock: z.boolean().default(true),
 });
 
 export type CatalogProduct = z.output<typeof catalogProductSchema>;
@@ -56,10 +72,26 @@ export class CatalogError extends Error {
   }
 }
 
-/** The content hash: independent of key order, whitespace and product order in the file. */
+/** One product's content hash: sha256 (hex) of its canonical JSON (stored beside it in the database). */
+export function productHash(product: CatalogProduct): string {
+  return createHash('sha256').update(canonicalJson(product)).digest('hex');
+}
+
+/** Orders ids by their UTF-8 bytes, as PostgreSQL's "C" collation does. */
+export function compareIds(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/**
+ * The content hash: sha256 (hex) of the products' own hashes concatenated in id order, so it is
+ * independent of key order, whitespace and product order in the file, and the database computes
+ * the same value from its stored product hashes (see catalog.store.postgres.ts).
+ */
 export function catalogHash(products: readonly CatalogProduct[]): string {
-  const sorted = [...products].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return createHash('sha256').update(canonicalJson(sorted)).digest('hex');
+  const sorted = [...products].sort((a, b) => compareIds(a.id, b.id));
+  const hash = createHash('sha256');
+  for (const p of sorted) hash.update(productHash(p));
+  return hash.digest('hex');
 }
 
 /** Validates parsed JSON as a catalog; throws CatalogError naming the first problems. */
@@ -73,11 +105,21 @@ export function parseCatalog(data: unknown, source = 'catalog'): Catalog {
     const more = parsed.error.issues.length > 5 ? ` (and ${parsed.error.issues.length - 5} more)` : '';
     throw new CatalogError(`Invalid product catalog ${source}: ${problems.join('; ')}${more}`);
   }
-  const products = parsed.data.products.map((p) => Object.freeze({ ...p, name: p.name.normalize('NFC'), brand: p.brand.normalize('NFC'), category: p.category.normalize('NFC') }));
+  const products = parsed.data.products.map(normalizeProduct);
+  return makeCatalog(products, catalogHash(products), source);
+}
+
+/** Labels in NFC, so "é" typed either way matches; frozen, as every catalog product is. */
+export function normalizeProduct(p: CatalogProduct): CatalogProduct {
+  return Object.freeze({ ...p, name: p.name.normalize('NFC'), brand: p.brand.normalize('NFC'), category: p.category.normalize('NFC') });
+}
+
+/** A catalog of products already validated and normalised (`hash`: their `catalogHash`). */
+export function makeCatalog(products: CatalogProduct[], hash: string, source: string): Catalog {
   const index = new Map(products.map((p) => [p.id, p]));
   return {
     products: Object.freeze(products),
-    hash: catalogHash(products),
+    hash,
     source,
     byId: (id) => index.get(id),
   };

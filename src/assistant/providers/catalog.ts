@@ -1,5 +1,6 @@
 import type { Catalog, CatalogProduct } from '../catalog/catalog.js';
-import { CatalogSearch, type CatalogHit, type CatalogSearchResult } from '../catalog/catalog-search.js';
+import { fixedIndex, isCatalogIndex, type CatalogIndex } from '../catalog/catalog-index.js';
+import type { CatalogHit, CatalogSearch, CatalogSearchResult } from '../catalog/catalog-search.js';
 import {
   throwIfAborted,
   type AnsweredProduct,
@@ -14,22 +15,30 @@ import {
  * results. Bump the version in `model` whenever ranking or answer wording changes, so cached
  * answers of the old behaviour are not served.
  */
-export const CATALOG_MODEL = 'catalog-search-v2';
+export const CATALOG_MODEL = 'catalog-search-v3';
 
 export class CatalogProvider implements AssistantProvider {
   readonly name = 'catalog' as const;
   readonly model = CATALOG_MODEL;
-  readonly catalogVersion: string;
-  readonly search: CatalogSearch;
+  private readonly index: CatalogIndex;
 
-  constructor(catalog: Catalog) {
-    this.catalogVersion = catalog.hash;
-    this.search = new CatalogSearch(catalog);
+  /** `source`: a fixed catalog, or the live index whose current catalog each answer reads. */
+  constructor(source: Catalog | CatalogIndex) {
+    this.index = isCatalogIndex(source) ? source : fixedIndex(source);
+  }
+
+  get catalogVersion(): string {
+    return this.index.current().catalog.hash;
+  }
+
+  /** The search over the current catalog. */
+  get search(): CatalogSearch {
+    return this.index.current().search;
   }
 
   async answer(request: AssistantRequest, signal: AbortSignal): Promise<AssistantAnswer> {
     throwIfAborted(signal);
-    const result = pageOf(this.search.search({ ...request, limit: (request.offset ?? 0) + request.limit }), request.offset);
+    const result = pageOf(this.index.current().search.search({ ...request, limit: (request.offset ?? 0) + request.limit }), request.offset);
     throwIfAborted(signal);
     return { answer: describeResult(result), products: result.hits.map(toAnsweredProduct) };
   }
@@ -42,7 +51,10 @@ export function pageOf(result: CatalogSearchResult, offset: number | undefined):
 
 export function toAnsweredProduct(hit: CatalogHit): AnsweredProduct {
   const p = hit.product;
-  return { id: p.id, name: p.name, brand: p.brand, category: p.category, price: p.price, currency: p.currency, score: hit.score };
+  const answered: AnsweredProduct = { id: p.id, name: p.name, brand: p.brand, category: p.category, price: p.price, currency: p.currency, score: hit.score, inStock: p.inStock };
+  if (p.url !== undefined) answered.url = p.url;
+  if (p.imageUrl !== undefined) answered.imageUrl = p.imageUrl;
+  return answered;
 }
 
 /**
@@ -82,6 +94,7 @@ function describeFilters(filters: ProductFilters, first: CatalogProduct | undefi
   if (lo !== undefined && hi !== undefined) parts.push(`between ${formatPrice(lo, currency)} and ${formatPrice(hi, currency)}`);
   else if (hi !== undefined) parts.push(`under ${formatPrice(hi, currency)}`);
   else if (lo !== undefined) parts.push(`over ${formatPrice(lo, currency)}`);
+  if (filters.inStock === false) parts.push('that are out of stock');
   return parts.length ? ` ${parts.join(' ')}` : '';
 }
 

@@ -1,11 +1,12 @@
 import type { Config } from '../../config.js';
 import type { Catalog } from '../catalog/catalog.js';
+import type { CatalogIndex } from '../catalog/catalog-index.js';
 import { CatalogProvider } from './catalog.js';
 import { OpenAiProvider } from './openai.js';
 import type { AssistantProvider } from './provider.js';
 
-/** The provider `ASSISTANT_PROVIDER` names, answering from `catalog`. */
-export function createProvider(config: Pick<Config, 'assistant'>, catalog: Catalog): AssistantProvider {
+/** The provider `ASSISTANT_PROVIDER` names, answering from `catalog` (fixed or live). */
+export function createProvider(config: { assistant: Pick<Config['assistant'], 'provider' | 'openai'> & Partial<Config['assistant']> }, catalog: Catalog | CatalogIndex): AssistantProvider {
   const { provider, openai } = config.assistant;
   switch (provider) {
     case 'catalog':

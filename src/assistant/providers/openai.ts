@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Catalog } from '../catalog/catalog.js';
-import { CatalogSearch, type CatalogHit, type CatalogSearchResult } from '../catalog/catalog-search.js';
+import { fixedIndex, isCatalogIndex, type CatalogIndex } from '../catalog/catalog-index.js';
+import type { CatalogHit, CatalogSearchResult } from '../catalog/catalog-search.js';
 import { describeResult, pageOf, toAnsweredProduct } from './catalog.js';
 import {
   AssistantTimeoutError,
@@ -48,26 +49,30 @@ const MAX_ANSWER_CHARS = 4000;
 export class OpenAiProvider implements AssistantProvider {
   readonly name = 'openai' as const;
   readonly model: string;
-  readonly catalogVersion: string;
   private readonly url: string;
   private readonly maxCandidates: number;
+  private readonly index: CatalogIndex;
 
+  /** `source`: a fixed catalog, or the live index whose current catalog each answer reads. */
   constructor(
-    catalog: Catalog,
+    source: Catalog | CatalogIndex,
     private readonly options: OpenAiProviderOptions,
-    private readonly search: CatalogSearch = new CatalogSearch(catalog),
   ) {
+    this.index = isCatalogIndex(source) ? source : fixedIndex(source);
     this.model = options.model;
-    this.catalogVersion = catalog.hash;
     this.url = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
     this.maxCandidates = options.maxCandidates ?? 30;
+  }
+
+  get catalogVersion(): string {
+    return this.index.current().catalog.hash;
   }
 
   async answer(request: AssistantRequest, signal: AbortSignal): Promise<AssistantAnswer> {
     throwIfAborted(signal);
     const offset = request.offset ?? 0;
     const wanted = Math.min(this.maxCandidates, Math.max(request.limit, request.limit * 3));
-    const candidates = pageOf(this.search.search({ ...request, limit: offset + wanted }), offset);
+    const candidates = pageOf(this.index.current().search.search({ ...request, limit: offset + wanted }), offset);
     // Nothing in the catalog fits: there is nothing for the model to choose from.
     if (candidates.hits.length === 0) return { answer: describeResult(candidates), products: [] };
 

@@ -10,6 +10,8 @@ export interface ProductFilters {
   minPrice?: number;
   /** Inclusive upper price bound, in the catalog's currency. */
   maxPrice?: number;
+  /** Products whose `inStock` is this; omitted means in-stock products only. */
+  inStock?: boolean;
 }
 
 export interface AssistantRequest {
@@ -46,6 +48,10 @@ export interface AnsweredProduct {
   currency: string;
   /** Relevance in [0, 1]. */
   score: number;
+  /** The product's page and picture (absolute http(s) URLs), when the catalog has them. */
+  url?: string;
+  imageUrl?: string;
+  inStock: boolean;
 }
 
 export interface AssistantAnswer {
@@ -66,14 +72,16 @@ export type ProviderName = 'catalog' | 'openai';
  * - A failing upstream (error status, unusable reply) is `AssistantUpstreamError`; nothing else
  *   is thrown for upstream trouble, and neither error carries secrets or upstream bodies in its
  *   message.
- * - `name`, `model` and `catalogVersion` are stable for the provider's lifetime: they are part of
- *   the answer cache key, so a new catalog or model never serves a stale cached answer.
+ * - `name` and `model` are stable for the provider's lifetime; `catalogVersion` is the version of
+ *   the catalog the provider answers from right now (it moves forward when a new catalog is live).
+ *   All three are part of the answer cache key, so a new catalog, new prices or another model
+ *   never serve a stale cached answer.
  */
 export interface AssistantProvider {
   readonly name: ProviderName;
   /** The model that writes the answers (`OPENAI_MODEL`; the catalog provider names its engine). */
   readonly model: string;
-  /** The catalog's content hash. */
+  /** The live catalog's content hash. */
   readonly catalogVersion: string;
   answer(request: AssistantRequest, signal: AbortSignal): Promise<AssistantAnswer>;
 }

@@ -1,0 +1,296 @@
+/**
+ * The catalog at shop scale, on the generated catalog (`npm run catalog:generate -- --products
+ * 100000`, made here when missing), cut to its first 1k, 10k and 100k products:
+ *
+ * 1. Search engines side by side: the in-process index (src/assistant/catalog, as the provider runs
+ *    it) and PostgreSQL full-text search (a weighted `tsvector` with a GIN index, `pg_trgm` for
+ *    typos when no word matches). Per size: build time, memory (the process heap for the index;
+ *    the table and index size for PostgreSQL), p50/p99 per search over the judged questions
+ *    (bench/catalog-questions.ts), and relevance (precision of the first 5 results).
+ * 2. The live pipeline at 100k in a real API process: the upload of the whole catalog through
+ *    PUT /api/v1/admin/catalog (seconds, the process's peak RSS), then the query route's fresh
+ *    answer against the bare route in the same run, at 1k and at 100k products.
+ *    Targets: search p50 < 1 ms at 100k; the fresh answer's req/s ratio to the bare route at 100k
+ *    within 20 % of its ratio at 1k.
+ *
+ * Settings: BENCH_DATABASE_URL / TEST_DATABASE_URL (a fresh database is made there and dropped),
+ * else an embedded PostgreSQL; BENCH_CATALOG_SIZES (default 1000,10000,100000).
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
+import pg from 'pg';
+import { makeCatalog, catalogHash, type CatalogProduct } from '../src/assistant/catalog/catalog.js';
+import { CatalogSearch } from '../src/assistant/catalog/catalog-search.js';
+import { parseQueryHints } from '../src/assistant/catalog/query-hints.js';
+import { termsOf } from '../src/assistant/catalog/terms.js';
+import { startEmbeddedPostgres } from '../src/platform/embedded-postgres.js';
+import { JUDGED_QUESTIONS, precisionAt } from './catalog-questions.js';
+import { AUTH_SECRET, FRESH_QUESTIONS, load, startProcess, stop, type Result } from './http.bench.js';
+import type { BenchRow, BenchSuite } from './run.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const LARGEST = 100_000;
+const SIZES = (process.env.BENCH_CATALOG_SIZES ?? '1000,10000,100000').split(',').map(Number);
+const ROUNDS = 5;
+const ADMIN_KEY = 'bench-operator-key-0123456789';
+
+function generatedCatalog(): { file: string; products: CatalogProduct[] } {
+  const file = path.join(ROOT, 'catalog', 'generated', `products-${LARGEST}.json`);
+  if (!existsSync(file)) execFileSync(process.execPath, ['--import', 'tsx', 'scripts/generate-catalog.ts', '--products', String(LARGEST)], { cwd: ROOT, stdio: 'inherit' });
+  const data = JSON.parse(readFileSync(file, 'utf8')) as { products: (Omit<CatalogProduct, 'inStock'> & { inStock?: boolean })[] };
+  return { file, products: data.products.map((p) => ({ ...p, inStock: p.inStock ?? true })) };
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+const ms = (n: number) => Number(n.toFixed(n < 10 ? 3 : 1));
+
+async function timeSearches(search: (q: string) => Promise<unknown> | unknown): Promise<{ p50: number; p99: number }> {
+  for (const q of JUDGED_QUESTIONS) await search(q.query); // warm-up
+  const times: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const q of JUDGED_QUESTIONS) {
+      const started = performance.now();
+      await search(q.query);
+      times.push(performance.now() - started);
+    }
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
+}
+
+/** The heap and the typed arrays' buffers, after a collection when `node --expose-gc` allows one. */
+function heapMb(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return (heapUsed + arrayBuffers) / 1e6;
+}
+
+async function inProcessRow(products: CatalogProduct[]): Promise<BenchRow> {
+  const before = heapMb();
+  const catalog = makeCatalog(products, catalogHash(products), 'bench');
+  const started = performance.now();
+  const search = await CatalogSearch.build(catalog);
+  const buildMs = performance.now() - started;
+  const memory = heapMb() - before;
+  const relevance = JUDGED_QUESTIONS.reduce((sum, q) => sum + precisionAt(5, q, search.search({ query: q.query, limit: 5 }).hits.map((h) => h.product)), 0) / JUDGED_QUESTIONS.length;
+  const { p50, p99 } = await timeSearches((q) => search.search({ query: q, limit: 5 }));
+  return { engine: 'in-process index', products: products.length, 'build ms': Math.round(buildMs), 'memory MB': Math.round(memory), 'search p50 ms': ms(p50), 'search p99 ms': ms(p99), 'precision@5': Number(relevance.toFixed(2)) };
+}
+
+const PG_SEARCH = `
+  SELECT id, name, category, price::float8 AS price, tags FROM bench_products
+   WHERE tsv @@ to_tsquery('simple', $1) AND in_stock
+     AND ($2::numeric IS NULL OR price <= $2) AND ($3::numeric IS NULL OR price >= $3)
+   ORDER BY ts_rank_cd(tsv, to_tsquery('simple', $1)) DESC, rating DESC NULLS LAST, price
+   LIMIT 5`;
+const PG_TYPO = `
+  SELECT id, name, category, price::float8 AS price, tags FROM bench_products
+   WHERE name % $1 AND in_stock ORDER BY similarity(name, $1) DESC LIMIT 5`;
+
+/** The question as PostgreSQL searches it: the same words and price hints as the built-in search, any word (OR), prefixes for longer words. */
+async function pgSearch(client: pg.Client, query: string): Promise<{ name: string; category: string; price: number; tags: string[] }[]> {
+  const hints = parseQueryHints(query);
+  const terms = termsOf(hints.text);
+  if (terms.length === 0) return [];
+  const tsquery = terms.map((t) => (t.length >= 4 ? `${t.replace(/[^\p{L}\p{N}]/gu, '')}:*` : t.replace(/[^\p{L}\p{N}]/gu, ''))).filter((t) => t && t !== ':*').join(' | ');
+  const { rows } = await client.query(PG_SEARCH, [tsquery, hints.maxPrice ?? null, hints.minPrice ?? null]);
+  if (rows.length > 0) return rows;
+  return (await client.query(PG_TYPO, [hints.text])).rows;
+}
+
+async function postgresRow(client: pg.Client, products: CatalogProduct[]): Promise<BenchRow> {
+  await client.query('DROP TABLE IF EXISTS bench_products');
+  await client.query(`CREATE TABLE bench_products (id text PRIMARY KEY, name text, brand text, category text, price numeric(12,2), description text, tags text[], rating float8, in_stock boolean)`);
+  const started = performance.now();
+  for (let i = 0; i < products.length; i += 2000) {
+    const batch = products.slice(i, i + 2000).map((p) => ({ id: p.id, name: p.name, brand: p.brand, category: p.category, price: p.price, description: p.description, tags: p.tags, rating: p.rating ?? null, in_stock: p.inStock }));
+    await client.query(
+      `INSERT INTO bench_products SELECT r.id, r.name, r.brand, r.category, r.price, r.description, ARRAY(SELECT jsonb_array_elements_text(r.tags)), r.rating, r.in_stock
+         FROM jsonb_to_recordset($1::jsonb) AS r(id text, name text, brand text, category text, price numeric, description text, tags jsonb, rating float8, in_stock boolean)`,
+      [JSON.stringify(batch)],
+    );
+  }
+  // Name counts most, then tags, category and brand, then the description (as the in-process boosts).
+  await client.query('ALTER TABLE bench_products ADD COLUMN tsv tsvector');
+  await client.query(`UPDATE bench_products SET tsv =
+      setweight(to_tsvector('simple', coalesce(name, '')), 'A') ||
+      setweight(to_tsvector('simple', array_to_string(tags, ' ') || ' ' || category || ' ' || brand), 'B') ||
+      setweight(to_tsvector('simple', coalesce(description, '')), 'D')`);
+  await client.query('CREATE INDEX bench_products_tsv ON bench_products USING gin (tsv)');
+  await client.query('CREATE INDEX bench_products_trgm ON bench_products USING gin (name gin_trgm_ops)');
+  await client.query('ANALYZE bench_products');
+  const buildMs = performance.now() - started;
+  const size = Number((await client.query<{ bytes: string }>("SELECT pg_total_relation_size('bench_products') AS bytes")).rows[0]!.bytes) / 1e6;
+  let relevance = 0;
+  for (const q of JUDGED_QUESTIONS) relevance += precisionAt(5, q, await pgSearch(client, q.query));
+  const { p50, p99 } = await timeSearches((q) => pgSearch(client, q));
+  return {
+    engine: 'PostgreSQL tsvector + pg_trgm',
+    products: products.length,
+    'build ms': Math.round(buildMs),
+    'memory MB': `${Math.round(size)} (in the database)`,
+    'search p50 ms': ms(p50),
+    'search p99 ms': ms(p99),
+    'precision@5': Number((relevance / JUDGED_QUESTIONS.length).toFixed(2)),
+  };
+}
+
+/** A database of its own for this bench: on the bench server (dropped after) or embedded. */
+async function benchDatabase(): Promise<{ url: string; dispose(): Promise<void> }> {
+  const server = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL;
+  if (!server) {
+    const embedded = await startEmbeddedPostgres({ maxConnections: 64 });
+    return { url: embedded.url, dispose: () => embedded.stop() };
+  }
+  const name = `shopassist_bench_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async dispose() {
+      const c = new pg.Client({ connectionString: server });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** Where a long run is (stderr, beside the tables). */
+const progress = (what: string) => console.error(`catalog-scale: ${what}…`);
+
+/** The peak resident memory of a process so far (Linux), in MB. */
+function peakRssMb(pid: number): number | string {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+    return line ? Math.round(Number(line.replace(/\D+/g, '')) / 1024) : 'n/a';
+  } catch {
+    return 'n/a';
+  }
+}
+
+async function upload(base: string, file: string): Promise<number> {
+  const started = performance.now();
+  const res = await fetch(`${base}/api/v1/admin/catalog`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/json', 'X-Admin-Key': ADMIN_KEY },
+    body: createReadStream(file) as never,
+    duplex: 'half',
+  } as RequestInit);
+  if (!res.ok) throw new Error(`upload: ${res.status} ${(await res.text()).slice(0, 500)}`);
+  return (performance.now() - started) / 1000;
+}
+
+async function pipelineRows(db: string, catalogFile: string, small: CatalogProduct[]): Promise<BenchRow[]> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'shopassist-bench-catalog-'));
+  const smallFile = path.join(dataDir, 'products-small.json');
+  writeFileSync(smallFile, JSON.stringify({ products: small }));
+  const app = await startProcess(['src/main.ts'], {
+    NODE_ENV: 'production',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info', // the 'listening' line is info
+    SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
+    AUTH_JWT_SECRET: AUTH_SECRET,
+    ADMIN_API_KEY: ADMIN_KEY,
+    REGISTERED_CREDITS: '1000000000',
+    QUERY_RATE_LIMIT_PER_MINUTE: '0',
+    CLEANUP_INTERVAL_MINUTES: '0',
+    DATABASE_URL: db,
+    DATA_DIR: dataDir,
+    CATALOG_PATH: smallFile,
+  });
+  const base = `http://127.0.0.1:${app.port}`;
+  const rows: BenchRow[] = [];
+  try {
+    progress('shoppers and their consent');
+    const tokens = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(`bench-catalog-${i}`).setExpirationTime('1h').sign(new TextEncoder().encode(AUTH_SECRET))),
+    );
+    for (const token of tokens) {
+      await fetch(`${base}/api/v1/consent`, { method: 'PUT', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ termsAccepted: true, marketingConsent: false }) });
+    }
+    const auth = { Authorization: `Bearer ${tokens[0]}`, 'Content-Type': 'application/json' };
+    const sample = await (await fetch(`${base}/api/v1/assistant/query`, { method: 'POST', headers: auth, body: FRESH_QUESTIONS[0] })).json();
+    const bare = await startProcess(['bench/bare-server.ts'], { BARE_BODY: JSON.stringify(sample) });
+    try {
+      const url = `${base}/api/v1/assistant/query`;
+      const bareUrl = `http://127.0.0.1:${bare.port}/api/v1/assistant/query`;
+      const measure = async (label: string) => {
+        // The bare route before and after the fresh run, averaged: the machine's load drifts.
+        const before = await load(bareUrl, tokens, {}, [FRESH_QUESTIONS[0]!]);
+        const fresh = await load(url, tokens, { 'Cache-Control': 'no-cache' }, FRESH_QUESTIONS);
+        const after = await load(bareUrl, tokens, {}, [FRESH_QUESTIONS[0]!]);
+        const bareResult: Result = {
+          rps: (before.rps + after.rps) / 2,
+          p50: (before.p50 + after.p50) / 2,
+          p99: (before.p99 + after.p99) / 2,
+          non2xx: before.non2xx + after.non2xx,
+        };
+        const row = (name: string, r: Result): BenchRow => ({
+          step: `${name} (${label})`,
+          value: `${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.non2xx ? `, ${r.non2xx} non-2xx` : ''}`,
+          'vs bare': Number((r.rps / bareResult.rps).toFixed(2)),
+        });
+        rows.push(row('bare Express route (mean of before and after)', bareResult), row('query: fresh catalog answer', fresh));
+        return fresh.rps / bareResult.rps;
+      };
+      progress(`fresh answers at ${small.length} products`);
+      const ratioSmall = await measure(`${small.length} products`);
+      progress(`uploading ${LARGEST} products`);
+      const seconds = await upload(base, catalogFile);
+      progress(`fresh answers at ${LARGEST} products`);
+      rows.push({ step: `upload of ${LARGEST} products (PUT /api/v1/admin/catalog, JSON, until this process answers from it)`, value: `${seconds.toFixed(1)} s, peak RSS ${peakRssMb(app.child.pid!)} MB`, 'vs bare': '' });
+      const ratioLarge = await measure(`${LARGEST} products`);
+      rows.push({ step: `fresh answer's ratio at ${LARGEST} against its ratio at ${small.length} (target ≥ 0.8)`, value: (ratioLarge / ratioSmall).toFixed(2), 'vs bare': '' });
+    } finally {
+      await stop(bare.child);
+    }
+  } finally {
+    await stop(app.child);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+const suite: BenchSuite = {
+  name: 'catalog-scale',
+  async run(): Promise<BenchRow[]> {
+    const { file, products } = generatedCatalog();
+    const engines: BenchRow[] = [];
+    const db = await benchDatabase();
+    try {
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        // The embedded database is built without pg_trgm's extension files: compare on a server.
+        const trgm = await client.query('CREATE EXTENSION IF NOT EXISTS pg_trgm').then(() => true, () => false);
+        for (const size of SIZES) {
+          progress(`search engines at ${size} products`);
+          const slice = products.slice(0, size);
+          engines.push(await inProcessRow(slice));
+          if (trgm) engines.push(await postgresRow(client, slice));
+          else engines.push({ engine: 'PostgreSQL tsvector + pg_trgm', products: size, 'build ms': 'skipped: set BENCH_DATABASE_URL (pg_trgm)' });
+        }
+        await client.query('DROP TABLE IF EXISTS bench_products');
+      } finally {
+        await client.end();
+      }
+      console.table(engines);
+      return await pipelineRows(db.url, file, products.slice(0, 1000));
+    } finally {
+      await db.dispose();
+    }
+  },
+};
+
+export default suite;
