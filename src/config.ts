@@ -223,13 +223,14 @@ const envSchema = z
 type Env = z.output<typeof envSchema>;
 
 /**
- * The longest a query can run once its charge is taken: the assistant call, then up to four
- * database calls each bounded by the guard (cache write on PostgreSQL, answer recorded with the
- * settle, a refund, a release), plus a second of slack. A held charge must outlive it, or the
- * sweep could refund a charge whose answer is about to be recorded (that answer then gets no 200).
+ * The longest a query can run once its charge is taken: the assistant call, then up to six
+ * database calls each bounded by the guard (the cache write on PostgreSQL, the answer recorded
+ * with the settle, up to three tries of the refund that decides an unknown settle, a release),
+ * the backoff between those tries, and a second of slack. A held charge must outlive it, or the
+ * sweep could refund a charge whose answer is about to be recorded.
  */
 export function requestBudgetMs(assistantTimeoutMs: number, dbQueryTimeoutMs: number): number {
-  return assistantTimeoutMs + 4 * (dbQueryTimeoutMs + 100) + 1000;
+  return assistantTimeoutMs + 6 * (dbQueryTimeoutMs + 100) + 750 + 1000;
 }
 
 export type StorageBackend = Env['STORAGE_BACKEND'];
