@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiCluster, type ClusterNode } from '../support/api-cluster.js';
@@ -49,6 +51,7 @@ const RETRY_DRAIN_MS = 15_000;
 const RETRIER_MAX_ATTEMPTS = 30;
 const ADMIN_KEY = 'chaos-operator-key-0123456789';
 const QUERY_PATH = '/api/v1/assistant/query';
+const LOG_DIR = 'test-results/chaos';
 
 /** A small seeded generator (mulberry32): the same seed makes the same choices. */
 function rng(seed: number): () => number {
@@ -218,6 +221,11 @@ describeChaos('credits under chaos: several processes, one database, faults ever
   afterAll(async () => {
     await db?.end();
     await cluster?.stop();
+    // Every process's output (all its lives), to read a failed run's story next to its figures.
+    if (cluster) {
+      mkdirSync(LOG_DIR, { recursive: true });
+      for (const node of cluster.nodes) writeFileSync(path.join(LOG_DIR, `process-${node.index}.log`), node.log);
+    }
     await openai?.close();
     await testDb?.dispose();
   });
@@ -356,7 +364,6 @@ describeChaos('credits under chaos: several processes, one database, faults ever
     };
 
     await Promise.all([...shoppers.map(runShopper), killer(), cutter(), modelFaults(), operator()]);
-    const shoppersDone = Date.now();
 
     // --- the faults have stopped: every process up, one hold period (and a sweep) passes ------
     for (const n of cluster.nodes) n.proxy.setMode('pass');
@@ -368,7 +375,8 @@ describeChaos('credits under chaos: several processes, one database, faults ever
     const sqlBefore = await verifySql(db);
 
     // --- unresolved keyed questions are asked again with their key, until they answer --------
-    const auditDeadline = Date.now() + 60_000;
+    const auditStart = Date.now();
+    const auditDeadline = auditStart + 60_000;
     await Promise.all(
       shoppers.map(async (s) => {
         for (const q of s.questions) {
@@ -395,7 +403,8 @@ describeChaos('credits under chaos: several processes, one database, faults ever
     for (const s of shoppers) {
       s.questions.forEach((q, i) => {
         const next = s.questions[i + 1];
-        q.windows.push([q.attempts[0]!.sentAt, next ? next.attempts[0]!.sentAt : shoppersDone + 1000]);
+        // A shopper's last question holds whatever its attempts charged until the replays begin.
+        q.windows.push([q.attempts[0]!.sentAt, next ? next.attempts[0]!.sentAt : auditStart]);
       });
       const audited = s.questions.filter((q) => q.audit.length > 0);
       audited.forEach((q, i) => {
@@ -470,7 +479,9 @@ describeChaos('credits under chaos: several processes, one database, faults ever
       .join(', ');
     console.log(`chaos: statuses ${statusList}`);
     console.log(`chaos: ledger/verify before the replays ${JSON.stringify(verifyBefore)}, after ${JSON.stringify(verifyAfter)}; SQL ${JSON.stringify(sqlBefore)}, ${JSON.stringify(sqlAfter)}`);
-    if (discrepancies.length > 0) console.log(`chaos: discrepancies (seed ${SEED}):\n  ${discrepancies.slice(0, 40).join('\n  ')}`);
+    if (discrepancies.length > 0) {
+      console.log(`chaos: discrepancies (seed ${SEED}; the processes' logs are in ${LOG_DIR}/):\n  ${discrepancies.slice(0, 40).join('\n  ')}`);
+    }
     console.log(
       `chaos: requests ${figures.requests}, 200s ${figures.ok}, replays ${figures.replays}, answers ${answered}, lost responses ${figures.lost} ` +
         `(recorded but lost: ${recordedButLost} without a key, ${replayedAfterLoss} replayed by their key), connections refused ${figures.connectionRefused}, ` +
