@@ -18,6 +18,7 @@ import { assistantRoutes } from './assistant.routes.js';
 import { AssistantService } from './assistant.service.js';
 import { loadCatalog } from './catalog/catalog.js';
 import { createProvider } from './providers/create-provider.js';
+import { isUpstreamOutage } from './providers/provider.js';
 
 /** Any constant shared by every process of this app: the key of the cleanup lock. */
 const CLEANUP_LOCK_KEY = 724_311_002;
@@ -54,6 +55,8 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
     errorThresholdPercentage: 50,
     volumeThreshold: 5,
     resetTimeoutMs: 10_000,
+    // Upstream outages only: a bad reply or an error in ShopAssist's own code never refuses others.
+    isFailure: isUpstreamOutage,
   });
 
   let idempotency: IdempotencyStore;

@@ -13,7 +13,6 @@ import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import {
   AssistantTimeoutError,
-  AssistantUpstreamError,
   type AnsweredProduct,
   type AssistantAnswer,
   type AssistantProvider,
@@ -343,9 +342,10 @@ export class AssistantService {
         outcome = 'timeout';
         throw err;
       }
+      // An upstream error is a 502; anything else is an error of ShopAssist's own code, a 500 for
+      // this request alone. Only upstream outages count towards the breaker (see its isFailure).
       outcome = 'error';
-      if (err instanceof AssistantUpstreamError) throw err;
-      throw new AssistantUpstreamError(describe(err), err);
+      throw err;
     } finally {
       metrics.assistantDuration.observe({ provider: provider.name, outcome }, (performance.now() - started) / 1000);
     }

@@ -13,8 +13,12 @@ import {
   type CreditTransaction,
   GrantListeners,
   type GrantListener,
+  type HoldState,
+  type LedgerReport,
   type ListOptions,
   type RefundResult,
+  type SettleResult,
+  type SweptHold,
 } from './credit.repository.js';
 
 interface Row {
@@ -30,6 +34,16 @@ interface Entry extends CreditTransaction {
   idempotencyKey: string | null;
 }
 
+interface Hold {
+  userId: string;
+  amount: number;
+  state: HoldState;
+  createdAt: number;
+  expiresAt: number;
+}
+
+const SWEEP_DESCRIPTION = 'Refund: the answer was not recorded in time';
+
 /**
  * Balances in process memory (STORAGE_BACKEND=memory, one process). Every operation runs to its
  * end without awaiting, so it is atomic by construction; the rules are those of the interface.
@@ -37,6 +51,8 @@ interface Entry extends CreditTransaction {
 export class MemoryCreditRepository implements CreditRepository {
   private readonly rows = new Map<string, Row>();
   private readonly ledgers = new Map<string, Entry[]>();
+  /** By charge id (the debit entry's id). */
+  private readonly holds = new Map<string, Hold>();
   private seq = 0;
   private readonly grants = new GrantListeners();
 
@@ -68,12 +84,16 @@ export class MemoryCreditRepository implements CreditRepository {
     const prior = key === null ? undefined : this.ledger(row.userId).find((e) => e.idempotencyKey === key);
     if (prior) {
       return prior.type === 'debit' && prior.amount === -request.cost
-        ? { kind: 'replayed', chargeId: prior.id, balanceAfter: prior.balanceAfter, account: this.account(row) }
+        ? { kind: 'replayed', chargeId: prior.id, balanceAfter: prior.balanceAfter, hold: this.holds.get(prior.id)?.state ?? null, account: this.account(row) }
         : { kind: 'conflict', account: this.account(row) };
     }
     if (row.available < request.cost) return { kind: 'insufficient', account: this.account(row) };
     if (request.cost === 0) return { kind: 'charged', chargeId: null, account: this.account(row) };
     const entry = this.write(row, 'debit', -request.cost, request.description, key);
+    if (request.holdMs !== undefined) {
+      const at = entry.createdAt.getTime();
+      this.holds.set(entry.id, { userId: row.userId, amount: request.cost, state: 'held', createdAt: at, expiresAt: at + request.holdMs });
+    }
     return { kind: 'charged', chargeId: entry.id, account: this.account(row) };
   }
 
@@ -83,11 +103,77 @@ export class MemoryCreditRepository implements CreditRepository {
     this.lazyReset(row);
     const ledger = this.ledger(row.userId);
     const charge = ledger.find((e) => e.id === chargeId && e.type === 'debit');
-    if (!charge) return { kind: 'charge_not_found' };
+    const hold = this.holdOf(row.userId, chargeId);
+    if (!charge && !hold) return { kind: 'charge_not_found' };
     const key = `refund:${chargeId}`;
-    if (ledger.some((e) => e.idempotencyKey === key)) return { kind: 'already_refunded', account: this.account(row) };
-    const entry = this.write(row, 'refund', -charge.amount, description, key);
+    if (hold?.state === 'settled') return { kind: 'settled', account: this.account(row) };
+    if (hold?.state === 'refunded' || ledger.some((e) => e.idempotencyKey === key)) return { kind: 'already_refunded', account: this.account(row) };
+    const entry = this.write(row, 'refund', hold ? hold.amount : -charge!.amount, description, key);
+    if (hold) hold.state = 'refunded';
     return { kind: 'refunded', refundId: entry.id, account: this.account(row) };
+  }
+
+  async settle(userId: string, chargeId: string): Promise<SettleResult> {
+    return this.settleNow(userId, chargeId);
+  }
+
+  /**
+   * `settle` without a turn of the event loop, for the memory idempotency store, which records an
+   * answer and settles its hold as one step.
+   */
+  settleNow(userId: string, chargeId: string): SettleResult {
+    const hold = this.holdOf(userId, chargeId);
+    if (!hold) return 'not_found';
+    if (hold.state === 'held') hold.state = 'settled';
+    return hold.state === 'settled' ? 'settled' : 'refunded';
+  }
+
+  async refundExpiredHolds(limit: number): Promise<SweptHold[]> {
+    const now = this.now().getTime();
+    const due = [...this.holds.entries()]
+      .filter(([, h]) => h.state === 'held' && h.expiresAt <= now)
+      .sort(([, a], [, b]) => a.expiresAt - b.expiresAt)
+      .slice(0, limit);
+    const swept: SweptHold[] = [];
+    for (const [chargeId, hold] of due) {
+      const row = this.rows.get(hold.userId);
+      if (!row) continue;
+      this.lazyReset(row);
+      this.write(row, 'refund', hold.amount, SWEEP_DESCRIPTION, `refund:${chargeId}`);
+      hold.state = 'refunded';
+      swept.push({ userId: hold.userId, chargeId, amount: hold.amount });
+    }
+    return swept;
+  }
+
+  async verifyLedger(): Promise<LedgerReport> {
+    const now = this.now().getTime();
+    const offenders = new Set<string>();
+    let mismatched = 0;
+    let negative = 0;
+    for (const userId of new Set([...this.rows.keys(), ...this.ledgers.keys()])) {
+      const available = this.rows.get(userId)?.available ?? 0;
+      const total = (this.ledgers.get(userId) ?? []).reduce((sum, e) => sum + e.amount, 0);
+      if (available !== total) {
+        mismatched++;
+        offenders.add(userId);
+      }
+      if (available < 0) {
+        negative++;
+        offenders.add(userId);
+      }
+    }
+    let openHolds = 0;
+    let expiredHolds = 0;
+    for (const hold of this.holds.values()) {
+      if (hold.state !== 'held') continue;
+      openHolds++;
+      if (hold.expiresAt <= now) {
+        expiredHolds++;
+        offenders.add(hold.userId);
+      }
+    }
+    return { users: this.rows.size, mismatched, negative, openHolds, expiredHolds, examples: [...offenders].sort().slice(0, 10) };
   }
 
   async adjust(userId: string, amount: number, reason: string): Promise<AdjustResult | undefined> {
@@ -128,6 +214,8 @@ export class MemoryCreditRepository implements CreditRepository {
   async cleanupTransactions(olderThan: Date, batchSize: number): Promise<number> {
     let deleted = 0;
     const cutoff = olderThan.getTime();
+    // Holds with an outcome go with the ledger entries of their age; open ones stay.
+    for (const [chargeId, hold] of this.holds) if (hold.state !== 'held' && hold.createdAt < cutoff) this.holds.delete(chargeId);
     for (;;) {
       const users = [...this.ledgers.entries()]
         .filter(([, ledger]) => ledger.some((e) => e.type !== 'carryover' && e.createdAt.getTime() < cutoff))
@@ -148,6 +236,11 @@ export class MemoryCreditRepository implements CreditRepository {
   }
 
   // ---- internals -------------------------------------------------------------------------
+
+  private holdOf(userId: string, chargeId: string): Hold | undefined {
+    const hold = this.holds.get(chargeId);
+    return hold?.userId === userId ? hold : undefined;
+  }
 
   /** The caller's row, created on first use, with any due reset applied. */
   private touch(caller: Caller): Row {

@@ -21,10 +21,32 @@ import {
   type CreditTransaction,
   GrantListeners,
   type GrantListener,
+  type HoldState,
+  type LedgerReport,
   type ListOptions,
   type RefundResult,
+  type SettleResult,
+  type SweptHold,
 } from './credit.repository.js';
-import { CHARGE_OP, ENSURE_ACCOUNT, mutation, REFUND_OP, ADJUST_OP, TOUCH_OP, LIST_TRANSACTIONS, CLEANUP_BATCH, READ_ACCOUNT, READ_ACCOUNTS, CHARGE_MANY } from './credit.sql.js';
+import {
+  ADJUST_OP,
+  CHARGE_HOLD,
+  CHARGE_MANY,
+  CHARGE_OP,
+  CLEANUP_BATCH,
+  CLEANUP_HOLDS,
+  ENSURE_ACCOUNT,
+  EXPIRED_HOLDS,
+  LIST_TRANSACTIONS,
+  mutation,
+  READ_ACCOUNT,
+  READ_ACCOUNTS,
+  REFUND_OP,
+  refundHoldStep,
+  SETTLE_MANY,
+  TOUCH_OP,
+  VERIFY_LEDGER,
+} from './credit.sql.js';
 
 /** A row of a mutation statement: the account after the operation, and the operation's own columns. */
 interface MutationRow {
@@ -43,11 +65,18 @@ interface MutationRow {
   prior_type?: string | null;
   prior_amount?: number | null;
   prior_balance?: number | null;
+  prior_hold?: HoldState | null;
   charge_id?: string | null;
 }
 
-const CHARGE_SQL = statement('credits_charge', mutation(CHARGE_OP));
-const REFUND_SQL = statement('credits_refund', mutation(REFUND_OP));
+const CHARGE_SQL = statement('credits_charge', mutation(CHARGE_OP, { after: CHARGE_HOLD }));
+const REFUND_SQL = statement('credits_refund', mutation(REFUND_OP, { before: refundHoldStep(false) }));
+/** The sweep's refund: skips a hold a settle holds locked, and refunds only past its expiry. */
+const SWEEP_REFUND_SQL = statement('credits_refund_expired', mutation(REFUND_OP, { before: refundHoldStep(true) }));
+const SETTLE_MANY_SQL = statement('credits_settle_many', SETTLE_MANY);
+const SWEEP_DESCRIPTION = 'Refund: the answer was not recorded in time';
+/** Holds the sweep refunds at once (each in its own statement). */
+const SWEEP_CONCURRENCY = 4;
 const ADJUST_SQL = statement('credits_adjust', mutation(ADJUST_OP));
 const TOUCH_SQL = statement('credits_touch', mutation(TOUCH_OP));
 const READ_ONE = statement('credits_read', READ_ACCOUNT);
@@ -60,6 +89,15 @@ interface PendingCharge {
   cost: number;
   description: string;
   key: string;
+  /** ms until an unsettled hold is refunded; null: a plain debit. */
+  holdMs: number | null;
+  call: GuardedCall;
+}
+
+/** A settle waiting to be sent, with the guarded call of the request that asked for it. */
+interface PendingSettle {
+  userId: string;
+  chargeId: string;
   call: GuardedCall;
 }
 
@@ -83,6 +121,8 @@ export class PostgresCreditRepository implements CreditRepository {
   private readonly readMany: (userId: string) => Promise<MutationRow | undefined>;
   /** Charges of concurrent requests for distinct users share one statement. */
   private readonly chargeBatched: (charge: PendingCharge) => Promise<MutationRow | undefined>;
+  /** Settles of concurrent requests share one statement. */
+  private readonly settleBatched: (settle: PendingSettle) => Promise<SettleResult>;
 
   constructor(
     private readonly sequelize: Sequelize,
@@ -96,7 +136,8 @@ export class PostgresCreditRepository implements CreditRepository {
       const rows = await this.guard.run('credits.read', () => retryTransient(() => pooledQuery<MutationRow>(this.sequelize, READ_MANY, bind)));
       return new Map(rows.map((r) => [r.user_id, r]));
     });
-    this.chargeBatched = itemBatcher((charges) => this.runCharges(charges));
+    this.chargeBatched = itemBatcher((charges, settle) => this.runCharges(charges, settle));
+    this.settleBatched = itemBatcher((settles, done) => this.runSettles(settles, done));
   }
 
   onGranted(listener: GrantListener): () => void {
@@ -142,7 +183,14 @@ export class PostgresCreditRepository implements CreditRepository {
       (await this.withAccount(caller, async () => {
         try {
           return await this.guard.run('credits.charge', (call) =>
-            this.chargeBatched({ userId: caller.userId, cost: request.cost, description: request.description, key, call }),
+            this.chargeBatched({
+              userId: caller.userId,
+              cost: request.cost,
+              description: request.description,
+              key,
+              holdMs: request.holdMs !== undefined && request.cost > 0 ? request.holdMs : null,
+              call,
+            }),
           );
         } catch (err) {
           throw this.translate(err);
@@ -151,7 +199,7 @@ export class PostgresCreditRepository implements CreditRepository {
     const account = this.account(row);
     if (row.prior_id) {
       return row.prior_type === 'debit' && row.prior_amount === -request.cost
-        ? { kind: 'replayed', chargeId: row.prior_id, balanceAfter: row.prior_balance!, account }
+        ? { kind: 'replayed', chargeId: row.prior_id, balanceAfter: row.prior_balance!, hold: row.prior_hold ?? null, account }
         : { kind: 'conflict', account };
     }
     if (!row.ok) return { kind: 'insufficient', account };
@@ -161,10 +209,48 @@ export class PostgresCreditRepository implements CreditRepository {
   async refund(caller: Caller, chargeId: string, description: string): Promise<RefundResult> {
     if (!/^\d{1,18}$/.test(chargeId)) return { kind: 'charge_not_found' };
     const row = await this.mutate('credits.refund', REFUND_SQL, caller.userId, false, [description, chargeId], true);
-    if (!row || !row.charge_id) return { kind: 'charge_not_found' };
-    const account = this.account(row);
-    if (row.prior_id) return { kind: 'already_refunded', account };
-    return { kind: 'refunded', refundId: row.entry_id!, account };
+    return this.refundResult(row);
+  }
+
+  async settle(userId: string, chargeId: string): Promise<SettleResult> {
+    if (!/^\d{1,18}$/.test(chargeId)) return 'not_found';
+    return this.guard.run('credits.settle', (call) => this.settleBatched({ userId, chargeId, call }));
+  }
+
+  async refundExpiredHolds(limit: number): Promise<SweptHold[]> {
+    const due = await this.guard.run('credits.sweep', () =>
+      retryTransient(() => this.sequelize.query<{ debit_id: string; user_id: string }>(EXPIRED_HOLDS, { bind: [this.clock(), limit], type: QueryTypes.SELECT })),
+    );
+    const swept: SweptHold[] = [];
+    const work = [...due];
+    const worker = async () => {
+      for (let hold = work.shift(); hold; hold = work.shift()) {
+        const row = await this.mutate('credits.sweep', SWEEP_REFUND_SQL, hold.user_id, false, [SWEEP_DESCRIPTION, hold.debit_id, this.clock()], true);
+        const result = this.refundResult(row);
+        if (result.kind === 'refunded') swept.push({ userId: hold.user_id, chargeId: hold.debit_id, amount: row!.applied });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, work.length) }, worker));
+    return swept;
+  }
+
+  async verifyLedger(): Promise<LedgerReport> {
+    const [row] = await this.guard.run('credits.verify', () =>
+      retryTransient(() =>
+        this.sequelize.query<{ users: number; mismatched: number; negative: number; open_holds: number; expired_holds: number; examples: string[] }>(VERIFY_LEDGER, {
+          bind: [this.clock()],
+          type: QueryTypes.SELECT,
+        }),
+      ),
+    );
+    return {
+      users: row.users,
+      mismatched: row.mismatched,
+      negative: row.negative,
+      openHolds: row.open_holds,
+      expiredHolds: row.expired_holds,
+      examples: row.examples,
+    };
   }
 
   async adjust(userId: string, amount: number, reason: string): Promise<AdjustResult | undefined> {
@@ -225,7 +311,14 @@ export class PostgresCreditRepository implements CreditRepository {
         ),
       );
       deleted += Number(result.deleted);
-      if (Number(result.users) === 0) return deleted;
+      if (Number(result.users) === 0) break;
+    }
+    // Holds with an outcome go with the ledger entries of their age; open ones are never deleted.
+    for (;;) {
+      const [result] = await this.guard.run('credits.cleanup', (call) =>
+        retryTransient(() => this.sequelize.query<{ deleted: number }>(CLEANUP_HOLDS, guardedOptions(call, { bind: [olderThan, batchSize * 10], type: QueryTypes.SELECT }))),
+      );
+      if (result.deleted < batchSize * 10) return deleted;
     }
   }
 
@@ -301,14 +394,16 @@ export class PostgresCreditRepository implements CreditRepository {
   /**
    * Sends the charges of one turn: the first charge of each user together in one statement
    * (CHARGE_MANY), any further charge of the same user on its own, as before (one statement
-   * cannot change a row twice). A charge whose request was already answered 503 is not sent.
-   * Every charge carries an idempotency key, so a repeat after a dropped connection or a clash
-   * with a concurrent twin replays instead of charging twice. If the shared statement fails for
-   * a reason of its own (not the database's availability), each charge is tried on its own, so
-   * one bad charge cannot fail the others.
+   * cannot change a row twice). Each caller is released as soon as the statement holding its own
+   * charge is done, never held for another's. A charge whose request was already answered 503 is
+   * not sent; one whose statement was under way when its request was answered 503 may still
+   * commit, and then its hold, which nobody settles, is refunded by the sweep. Every charge
+   * carries an idempotency key, so a repeat after a dropped connection or a clash with a
+   * concurrent twin replays instead of charging twice. If the shared statement fails for a
+   * reason of its own (not the database's availability), each charge is tried on its own, so one
+   * bad charge cannot fail the others.
    */
-  private async runCharges(charges: readonly PendingCharge[]): Promise<(MutationRow | undefined | Error)[]> {
-    const results: (MutationRow | undefined | Error)[] = new Array(charges.length);
+  private async runCharges(charges: readonly PendingCharge[], settle: (index: number, result: MutationRow | undefined | Error) => void): Promise<void> {
     const firsts: number[] = [];
     const repeats: number[] = [];
     const users = new Set<string>();
@@ -324,15 +419,17 @@ export class PostgresCreditRepository implements CreditRepository {
         charges[i]!.call.assertLive();
         return true;
       } catch (err) {
-        results[i] = err as Error;
+        settle(i, err as Error);
         return false;
       }
     });
-    const settle = async (indexes: number[]) => {
-      await Promise.all(indexes.map(async (i) => (results[i] = await this.chargeOne(charges[i]!).catch((err: unknown) => err as Error))));
-    };
-    if (live.length === 1) await settle(live);
-    else if (live.length > 1) {
+    const alone = (indexes: number[]) =>
+      Promise.all(indexes.map(async (i) => settle(i, await this.chargeOne(charges[i]!).catch((err: unknown) => err as Error))));
+    // A user's further charges run after the shared statement (they need its row lock), each
+    // releasing its caller when done.
+    const firstsDone = (async () => {
+      if (live.length === 1) return alone(live);
+      if (live.length === 0) return;
       const batch = live.map((i) => charges[i]!);
       try {
         const bind = [
@@ -344,6 +441,7 @@ export class PostgresCreditRepository implements CreditRepository {
           batch.map((c) => c.cost),
           batch.map((c) => c.description),
           batch.map((c) => c.key),
+          batch.map((c) => c.holdMs),
         ];
         // Checked again once a connection is in hand: a request answered 503 meanwhile sends the
         // batch back to one statement per charge, where its own charge is refused.
@@ -355,19 +453,77 @@ export class PostgresCreditRepository implements CreditRepository {
           connectionErrors: true,
         });
         const byUser = new Map(rows.map((r) => [r.user_id, r]));
-        for (const i of live) results[i] = this.emitReset(byUser.get(charges[i]!.userId));
+        for (const i of live) settle(i, this.emitReset(byUser.get(charges[i]!.userId)));
       } catch (err) {
-        if (isDatabaseUnavailable(err)) for (const i of live) results[i] = err as Error;
-        else await settle(live);
+        if (isDatabaseUnavailable(err)) for (const i of live) settle(i, err as Error);
+        else await alone(live);
+      }
+    })();
+    await firstsDone;
+    await alone(repeats);
+  }
+
+  /**
+   * Sends the settles of one turn as one statement. A settle whose request was already answered
+   * 503 is not sent (its hold is left to the sweep); the statement is checked again once a
+   * connection is in hand, and resent without a settle whose request was answered meanwhile.
+   */
+  private async runSettles(settles: readonly PendingSettle[], done: (index: number, result: SettleResult | Error) => void): Promise<void> {
+    const liveOnes = () =>
+      settles.flatMap((s, i) => {
+        try {
+          s.call.assertLive();
+          return [i];
+        } catch (err) {
+          done(i, err as Error);
+          return [];
+        }
+      });
+    for (let round = 0; round < 3; round++) {
+      const live = liveOnes();
+      if (live.length === 0) return;
+      const bind = [live.map((i) => settles[i]!.chargeId), live.map((i) => settles[i]!.userId), this.clock()];
+      let changed = false;
+      const allLive = () => {
+        for (const i of live) {
+          try {
+            settles[i]!.call.assertLive();
+          } catch (err) {
+            changed = true;
+            throw err;
+          }
+        }
+      };
+      try {
+        const rows = await retryTransient(() => pooledQuery<{ debit_id: string; settled: boolean; state: HoldState | null }>(this.sequelize, SETTLE_MANY_SQL, bind, allLive), {
+          connectionErrors: true,
+        });
+        const byId = new Map(rows.map((r) => [r.debit_id, r]));
+        for (const i of live) {
+          const row = byId.get(settles[i]!.chargeId);
+          done(i, row?.settled || row?.state === 'settled' ? 'settled' : row?.state ? 'refunded' : 'not_found');
+        }
+        return;
+      } catch (err) {
+        if (changed) continue;
+        for (const i of live) done(i, err as Error);
+        return;
       }
     }
-    await settle(repeats);
-    return results;
   }
 
   /** One charge in its own statement, checked against its request's call right before it leaves. */
   private chargeOne(c: PendingCharge): Promise<MutationRow | undefined> {
-    return this.send(c.call, CHARGE_SQL, c.userId, false, [c.cost, c.description, c.key], true);
+    return this.send(c.call, CHARGE_SQL, c.userId, false, [c.cost, c.description, c.key, c.holdMs], true);
+  }
+
+  private refundResult(row: MutationRow | undefined): RefundResult {
+    if (!row || !row.charge_id) return { kind: 'charge_not_found' };
+    const account = this.account(row);
+    if (row.ok) return { kind: 'refunded', refundId: row.entry_id!, account };
+    if (row.prior_id || row.prior_hold === 'refunded') return { kind: 'already_refunded', account };
+    // Its hold was settled (or, found open, was settled while this statement waited for it).
+    return { kind: 'settled', account };
   }
 
   private emitReset(row: MutationRow | undefined): MutationRow | undefined {

@@ -35,18 +35,53 @@ export interface ChargeRequest {
   description: string;
   /** Same key + same cost replays the original charge; same key + another cost is a conflict. */
   idempotencyKey?: string;
+  /**
+   * Takes the debit as a hold: it stays open until `settle` (or a refund), and a hold still open
+   * `holdMs` after it was taken is refunded by `refundExpiredHolds`. Unset: a plain debit.
+   */
+  holdMs?: number;
 }
+
+/** Where a hold stands: open, or its one outcome. */
+export type HoldState = 'held' | 'settled' | 'refunded';
 
 export type ChargeResult =
   | { kind: 'charged'; chargeId: string | null; account: CreditAccount }
-  | { kind: 'replayed'; chargeId: string; balanceAfter: number; account: CreditAccount }
+  /** `hold`: the original debit's hold as it stands (null: it was taken without one). */
+  | { kind: 'replayed'; chargeId: string; balanceAfter: number; hold: HoldState | null; account: CreditAccount }
   | { kind: 'insufficient'; account: CreditAccount }
   | { kind: 'conflict'; account: CreditAccount };
 
 export type RefundResult =
   | { kind: 'refunded'; refundId: string; account: CreditAccount }
   | { kind: 'already_refunded'; account: CreditAccount }
+  /** The charge's hold was settled: its answer was recorded, so it is never refunded. */
+  | { kind: 'settled'; account: CreditAccount }
   | { kind: 'charge_not_found' };
+
+/** The outcome of `settle`: settled (now or before), refunded first (by a sweep), or no such hold. */
+export type SettleResult = 'settled' | 'refunded' | 'not_found';
+
+/** A hold the sweep refunded. */
+export interface SweptHold {
+  userId: string;
+  chargeId: string;
+  amount: number;
+}
+
+/** `GET /api/v1/admin/ledger/verify`: every balance checked against its ledger. */
+export interface LedgerReport {
+  users: number;
+  /** Users whose balance differs from the sum of their ledger entries. */
+  mismatched: number;
+  negative: number;
+  /** Holds neither settled nor refunded yet. */
+  openHolds: number;
+  /** Open holds past their expiry that no sweep has refunded yet. */
+  expiredHolds: number;
+  /** Up to 10 offending user ids. */
+  examples: string[];
+}
 
 /**
  * Credits a user received: the `grant` of a new account, or a reset (lazy or by an operator)
@@ -83,6 +118,10 @@ export interface ListOptions {
  *   `undefined` (`listTransactions` an empty page).
  * - A charge never takes `available` below 0: `insufficient` changes nothing but a due reset.
  *   A charge of 0 writes no entry and succeeds even at zero balance.
+ * - Holds: a charge with `holdMs` writes its debit and its hold at once (so `available` is the
+ *   sum of the ledger at every instant). A hold ends exactly once: `settle` (the answer was
+ *   recorded) or a refund (`refund`, or `refundExpiredHolds` once it is past its expiry), never
+ *   both, never twice; a settled hold is never refunded. A replayed charge reports its hold.
  * - Idempotency keys are per user. A repeated charge key with the same cost resolves `replayed`
  *   (the original charge id and its balance after) and charges nothing; with another cost it
  *   resolves `conflict`. A charge is refunded at most once (`already_refunded` after that).
@@ -109,6 +148,15 @@ export interface CreditRepository {
   find(userId: string): Promise<CreditAccount | undefined>;
   charge(caller: Caller, request: ChargeRequest): Promise<ChargeResult>;
   refund(caller: Caller, chargeId: string, description: string): Promise<RefundResult>;
+  /** Settles an open hold of `userId` (its answer is recorded). Settling a settled hold is `settled` again. */
+  settle(userId: string, chargeId: string): Promise<SettleResult>;
+  /**
+   * Refunds open holds past their expiry, each exactly once however many processes sweep at
+   * once, at most `limit` of them; resolves those this call refunded.
+   */
+  refundExpiredHolds(limit: number): Promise<SweptHold[]>;
+  /** Every balance against its ledger, and the holds (see LedgerReport). */
+  verifyLedger(): Promise<LedgerReport>;
   adjust(userId: string, amount: number, reason: string): Promise<AdjustResult | undefined>;
   reset(userId: string): Promise<CreditAccount | undefined>;
   listTransactions(userId: string, options: ListOptions): Promise<Page<CreditTransaction>>;

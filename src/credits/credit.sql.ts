@@ -39,7 +39,7 @@ const UPDATE_ROWS = `upd AS (
  * entry (when the reset changes the balance) and then the operation's entry, in that order.
  * The CHECK constraints back the guards: no statement can leave a negative balance.
  */
-export function mutation(op: string): string {
+export function mutation(op: string, extra: { before?: string; after?: string } = {}): string {
   return `
 WITH cur AS (
   SELECT user_id, is_guest, available_credits, max_credits, last_reset_timestamp,
@@ -49,6 +49,7 @@ WITH cur AS (
   FOR UPDATE
 ),
 ${LAZY_RESET}
+${extra.before ?? ''}
 op AS (${op}),
 eff AS (
   SELECT b.*, o.*, CASE WHEN o.ok THEN o.delta ELSE 0 END AS applied FROM base b CROSS JOIN op o
@@ -67,8 +68,9 @@ led AS (
     UNION ALL
     SELECT 2, user_id, type, applied, description, avail0 + applied, key FROM eff WHERE applied <> 0
   ) x ORDER BY ord
-  RETURNING id, transaction_type
-)
+  RETURNING id, user_id, transaction_type, amount, "timestamp"
+)${extra.after ? `,
+${extra.after}` : ''}
 SELECT e.*, (SELECT id FROM led WHERE transaction_type <> 'reset') AS entry_id,
        (SELECT count(*) FROM upd) AS updated
   FROM eff e`;
@@ -78,20 +80,66 @@ SELECT e.*, (SELECT id FROM led WHERE transaction_type <> 'reset') AS entry_id,
 export const TOUCH_OP = `
   SELECT 0 AS delta, 'none'::varchar AS type, NULL::text AS description, NULL::varchar AS key, true AS ok FROM base`;
 
-/** $7 cost, $8 description, $9 idempotency key. Allowed when the key is new and the balance covers the cost. */
+/**
+ * $7 cost, $8 description, $9 idempotency key, $10 hold (ms until an unsettled debit is refunded;
+ * NULL: no hold). Allowed when the key is new and the balance covers the cost. A prior entry under
+ * the key comes back with its hold's state (`prior_hold`: held, settled, refunded, or NULL).
+ */
 export const CHARGE_OP = `
   SELECT -$7::int AS delta, 'debit'::varchar AS type, $8::text AS description, $9::varchar AS key,
          (p.id IS NULL AND b.avail0 >= $7::int) AS ok,
-         p.id AS prior_id, p.transaction_type AS prior_type, p.amount AS prior_amount, p.balance_after AS prior_balance
+         p.id AS prior_id, p.transaction_type AS prior_type, p.amount AS prior_amount, p.balance_after AS prior_balance,
+         ph.state AS prior_hold
     FROM base b
-    LEFT JOIN credit_transactions p ON p.user_id = b.user_id AND p.idempotency_key = $9::varchar`;
+    LEFT JOIN credit_transactions p ON p.user_id = b.user_id AND p.idempotency_key = $9::varchar
+    LEFT JOIN credit_holds ph ON ph.debit_id = p.id`;
 
-/** $7 description, $8 charge id. Gives back a debit of this user once (key `refund:<id>`). */
+/**
+ * CHARGE_OP's hold: the debit just written, held for $10 ms, in the same statement (and so the
+ * same transaction) as the debit itself.
+ */
+export const CHARGE_HOLD = `hold AS (
+  INSERT INTO credit_holds (debit_id, user_id, amount, state, created_at, expires_at)
+  SELECT id, user_id, -amount, 'held', "timestamp", "timestamp" + $10::float8 * interval '1 millisecond'
+    FROM led WHERE transaction_type = 'debit' AND $10::float8 IS NOT NULL
+  RETURNING debit_id
+)`;
+
+/**
+ * The refund's hold step: an open hold of this user's debit $8 becomes `refunded`, guarded by its
+ * state, so the refund entry (written only when this step changed a row, see REFUND_OP) and the
+ * hold's outcome are one change. Waiting on a hold that a settle holds locked, the UPDATE sees the
+ * settled row and changes nothing. The sweep's variant skips a locked hold (its settle is under
+ * way) and refunds only a hold past its expiry ($9).
+ */
+export function refundHoldStep(sweep: boolean): string {
+  return `hupd AS (
+  UPDATE credit_holds h SET state = 'refunded', refunded_at = COALESCE($2::timestamptz, clock_timestamp())
+    FROM cur
+   WHERE h.debit_id = $8::bigint AND h.user_id = cur.user_id AND h.state = 'held'${
+     sweep
+       ? `
+     AND h.expires_at <= COALESCE($9::timestamptz, statement_timestamp())
+     AND h.debit_id IN (SELECT debit_id FROM credit_holds WHERE debit_id = $8::bigint FOR UPDATE SKIP LOCKED)`
+       : ''
+   }
+  RETURNING h.debit_id, h.amount
+),`;
+}
+
+/**
+ * $7 description, $8 charge id. Gives back a debit of this user once (ledger key `refund:<id>`):
+ * a held debit when REFUND's hold step moved its hold to `refunded`; a debit without a hold when
+ * it has no refund yet. A settled hold is never refunded.
+ */
 export const REFUND_OP = `
-  SELECT -c.amount AS delta, 'refund'::varchar AS type, $7::text AS description,
+  SELECT COALESCE(hu.amount, -c.amount) AS delta, 'refund'::varchar AS type, $7::text AS description,
          ('refund:' || $8::bigint)::varchar AS key,
-         (c.id IS NOT NULL AND p.id IS NULL) AS ok, c.id AS charge_id, p.id AS prior_id
+         (hu.debit_id IS NOT NULL OR (hs.debit_id IS NULL AND c.id IS NOT NULL AND p.id IS NULL)) AS ok,
+         COALESCE(c.id, hs.debit_id) AS charge_id, p.id AS prior_id, hs.state AS prior_hold
     FROM base b
+    LEFT JOIN hupd hu ON true
+    LEFT JOIN credit_holds hs ON hs.debit_id = $8::bigint AND hs.user_id = b.user_id
     LEFT JOIN credit_transactions c ON c.user_id = b.user_id AND c.id = $8::bigint AND c.transaction_type = 'debit'
     LEFT JOIN credit_transactions p ON p.user_id = b.user_id AND p.idempotency_key = 'refund:' || $8::bigint`;
 
@@ -130,18 +178,19 @@ SELECT c.user_id, c.is_guest, c.available_credits, c.available_credits AS avail0
  * CHARGE_OP for several users in one statement (one transaction): the same lock → lazy reset →
  * guarded debit → ledger pipeline, row by row, for users who are all distinct. Rows are locked in
  * user-id order, so two such statements never deadlock. $1 user ids, $2 clock, $3 reset period
- * in ms, $4/$5 guest/registered allowance, $6 costs, $7 descriptions, $8 idempotency keys (the
- * arrays align). One row per user that has an account, in the columns of a mutation row.
+ * in ms, $4/$5 guest/registered allowance, $6 costs, $7 descriptions, $8 idempotency keys, $9
+ * holds in ms (NULL: no hold; the arrays align). One row per user that has an account, in the
+ * columns of a mutation row.
  */
 export const CHARGE_MANY = `
 WITH req AS (
-  SELECT * FROM unnest($1::varchar[], $6::int[], $7::text[], $8::varchar[]) AS r(user_id, cost, description, key)
+  SELECT * FROM unnest($1::varchar[], $6::int[], $7::text[], $8::varchar[], $9::float8[]) AS r(user_id, cost, description, key, hold_ms)
 ),
 cur AS (
   SELECT c.user_id, c.is_guest, c.available_credits, c.max_credits, c.last_reset_timestamp,
          CASE WHEN c.is_guest THEN $4::int ELSE $5::int END AS allowance,
          (c.last_reset_timestamp + $3::float8 * interval '1 millisecond' <= ${NOW}) AS resetting,
-         r.cost, r.description AS req_description, r.key AS req_key
+         r.cost, r.description AS req_description, r.key AS req_key, r.hold_ms
   FROM user_credits c JOIN req r ON r.user_id = c.user_id
   ORDER BY c.user_id
   FOR UPDATE OF c
@@ -151,9 +200,11 @@ eff AS (
   SELECT b.*, -b.cost AS delta, 'debit'::varchar AS type, b.req_description AS description, b.req_key AS key,
          (p.id IS NULL AND b.avail0 >= b.cost) AS ok,
          CASE WHEN p.id IS NULL AND b.avail0 >= b.cost THEN -b.cost ELSE 0 END AS applied,
-         p.id AS prior_id, p.transaction_type AS prior_type, p.amount AS prior_amount, p.balance_after AS prior_balance
+         p.id AS prior_id, p.transaction_type AS prior_type, p.amount AS prior_amount, p.balance_after AS prior_balance,
+         ph.state AS prior_hold
     FROM base b
     LEFT JOIN credit_transactions p ON p.user_id = b.user_id AND p.idempotency_key = b.req_key
+    LEFT JOIN credit_holds ph ON ph.debit_id = p.id
 ),
 ${UPDATE_ROWS}
 led AS (
@@ -166,10 +217,17 @@ led AS (
     UNION ALL
     SELECT 2, user_id, type, applied, description, avail0 + applied, key FROM eff WHERE applied <> 0
   ) x ORDER BY user_id, ord
-  RETURNING id, user_id, transaction_type
+  RETURNING id, user_id, transaction_type, amount, "timestamp"
+),
+hold AS (
+  INSERT INTO credit_holds (debit_id, user_id, amount, state, created_at, expires_at)
+  SELECT l.id, l.user_id, -l.amount, 'held', l."timestamp", l."timestamp" + e.hold_ms * interval '1 millisecond'
+    FROM led l JOIN eff e ON e.user_id = l.user_id
+   WHERE l.transaction_type = 'debit' AND e.hold_ms IS NOT NULL
+  RETURNING debit_id
 )
 SELECT e.user_id, e.is_guest, e.resetting, e.available_credits, e.avail0, e.applied, e.max0, e.reset0, e.ok,
-       e.prior_id, e.prior_type, e.prior_amount, e.prior_balance,
+       e.prior_id, e.prior_type, e.prior_amount, e.prior_balance, e.prior_hold,
        (SELECT l.id FROM led l WHERE l.user_id = e.user_id AND l.transaction_type <> 'reset') AS entry_id,
        (SELECT count(*) FROM upd) AS updated
   FROM eff e`;
@@ -228,3 +286,77 @@ ins AS (
 SELECT (SELECT count(*) FROM users) AS users,
        (SELECT count(*) FROM del WHERE transaction_type <> 'carryover') AS deleted,
        (SELECT count(*) FROM ins) AS carryovers`;
+
+/**
+ * Settles the holds of one turn: $1 debit ids, $2 their user ids (the arrays align), $3 clock.
+ * Each open hold becomes `settled`, guarded by its state: a hold the sweep refunded first stays
+ * refunded. One row per hold asked: `settled` (this statement did it) and the hold's state as the
+ * statement found it (`settled` already, `refunded`, or NULL for no such hold of that user).
+ */
+export const SETTLE_MANY = `
+WITH req AS (
+  SELECT * FROM unnest($1::bigint[], $2::varchar[]) AS r(debit_id, user_id)
+),
+s AS (
+  UPDATE credit_holds h SET state = 'settled', settled_at = COALESCE($3::timestamptz, clock_timestamp())
+    FROM req
+   WHERE h.debit_id = req.debit_id AND h.user_id = req.user_id AND h.state = 'held'
+  RETURNING h.debit_id
+)
+SELECT r.debit_id::text AS debit_id, (s.debit_id IS NOT NULL) AS settled, h.state
+  FROM req r
+  LEFT JOIN s ON s.debit_id = r.debit_id
+  LEFT JOIN credit_holds h ON h.debit_id = r.debit_id AND h.user_id = r.user_id`;
+
+/** $1 clock, $2 rows: open holds past their expiry, oldest first (the sweep's work list). */
+export const EXPIRED_HOLDS = `
+SELECT debit_id::text AS debit_id, user_id
+  FROM credit_holds
+ WHERE state = 'held' AND expires_at <= COALESCE($1::timestamptz, statement_timestamp())
+ ORDER BY expires_at
+ LIMIT $2`;
+
+/**
+ * Every balance against its ledger, in one statement (one snapshot): users, balances that differ
+ * from the sum of their entries (ledger entries of a user without a balance row count when they
+ * do not sum to 0), negative balances, open holds and those past their expiry ($1 clock), and up
+ * to 10 offending user ids.
+ */
+export const VERIFY_LEDGER = `
+WITH sums AS (
+  SELECT user_id, sum(amount)::bigint AS total FROM credit_transactions GROUP BY user_id
+),
+bal AS (
+  SELECT u.user_id, u.available_credits::bigint AS available, COALESCE(s.total, 0) AS total
+    FROM user_credits u LEFT JOIN sums s ON s.user_id = u.user_id
+  UNION ALL
+  SELECT s.user_id, 0, s.total FROM sums s
+   WHERE NOT EXISTS (SELECT 1 FROM user_credits u WHERE u.user_id = s.user_id)
+),
+holds AS (
+  SELECT user_id, count(*) AS open,
+         count(*) FILTER (WHERE expires_at <= COALESCE($1::timestamptz, statement_timestamp())) AS expired
+    FROM credit_holds WHERE state = 'held' GROUP BY user_id
+),
+checked AS (
+  SELECT b.user_id, b.available <> b.total AS mismatched, b.available < 0 AS negative, COALESCE(h.expired, 0) > 0 AS expired
+    FROM bal b LEFT JOIN holds h ON h.user_id = b.user_id
+)
+SELECT (SELECT count(*) FROM user_credits)::int AS users,
+       (SELECT count(*) FROM checked WHERE mismatched)::int AS mismatched,
+       (SELECT count(*) FROM checked WHERE negative)::int AS negative,
+       (SELECT COALESCE(sum(open), 0) FROM holds)::int AS open_holds,
+       (SELECT COALESCE(sum(expired), 0) FROM holds)::int AS expired_holds,
+       ARRAY(SELECT user_id FROM checked WHERE mismatched OR negative OR expired ORDER BY user_id LIMIT 10) AS examples`;
+
+/**
+ * $1 cutoff, $2 rows: deletes holds that have their outcome and were taken before the cutoff
+ * (retention, with the ledger entries of the same age). Open holds are never deleted.
+ */
+export const CLEANUP_HOLDS = `
+WITH gone AS (
+  DELETE FROM credit_holds
+   WHERE debit_id IN (SELECT debit_id FROM credit_holds WHERE state <> 'held' AND created_at < $1::timestamptz LIMIT $2)
+  RETURNING 1
+)
+SELECT count(*)::int AS deleted FROM gone`;

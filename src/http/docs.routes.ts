@@ -47,7 +47,9 @@ export function docsRoutes(document: OpenAPIObject): Router {
   });
   route(router, '/docs/assets/:file', {
     get: (req, res, next) => {
-      const asset = DOCS_ASSETS[String(req.params.file)];
+      const name = String(req.params.file);
+      // Own keys only: "constructor" or "__proto__" names no asset.
+      const asset = Object.hasOwn(DOCS_ASSETS, name) ? DOCS_ASSETS[name] : undefined;
       if (!asset) {
         next(new AppError('NOT_FOUND', `No route ${req.method} ${req.path}.`));
         return;

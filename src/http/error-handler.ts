@@ -35,9 +35,15 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const parserType = (err as { type?: unknown } | null)?.type;
     if (err instanceof AppError) {
       appError = err;
-    } else if (typeof parserType === 'string' && BODY_PARSER_ERRORS[parserType]) {
+    } else if (typeof parserType === 'string' && Object.hasOwn(BODY_PARSER_ERRORS, parserType)) {
       const known = BODY_PARSER_ERRORS[parserType];
       appError = new AppError(known.code, known.message);
+    } else if (err instanceof URIError) {
+      // The router could not decode a path parameter: invalid UTF-8, or a lone surrogate such as
+      // %ED%A0%80. That is the caller's mistake, never a 500.
+      appError = new AppError('VALIDATION_FAILED', 'The request path is not valid percent-encoded UTF-8.', {
+        details: [{ path: 'path', message: 'not valid percent-encoded UTF-8' }],
+      });
     } else {
       logger.error({ err, requestId: String(req.id) }, 'unhandled error');
       appError = new AppError('INTERNAL_ERROR', 'Something went wrong on our side; the request id identifies it.');

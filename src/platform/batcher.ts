@@ -38,11 +38,43 @@ export function writeBatcher<T>(write: (items: readonly T[]) => Promise<void>): 
 }
 
 /**
- * The general form: `run` gets the items of one turn, in call order, and settles each one (a
- * value, or an Error that rejects that caller alone). For statements that apply several
- * callers' changes at once (see the credit repository's batched charges).
+ * The general form, for statements that apply several callers' changes at once (the credit
+ * repository's batched charges and settles): `run` gets the items of one turn of the event loop,
+ * in call order, and settles each one through `settle(index, value | Error)` as soon as its own
+ * part is done, so no caller waits for another caller's statement. An item `run` leaves
+ * unsettled is rejected when `run` ends (with `run`'s error, if it threw).
  */
-export function itemBatcher<T, R>(run: (items: readonly T[]) => Promise<(R | Error)[]>): (item: T) => Promise<R> {
-  const items = loader<T, R>(run);
-  return (item) => items.load(item);
+export function itemBatcher<T, R>(run: (items: readonly T[], settle: (index: number, result: R | Error) => void) => Promise<void>): (item: T) => Promise<R> {
+  interface Waiting {
+    item: T;
+    resolve: (value: R) => void;
+    reject: (err: unknown) => void;
+    done: boolean;
+  }
+  let queue: Waiting[] = [];
+  const flush = () => {
+    const turn = queue;
+    queue = [];
+    for (let start = 0; start < turn.length; start += MAX_BATCH) {
+      const batch = turn.slice(start, start + MAX_BATCH);
+      const settle = (index: number, result: R | Error) => {
+        const waiting = batch[index];
+        if (!waiting || waiting.done) return;
+        waiting.done = true;
+        if (result instanceof Error) waiting.reject(result);
+        else waiting.resolve(result);
+      };
+      const finish = (err: unknown) => {
+        for (const [i, waiting] of batch.entries()) {
+          if (!waiting.done) settle(i, err instanceof Error ? err : new Error('the batch ended without settling this item'));
+        }
+      };
+      run(batch.map((w) => w.item), settle).then(() => finish(undefined), finish);
+    }
+  };
+  return (item) =>
+    new Promise<R>((resolve, reject) => {
+      if (queue.length === 0) setImmediate(flush);
+      queue.push({ item, resolve, reject, done: false });
+    });
 }

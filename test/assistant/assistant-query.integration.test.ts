@@ -415,6 +415,49 @@ describe.each(['postgres', 'memory'] as const)('query route rules on %s storage'
     });
   });
 
+  describe('the assistant breaker counts upstream outages only', () => {
+    it('replies off the asked-for shape, empty replies and client-side statuses never open it', async () => {
+      const breakerApp = await viaFakeOpenAi();
+      try {
+        const u = await guest(breakerApp);
+        // Plain text and JSON without a product list still answer, with the catalog's products.
+        openai.mode = { kind: 'content', content: 'These boots are the best pick.' };
+        const text = await ask(breakerApp, u.auth, { query: `hiking boots ${randomUUID()}` });
+        expect(text.status).toBe(200);
+        expect(text.body.answer).toBe('These boots are the best pick.');
+        expect(text.body.products.length).toBeGreaterThan(0);
+        // Empty replies and a 400 from the model API fail their own request (refunded), eight times over.
+        const statuses: number[] = [];
+        for (let i = 0; i < 8; i++) {
+          openai.mode = i % 2 ? { kind: 'content', content: '  ' } : { kind: 'status', status: 400 };
+          statuses.push((await ask(breakerApp, u.auth, { query: `kettle ${i}` })).status);
+        }
+        expect(statuses).toEqual(Array(8).fill(502));
+        openai.mode = { kind: 'answer' };
+        const after = await ask(breakerApp, u.auth, { query: `kettle ${randomUUID()}` });
+        expect(after.status).toBe(200);
+        expect(await balance(breakerApp, u.auth)).toBe(8);
+        await expectLedgerHolds(breakerApp, u.auth);
+        const ready = await request(breakerApp.app).get('/health/ready');
+        expect(ready.body.checks.assistant.status).toBe('up');
+      } finally {
+        openai.mode = { kind: 'answer' };
+        await breakerApp.close();
+      }
+    });
+
+    it('questions that are names of built-in object properties answer 200 and never open it', async () => {
+      const u = await guest(app);
+      const words = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'constructor', 'constructor', 'prototype'];
+      for (const [i, query] of words.entries()) {
+        const res = await ask(app, u.auth, { query }, { 'Cache-Control': 'no-cache', 'Idempotency-Key': `word-${i}` });
+        expect(res.status, query).toBe(200);
+      }
+      const ready = await request(app.app).get('/health/ready');
+      expect(ready.body.checks.assistant.status).toBe('up');
+    });
+  });
+
   describe('limits', () => {
     it('answers 429 RATE_LIMITED with Retry-After past QUERY_RATE_LIMIT_PER_MINUTE', async () => {
       const limited = await appWith({ QUERY_RATE_LIMIT_PER_MINUTE: '3' });

@@ -251,3 +251,16 @@ describe('typo tolerance', () => {
     for (const p of products) expect(text(p.id)).toContain('racket');
   });
 });
+
+describe('questions that are names of built-in object properties', () => {
+  // Each of these once reached a plain object used as a synonym map and threw inside the search.
+  const words = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', 'prototype', '__defineGetter__', 'toLocaleString'];
+
+  it.each(words)('"%s" is answered like any other word', async (word) => {
+    const result = await ask(word);
+    expectWellFormed(result, 5);
+    const inSentence = await ask(`waterproof ${word} boots`);
+    expectWellFormed(inSentence, 5);
+    expect(inSentence.products.length).toBeGreaterThan(0);
+  });
+});

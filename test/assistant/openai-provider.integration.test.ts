@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadCatalog, type Catalog } from '../../src/assistant/catalog/catalog.js';
 import { createProvider } from '../../src/assistant/providers/create-provider.js';
 import { OpenAiProvider } from '../../src/assistant/providers/openai.js';
-import { AssistantTimeoutError, AssistantUpstreamError } from '../../src/assistant/providers/provider.js';
+import { AssistantTimeoutError, AssistantUpstreamError, isUpstreamOutage } from '../../src/assistant/providers/provider.js';
 
 /**
  * A local chat-completions server that answers, fails and hangs on command, so the provider is
@@ -171,20 +171,71 @@ describe('OpenAI-compatible provider: answers', () => {
   });
 });
 
+describe('OpenAI-compatible provider: replies off the asked-for shape still answer', () => {
+  const ask = () => make().answer({ query: 'waterproof boots', limit: 3 }, signal());
+
+  it('plain text → that text as the answer, with the catalog search\'s own best products', async () => {
+    mode = { kind: 'content', content: '  Sure! The Trailblazer boots are a great pick.  ' };
+    const result = await ask();
+    expect(result.answer).toBe('Sure! The Trailblazer boots are a great pick.');
+    expect(result.products).toHaveLength(3);
+    const candidates = userPayload(seen[0]!).candidates.map((c) => c.id);
+    expect(result.products.map((p) => p.id)).toEqual(candidates.slice(0, 3));
+  });
+
+  it('JSON with an answer but no product list → the answer with the catalog\'s best products', async () => {
+    mode = { kind: 'content', content: JSON.stringify({ answer: 'Try these.' }) };
+    const result = await ask();
+    expect(result.answer).toBe('Try these.');
+    expect(result.products.map((p) => p.id)).toEqual(userPayload(seen[0]!).candidates.slice(0, 3).map((c) => c.id));
+  });
+
+  it('JSON that names only unknown products → the answer with the catalog\'s best products', async () => {
+    mode = { kind: 'answer', pick: () => ['made-up-1', 'made-up-2'], answer: 'Made-up picks.' };
+    const result = await ask();
+    expect(result.answer).toBe('Made-up picks.');
+    expect(result.products.map((p) => p.id)).toEqual(userPayload(seen[0]!).candidates.slice(0, 3).map((c) => c.id));
+  });
+
+  it('JSON with the products under another key → the model\'s own picks', async () => {
+    let chosen: string[] = [];
+    mode = { kind: 'content', content: '' };
+    // Two passes: the first learns the candidates, the second answers with them under "products".
+    await ask().catch(() => undefined);
+    chosen = userPayload(seen[0]!).candidates.slice(1, 3).map((c) => c.id);
+    mode = { kind: 'content', content: JSON.stringify({ answer: 'These two.', products: chosen.map((id) => ({ id })) }) };
+    const result = await ask();
+    expect(result.answer).toBe('These two.');
+    expect(result.products.map((p) => p.id)).toEqual(chosen);
+  });
+
+  it('JSON with known product ids but no answer text → the catalog\'s sentence for those products', async () => {
+    mode = { kind: 'content', content: '' };
+    await ask().catch(() => undefined);
+    const chosen = userPayload(seen[0]!).candidates.slice(0, 2).map((c) => c.id);
+    mode = { kind: 'content', content: JSON.stringify({ productIds: chosen }) };
+    const result = await ask();
+    expect(result.answer.length).toBeGreaterThan(0);
+    expect(result.products.map((p) => p.id)).toEqual(chosen);
+  });
+});
+
 describe('OpenAI-compatible provider: failures are upstream errors', () => {
-  const failing: [string, () => Mode][] = [
-    ['an HTTP 500', () => ({ kind: 'status', status: 500 })],
-    ['an HTTP 429', () => ({ kind: 'status', status: 429 })],
-    ['an HTTP 401', () => ({ kind: 'status', status: 401 })],
-    ['a body that is not JSON', () => ({ kind: 'raw', body: '<html>bad gateway</html>' })],
-    ['JSON that is not a chat completion', () => ({ kind: 'raw', body: JSON.stringify({ hello: 'world' }) })],
-    ['a message with no content', () => ({ kind: 'content', content: null })],
-    ['message content that is not JSON', () => ({ kind: 'content', content: 'Sure! Here are some boots.' })],
-    ['content without productIds', () => ({ kind: 'content', content: JSON.stringify({ answer: 'hi' }) })],
-    ['only unknown product ids', () => ({ kind: 'answer', pick: () => ['made-up-1', 'made-up-2'] })],
+  // [what, mode, whether it tells of an outage (counts towards the breaker)]
+  const failing: [string, () => Mode, boolean][] = [
+    ['an HTTP 500', () => ({ kind: 'status', status: 500 }), true],
+    ['an HTTP 503', () => ({ kind: 'status', status: 503 }), true],
+    ['an HTTP 429', () => ({ kind: 'status', status: 429 }), true],
+    ['an HTTP 401', () => ({ kind: 'status', status: 401 }), false],
+    ['an HTTP 400', () => ({ kind: 'status', status: 400 }), false],
+    ['a body that is not JSON', () => ({ kind: 'raw', body: '<html>bad gateway</html>' }), false],
+    ['JSON that is not a chat completion', () => ({ kind: 'raw', body: JSON.stringify({ hello: 'world' }) }), false],
+    ['a message with no content', () => ({ kind: 'content', content: null }), false],
+    ['an empty reply', () => ({ kind: 'content', content: '   ' }), false],
+    ['a JSON reply with neither answer nor products', () => ({ kind: 'content', content: JSON.stringify({ hello: 'world' }) }), false],
   ];
-  for (const [what, makeMode] of failing) {
-    it(`${what} → AssistantUpstreamError (502) that does not leak the key`, async () => {
+  for (const [what, makeMode, outage] of failing) {
+    it(`${what} → AssistantUpstreamError (502) that does not leak the key${outage ? ', an outage' : ', not an outage'}`, async () => {
       mode = makeMode();
       const error = await make()
         .answer({ query: 'waterproof boots', limit: 5 }, signal())
@@ -192,6 +243,8 @@ describe('OpenAI-compatible provider: failures are upstream errors', () => {
       expect(error).toBeInstanceOf(AssistantUpstreamError);
       expect((error as AssistantUpstreamError).status).toBe(502);
       expect((error as AssistantUpstreamError).code).toBe('UPSTREAM_ERROR');
+      expect((error as AssistantUpstreamError).outage).toBe(outage);
+      expect(isUpstreamOutage(error)).toBe(outage);
       expect(JSON.stringify({ message: (error as Error).message, reason: (error as AssistantUpstreamError).reason })).not.toContain(API_KEY);
     });
   }
@@ -206,6 +259,7 @@ describe('OpenAI-compatible provider: failures are upstream errors', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AssistantUpstreamError);
     expect((error as AssistantUpstreamError).reason).toMatch(/ECONNREFUSED/);
+    expect(isUpstreamOutage(error)).toBe(true);
   });
 });
 
@@ -217,6 +271,7 @@ describe('OpenAI-compatible provider: timeouts', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AssistantTimeoutError);
     expect((error as AssistantTimeoutError).status).toBe(504);
+    expect(isUpstreamOutage(error)).toBe(true);
     // The server sees the connection go away: nothing is left running after the timeout.
     await hungRequestClosed;
     expect(seen).toHaveLength(1);

@@ -463,6 +463,133 @@ export function creditRepositoryContract(name: string, make: CreditRepositoryFac
       });
     });
 
+    describe('held charges', () => {
+      const HOLD_MS = 120_000;
+      const held = async (c: Caller, cost = 1, key?: string) => {
+        const result = await repo.charge(c, { cost, description: 'held answer', holdMs: HOLD_MS, ...(key ? { idempotencyKey: key } : {}) });
+        expect(result.kind).toBe('charged');
+        return result.kind === 'charged' ? result.chargeId! : '';
+      };
+
+      it('a held charge debits at once, with its entry, and its hold is open until settled', async () => {
+        const r = track(registered());
+        const chargeId = await held(r, 3);
+        expect((await repo.find(r.userId))!.available).toBe(97);
+        expect((await allEntries(repo, r.userId))[0]).toMatchObject({ id: chargeId, type: 'debit', amount: -3 });
+        expect(await repo.verifyLedger()).toMatchObject({ mismatched: 0, negative: 0, openHolds: 1, expiredHolds: 0 });
+        await expect(repo.settle(r.userId, chargeId)).resolves.toBe('settled');
+        await expect(repo.settle(r.userId, chargeId)).resolves.toBe('settled');
+        expect(await repo.verifyLedger()).toMatchObject({ openHolds: 0, expiredHolds: 0 });
+        expect((await repo.find(r.userId))!.available).toBe(97);
+      });
+
+      it('a settled hold is never refunded, and a refunded one never settled', async () => {
+        const r = track(registered());
+        const settled = await held(r, 2);
+        await repo.settle(r.userId, settled);
+        await expect(repo.refund(r, settled, 'too late')).resolves.toMatchObject({ kind: 'settled' });
+        const refunded = await held(r, 5);
+        await expect(repo.refund(r, refunded, 'assistant failed')).resolves.toMatchObject({ kind: 'refunded', account: { available: 98 } });
+        await expect(repo.settle(r.userId, refunded)).resolves.toBe('refunded');
+        await expect(repo.refund(r, refunded, 'again')).resolves.toMatchObject({ kind: 'already_refunded' });
+        const entries = await allEntries(repo, r.userId);
+        expect(entries.filter((e) => e.type === 'refund').map((e) => e.amount)).toEqual([5]);
+        expect(await repo.verifyLedger()).toMatchObject({ mismatched: 0, openHolds: 0 });
+      });
+
+      it("settling another user's hold, or no hold at all, changes nothing", async () => {
+        const a = track(registered());
+        const b = track(registered());
+        const chargeId = await held(a);
+        await expect(repo.settle(b.userId, chargeId)).resolves.toBe('not_found');
+        await expect(repo.settle(a.userId, '999999999')).resolves.toBe('not_found');
+        await expect(repo.settle(a.userId, 'not-an-id')).resolves.toBe('not_found');
+        expect(await repo.verifyLedger()).toMatchObject({ openHolds: 1 });
+      });
+
+      it('a settle racing a refund of the same hold: exactly one of them takes effect', async () => {
+        const r = track(registered());
+        const ids = await Promise.all([...Array(8)].map(() => held(r)));
+        const outcomes = await Promise.all(ids.map((id) => Promise.all([repo.settle(r.userId, id), repo.refund(r, id, 'race')])));
+        // Settled first: the refund finds it settled. Refunded first: the settle finds it refunded.
+        for (const [settled, refunded] of outcomes) expect(refunded.kind).toBe(settled);
+        const refunds = (await allEntries(repo, r.userId)).filter((e) => e.type === 'refund').length;
+        expect(refunds).toBe(outcomes.filter(([settled]) => settled === 'refunded').length);
+        expect((await repo.find(r.userId))!.available).toBe(100 - 8 + refunds);
+        expect(await repo.verifyLedger()).toMatchObject({ mismatched: 0, openHolds: 0 });
+      });
+
+      it('the sweep refunds each hold past its expiry exactly once, however many sweep at once', async () => {
+        const users = [track(registered()), track(guest()), track(registered())];
+        const ids = await Promise.all(users.map((u, i) => held(u, i + 1)));
+        const settledOne = ids[2]!;
+        await repo.settle(users[2]!.userId, settledOne);
+        await expect(repo.refundExpiredHolds(100)).resolves.toEqual([]);
+        clock.advance(HOLD_MS - 1);
+        await expect(repo.refundExpiredHolds(100)).resolves.toEqual([]);
+        expect(await repo.verifyLedger()).toMatchObject({ openHolds: 2, expiredHolds: 0 });
+        clock.advance(1);
+        expect(await repo.verifyLedger()).toMatchObject({ openHolds: 2, expiredHolds: 2, examples: [users[0]!.userId, users[1]!.userId].sort() });
+        const sweeps = await Promise.all([...Array(4)].map(() => repo.refundExpiredHolds(100)));
+        const swept = sweeps.flat();
+        expect(swept.map((h) => h.chargeId).sort()).toEqual([ids[0], ids[1]].sort());
+        expect(swept.find((h) => h.chargeId === ids[1])).toEqual({ userId: users[1]!.userId, chargeId: ids[1], amount: 2 });
+        expect((await repo.find(users[0]!.userId))!.available).toBe(100);
+        expect((await repo.find(users[1]!.userId))!.available).toBe(10);
+        expect((await repo.find(users[2]!.userId))!.available).toBe(97);
+        expect(await repo.verifyLedger()).toMatchObject({ mismatched: 0, negative: 0, openHolds: 0, expiredHolds: 0, examples: [] });
+        await expect(repo.refundExpiredHolds(100)).resolves.toEqual([]);
+        await expect(repo.settle(users[0]!.userId, ids[0]!)).resolves.toBe('refunded');
+      });
+
+      it('the sweep takes at most `limit` holds a call, oldest first', async () => {
+        const r = track(registered());
+        const first = await held(r);
+        clock.advance(10);
+        await held(r);
+        clock.advance(HOLD_MS);
+        const once = await repo.refundExpiredHolds(1);
+        expect(once.map((h) => h.chargeId)).toEqual([first]);
+        expect(await repo.refundExpiredHolds(10)).toHaveLength(1);
+      });
+
+      it('a replayed charge reports its hold as it stands', async () => {
+        const r = track(registered());
+        const chargeId = await held(r, 1, 'answer-1');
+        const again = () => repo.charge(r, { cost: 1, description: 'held answer', idempotencyKey: 'answer-1', holdMs: HOLD_MS });
+        await expect(again()).resolves.toMatchObject({ kind: 'replayed', chargeId, hold: 'held' });
+        await repo.settle(r.userId, chargeId);
+        await expect(again()).resolves.toMatchObject({ kind: 'replayed', chargeId, hold: 'settled' });
+        const other = await held(r, 1, 'answer-2');
+        await repo.refund(r, other, 'failed');
+        await expect(repo.charge(r, { cost: 1, description: 'x', idempotencyKey: 'answer-2', holdMs: HOLD_MS })).resolves.toMatchObject({ kind: 'replayed', hold: 'refunded' });
+        await repo.charge(r, { cost: 1, description: 'plain', idempotencyKey: 'plain' });
+        await expect(repo.charge(r, { cost: 1, description: 'plain', idempotencyKey: 'plain' })).resolves.toMatchObject({ kind: 'replayed', hold: null });
+      });
+
+      it('concurrent held charges of many users each get their own hold', async () => {
+        const users = [...Array(20)].map(() => track(guest()));
+        const ids = await Promise.all(users.map((u) => held(u)));
+        expect(new Set(ids).size).toBe(20);
+        expect(await repo.verifyLedger()).toMatchObject({ mismatched: 0, openHolds: 20 });
+        const settled = await Promise.all(users.map((u, i) => repo.settle(u.userId, ids[i]!)));
+        expect(settled).toEqual(Array(20).fill('settled'));
+        expect(await repo.verifyLedger()).toMatchObject({ openHolds: 0 });
+      });
+
+      it('retention deletes holds with an outcome and keeps open ones', async () => {
+        const r = track(registered());
+        const open = await held(r);
+        await repo.settle(r.userId, await held(r));
+        clock.advance(100 * 24 * HOUR);
+        await repo.cleanupTransactions(new Date(clock.now().getTime() - 90 * 24 * HOUR), 10);
+        expect(await repo.verifyLedger()).toMatchObject({ mismatched: 0, openHolds: 1 });
+        const swept = await repo.refundExpiredHolds(10);
+        expect(swept.map((h) => h.chargeId)).toEqual([open]);
+        expect(await repo.verifyLedger()).toMatchObject({ mismatched: 0, openHolds: 0 });
+      });
+    });
+
     describe('retention cleanup', () => {
       it('replaces old entries by one carryover with their sum, keeping the balance provable', async () => {
         const a = track(registered());

@@ -142,7 +142,8 @@ describe.each(backends)('credit routes on $name storage', ({ env }) => {
     });
 
     it('answers 400 VALIDATION_FAILED for a user id that breaks the rules', async () => {
-      for (const id of ['guest_not-a-uuid', 'has%20space', 'x'.repeat(129), 'semi%3Bcolon']) {
+      // Invalid UTF-8 and a percent-encoded lone surrogate cannot even be decoded: still a 400, never a 500.
+      for (const id of ['guest_not-a-uuid', 'has%20space', 'x'.repeat(129), 'semi%3Bcolon', '%ED%A0%80', '%FF', 'a%E2%82', '%C0%AF']) {
         const res = await admin(request(app.app).get(`/api/v1/admin/users/${id}/credits`));
         expect(res.status).toBe(400);
         expect(res.body.error.code).toBe('VALIDATION_FAILED');

@@ -100,6 +100,8 @@ describe('the OpenAPI document', () => {
       expect(Number(res.headers['content-length'])).toBeGreaterThan(1000);
     }
     expect((await request(app.app).get('/docs/assets/package.json')).status).toBe(404);
+    // Names of built-in object properties name no asset either (once a 500).
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) expect((await request(app.app).get(`/docs/assets/${name}`)).status).toBe(404);
   });
 });
 

@@ -138,6 +138,39 @@ describe('migrations', () => {
     });
   });
 
+  describe('a hold has exactly one outcome, enforced by the database', () => {
+    const hold = (id: number, state = 'held', extra = '') =>
+      sqlState(`INSERT INTO credit_holds (debit_id, user_id, amount, state, created_at, expires_at${extra ? ', ' + extra.split('=')[0] : ''})
+                VALUES (${id}, 'u-hold', 1, '${state}', now(), now() + interval '2 minutes'${extra ? ', ' + extra.split('=')[1] : ''})`);
+    it('a held hold has no outcome time; a settled one a settled_at; a refunded one a refunded_at (23514)', async () => {
+      expect(await hold(9001)).toBeUndefined();
+      expect(await hold(9002, 'settled')).toBe('23514');
+      expect(await hold(9003, 'refunded')).toBe('23514');
+      expect(await hold(9004, 'held', 'settled_at=now()')).toBe('23514');
+      expect(await hold(9005, 'settled', 'settled_at=now()')).toBeUndefined();
+      expect(await hold(9006, 'settled', 'refunded_at=now()')).toBe('23514');
+      expect(await sqlState(`UPDATE credit_holds SET state = 'settled', settled_at = now(), refunded_at = now() WHERE debit_id = 9001`)).toBe('23514');
+    });
+    it('an outcome is final: a settled hold is never refunded, a refunded one never settled or refunded again (23514)', async () => {
+      expect(await hold(9011)).toBeUndefined();
+      expect(await sqlState(`UPDATE credit_holds SET state = 'settled', settled_at = now() WHERE debit_id = 9011`)).toBeUndefined();
+      expect(await sqlState(`UPDATE credit_holds SET state = 'refunded', settled_at = NULL, refunded_at = now() WHERE debit_id = 9011`)).toBe('23514');
+      expect(await hold(9012)).toBeUndefined();
+      expect(await sqlState(`UPDATE credit_holds SET state = 'refunded', refunded_at = now() WHERE debit_id = 9012`)).toBeUndefined();
+      expect(await sqlState(`UPDATE credit_holds SET refunded_at = now() WHERE debit_id = 9012`)).toBe('23514');
+      expect(await sqlState(`UPDATE credit_holds SET state = 'held', refunded_at = NULL WHERE debit_id = 9012`)).toBe('23514');
+    });
+    it('an open hold is never deleted, nor its amount changed; one with an outcome may go (retention)', async () => {
+      expect(await hold(9021)).toBeUndefined();
+      expect(await sqlState(`UPDATE credit_holds SET amount = 5 WHERE debit_id = 9021`)).toBe('23514');
+      expect(await sqlState(`DELETE FROM credit_holds WHERE debit_id = 9021`)).toBe('23514');
+      expect(await sqlState(`UPDATE credit_holds SET state = 'settled', settled_at = now() WHERE debit_id = 9021`)).toBeUndefined();
+      expect(await sqlState(`DELETE FROM credit_holds WHERE debit_id = 9021`)).toBeUndefined();
+      expect(await sqlState(`INSERT INTO credit_holds (debit_id, user_id, amount, created_at, expires_at) VALUES (9023, 'u', 0, now(), now() + interval '1 minute')`)).toBe('23514');
+      expect(await sqlState(`INSERT INTO credit_holds (debit_id, user_id, amount, created_at, expires_at) VALUES (9024, 'u', 1, now(), now())`)).toBe('23514');
+    });
+  });
+
   it('has typed models that read and write each table as migrated', async () => {
     const m = defineModels(sequelize);
     const now = new Date('2026-11-22T12:00:00.000Z');

@@ -27,7 +27,7 @@ export async function createMigratedDatabase(overrides: Partial<ReturnType<typeo
   return {
     database,
     async truncate() {
-      await database.sequelize.query('TRUNCATE user_credits, credit_transactions, user_consents, rate_limit_counters');
+      await database.sequelize.query('TRUNCATE user_credits, credit_transactions, credit_holds, user_consents, rate_limit_counters');
     },
     async dispose() {
       await database.close();

@@ -4,9 +4,16 @@ import type { AddressInfo } from 'node:net';
 /**
  * A local OpenAI-compatible chat-completions server the test commands: `answer` picks the first
  * candidates it is given, `fail` answers 500 (after `delayMs`, if given), `hang` never answers (until the client gives up),
- * `slow` answers after `delayMs`.
+ * `slow` answers after `delayMs`, `content` replies with the given message content whatever was asked
+ * (a reply off the asked-for shape), `status` answers that HTTP status.
  */
-export type FakeOpenAiMode = { kind: 'answer' } | { kind: 'fail'; delayMs?: number } | { kind: 'hang' } | { kind: 'slow'; delayMs: number };
+export type FakeOpenAiMode =
+  | { kind: 'answer' }
+  | { kind: 'fail'; delayMs?: number }
+  | { kind: 'hang' }
+  | { kind: 'slow'; delayMs: number }
+  | { kind: 'content'; content: string }
+  | { kind: 'status'; status: number };
 
 export interface FakeOpenAi {
   /** For OPENAI_BASE_URL. */
@@ -31,6 +38,10 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
       const call = ++fake.calls;
       const mode = fake.mode;
       if (mode.kind === 'hang') return;
+      if (mode.kind === 'status') {
+        res.writeHead(mode.status, { 'content-type': 'application/json' }).end('{"error":{"message":"refused"}}');
+        return;
+      }
       if (mode.kind === 'fail') {
         const fail = () => res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"overloaded"}}');
         if (mode.delayMs) setTimeout(fail, mode.delayMs);
@@ -38,6 +49,12 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
         return;
       }
       const body = JSON.parse(raw) as { messages: { role: string; content: string }[] };
+      if (mode.kind === 'content') {
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ id: 'chatcmpl-test', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: mode.content }, finish_reason: 'stop' }] }));
+        return;
+      }
       const user = JSON.parse(body.messages.find((m) => m.role === 'user')!.content) as { limit: number; candidates: { id: string }[] };
       const content = JSON.stringify({
         answer: `Here are the products that fit best.${fake.numberAnswers ? ` (answer ${call})` : ''}`,

@@ -15,38 +15,42 @@ const STOP_WORDS = new Set(
   ).split(' '),
 );
 
-/** Words that mean the same to a shopper: the left side is searched as the right side. */
-const SYNONYMS: Record<string, string> = {
-  women: 'woman',
-  womens: 'woman',
-  ladies: 'woman',
-  lady: 'woman',
-  female: 'woman',
-  men: 'man',
-  mens: 'man',
-  male: 'man',
-  children: 'kid',
-  child: 'kid',
-  kids: 'kid',
-  present: 'gift',
-  presents: 'gift',
-  cancelling: 'cancel',
-  canceling: 'cancel',
-  cancellation: 'cancel',
-  cancel: 'cancel',
-  anc: 'cancel',
-  earphones: 'earbud',
-  earphone: 'earbud',
-  headset: 'headphone',
-  headsets: 'headphone',
-  sneakers: 'sneaker',
-  trainers: 'sneaker',
-  wellies: 'rain',
-  wellington: 'rain',
-  rainproof: 'waterproof',
-  notebooks: 'notebook',
-  feet: 'foot',
-};
+/**
+ * Words that mean the same to a shopper: the left side is searched as the right side. A Map, not
+ * an object literal: a shopper's word such as "constructor" or "__proto__" must find nothing
+ * here, not a property that every object inherits.
+ */
+const SYNONYMS: ReadonlyMap<string, string> = new Map([
+  ['women', 'woman'],
+  ['womens', 'woman'],
+  ['ladies', 'woman'],
+  ['lady', 'woman'],
+  ['female', 'woman'],
+  ['men', 'man'],
+  ['mens', 'man'],
+  ['male', 'man'],
+  ['children', 'kid'],
+  ['child', 'kid'],
+  ['kids', 'kid'],
+  ['present', 'gift'],
+  ['presents', 'gift'],
+  ['cancelling', 'cancel'],
+  ['canceling', 'cancel'],
+  ['cancellation', 'cancel'],
+  ['cancel', 'cancel'],
+  ['anc', 'cancel'],
+  ['earphones', 'earbud'],
+  ['earphone', 'earbud'],
+  ['headset', 'headphone'],
+  ['headsets', 'headphone'],
+  ['sneakers', 'sneaker'],
+  ['trainers', 'sneaker'],
+  ['wellies', 'rain'],
+  ['wellington', 'rain'],
+  ['rainproof', 'waterproof'],
+  ['notebooks', 'notebook'],
+  ['feet', 'foot'],
+]);
 
 /** Plural to singular for regular English plurals; short words are left alone. */
 export function stem(term: string): string {
@@ -67,7 +71,7 @@ export function processTerm(token: string): string | null {
     .toLowerCase()
     .replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '');
   if (!term || STOP_WORDS.has(term)) return null;
-  const mapped = SYNONYMS[term];
+  const mapped = SYNONYMS.get(term);
   if (mapped) return mapped;
   return stem(term);
 }

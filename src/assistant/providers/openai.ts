@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Catalog } from '../catalog/catalog.js';
-import { CatalogSearch, type CatalogHit } from '../catalog/catalog-search.js';
+import { CatalogSearch, type CatalogHit, type CatalogSearchResult } from '../catalog/catalog-search.js';
 import { describeResult, toAnsweredProduct } from './catalog.js';
 import {
   AssistantTimeoutError,
@@ -37,11 +37,8 @@ const completionSchema = z.object({
     .min(1),
 });
 
-/** What the model is asked to write. */
-const replySchema = z.object({
-  answer: z.string().trim().min(1).max(4000),
-  productIds: z.array(z.string()).max(100),
-});
+/** The longest answer text kept from a reply. */
+const MAX_ANSWER_CHARS = 4000;
 
 /**
  * Any OpenAI-compatible chat-completions API writes the answer; the catalog search supplies the
@@ -90,13 +87,7 @@ export class OpenAiProvider implements AssistantProvider {
       signal,
     );
 
-    const reply = replySchema.safeParse(parseJsonContent(content));
-    if (!reply.success) throw new AssistantUpstreamError('the reply is not {"answer", "productIds"}');
-    const products = pickProducts(reply.data.productIds, candidates.hits, request.limit);
-    if (reply.data.productIds.length > 0 && products.length === 0) {
-      throw new AssistantUpstreamError('the reply names no candidate product');
-    }
-    return { answer: reply.data.answer, products };
+    return interpretReply(content, candidates, request.limit);
   }
 
   /** One chat-completions call; returns the first choice's message content. */
@@ -118,24 +109,74 @@ export class OpenAiProvider implements AssistantProvider {
       const response = await fetch(this.url, { method: 'POST', headers, body, signal });
       if (!response.ok) {
         await response.body?.cancel().catch(() => {});
-        throw new AssistantUpstreamError(`HTTP ${response.status}`);
+        // Only an overloaded or failing API (429, 5xx) is an outage; another status (a wrong key,
+        // a bad model name) fails this answer without refusing every other shopper.
+        throw new AssistantUpstreamError(`HTTP ${response.status}`, undefined, { outage: response.status === 429 || response.status >= 500 });
       }
       payload = await response.json();
     } catch (err) {
       if (signal.aborted) throw new AssistantTimeoutError(err);
       if (err instanceof AssistantUpstreamError) throw err;
       if (err instanceof SyntaxError) throw new AssistantUpstreamError('the response is not JSON', err);
-      throw new AssistantUpstreamError(`request failed (${networkCode(err)})`, err);
+      throw new AssistantUpstreamError(`request failed (${networkCode(err)})`, err, { outage: true });
     }
 
     const completion = completionSchema.safeParse(payload);
     const content = completion.success ? completion.data.choices[0].message.content : undefined;
-    if (!content) throw new AssistantUpstreamError('the response has no message content');
+    if (!content?.trim()) throw new AssistantUpstreamError('the reply is empty');
     return content;
   }
 }
 
-/** The model's JSON, tolerating a Markdown code fence around it. */
+/**
+ * The model's reply as an answer, as far as it is usable: the asked-for `{"answer", "productIds"}`;
+ * JSON with an answer but no usable product list (another key, unknown ids), or plain text, gives
+ * that text with the catalog search's own best products; JSON with usable ids but no answer text
+ * gets the catalog's sentence for them. Only a reply with nothing to show is an error (502).
+ */
+export function interpretReply(content: string, candidates: CatalogSearchResult, limit: number): AssistantAnswer {
+  const parsed = parseJsonContent(content);
+  const reply = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  const text = reply ? answerText(reply) : (typeof parsed === 'string' ? parsed : content).trim();
+  const ids = reply ? productIdsOf(reply) : undefined;
+  const picked = ids ? pickProducts(ids, candidates.hits, limit) : [];
+  if (text) {
+    const answer = text.length > MAX_ANSWER_CHARS ? `${text.slice(0, MAX_ANSWER_CHARS - 1)}…` : text;
+    // The model's own choice where it named products it was given, or chose none on purpose
+    // (an empty list); otherwise the catalog search's best.
+    const products = picked.length > 0 || ids?.length === 0 ? picked : candidates.hits.slice(0, limit).map(toAnsweredProduct);
+    return { answer, products };
+  }
+  if (picked.length > 0) {
+    const chosen = new Set(picked.map((p) => p.id));
+    return { answer: describeResult({ ...candidates, hits: candidates.hits.filter((h) => chosen.has(h.product.id)) }), products: picked };
+  }
+  throw new AssistantUpstreamError('the reply has neither an answer nor a known product');
+}
+
+/** The answer text of a JSON reply: `answer`, or a close variant a model may write instead. */
+function answerText(reply: Record<string, unknown>): string | undefined {
+  for (const key of ['answer', 'text', 'message', 'response', 'content']) {
+    const value = Object.hasOwn(reply, key) ? reply[key] : undefined;
+    if (typeof value === 'string' && value.trim()) return value.trim();
+  }
+  return undefined;
+}
+
+/** The product ids of a JSON reply (`productIds`, or another list of ids or `{id}` objects); undefined without a list. */
+function productIdsOf(reply: Record<string, unknown>): string[] | undefined {
+  for (const key of ['productIds', 'product_ids', 'products', 'ids', 'items']) {
+    const value = Object.hasOwn(reply, key) ? reply[key] : undefined;
+    if (!Array.isArray(value)) continue;
+    return value
+      .slice(0, 100)
+      .map((v: unknown) => (typeof v === 'string' ? v : v && typeof v === 'object' && typeof (v as { id?: unknown }).id === 'string' ? (v as { id: string }).id : undefined))
+      .filter((id): id is string => id !== undefined);
+  }
+  return undefined;
+}
+
+/** The model's JSON, tolerating a Markdown code fence around it; undefined when it is not JSON. */
 function parseJsonContent(content: string): unknown {
   const unfenced = content.trim().replace(/^```(?:json)?\s*([\s\S]*?)\s*```$/i, '$1');
   try {

@@ -62,15 +62,24 @@ export interface AssistantProvider {
   answer(request: AssistantRequest, signal: AbortSignal): Promise<AssistantAnswer>;
 }
 
-/** The upstream answered with an error or something unusable (502 UPSTREAM_ERROR). */
+/**
+ * The upstream answered with an error or something unusable (502 UPSTREAM_ERROR). `outage` says
+ * whether it tells of the model API's health — a connection error, HTTP 429 or 5xx — and so
+ * counts towards the assistant's breaker; a reply in the wrong shape, or another status, is this
+ * request's failure alone and never refuses other shoppers.
+ */
 export class AssistantUpstreamError extends AppError<'UPSTREAM_ERROR'> {
+  readonly outage: boolean;
+
   constructor(
     /** For logs only: what went wrong (status, parse problem), never a key or a whole body. */
     readonly reason: string,
     cause?: unknown,
+    options: { outage?: boolean } = {},
   ) {
     super('UPSTREAM_ERROR', 'The product assistant could not answer; please try again.', { cause });
     this.name = 'AssistantUpstreamError';
+    this.outage = options.outage ?? false;
   }
 }
 
@@ -85,4 +94,12 @@ export class AssistantTimeoutError extends AppError<'UPSTREAM_TIMEOUT'> {
 /** Throws AssistantTimeoutError when the signal has fired. */
 export function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new AssistantTimeoutError(signal.reason);
+}
+
+/**
+ * What the assistant's breaker counts: a timeout, or an upstream error that tells of an outage.
+ * Nothing else — a bad reply, a question that trips ShopAssist's own code — ever opens it.
+ */
+export function isUpstreamOutage(err: unknown): boolean {
+  return err instanceof AssistantTimeoutError || (err instanceof AssistantUpstreamError && err.outage);
 }
