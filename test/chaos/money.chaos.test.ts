@@ -290,27 +290,38 @@ describeChaos('credits under chaos: several processes, one database, faults ever
           await sleep(between(s.random, 150, 600));
         }
         // After a lost response the next question waits a little longer, so that nothing the
-        // dead attempt had already sent can land in the next question's window.
-        await sleep(q.attempts.at(-1)!.failure === 'lost' ? between(s.random, 400, 700) : between(s.random, 30, 250));
+        // dead attempt had already sent can land in the next question's window; after an error
+        // a shopper pauses a little, as people do.
+        const last = q.attempts.at(-1)!;
+        await sleep(last.failure === 'lost' ? between(s.random, 400, 700) : last.status === 200 ? between(s.random, 30, 250) : between(s.random, 200, 600));
       }
     };
 
     // --- faults ------------------------------------------------------------------------------
     const faultRandom = rng(SEED ^ 0x5eed);
+    // Kills a process every few seconds (never the last one up) and starts it again after a
+    // moment, in the background: while one starts, another may die.
+    const restarts: Promise<void>[] = [];
     const killer = async () => {
       const r = rng(seedRandom() * 2 ** 32);
       while (Date.now() < chaosEnd) {
-        await sleep(between(r, 2500, 5500));
+        await sleep(between(r, 2000, 4500));
         if (Date.now() >= chaosEnd) break;
         const up = cluster.nodes.filter((n) => n.port !== undefined);
         if (up.length < 2) continue;
         const victim: ClusterNode = pick(r, up);
         await cluster.kill(victim);
         figures.kills++;
-        await sleep(between(r, 300, 1500));
-        await cluster.boot(victim);
-        figures.restarts++;
+        const pause = between(r, 300, 1500);
+        restarts.push(
+          (async () => {
+            await sleep(pause);
+            await cluster.boot(victim);
+            figures.restarts++;
+          })(),
+        );
       }
+      await Promise.all(restarts);
     };
     const cutter = async () => {
       const r = rng(faultRandom() * 2 ** 32);
