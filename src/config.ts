@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -14,6 +14,7 @@ const SECRET_VARS = new Set([
   'AUTH_JWT_SECRET',
   'ADMIN_API_KEY',
   'OPENAI_API_KEY',
+  'METRICS_TOKEN',
 ]);
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
@@ -62,6 +63,26 @@ const trustProxy = z
   })
   .optional();
 
+/** `*`, or a comma-separated list of origins (`scheme://host[:port]`, no path). */
+const corsOrigins = z
+  .string()
+  .transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o !== ''))
+  .refine(
+    (origins) =>
+      (origins.length === 1 && origins[0] === '*') ||
+      (origins.length > 0 &&
+        origins.every((o) => {
+          try {
+            const u = new URL(o);
+            return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === o;
+          } catch {
+            return false;
+          }
+        })),
+    { message: '* alone, or comma-separated origins such as https://shop.example (scheme, host and port only)' },
+  )
+  .optional();
+
 const envSchema = z
   .object({
     NODE_ENV: oneOf(['development', 'production', 'test']).default('development'),
@@ -96,6 +117,13 @@ const envSchema = z
       .optional(),
     GUEST_SESSION_TTL_DAYS: int(1, 3650).default(30),
     GUEST_SESSIONS_PER_IP_PER_HOUR: int(1, 1_000_000).default(20),
+    GUEST_SESSIONS_PER_HOUR: int(0, 1_000_000_000).default(1000),
+    REJECTED_REQUESTS_PER_MINUTE: int(0, 1_000_000).default(30),
+    REJECTED_REQUESTS_PER_IP_PER_MINUTE: int(0, 1_000_000).default(120),
+    IDEMPOTENCY_MAX_KEYS_PER_USER: int(1, 1_000_000).default(1000),
+    METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+    METRICS_PORT: int(1, 65535).optional(),
+    CORS_ORIGINS: corsOrigins,
     AUTH_JWT_SECRET: optionalString,
     AUTH_JWKS_URL: url(['https:', 'http:']).optional(),
     AUTH_ISSUER: optionalString,
@@ -107,6 +135,8 @@ const envSchema = z
     OPENAI_API_KEY: optionalString,
     OPENAI_MODEL: optionalString,
     ASSISTANT_TIMEOUT_MS: int(1, 600_000).default(10_000),
+    CHARGE_HOLD_SECONDS: int(1, 86_400).default(120),
+    HOLD_SWEEP_SECONDS: int(0, 86_400).default(10),
     TRANSACTION_RETENTION_DAYS: int(1, 36_500).default(90),
     CLEANUP_INTERVAL_MINUTES: int(0, 525_600).default(60),
     LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -114,6 +144,9 @@ const envSchema = z
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.SESSION_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'required when NODE_ENV=production (at least 32 bytes)' });
+    }
+    if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
+      ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'a port other than PORT (or unset to serve /metrics on PORT)' });
     }
     if (env.STORAGE_BACKEND === 'memory' && env.CACHE_BACKEND === 'postgres') {
       ctx.addIssue({
@@ -128,6 +161,14 @@ const envSchema = z
     if (env.AUTH_JWT_SECRET && Buffer.byteLength(env.AUTH_JWT_SECRET, 'utf8') < 32) {
       ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: 'at least 32 bytes' });
     }
+    const budgetMs = requestBudgetMs(env.ASSISTANT_TIMEOUT_MS, env.DB_QUERY_TIMEOUT_MS);
+    if (env.CHARGE_HOLD_SECONDS * 1000 <= budgetMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CHARGE_HOLD_SECONDS'],
+        message: `more than ${Math.ceil(budgetMs / 1000)} (the longest a request can take after its charge with ASSISTANT_TIMEOUT_MS=${env.ASSISTANT_TIMEOUT_MS} and DB_QUERY_TIMEOUT_MS=${env.DB_QUERY_TIMEOUT_MS})`,
+      });
+    }
     if (env.ASSISTANT_PROVIDER === 'openai') {
       if (!env.OPENAI_BASE_URL) ctx.addIssue({ code: 'custom', path: ['OPENAI_BASE_URL'], message: 'a URL (required when ASSISTANT_PROVIDER=openai)' });
       if (!env.OPENAI_MODEL) ctx.addIssue({ code: 'custom', path: ['OPENAI_MODEL'], message: 'a model name (required when ASSISTANT_PROVIDER=openai)' });
@@ -135,6 +176,16 @@ const envSchema = z
   });
 
 type Env = z.output<typeof envSchema>;
+
+/**
+ * The longest a query can run once its charge is taken: the assistant call, then up to four
+ * database calls each bounded by the guard (cache write on PostgreSQL, answer recorded with the
+ * settle, a refund, a release), plus a second of slack. A held charge must outlive it, or the
+ * sweep could refund a charge whose answer is about to be recorded (that answer then gets no 200).
+ */
+export function requestBudgetMs(assistantTimeoutMs: number, dbQueryTimeoutMs: number): number {
+  return assistantTimeoutMs + 4 * (dbQueryTimeoutMs + 100) + 1000;
+}
 
 export type StorageBackend = Env['STORAGE_BACKEND'];
 export type CacheBackend = NonNullable<Env['CACHE_BACKEND']>;
@@ -177,7 +228,19 @@ export interface Config {
     secretGenerated: boolean;
     ttlDays: number;
     perIpPerHour: number;
+    /** All guest sessions minted per hour across processes; 0 = no ceiling. */
+    perHour: number;
   };
+  /** 4xx validation answers counted per minute per caller / per client address before 429; 0 = off. */
+  rejections: { perCallerPerMinute: number; perIpPerMinute: number };
+  /** Live idempotency records kept per user; past it the oldest completed ones are dropped. */
+  idempotencyMaxKeysPerUser: number;
+  /** Where and for whom GET /metrics answers. */
+  metrics: { token: string | undefined; port: number | undefined };
+  /** Origins whose scripts may call the API (`['*']` = any); undefined = no CORS headers at all. */
+  corsOrigins: string[] | undefined;
+  /** Keys the HMAC of the question in the request log (derived from SESSION_SECRET). */
+  queryHashKey: string;
   auth: { jwtSecret?: string; jwksUrl?: string; issuer?: string; audience?: string };
   adminApiKey: string | undefined;
   assistant: {
@@ -185,9 +248,26 @@ export interface Config {
     catalogPath: string | undefined;
     openai: { baseUrl?: string; apiKey?: string; model?: string };
     timeoutMs: number;
+    /** The longest a query can run after its charge (see requestBudgetMs). */
+    requestBudgetMs: number;
+  };
+  holds: {
+    /** CHARGE_HOLD_SECONDS: an unsettled charge is refunded this long after it was taken. */
+    holdSeconds: number;
+    /** HOLD_SWEEP_SECONDS: how often this process sweeps for such charges; 0 = never (cleanup route only). */
+    sweepSeconds: number;
   };
   maintenance: { transactionRetentionDays: number; cleanupIntervalMinutes: number };
   logLevel: Env['LOG_LEVEL'];
+}
+
+/**
+ * The request log's question hash is keyed by a key of its own, derived from SESSION_SECRET:
+ * without the secret nobody can test guesses against logged hashes, and the log never holds a
+ * value that signs tokens.
+ */
+function deriveQueryHashKey(sessionSecret: string): string {
+  return createHmac('sha256', sessionSecret).update('shopassist: request-log query hash').digest('base64url');
 }
 
 export class ConfigError extends Error {
@@ -220,6 +300,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(problems);
   }
   const e = parsed.data;
+  const sessionSecret = e.SESSION_SECRET ?? randomBytes(48).toString('base64url');
   const cacheBackend: CacheBackend = e.CACHE_BACKEND ?? (e.STORAGE_BACKEND === 'memory' ? 'memory' : 'postgres');
   return {
     nodeEnv: e.NODE_ENV,
@@ -251,11 +332,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     queryRateLimitPerMinute: e.QUERY_RATE_LIMIT_PER_MINUTE,
     sessions: {
-      secret: e.SESSION_SECRET ?? randomBytes(48).toString('base64url'),
+      secret: sessionSecret,
       secretGenerated: e.SESSION_SECRET === undefined,
       ttlDays: e.GUEST_SESSION_TTL_DAYS,
       perIpPerHour: e.GUEST_SESSIONS_PER_IP_PER_HOUR,
+      perHour: e.GUEST_SESSIONS_PER_HOUR,
     },
+    rejections: { perCallerPerMinute: e.REJECTED_REQUESTS_PER_MINUTE, perIpPerMinute: e.REJECTED_REQUESTS_PER_IP_PER_MINUTE },
+    idempotencyMaxKeysPerUser: e.IDEMPOTENCY_MAX_KEYS_PER_USER,
+    metrics: { token: e.METRICS_TOKEN, port: e.METRICS_PORT },
+    corsOrigins: e.CORS_ORIGINS,
+    queryHashKey: deriveQueryHashKey(sessionSecret),
     auth: {
       jwtSecret: e.AUTH_JWT_SECRET,
       jwksUrl: e.AUTH_JWKS_URL,
@@ -268,7 +355,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       catalogPath: e.CATALOG_PATH,
       openai: { baseUrl: e.OPENAI_BASE_URL, apiKey: e.OPENAI_API_KEY, model: e.OPENAI_MODEL },
       timeoutMs: e.ASSISTANT_TIMEOUT_MS,
+      requestBudgetMs: requestBudgetMs(e.ASSISTANT_TIMEOUT_MS, e.DB_QUERY_TIMEOUT_MS),
     },
+    holds: { holdSeconds: e.CHARGE_HOLD_SECONDS, sweepSeconds: e.HOLD_SWEEP_SECONDS },
     maintenance: {
       transactionRetentionDays: e.TRANSACTION_RETENTION_DAYS,
       cleanupIntervalMinutes: e.CLEANUP_INTERVAL_MINUTES,

@@ -18,6 +18,7 @@ import { buildOpenApiDocument } from './http/openapi.js';
 import { createCreditFeatures } from './credits/credit.module.js';
 import { createAssistantFeatures } from './assistant/assistant.module.js';
 import { webRoutes } from './web/web.routes.js';
+import { RejectionThrottle } from './http/rejection-limit.js';
 
 /**
  * The composition root: config → database → repositories → services → app. Nothing here is a
@@ -30,6 +31,11 @@ export interface Container {
   readonly database: Database | undefined;
   /** The app's metrics registry, rendered at GET /metrics. */
   readonly metrics: Metrics;
+  /**
+   * With METRICS_PORT set: the app that serves GET /metrics (and nothing else) on that port;
+   * the main app then has no /metrics route.
+   */
+  readonly metricsApp: Express | undefined;
   /** Stops background work, then closes the pool and the embedded database. */
   close(): Promise<void>;
 }
@@ -64,7 +70,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     const queryCache = await createQueryCache({ config, database, breakers, databaseBreaker: databaseGuard?.breaker, logger, redisKeyPrefix: options.redisKeyPrefix, metrics });
     closers.push(() => queryCache.close());
 
-    const assistantFeatures = await createAssistantFeatures({ config, database, dbGuard, breakers, credits: creditFeatures, cache: queryCache, metrics, logger });
+    const assistantFeatures = await createAssistantFeatures({ config, database, breakers, credits: creditFeatures, cache: queryCache, metrics, logger });
     closers.push(() => assistantFeatures.close());
 
     const health = new HealthService({
@@ -82,12 +88,14 @@ export async function createContainer(config: Config, options: ContainerOptions 
       ...assistantFeatures.routers,
       ...creditFeatures.routers,
       healthRoutes(health),
-      metricsRoutes(metrics),
+      ...(config.metrics.port === undefined ? [metricsRoutes(metrics, config.metrics.token)] : []),
       cacheAdminRoutes(queryCache, config.adminApiKey),
       docsRoutes(buildOpenApiDocument()),
       webRoutes(),
     ];
-    const app = createApp({ config, logger, metrics, routers });
+    const rejections = new RejectionThrottle(creditFeatures.rateLimits, config.rejections, logger);
+    const app = createApp({ config, logger, metrics, routers, rejections });
+    const metricsApp = config.metrics.port === undefined ? undefined : createApp({ config: { ...config, corsOrigins: undefined }, logger, routers: [metricsRoutes(metrics, config.metrics.token)] });
 
     let closing: Promise<void> | undefined;
     return {
@@ -96,6 +104,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       logger,
       database,
       metrics,
+      metricsApp,
       close() {
         closing ??= (async () => {
           for (const close of closers.reverse()) await close();

@@ -25,10 +25,14 @@ async function main(): Promise<void> {
   }
 
   const server: Server = container.app.listen(config.port, config.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  await listening(server);
+  // With METRICS_PORT set, /metrics is served there only (e.g. a port the load balancer does not publish).
+  const metricsPort = config.metrics.port;
+  const metricsServer = container.metricsApp && metricsPort !== undefined ? container.metricsApp.listen(metricsPort, config.host) : undefined;
+  if (metricsServer) {
+    await listening(metricsServer);
+    logger.info({ port: metricsPort }, 'metrics listening');
+  }
   const address = server.address();
   logger.info(
     {
@@ -51,6 +55,8 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     }, SHUTDOWN_GRACE_MS);
     force.unref();
+    metricsServer?.close();
+    metricsServer?.closeIdleConnections();
     server.close(() => {
       clearTimeout(force);
       container
@@ -68,6 +74,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+function listening(server: Server): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
 }
 
 main().catch((err: unknown) => {

@@ -126,6 +126,47 @@ describe('configuration', () => {
     ]);
   });
 
+  it('reads the hardening settings, with their defaults', () => {
+    const d = loadConfig({});
+    expect(d.sessions.perHour).toBe(1000);
+    expect(d.rejections).toEqual({ perCallerPerMinute: 30, perIpPerMinute: 120 });
+    expect(d.idempotencyMaxKeysPerUser).toBe(1000);
+    expect(d.metrics).toEqual({ token: undefined, port: undefined });
+    expect(d.corsOrigins).toBeUndefined();
+    const c = loadConfig({
+      GUEST_SESSIONS_PER_HOUR: '0',
+      REJECTED_REQUESTS_PER_MINUTE: '5',
+      REJECTED_REQUESTS_PER_IP_PER_MINUTE: '0',
+      IDEMPOTENCY_MAX_KEYS_PER_USER: '10',
+      METRICS_TOKEN: 'a-metrics-token-of-16+',
+      METRICS_PORT: '9464',
+      CORS_ORIGINS: 'https://shop.example, http://localhost:5173',
+    });
+    expect(c.sessions.perHour).toBe(0);
+    expect(c.rejections).toEqual({ perCallerPerMinute: 5, perIpPerMinute: 0 });
+    expect(c.idempotencyMaxKeysPerUser).toBe(10);
+    expect(c.metrics).toEqual({ token: 'a-metrics-token-of-16+', port: 9464 });
+    expect(c.corsOrigins).toEqual(['https://shop.example', 'http://localhost:5173']);
+    expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
+  });
+
+  it('refuses CORS origins that are not bare origins, * mixed with origins, a short metrics token and METRICS_PORT = PORT', () => {
+    for (const bad of ['https://shop.example/path', '*, https://shop.example', 'shop.example', 'ftp://shop.example', 'https://shop.example/']) {
+      expect(problemsOf({ CORS_ORIGINS: bad }), bad).toEqual([expect.stringMatching(/^CORS_ORIGINS: got .*, expected \* alone, or comma-separated origins/)]);
+    }
+    expect(problemsOf({ METRICS_TOKEN: 'short' })).toEqual(['METRICS_TOKEN: got (hidden), expected at least 16 characters']);
+    expect(problemsOf({ METRICS_PORT: '3000' })).toEqual([expect.stringMatching(/^METRICS_PORT: got "3000", expected a port other than PORT/)]);
+    expect(problemsOf({ IDEMPOTENCY_MAX_KEYS_PER_USER: '0' })).toEqual([expect.stringMatching(/^IDEMPOTENCY_MAX_KEYS_PER_USER:/)]);
+  });
+
+  it('derives the query-hash key from SESSION_SECRET: stable for one secret, never the secret itself', () => {
+    const secret = 'y'.repeat(40);
+    const a = loadConfig({ SESSION_SECRET: secret });
+    expect(a.queryHashKey).toBe(loadConfig({ SESSION_SECRET: secret }).queryHashKey);
+    expect(a.queryHashKey).not.toContain(secret);
+    expect(a.queryHashKey).not.toBe(loadConfig({ SESSION_SECRET: 'z'.repeat(40) }).queryHashKey);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '' }).port).toBe(3000);
   });

@@ -3,17 +3,13 @@ import type { Config } from '../config.js';
 import type { QueryCacheService } from '../cache/query-cache.service.js';
 import type { CreditFeatures } from '../credits/credit.module.js';
 import type { ComponentHealth } from '../health/health.service.js';
-import type { IdempotencyStore } from '../idempotency/idempotency.store.js';
-import { MemoryIdempotencyStore } from '../idempotency/idempotency.store.memory.js';
-import { PostgresIdempotencyStore } from '../idempotency/idempotency.store.postgres.js';
 import { MemoryJobLock, PostgresJobLock, type JobLock } from '../maintenance/job-lock.js';
 import { maintenanceRoutes } from '../maintenance/maintenance.routes.js';
-import { MaintenanceService, scheduleCleanup } from '../maintenance/maintenance.service.js';
+import { MaintenanceService, scheduleCleanup, scheduleHoldSweep } from '../maintenance/maintenance.service.js';
 import type { BreakerRegistry } from '../platform/breaker.js';
 import type { Database } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
-import type { StorageGuard } from '../platform/storage-guard.js';
 import { assistantRoutes } from './assistant.routes.js';
 import { AssistantService } from './assistant.service.js';
 import { loadCatalog } from './catalog/catalog.js';
@@ -29,14 +25,13 @@ export interface AssistantFeatures {
   routers: Router[];
   /** Readiness: the assistant is not probed; it is down while its breaker is open. */
   health(): Promise<ComponentHealth>;
-  /** Stops the cleanup schedule (waiting for a running cleanup). */
+  /** Stops the cleanup and hold-sweep schedules (waiting for a running one). */
   close(): Promise<void>;
 }
 
 export interface AssistantModuleDeps {
   config: Config;
   database: Database | undefined;
-  dbGuard: StorageGuard;
   breakers: BreakerRegistry;
   credits: CreditFeatures;
   cache: QueryCacheService;
@@ -46,7 +41,7 @@ export interface AssistantModuleDeps {
 
 /** Builds the provider, the assistant and maintenance services, their routers and the schedule. */
 export async function createAssistantFeatures(deps: AssistantModuleDeps): Promise<AssistantFeatures> {
-  const { config, database, dbGuard, breakers, credits, cache, metrics, logger } = deps;
+  const { config, database, breakers, credits, cache, metrics, logger } = deps;
   const catalog = await loadCatalog(config.assistant.catalogPath);
   const provider = createProvider(config, catalog);
   const breaker = breakers.create('assistant', {
@@ -59,14 +54,12 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
     isFailure: isUpstreamOutage,
   });
 
-  let idempotency: IdempotencyStore;
+  const { idempotency } = credits;
   let lock: JobLock;
   if (config.storageBackend === 'postgres') {
     if (!database) throw new Error('STORAGE_BACKEND=postgres needs a database');
-    idempotency = new PostgresIdempotencyStore(database.sequelize, dbGuard);
     lock = new PostgresJobLock(database.url, config.database, CLEANUP_LOCK_KEY);
   } else {
-    idempotency = new MemoryIdempotencyStore();
     lock = new MemoryJobLock();
   }
 
@@ -87,6 +80,8 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
       cachedQueryCost: config.credits.cachedQueryCost,
       rateLimitPerMinute: config.queryRateLimitPerMinute,
       timeoutMs: config.assistant.timeoutMs,
+      holdMs: config.holds.holdSeconds * 1000,
+      leaseMs: config.assistant.requestBudgetMs,
     },
   );
   const maintenance = new MaintenanceService({
@@ -96,7 +91,11 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
     rateLimits: credits.rateLimits,
     lock,
     logger,
+    metrics,
+    consents: credits.consents,
+    guestTtlDays: config.sessions.ttlDays,
   });
+  const stopSweep = scheduleHoldSweep(maintenance, { sweepSeconds: config.holds.sweepSeconds, logger });
   const stopSchedule = scheduleCleanup(maintenance, {
     intervalMinutes: config.maintenance.cleanupIntervalMinutes,
     retentionDays: config.maintenance.transactionRetentionDays,
@@ -109,13 +108,13 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
     maintenance,
     routers: [
       // Every answer charges (or, replayed, reads) the caller's credits, which creates their row.
-      assistantRoutes(assistant, [credits.authenticate], credits.ensureOnError),
+      assistantRoutes(assistant, [credits.authenticate], credits.ensureOnError, config.queryHashKey),
       maintenanceRoutes(maintenance, credits.requireAdmin, config.maintenance.transactionRetentionDays),
     ],
     health: async () => ({ status: breaker.state === 'open' ? 'down' : 'up', latencyMs: null }),
     close: async () => {
       await stopSchedule();
-      assistant.close();
+      await stopSweep();
     },
   };
 }

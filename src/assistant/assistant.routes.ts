@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
 import { normalizeText } from '../cache/cache-key.js';
 import { balanceHeaders } from '../credits/credit.headers.js';
@@ -11,16 +11,19 @@ import { idempotencyHeaders, queryBody, type QueryResponse } from './assistant.s
 
 const NO_CACHE = /(^|[\s,])no-cache($|[\s,;=])/i;
 
-/** For the request log: the normalised question's hash (16 hex digits), never its text. */
-function queryHash(query: string): string {
-  return createHash('sha256').update(normalizeText(query)).digest('hex').slice(0, 16);
+/**
+ * For the request log: an HMAC of the normalised question (16 hex digits), never its text. Keyed
+ * by a secret from config, so a reader of the logs cannot confirm a guess by hashing it.
+ */
+export function queryHash(query: string, key: string): string {
+  return createHmac('sha256', key).update(normalizeText(query)).digest('hex').slice(0, 16);
 }
 
 /**
  * POST /api/v1/assistant/query: the endpoint the shop's frontend lives on. `onError` (when
  * given) runs on any error after `authenticate`, before the error envelope.
  */
-export function assistantRoutes(assistant: AssistantService, authenticate: RequestHandler[], onError?: ErrorRequestHandler): Router {
+export function assistantRoutes(assistant: AssistantService, authenticate: RequestHandler[], onError: ErrorRequestHandler | undefined, queryHashKey: string): Router {
   const router = Router();
   route(router, '/api/v1/assistant/query', {
     post: [
@@ -28,7 +31,7 @@ export function assistantRoutes(assistant: AssistantService, authenticate: Reque
       jsonBody(),
       async (req, res) => {
         const body = parseOrThrow(queryBody, req.body, 'request body');
-        res.locals.queryHash = queryHash(body.query);
+        res.locals.queryHash = queryHash(body.query, queryHashKey);
         const { 'Idempotency-Key': idempotencyKey } = parseOrThrow(idempotencyHeaders, { 'Idempotency-Key': req.get('idempotency-key') }, 'Idempotency-Key header');
         const noCache = NO_CACHE.test(req.get('cache-control') ?? '');
         const outcome = await assistant.query(callerOf(res), body, { idempotencyKey, noCache });

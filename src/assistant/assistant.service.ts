@@ -8,7 +8,7 @@ import type { IdempotencyStore } from '../idempotency/idempotency.store.js';
 import type { Caller } from '../identity/caller.js';
 import type { RateLimitStore } from '../rate-limit/rate-limit.store.js';
 import { BreakerOpenError, type Breaker } from '../platform/breaker.js';
-import { AppError } from '../platform/errors.js';
+import { AppError, isAppError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import {
@@ -61,6 +61,13 @@ export interface AssistantSettings {
   /** Per user and minute; 0 turns the limit off. */
   rateLimitPerMinute: number;
   timeoutMs: number;
+  /** How long a charge stays held before the sweep refunds it (CHARGE_HOLD_SECONDS). */
+  holdMs: number;
+  /**
+   * The longest a request can run after its charge (config's request budget): an in-progress
+   * idempotency record whose attempt crashed is taken over once this has passed.
+   */
+  leaseMs: number;
   /** How long a retry waits for an attempt with the same key still running. */
   idempotencyWaitMs?: number;
   idempotencyPollMs?: number;
@@ -81,19 +88,29 @@ export interface AssistantDeps {
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 const REFUND_DESCRIPTION = 'Refund: the assistant could not answer';
-/** Background attempts of a refund that failed (backoff capped at 60 s: about half an hour). */
-const REFUND_RETRIES = 35;
+
+/** The Idempotency-Key record this attempt owns, and whether its charge may stand. */
+interface OwnRecord {
+  key: string;
+  attempt: string;
+  chargeToken: string;
+  /**
+   * True from the moment a charge could have landed until it is known refunded (or never taken):
+   * a failed attempt's record is then released for a retry to adopt, not deleted.
+   */
+  chargeMayStand: boolean;
+}
 
 /**
  * Answers a shopper's question, in the contract's order of checks: consent → idempotency →
- * rate limit → cache lookup → charge → assistant call (on a miss) → cache write. A charge is
- * refunded before any error that follows it is returned, so a 5xx after a charge always means
- * the credits are back. Identical concurrent misses on one process share one provider call;
- * each request is still charged on its own.
+ * rate limit → cache lookup → charge (a hold) → assistant call (on a miss) → cache write →
+ * answer recorded and hold settled → 200. A charge is refunded before any error that follows it
+ * is returned; when even that refund cannot be made, the charge's hold is refunded by the sweep,
+ * so a 5xx after a charge always means the credits are back or will be. Identical concurrent
+ * misses on one process share one provider call; each request is still charged on its own.
  */
 export class AssistantService {
   private readonly inflight = new Map<string, Promise<AssistantAnswer>>();
-  private readonly pendingRefunds = new Map<string, NodeJS.Timeout>();
   private readonly now: () => Date;
   private readonly waitMs: number;
   private readonly pollMs: number;
@@ -123,23 +140,16 @@ export class AssistantService {
     const attempt = randomUUID();
     const begun = await this.beginIdempotent(caller, key, hashRequest(request), attempt);
     if ('replay' in begun) return this.replay(caller, begun.replay);
+    const record: OwnRecord = { key, attempt, chargeToken: begun.chargeToken, chargeMayStand: false };
     try {
-      // Hashed: the key may be 255 characters, and the ledger column holds 255 in all.
-      const chargeKey = `query:${createHash('sha256').update(`${key}\u0000${begun.chargeToken}`).digest('hex')}`;
-      const outcome = await this.answer(caller, request, options, chargeKey);
-      const kept: Replayable = {
-        answer: outcome.body.answer,
-        products: outcome.body.products,
-        cached: outcome.body.cached,
-        creditsCharged: outcome.body.creditsCharged,
-        cache: outcome.cache,
-      };
-      await this.deps.idempotency.complete(caller.userId, key, attempt, kept as unknown as Record<string, unknown>);
-      return outcome;
+      return await this.answer(caller, request, options, record);
     } catch (err) {
-      // A failed first attempt is not kept: a retry runs afresh.
-      await this.deps.idempotency.abandon(caller.userId, key, attempt).catch((e: unknown) => {
-        this.deps.logger.warn({ err: e }, 'could not release an idempotency key after a failure; it frees itself when its lease ends');
+      // A failed attempt is not kept (a retry runs afresh), unless its charge may stand: then the
+      // record is released, and a retry takes it over at once and adopts that charge's hold.
+      const { idempotency, logger } = this.deps;
+      const release = record.chargeMayStand ? idempotency.release(caller.userId, key, attempt) : idempotency.abandon(caller.userId, key, attempt);
+      await release.catch((e: unknown) => {
+        logger.warn({ err: e }, 'could not release an idempotency key after a failure; it frees itself when its lease ends');
       });
       throw err;
     }
@@ -161,7 +171,7 @@ export class AssistantService {
         attempt,
         ttlMs: IDEMPOTENCY_TTL_MS,
         // A crashed attempt's record frees itself once no live attempt could still be running.
-        leaseMs: this.settings.timeoutMs + 30_000,
+        leaseMs: this.settings.leaseMs,
       });
       switch (begun.state) {
         case 'started':
@@ -197,32 +207,66 @@ export class AssistantService {
     };
   }
 
-  /** `chargeKey`: the ledger idempotency key of this request's charge, when it has one. */
-  private async answer(caller: Caller, request: AssistantRequest, options: QueryOptions, chargeKey: string | undefined): Promise<QueryOutcome> {
+  /** `record`: the Idempotency-Key record this attempt owns, when the request has a key. */
+  private async answer(caller: Caller, request: AssistantRequest, options: QueryOptions, record: OwnRecord | undefined): Promise<QueryOutcome> {
     await this.enforceRateLimit(caller);
 
     const { provider, cache } = this.deps;
     const key = cacheKey(request, { provider: provider.name, model: provider.model, catalogVersion: provider.catalogVersion });
     const lookup = await cache.get(key, { skipRead: options.noCache === true });
 
+    let result: QueryOutcome;
     if (lookup.status === 'hit') {
       const cost = this.settings.cachedQueryCost;
-      const charge = await this.charge(caller, cost, 'Assistant answer (cached)', chargeKey);
-      const value = lookup.value as unknown as AssistantAnswer;
-      return this.outcome(value, { cached: true, cost, charge, cache: 'HIT' });
+      const charge = await this.charge(caller, cost, 'Assistant answer (cached)', record);
+      result = this.outcome(lookup.value as unknown as AssistantAnswer, { cached: true, cost, charge, cache: 'HIT' });
+      await this.recordAnswer(caller, charge, result, record);
+      return result;
     }
 
     const cost = this.settings.queryCost;
-    const charge = await this.charge(caller, cost, 'Assistant answer', chargeKey);
+    const charge = await this.charge(caller, cost, 'Assistant answer', record);
     let fresh: AssistantAnswer;
     try {
       fresh = await this.callProvider(key, request);
     } catch (err) {
-      await this.refund(caller, charge, cost, err);
+      await this.refund(caller, charge, cost, err, record);
       throw err;
     }
     await cache.set(key, fresh as unknown as Parameters<QueryCacheService['set']>[1]);
-    return this.outcome(fresh, { cached: false, cost, charge, cache: lookup.status === 'bypass' ? 'BYPASS' : 'MISS' });
+    result = this.outcome(fresh, { cached: false, cost, charge, cache: lookup.status === 'bypass' ? 'BYPASS' : 'MISS' });
+    await this.recordAnswer(caller, charge, result, record);
+    return result;
+  }
+
+  /**
+   * Records the answer and settles its hold, the step before the 200: with an Idempotency-Key,
+   * the record's outcome and the settle are one step (both or neither); without, the settle
+   * alone. A hold that is no longer open (the sweep refunded it, or another attempt took the
+   * record over) gets no 200: the shopper is told to try again, and is not charged for this one.
+   */
+  private async recordAnswer(caller: Caller, charge: ChargeOutcome, result: QueryOutcome, record: OwnRecord | undefined): Promise<void> {
+    let recorded: boolean;
+    if (record) {
+      const kept: Replayable = {
+        answer: result.body.answer,
+        products: result.body.products,
+        cached: result.body.cached,
+        creditsCharged: result.body.creditsCharged,
+        cache: result.cache,
+      };
+      recorded = await this.deps.idempotency.complete(caller.userId, record.key, record.attempt, kept as unknown as Record<string, unknown>, charge.chargeId);
+    } else {
+      recorded = charge.chargeId === null || (await this.deps.credits.settle(caller, charge.chargeId)) === 'settled';
+    }
+    if (recorded) return;
+    // Nothing was recorded or settled: the hold is refunded (or belongs to the attempt that took
+    // the record over), so this attempt's record may go.
+    if (record) record.chargeMayStand = false;
+    this.deps.logger.warn({ chargeId: charge.chargeId, userKind: userKind(caller) }, 'an answer came too late for its hold: not recorded, not charged');
+    throw new AppError('SERVICE_UNAVAILABLE', 'The answer took too long to record and was not charged; please try again.', {
+      headers: { 'Retry-After': '1' },
+    });
   }
 
   private outcome(
@@ -256,63 +300,66 @@ export class AssistantService {
     }
   }
 
-  private async charge(caller: Caller, cost: number, description: string, chargeKey: string | undefined): Promise<ChargeOutcome> {
-    // The ledger key makes a retry that takes over a crashed attempt replay that attempt's charge
-    // instead of charging twice; a retry after a failed (refunded, released) attempt gets a new
-    // record and so a new key, and is charged afresh.
-    const outcome = await this.deps.credits.charge(caller, cost, description, chargeKey);
-    if (cost > 0 && !outcome.replayed) this.deps.metrics.creditsCharged.inc({ user_kind: userKind(caller) }, cost);
-    return outcome;
+  /**
+   * Takes the request's charge as a hold. With an Idempotency-Key its ledger key comes from the
+   * record's charge token, so a retry that took a crashed attempt's record over replays that
+   * attempt's charge and adopts its open hold instead of charging twice. A replayed charge whose
+   * hold is no longer open (refunded by the sweep) cannot be adopted, nor can one of another cost:
+   * the record gets a new charge token and the retry is charged afresh.
+   */
+  private async charge(caller: Caller, cost: number, description: string, record: OwnRecord | undefined): Promise<ChargeOutcome> {
+    for (let round = 0; ; round++) {
+      // Hashed: the key may be 255 characters, and the ledger column holds 255 in all.
+      const ledgerKey = record && cost > 0 ? `query:${createHash('sha256').update(`${record.key}\u0000${record.chargeToken}`).digest('hex')}` : undefined;
+      if (record && cost > 0) record.chargeMayStand = true;
+      let outcome: ChargeOutcome;
+      try {
+        outcome = await this.deps.credits.charge(caller, cost, description, ledgerKey, { holdMs: this.settings.holdMs });
+      } catch (err) {
+        // Refused (402) or clashing: nothing was charged. Anything else may have landed.
+        if (record && isAppError(err) && err.status < 500) record.chargeMayStand = false;
+        if (record && round === 0 && isAppError(err) && err.code === 'IDEMPOTENCY_CONFLICT') {
+          await this.renewChargeToken(caller, record);
+          continue;
+        }
+        throw err;
+      }
+      if (outcome.replayed && outcome.hold !== 'held' && record && round === 0) {
+        await this.renewChargeToken(caller, record);
+        continue;
+      }
+      if (cost > 0 && !outcome.replayed) this.deps.metrics.creditsCharged.inc({ user_kind: userKind(caller) }, cost);
+      return outcome;
+    }
   }
 
-  private async refund(caller: Caller, charge: ChargeOutcome, cost: number, cause: unknown): Promise<void> {
+  private async renewChargeToken(caller: Caller, record: OwnRecord): Promise<void> {
+    const token = await this.deps.idempotency.renewChargeToken(caller.userId, record.key, record.attempt);
+    if (token === undefined) {
+      throw new AppError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still running; retry shortly.', {
+        headers: { 'Retry-After': '1' },
+      });
+    }
+    record.chargeToken = token;
+  }
+
+  /**
+   * Gives the charge back after the assistant failed. When the database cannot be reached for
+   * it, the charge's hold is left to the sweep, which refunds it within CHARGE_HOLD_SECONDS: no
+   * refund waits in this process's memory, so none is lost to a restart.
+   */
+  private async refund(caller: Caller, charge: ChargeOutcome, cost: number, cause: unknown, record: OwnRecord | undefined): Promise<void> {
     if (!charge.chargeId) return;
     try {
-      await this.deps.credits.refund(caller, charge.chargeId, REFUND_DESCRIPTION);
-      this.deps.metrics.creditsRefunded.inc({ user_kind: userKind(caller) }, cost);
+      const result = await this.deps.credits.refund(caller, charge.chargeId, REFUND_DESCRIPTION);
+      if (result === 'refunded') this.deps.metrics.creditsRefunded.inc({ user_kind: userKind(caller) }, cost);
+      if (record && result !== 'settled') record.chargeMayStand = false;
     } catch (err) {
-      // The database went away between the charge and the refund. A refund is idempotent (at most
-      // once per charge), so it is retried in the background until the database answers again;
-      // the caller gets the storage error (503) meanwhile.
       this.deps.logger.error(
         { err, chargeId: charge.chargeId, userKind: userKind(caller), cause: describe(cause) },
-        'refund failed after an assistant error; retrying in the background',
+        'refund failed after an assistant error; the hold is refunded by the sweep',
       );
-      this.retryRefund(caller, charge.chargeId, cost, 1);
-      throw err;
     }
-  }
-
-  /** Retries a refund with exponential backoff (1 s … 60 s) for about half an hour. */
-  private retryRefund(caller: Caller, chargeId: string, cost: number, attempt: number): void {
-    const delay = Math.min(60_000, 1000 * 2 ** (attempt - 1));
-    const timer = setTimeout(() => {
-      this.pendingRefunds.delete(chargeId);
-      this.deps.credits.refund(caller, chargeId, REFUND_DESCRIPTION).then(
-        () => {
-          this.deps.metrics.creditsRefunded.inc({ user_kind: userKind(caller) }, cost);
-          this.deps.logger.info({ chargeId, attempt }, 'refund retried and done');
-        },
-        (err: unknown) => {
-          if (attempt >= REFUND_RETRIES) {
-            this.deps.logger.error({ err, chargeId, userKind: userKind(caller) }, 'refund still failing after retries: adjust this balance by hand');
-            return;
-          }
-          this.retryRefund(caller, chargeId, cost, attempt + 1);
-        },
-      );
-    }, delay);
-    timer.unref();
-    this.pendingRefunds.set(chargeId, timer);
-  }
-
-  /** Stops background refund retries; any still pending are logged for an operator. */
-  close(): void {
-    for (const [chargeId, timer] of this.pendingRefunds) {
-      clearTimeout(timer);
-      this.deps.logger.error({ chargeId }, 'refund still pending at shutdown: adjust this balance by hand');
-    }
-    this.pendingRefunds.clear();
   }
 
   /** One provider call per cache key at a time on this process; later identical misses share it. */

@@ -26,6 +26,12 @@ export class MemoryConsentRepository implements ConsentRepository {
     return { ...next };
   }
 
+  async deleteMany(userIds: string[]): Promise<number> {
+    let deleted = 0;
+    for (const userId of userIds) if (this.records.delete(userId)) deleted++;
+    return deleted;
+  }
+
   async list(options: ConsentListOptions): Promise<Page<Consent>> {
     let after: { t: number; userId: string } | undefined;
     if (options.cursor !== undefined) {

@@ -69,6 +69,19 @@ export class PostgresConsentRepository implements ConsentRepository {
     return toConsent(rows[0]);
   }
 
+  async deleteMany(userIds: string[]): Promise<number> {
+    if (userIds.length === 0) return 0;
+    const rows = await this.guard.run('consent.deleteMany', (call) =>
+      retryTransient(() =>
+        this.sequelize.query<{ n: number }>(
+          `WITH gone AS (DELETE FROM user_consents WHERE user_id = ANY($1::varchar[]) RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+          guardedOptions(call, { bind: [userIds], type: QueryTypes.SELECT }),
+        ),
+      ),
+    );
+    return rows[0]?.n ?? 0;
+  }
+
   async list(options: ConsentListOptions): Promise<Page<Consent>> {
     let after: { micros: string; userId: string } | undefined;
     if (options.cursor !== undefined) {

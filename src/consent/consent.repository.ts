@@ -36,4 +36,6 @@ export interface ConsentRepository {
   get(userId: string): Promise<Consent | undefined>;
   record(userId: string, choice: ConsentChoice): Promise<Consent>;
   list(options: ConsentListOptions): Promise<Page<Consent>>;
+  /** Deletes the consent records of these users (those that have one); resolves how many went. */
+  deleteMany(userIds: string[]): Promise<number>;
 }

@@ -13,6 +13,11 @@ export class ConsentService {
     return consent;
   }
 
+  /** Deletes the consent records of these users (accounts being deleted). */
+  forget(userIds: string[]): Promise<number> {
+    return this.repository.deleteMany(userIds);
+  }
+
   /** The caller's consent, or undefined when none was recorded (for gates that decide themselves). */
   find(caller: Caller): Promise<Consent | undefined> {
     return this.repository.get(caller.userId);

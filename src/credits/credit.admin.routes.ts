@@ -3,10 +3,10 @@ import { jsonBody } from '../http/json-body.js';
 import { route } from '../http/route.js';
 import { parseOrThrow } from '../http/validate.js';
 import { balanceHeaders } from './credit.headers.js';
-import { adjustBody, toCreditsResponse, userIdParams, type CreditsResponse } from './credit.schemas.js';
+import { adjustBody, toCreditsResponse, userIdParams, type CreditsResponse, type LedgerReportResponse } from './credit.schemas.js';
 import type { CreditService } from './credit.service.js';
 
-/** Operator routes on any user's credits (X-Admin-Key). Reads never create a row. */
+/** Operator routes on any user's credits, and the ledger check (X-Admin-Key). Reads never create a row. */
 export function creditAdminRoutes(credits: CreditService, requireAdmin: RequestHandler): Router {
   const router = Router();
   route(router, '/api/v1/admin/users/:userId/credits', {
@@ -41,6 +41,15 @@ export function creditAdminRoutes(credits: CreditService, requireAdmin: RequestH
         const account = await credits.reset(userId);
         const body: CreditsResponse = toCreditsResponse(account);
         res.set(balanceHeaders(account)).json(body);
+      },
+    ],
+  });
+  route(router, '/api/v1/admin/ledger/verify', {
+    get: [
+      requireAdmin,
+      async (_req, res) => {
+        const body: LedgerReportResponse = await credits.verifyLedger();
+        res.set('Cache-Control', 'no-store').json(body);
       },
     ],
   });

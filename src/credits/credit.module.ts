@@ -16,6 +16,9 @@ import type { StorageGuard } from '../platform/storage-guard.js';
 import type { RateLimitStore } from '../rate-limit/rate-limit.store.js';
 import { MemoryRateLimitStore } from '../rate-limit/rate-limit.store.memory.js';
 import { PostgresRateLimitStore } from '../rate-limit/rate-limit.store.postgres.js';
+import type { IdempotencyStore } from '../idempotency/idempotency.store.js';
+import { MemoryIdempotencyStore } from '../idempotency/idempotency.store.memory.js';
+import { PostgresIdempotencyStore } from '../idempotency/idempotency.store.postgres.js';
 import { creditAdminRoutes } from './credit.admin.routes.js';
 import type { CreditPolicy, CreditRepository } from './credit.repository.js';
 import { MemoryCreditRepository } from './credit.repository.memory.js';
@@ -29,6 +32,11 @@ export interface CreditFeatures {
   consents: ConsentService;
   /** Fixed-window counters in the storage backend (shared by processes on PostgreSQL). */
   rateLimits: RateLimitStore;
+  /**
+   * Idempotency-Key records, on the storage of the credits: recording an answer settles its held
+   * charge in the same step, so both must live in one place.
+   */
+  idempotency: IdempotencyStore;
   /** Verifies the bearer token and puts the caller on the response (`callerOf(res)`). */
   authenticate: RequestHandler;
   /** `authenticate`, then creates the caller's credit row on first use: for routes that do not read credits. */
@@ -57,15 +65,19 @@ export function createCreditFeatures(options: { config: Config; database: Databa
   let repository: CreditRepository;
   let consents: ConsentService;
   let rateLimits: RateLimitStore;
+  let idempotency: IdempotencyStore;
   if (config.storageBackend === 'postgres') {
     if (!database) throw new Error('STORAGE_BACKEND=postgres needs a database');
     repository = new PostgresCreditRepository(database.sequelize, dbGuard, policy);
     consents = new ConsentService(new PostgresConsentRepository(database.sequelize, dbGuard));
     rateLimits = new PostgresRateLimitStore(database.sequelize, dbGuard);
+    idempotency = new PostgresIdempotencyStore(database.sequelize, dbGuard, undefined, { maxKeysPerUser: config.idempotencyMaxKeysPerUser });
   } else {
-    repository = new MemoryCreditRepository(policy);
+    const memory = new MemoryCreditRepository(policy);
+    repository = memory;
     consents = new ConsentService(new MemoryConsentRepository());
     rateLimits = new MemoryRateLimitStore();
+    idempotency = new MemoryIdempotencyStore(undefined, { maxKeysPerUser: config.idempotencyMaxKeysPerUser }, memory);
   }
   // The repository reports each grant it wrote (new account, reset that raised a balance): no extra round trip.
   if (metrics) repository.onGranted((g) => metrics.creditsGranted.inc({ user_kind: g.isGuest ? 'guest' : 'registered' }, g.amount));
@@ -74,11 +86,12 @@ export function createCreditFeatures(options: { config: Config; database: Databa
   const auth = authenticate(verifier);
   const authenticateAndEnsure = [auth, ensureAccount((caller) => credits.ensure(caller))];
   const requireAdmin = requireAdminKey(config.adminApiKey);
-  const sessions = new GuestSessionService(verifier, rateLimits, config.sessions.perIpPerHour);
+  const sessions = new GuestSessionService(verifier, rateLimits, { perIpPerHour: config.sessions.perIpPerHour, perHour: config.sessions.perHour });
   return {
     credits,
     consents,
     rateLimits,
+    idempotency,
     authenticate: auth,
     authenticateAndEnsure,
     ensureOnError: ensureAccountOnError((caller) => credits.ensure(caller)),

@@ -27,6 +27,8 @@ interface Row {
   available: number;
   max: number;
   lastResetAt: number;
+  /** When a change last touched the row (creation, charge, refund, reset, adjustment). */
+  touchedAt: number;
 }
 
 interface Entry extends CreditTransaction {
@@ -235,6 +237,30 @@ export class MemoryCreditRepository implements CreditRepository {
     }
   }
 
+  async idleGuests(idleSince: Date, limit: number): Promise<string[]> {
+    return [...this.rows.values()]
+      .filter((r) => r.isGuest && r.touchedAt < idleSince.getTime())
+      .sort((a, b) => a.touchedAt - b.touchedAt)
+      .slice(0, limit)
+      .map((r) => r.userId);
+  }
+
+  async deleteIdleGuests(userIds: string[], idleSince: Date): Promise<number> {
+    let deleted = 0;
+    for (const userId of userIds) {
+      const row = this.rows.get(userId);
+      if (!row?.isGuest || row.touchedAt >= idleSince.getTime()) continue;
+      // An account with a charge still held stays until the sweep has ended that hold.
+      const holds = [...this.holds].filter(([, h]) => h.userId === userId);
+      if (holds.some(([, h]) => h.state === 'held')) continue;
+      for (const [chargeId] of holds) this.holds.delete(chargeId);
+      this.rows.delete(userId);
+      this.ledgers.delete(userId);
+      deleted++;
+    }
+    return deleted;
+  }
+
   // ---- internals -------------------------------------------------------------------------
 
   private holdOf(userId: string, chargeId: string): Hold | undefined {
@@ -247,7 +273,7 @@ export class MemoryCreditRepository implements CreditRepository {
     let row = this.rows.get(caller.userId);
     if (!row) {
       const allowance = allowanceFor(this.policy, caller.isGuest);
-      row = { userId: caller.userId, isGuest: caller.isGuest, available: 0, max: allowance, lastResetAt: this.now().getTime() };
+      row = { userId: caller.userId, isGuest: caller.isGuest, available: 0, max: allowance, lastResetAt: this.now().getTime(), touchedAt: this.now().getTime() };
       this.rows.set(caller.userId, row);
       this.write(row, 'grant', allowance, 'Initial allowance', null);
       this.grants.emit({ isGuest: row.isGuest, amount: allowance, reason: 'grant' });
@@ -266,6 +292,7 @@ export class MemoryCreditRepository implements CreditRepository {
     const difference = allowance - row.available;
     row.max = allowance;
     row.lastResetAt = this.now().getTime();
+    row.touchedAt = row.lastResetAt;
     if (difference !== 0) this.write(row, 'reset', difference, description, null);
     this.grants.emit({ isGuest: row.isGuest, amount: difference, reason: 'reset' });
   }
@@ -273,6 +300,7 @@ export class MemoryCreditRepository implements CreditRepository {
   private write(row: Row, type: TransactionType, amount: number, description: string | null, idempotencyKey: string | null): Entry {
     if (row.available + amount < 0) throw new Error('a ledger entry would take the balance below zero');
     row.available += amount;
+    row.touchedAt = this.now().getTime();
     const entry = this.entry(row.userId, type, amount, row.available, description, idempotencyKey, this.now());
     this.ledger(row.userId).push(entry);
     return entry;

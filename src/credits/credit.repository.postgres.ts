@@ -322,6 +322,45 @@ export class PostgresCreditRepository implements CreditRepository {
     }
   }
 
+  async idleGuests(idleSince: Date, limit: number): Promise<string[]> {
+    const rows = await this.guard.run('credits.idleGuests', (call) =>
+      this.sequelize.query<{ user_id: string }>(
+        `SELECT user_id FROM user_credits WHERE is_guest AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
+        guardedOptions(call, { bind: [idleSince, limit], type: QueryTypes.SELECT }),
+      ),
+    );
+    return rows.map((r) => r.user_id);
+  }
+
+  async deleteIdleGuests(userIds: string[], idleSince: Date): Promise<number> {
+    if (userIds.length === 0) return 0;
+    const rows = await this.guard.run('credits.deleteIdleGuests', (call) =>
+      retryTransient(() =>
+        this.sequelize.query<{ n: number }>(
+          // The rows are locked and checked again: one touched since it was picked is kept, and
+          // a change waiting on its lock finds it gone (and starts a new account, with a grant).
+          // An account with a charge still held is kept until the sweep has ended that hold; the
+          // holds with an outcome go with the ledger.
+          `WITH doomed AS (
+             SELECT user_id FROM user_credits u
+              WHERE user_id = ANY($1::varchar[]) AND is_guest AND updated_at < $2
+                AND NOT EXISTS (SELECT 1 FROM credit_holds h WHERE h.user_id = u.user_id AND h.state = 'held')
+              FOR UPDATE
+           ), holds AS (
+             DELETE FROM credit_holds h USING doomed d WHERE h.user_id = d.user_id AND h.state <> 'held' RETURNING 1
+           ), ledger AS (
+             DELETE FROM credit_transactions t USING doomed d WHERE t.user_id = d.user_id RETURNING 1
+           ), accounts AS (
+             DELETE FROM user_credits u USING doomed d WHERE u.user_id = d.user_id RETURNING 1
+           )
+           SELECT (SELECT count(*) FROM accounts)::int AS n, (SELECT count(*) FROM ledger)::int AS entries`,
+          guardedOptions(call, { bind: [userIds, idleSince], type: QueryTypes.SELECT }),
+        ),
+      ),
+    );
+    return rows[0]?.n ?? 0;
+  }
+
   // ---- internals -------------------------------------------------------------------------
 
   private clock(): Date | null {

@@ -161,6 +161,17 @@ export interface CreditRepository {
   reset(userId: string): Promise<CreditAccount | undefined>;
   listTransactions(userId: string, options: ListOptions): Promise<Page<CreditTransaction>>;
   cleanupTransactions(olderThan: Date, batchSize: number): Promise<number>;
+  /**
+   * Up to `limit` guest users whose row no change has touched (no charge, refund, reset or
+   * adjustment; creation counts) since before `idleSince`, least recently touched first.
+   */
+  idleGuests(idleSince: Date, limit: number): Promise<string[]>;
+  /**
+   * Deletes those of `userIds` that are guests still idle since before `idleSince` (a row
+   * touched meanwhile is kept), with their whole ledger, in one transaction; resolves how many
+   * accounts went. Nothing of any other user changes.
+   */
+  deleteIdleGuests(userIds: string[], idleSince: Date): Promise<number>;
 }
 
 /** The listeners of one repository; a failing listener never fails the credit operation. */

@@ -64,3 +64,14 @@ export const adjustBody = z.strictObject({
     .refine((n) => n !== 0, 'not 0'),
   reason: text(1, 500),
 });
+
+/** GET /api/v1/admin/ledger/verify. */
+export const ledgerReportResponse = z.object({
+  users: z.number().int().min(0).describe('Credit rows checked'),
+  mismatched: z.number().int().min(0).describe('Users whose `available` differs from the sum of their ledger entries'),
+  negative: z.number().int().min(0).describe('Balances below 0'),
+  openHolds: z.number().int().min(0).describe('Charges held and not yet settled or refunded'),
+  expiredHolds: z.number().int().min(0).describe('Open holds past CHARGE_HOLD_SECONDS that no sweep has refunded yet'),
+  examples: z.array(z.string()).max(10).describe('Up to 10 offending user ids'),
+});
+export type LedgerReportResponse = z.infer<typeof ledgerReportResponse>;

@@ -2,13 +2,15 @@ import type { Caller } from '../identity/caller.js';
 import { InvalidCursorError, type Page } from '../platform/cursor.js';
 import { AppError } from '../platform/errors.js';
 import { balanceHeaders } from './credit.headers.js';
-import type { CreditAccount, CreditRepository, CreditTransaction, ListOptions } from './credit.repository.js';
+import type { CreditAccount, CreditRepository, CreditTransaction, HoldState, LedgerReport, ListOptions, RefundResult, SettleResult, SweptHold } from './credit.repository.js';
 
 export interface ChargeOutcome {
   /** The debit entry's id; null for a charge of 0 (no entry). */
   chargeId: string | null;
   /** True when an earlier charge with the same idempotency key was returned instead. */
   replayed: boolean;
+  /** For a replay: the original charge's hold as it stands (null: a plain debit, or no replay). */
+  hold: HoldState | null;
   /** The balance right after this charge (for a replay: right after the original charge). */
   balanceAfter: number;
   /** The account now (after this charge, or as it stands for a replay). */
@@ -17,6 +19,9 @@ export interface ChargeOutcome {
 
 /** Retention cleanup works through this many users per transaction. */
 export const CLEANUP_USERS_PER_BATCH = 500;
+
+/** Expired holds one sweep refunds at most (the next sweep takes the rest). */
+export const SWEEP_BATCH = 500;
 
 const userNotFound = (userId: string) => new AppError('USER_NOT_FOUND', `No credits are recorded for user ${userId}.`);
 
@@ -46,14 +51,14 @@ export class CreditService {
    * INSUFFICIENT_CREDITS (details, balance headers and Retry-After) when the balance does not
    * cover it, and 409 IDEMPOTENCY_CONFLICT when the key was used for another cost.
    */
-  async charge(caller: Caller, cost: number, description: string, idempotencyKey?: string): Promise<ChargeOutcome> {
+  async charge(caller: Caller, cost: number, description: string, idempotencyKey?: string, options: { holdMs?: number } = {}): Promise<ChargeOutcome> {
     if (!Number.isInteger(cost) || cost < 0) throw new Error(`a charge must be a whole number ≥ 0, got ${cost}`);
-    const result = await this.repository.charge(caller, { cost, description, idempotencyKey });
+    const result = await this.repository.charge(caller, { cost, description, idempotencyKey, holdMs: options.holdMs });
     switch (result.kind) {
       case 'charged':
-        return { chargeId: result.chargeId, replayed: false, balanceAfter: result.account.available, account: result.account };
+        return { chargeId: result.chargeId, replayed: false, hold: null, balanceAfter: result.account.available, account: result.account };
       case 'replayed':
-        return { chargeId: result.chargeId, replayed: true, balanceAfter: result.balanceAfter, account: result.account };
+        return { chargeId: result.chargeId, replayed: true, hold: result.hold, balanceAfter: result.balanceAfter, account: result.account };
       case 'conflict':
         throw new AppError('IDEMPOTENCY_CONFLICT', 'This idempotency key was already used for a different charge.');
       case 'insufficient': {
@@ -67,11 +72,29 @@ export class CreditService {
     }
   }
 
-  /** Gives a charge back (once; a second refund of it changes nothing). Resolves the balance after. */
-  async refund(caller: Caller, chargeId: string, description: string): Promise<CreditAccount> {
+  /**
+   * Gives a charge back (once; a second refund of it changes nothing, and a settled hold is
+   * never refunded): `refunded` when this call did it.
+   */
+  async refund(caller: Caller, chargeId: string, description: string): Promise<Exclude<RefundResult['kind'], 'charge_not_found'>> {
     const result = await this.repository.refund(caller, chargeId, description);
     if (result.kind === 'charge_not_found') throw new Error(`no charge ${chargeId} of ${caller.userId} to refund`);
-    return result.account;
+    return result.kind;
+  }
+
+  /** Settles a held charge once its answer is recorded (see CreditRepository.settle). */
+  settle(caller: Caller, chargeId: string): Promise<SettleResult> {
+    return this.repository.settle(caller.userId, chargeId);
+  }
+
+  /** Refunds held charges past their expiry, each exactly once across every process. */
+  refundExpiredHolds(limit = SWEEP_BATCH): Promise<SweptHold[]> {
+    return this.repository.refundExpiredHolds(limit);
+  }
+
+  /** Every balance against its ledger, and the open holds. */
+  verifyLedger(): Promise<LedgerReport> {
+    return this.repository.verifyLedger();
   }
 
   /** Operator read: never creates a row. */
@@ -118,5 +141,15 @@ export class CreditService {
   /** Deletes ledger entries older than `olderThan`, keeping balances provable with carryovers. */
   cleanupTransactions(olderThan: Date, usersPerBatch = CLEANUP_USERS_PER_BATCH): Promise<number> {
     return this.repository.cleanupTransactions(olderThan, usersPerBatch);
+  }
+
+  /** Guests whose account no change has touched since before `idleSince` (see the repository). */
+  idleGuests(idleSince: Date, limit: number): Promise<string[]> {
+    return this.repository.idleGuests(idleSince, limit);
+  }
+
+  /** Deletes those of `userIds` still idle since before `idleSince`, with their ledger. */
+  deleteIdleGuests(userIds: string[], idleSince: Date): Promise<number> {
+    return this.repository.deleteIdleGuests(userIds, idleSince);
   }
 }

@@ -7,11 +7,36 @@ import { route } from './route.js';
 
 const swaggerUiDir = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
-/** The renderer's files served under /docs/assets/ (bundled in the package: the page works offline). */
-export const DOCS_ASSETS: Record<string, { file: string; type: string }> = {
+/** Starts the renderer on the page (a file of its own: the page runs no inline script). */
+const DOCS_INIT_SCRIPT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs', deepLinking: true, tryItOutEnabled: false, persistAuthorization: false });
+`;
+
+/**
+ * The renderer's files served under /docs/assets/ (bundled in the package: the page works
+ * offline), and the page's own start-up script.
+ */
+export const DOCS_ASSETS: Record<string, { type: string } & ({ file: string } | { body: string })> = {
   'swagger-ui.css': { file: path.join(swaggerUiDir, 'swagger-ui.css'), type: 'text/css; charset=utf-8' },
   'swagger-ui-bundle.js': { file: path.join(swaggerUiDir, 'swagger-ui-bundle.js'), type: 'application/javascript; charset=utf-8' },
+  'docs.js': { body: DOCS_INIT_SCRIPT, type: 'application/javascript; charset=utf-8' },
 };
+
+/**
+ * What the /docs page may do: run and style itself from this origin only (the renderer sets
+ * style attributes, hence 'unsafe-inline' for styles, never for scripts), show its inline SVG
+ * icons (data: images), fetch /openapi.json, and nothing else: no other origin, no framing.
+ */
+export const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
 
 const DOCS_PAGE = `<!doctype html>
 <html lang="en">
@@ -24,9 +49,7 @@ const DOCS_PAGE = `<!doctype html>
 <body>
   <div id="docs"></div>
   <script src="/docs/assets/swagger-ui-bundle.js"></script>
-  <script>
-    window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs', deepLinking: true, tryItOutEnabled: false, persistAuthorization: false });
-  </script>
+  <script src="/docs/assets/docs.js"></script>
 </body>
 </html>
 `;
@@ -42,7 +65,7 @@ export function docsRoutes(document: OpenAPIObject): Router {
   });
   route(router, '/docs', {
     get: (_req, res) => {
-      res.type('text/html; charset=utf-8').set('Cache-Control', 'no-cache').send(DOCS_PAGE);
+      res.type('text/html; charset=utf-8').set('Cache-Control', 'no-cache').set('Content-Security-Policy', DOCS_CSP).send(DOCS_PAGE);
     },
   });
   route(router, '/docs/assets/:file', {
@@ -54,7 +77,11 @@ export function docsRoutes(document: OpenAPIObject): Router {
         next(new AppError('NOT_FOUND', `No route ${req.method} ${req.path}.`));
         return;
       }
-      res.type(asset.type).set('Cache-Control', 'public, max-age=86400');
+      res.type(asset.type).set('Cache-Control', 'public, max-age=86400').set('Content-Security-Policy', DOCS_CSP);
+      if ('body' in asset) {
+        res.send(asset.body);
+        return;
+      }
       res.sendFile(asset.file, (err) => {
         if (err) next(err);
       });

@@ -16,6 +16,28 @@ const BODY_PARSER_ERRORS: Record<string, { code: ErrorCode; message: string }> =
   'request.size.invalid': { code: 'VALIDATION_FAILED', message: 'The request body does not match its Content-Length.' },
 };
 
+/**
+ * The AppError an error stands for when it is one the API expects: an AppError, one of the body
+ * parser's (mapped to the contract's codes), or a path the router could not decode. Anything else
+ * is undefined (a 500).
+ */
+export function expectedError(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return err;
+  const parserType = (err as { type?: unknown } | null)?.type;
+  if (typeof parserType === 'string' && Object.hasOwn(BODY_PARSER_ERRORS, parserType)) {
+    const known = BODY_PARSER_ERRORS[parserType];
+    return new AppError(known.code, known.message);
+  }
+  if (err instanceof URIError) {
+    // The router could not decode a path parameter: invalid UTF-8, or a lone surrogate such as
+    // %ED%A0%80. That is the caller's mistake, never a 500.
+    return new AppError('VALIDATION_FAILED', 'The request path is not valid percent-encoded UTF-8.', {
+      details: [{ path: 'path', message: 'not valid percent-encoded UTF-8' }],
+    });
+  }
+  return undefined;
+}
+
 export function notFound(): RequestHandler {
   return (req, _res, next) => next(new AppError('NOT_FOUND', `No route ${req.method} ${req.path}.`));
 }
@@ -31,20 +53,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       next(err);
       return;
     }
-    let appError: AppError;
-    const parserType = (err as { type?: unknown } | null)?.type;
-    if (err instanceof AppError) {
-      appError = err;
-    } else if (typeof parserType === 'string' && Object.hasOwn(BODY_PARSER_ERRORS, parserType)) {
-      const known = BODY_PARSER_ERRORS[parserType];
-      appError = new AppError(known.code, known.message);
-    } else if (err instanceof URIError) {
-      // The router could not decode a path parameter: invalid UTF-8, or a lone surrogate such as
-      // %ED%A0%80. That is the caller's mistake, never a 500.
-      appError = new AppError('VALIDATION_FAILED', 'The request path is not valid percent-encoded UTF-8.', {
-        details: [{ path: 'path', message: 'not valid percent-encoded UTF-8' }],
-      });
-    } else {
+    let appError = expectedError(err);
+    if (!appError) {
       logger.error({ err, requestId: String(req.id) }, 'unhandled error');
       appError = new AppError('INTERNAL_ERROR', 'Something went wrong on our side; the request id identifies it.');
     }

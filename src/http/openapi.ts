@@ -4,11 +4,12 @@ import { z } from 'zod';
 import { idempotencyKeyHeader, queryBody, queryResponse } from '../assistant/assistant.schemas.js';
 import { cacheStatsResponse } from '../cache/cache.schemas.js';
 import { consentBody, type consentListQuery, consentListResponse, consentResponse } from '../consent/consent.schemas.js';
-import { adjustBody, creditsResponse, type transactionsQuery, transactionsResponse, userIdParams } from '../credits/credit.schemas.js';
+import { adjustBody, creditsResponse, ledgerReportResponse, type transactionsQuery, transactionsResponse, userIdParams } from '../credits/credit.schemas.js';
 import { liveResponse, readinessResponse } from '../health/health.schemas.js';
 import { guestSessionResponse } from '../identity/guest-session.schemas.js';
 import { cleanupBody, cleanupResponse } from '../maintenance/maintenance.schemas.js';
 import { ERROR_STATUS, type ErrorCode } from '../platform/errors.js';
+import { CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS } from './cors.js';
 import { DOCS_ASSETS } from './docs.routes.js';
 import { MAX_BODY_BYTES } from './json-body.js';
 
@@ -32,7 +33,18 @@ Conventions that hold for every route:
 - An unknown route is 404 \`NOT_FOUND\`; a known path with a method it does not answer is 405
   \`METHOD_NOT_ALLOWED\` with \`Allow\` (both in the same envelope).
 - Bodies over ${MAX_BODY_BYTES} bytes are 413 \`PAYLOAD_TOO_LARGE\`; a body that is not JSON is 415.
-- Timestamps are ISO-8601 UTC strings; credits are whole numbers.`;
+- Timestamps are ISO-8601 UTC strings; credits are whole numbers.
+- Browsers: with \`CORS_ORIGINS\` set (comma-separated origins, or \`*\`), the API answers CORS
+  preflights (OPTIONS, 204, cached for ${CORS_MAX_AGE_SECONDS} s) from those origins and exposes
+  ${CORS_EXPOSED_HEADERS.map((h) => `\`${h}\``).join(', ')} to their scripts. Other origins get no CORS
+  header (their preflight is a 405). Credentials (cookies) are never allowed: authenticate with a bearer token.
+- Every response carries \`X-Content-Type-Options: nosniff\` and a restrictive
+  \`Content-Security-Policy\` (with the other helmet headers); /docs and the demo page allow only
+  their own files.
+- A caller (or a client address: IPv4 /32, IPv6 /64) whose requests under /api are refused
+  with 400, 413 or 415 more than \`REJECTED_REQUESTS_PER_MINUTE\` (default 30) /
+  \`REJECTED_REQUESTS_PER_IP_PER_MINUTE\` (default 120) times a minute gets 429 \`RATE_LIMITED\`
+  with \`Retry-After\` until the minute ends, whatever it sends (0 turns a limit off).`;
 
 // ---------------------------------------------------------------------------------------------
 // Shared components: error envelope, headers, security schemes
@@ -137,9 +149,9 @@ const ERROR_TEXT: Record<ErrorCode, string> = {
   UNSUPPORTED_MEDIA_TYPE: 'the body is not JSON',
   RATE_LIMITED: 'too many requests; Retry-After = seconds to wait',
   INTERNAL_ERROR: 'something unexpected; the request id identifies it',
-  UPSTREAM_ERROR: 'the assistant failed (any charge was refunded)',
-  SERVICE_UNAVAILABLE: 'storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded)',
-  UPSTREAM_TIMEOUT: 'the assistant timed out (any charge was refunded)',
+  UPSTREAM_ERROR: 'the assistant failed (any charge was refunded, or will be)',
+  SERVICE_UNAVAILABLE: 'storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be)',
+  UPSTREAM_TIMEOUT: 'the assistant timed out (any charge was refunded, or will be)',
 };
 
 const ERROR_EXAMPLE_DETAILS: Partial<Record<ErrorCode, unknown>> = {
@@ -183,7 +195,7 @@ type Status = '400' | '401' | '402' | '403' | '404' | '409' | '413' | '415' | '4
 /** Groups codes by status into one response each. */
 function errors(codes: ErrorCode[], headersFor: Partial<Record<Status, HeaderName[]>> = {}): Record<string, ResponseConfig> {
   const byStatus = new Map<string, ErrorCode[]>();
-  for (const code of codes) {
+  for (const code of new Set(codes)) {
     const status = String(ERROR_STATUS[code]);
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
@@ -191,8 +203,9 @@ function errors(codes: ErrorCode[], headersFor: Partial<Record<Status, HeaderNam
 }
 
 const BODY_ERRORS: ErrorCode[] = ['VALIDATION_FAILED', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
-const USER_ERRORS: ErrorCode[] = ['UNAUTHENTICATED', 'INTERNAL_ERROR', 'SERVICE_UNAVAILABLE'];
-const ADMIN_ERRORS: ErrorCode[] = ['UNAUTHENTICATED', 'ADMIN_DISABLED', 'INTERNAL_ERROR', 'SERVICE_UNAVAILABLE'];
+// RATE_LIMITED: every /api route answers it to a sender of too many refused requests.
+const USER_ERRORS: ErrorCode[] = ['UNAUTHENTICATED', 'RATE_LIMITED', 'INTERNAL_ERROR', 'SERVICE_UNAVAILABLE'];
+const ADMIN_ERRORS: ErrorCode[] = ['UNAUTHENTICATED', 'ADMIN_DISABLED', 'RATE_LIMITED', 'INTERNAL_ERROR', 'SERVICE_UNAVAILABLE'];
 const BALANCE: HeaderName[] = ['X-Credits-Remaining', 'X-Credits-Limit', 'X-Credits-Reset'];
 
 // ---------------------------------------------------------------------------------------------
@@ -233,7 +246,10 @@ const userIdParamsDoc = z.object({
 
 const queryHeaders = z.object({
   'Idempotency-Key': idempotencyKeyHeader.meta({
-    description: 'A retry with the same key and body within 24 h replays the first answer and charges nothing more.',
+    description:
+      'A retry with the same key and body within 24 h replays the first answer and charges nothing more. ' +
+      'At most IDEMPOTENCY_MAX_KEYS_PER_USER (default 1000) keys are kept per user: past it the oldest answered ones ' +
+      'are forgotten first (a forgotten key is like a new one); a key still running is never forgotten.',
     example: 'b3c1e8a2-1d4f-4a7e-9a0c-5f2e7d9b6c31',
   }),
   'Cache-Control': z
@@ -262,6 +278,11 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
     bearerFormat: 'JWT',
     description: "A JWT from the shop's identity provider; `sub` is the user id.",
   });
+  registry.registerComponent('securitySchemes', 'metricsToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'METRICS_TOKEN, for GET /metrics when it is set.',
+  });
   registry.registerComponent('securitySchemes', 'adminKey', {
     type: 'apiKey',
     in: 'header',
@@ -280,7 +301,12 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
       tags: ['identity'],
       operationId: 'createGuestSession',
       summary: 'Start a guest session',
-      description: 'Any body is ignored. Limited per client IP in fixed one-hour windows (GUEST_SESSIONS_PER_IP_PER_HOUR).',
+      description:
+        'Any body is ignored. Limited per client address in fixed one-hour windows (GUEST_SESSIONS_PER_IP_PER_HOUR, default 20; ' +
+        'an IPv6 client counts by its /64, an IPv4 one by its address), and in all, whatever the address, to ' +
+        'GUEST_SESSIONS_PER_HOUR (default 1000, 0 = no ceiling), counted across processes. Past either: 429 with Retry-After. ' +
+        'A guest account that no charge or reset has touched for GUEST_SESSION_TTL_DAYS (the token lifetime) is deleted ' +
+        'by the scheduled cleanup, with its ledger and consent.',
       security: SECURITY.none,
       responses: {
         201: json('A guest token', named('GuestSession', guestSessionResponse), { userId: creditsExample.userId, token: 'eyJhbGciOiJIUzI1NiJ9.e30.sig', expiresAt: '2026-01-31T09:00:00.000Z', isGuest: true }, ['Cache-Control']),
@@ -342,8 +368,8 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
       operationId: 'queryAssistant',
       summary: 'Ask the product assistant',
       description:
-        'Order of checks: authentication → validation → consent → idempotency → rate limit → cache lookup → charge → assistant call → cache write. ' +
-        'A fresh answer costs QUERY_COST, a cached one CACHED_QUERY_COST. A 5xx after a charge always means the charge was refunded.',
+        'Order of checks: authentication → validation → consent → idempotency → rate limit → cache lookup → charge (a hold) → assistant call → cache write and answer recorded → hold settled → 200. ' +
+        'A fresh answer costs QUERY_COST, a cached one CACHED_QUERY_COST. The charge is held until the answer is recorded (idempotency record and answer stored); only then is it settled and the 200 sent. A 5xx after a charge always means the charge was refunded, or will be: a hold that is not settled within CHARGE_HOLD_SECONDS (the process died, the database went away between charge and answer) is refunded exactly once by whichever process sweeps first. A retry with the same Idempotency-Key while the first attempt\'s hold is open takes that hold over instead of charging again.',
       security: SECURITY.user,
       request: {
         headers: queryHeaders,
@@ -460,13 +486,28 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
       path: '/api/v1/admin/maintenance/cleanup',
       tags: ['operator'],
       operationId: 'adminCleanup',
-      summary: 'Delete expired cache entries and old ledger entries',
-      description: 'Old ledger entries are replaced by one `carryover` per user; the default age is TRANSACTION_RETENTION_DAYS.',
+      summary: 'Delete expired cache entries and old ledger entries; refund expired holds',
+      description:
+        'Old ledger entries are replaced by one `carryover` per user; the default age is TRANSACTION_RETENTION_DAYS. Held charges past CHARGE_HOLD_SECONDS are refunded (as the periodic sweep does).',
       security: SECURITY.admin,
       request: { body: { required: false, content: { 'application/json': { schema: cleanupBody, example: { transactionsOlderThanDays: 90 } } } } },
       responses: {
-        200: json('What was deleted', named('CleanupReport', cleanupResponse), { expiredCacheEntriesDeleted: 4, transactionsDeleted: 120 }, ['Cache-Control']),
+        200: json('What was deleted', named('CleanupReport', cleanupResponse), { expiredCacheEntriesDeleted: 4, transactionsDeleted: 120, expiredHoldsRefunded: 0 }, ['Cache-Control']),
         ...errors([...BODY_ERRORS, ...ADMIN_ERRORS]),
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/admin/ledger/verify',
+      tags: ['operator'],
+      operationId: 'adminVerifyLedger',
+      summary: 'Check every balance against its ledger',
+      description:
+        'One set-based check of every user (for operators and tests, not for a hot path): `mismatched` counts users whose `available` differs from the sum of their ledger, `negative` balances below 0, `openHolds` charges not yet settled or refunded, `expiredHolds` those past CHARGE_HOLD_SECONDS that no sweep has refunded yet; `examples` names up to 10 offending users. On a healthy system all but `users` and `openHolds` are 0.',
+      security: SECURITY.admin,
+      responses: {
+        200: json('The check', named('LedgerReport', ledgerReportResponse), { users: 1204, mismatched: 0, negative: 0, openHolds: 3, expiredHolds: 0, examples: [] }, ['Cache-Control']),
+        ...errors(ADMIN_ERRORS),
       },
     },
     {
@@ -498,14 +539,17 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
       tags: ['operations'],
       operationId: 'metrics',
       summary: 'Prometheus metrics',
-      security: SECURITY.none,
+      description:
+        'With METRICS_TOKEN set, only `Authorization: Bearer <METRICS_TOKEN>` is answered (401 otherwise). ' +
+        'With METRICS_PORT set, this route is served on that port only (a second listener) and is 404 on the API port.',
+      security: [{}, { metricsToken: [] }],
       responses: {
         200: {
           description: 'The Prometheus text exposition format',
           headers: headerRefs('Cache-Control'),
           content: { 'text/plain': { schema: { type: 'string' }, example: 'http_requests_total{method="GET",route="/health/live",status="200"} 1\n' } },
         },
-        ...errors(['INTERNAL_ERROR']),
+        ...errors(['UNAUTHENTICATED', 'NOT_FOUND', 'INTERNAL_ERROR']),
       },
     },
     {
@@ -548,7 +592,8 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
           headers: headerRefs(),
           content: { 'application/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } },
         },
-        ...errors(['NOT_FOUND', 'INTERNAL_ERROR']),
+        // 400: a file name that is not valid percent-encoded UTF-8.
+        ...errors(['VALIDATION_FAILED', 'NOT_FOUND', 'INTERNAL_ERROR']),
       },
     },
   ];

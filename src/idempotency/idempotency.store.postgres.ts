@@ -1,6 +1,23 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { guardedOptions, type StorageGuard } from '../platform/storage-guard.js';
-import type { BeginParams, BeginResult, IdempotencyStore, StoredResponse } from './idempotency.store.js';
+import { DEFAULT_MAX_KEYS_PER_USER, type BeginParams, type BeginResult, type IdempotencyStore, type IdempotencyStoreOptions, type StoredResponse } from './idempotency.store.js';
+
+/**
+ * After a new record: the user's expired records, and the oldest completed ones past the cap
+ * ($3 live records). Only completed rows are ever picked, so an in-progress one is never dropped.
+ */
+const TRIM_USER = `
+WITH live AS (
+  SELECT key, status, created_at, expires_at <= $2 AS expired FROM idempotency_keys WHERE user_id = $1
+), excess AS (
+  SELECT GREATEST(count(*) FILTER (WHERE NOT expired) - $3::int, 0) AS n FROM live
+), doomed AS (
+  SELECT key FROM live WHERE expired
+  UNION ALL
+  (SELECT key FROM live WHERE NOT expired AND status = 'completed' ORDER BY created_at, key LIMIT (SELECT n FROM excess))
+)
+DELETE FROM idempotency_keys k USING doomed d
+ WHERE k.user_id = $1 AND k.key = d.key AND (k.status = 'completed' OR k.expires_at <= $2)`;
 
 /**
  * Idempotency records in PostgreSQL, so they hold across processes and restarts. `begin` is
@@ -9,18 +26,23 @@ import type { BeginParams, BeginResult, IdempotencyStore, StoredResponse } from 
  * case is the existing record read to tell the caller what it is.
  */
 export class PostgresIdempotencyStore implements IdempotencyStore {
+  private readonly maxKeysPerUser: number;
+
   constructor(
     private readonly sequelize: Sequelize,
     private readonly guard: StorageGuard,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+    options: IdempotencyStoreOptions = {},
+  ) {
+    this.maxKeysPerUser = options.maxKeysPerUser ?? DEFAULT_MAX_KEYS_PER_USER;
+  }
 
   async begin(p: BeginParams): Promise<BeginResult> {
     return this.guard.run('idempotency.begin', async (call) => {
       // A record deleted by `abandon` between the two statements is simply tried again.
       for (let attempt = 0; attempt < 3; attempt++) {
         const now = this.now();
-        const started = await this.sequelize.query<{ charge_token: string }>(
+        const started = await this.sequelize.query<{ charge_token: string; fresh: boolean }>(
           `INSERT INTO idempotency_keys (user_id, key, request_hash, status, attempt, charge_token, created_at, locked_until, expires_at)
            VALUES ($1, $2, $3, 'in_progress', $4, $4, $5, $6, $7)
            ON CONFLICT (user_id, key) DO UPDATE
@@ -34,13 +56,19 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
             WHERE idempotency_keys.expires_at <= $5
                OR (idempotency_keys.status = 'in_progress' AND idempotency_keys.locked_until <= $5
                    AND idempotency_keys.request_hash = EXCLUDED.request_hash)
-           RETURNING charge_token`,
+           RETURNING charge_token, charge_token = $4 AS fresh`,
           guardedOptions(call, {
             bind: [p.userId, p.key, p.requestHash, p.attempt, now, new Date(now.getTime() + p.leaseMs), new Date(now.getTime() + p.ttlMs)],
             type: QueryTypes.SELECT,
           }),
         );
-        if (started.length === 1) return { state: 'started', chargeToken: started[0].charge_token };
+        if (started.length === 1) {
+          // A new record (not a taken-over one) may take the user past the cap.
+          if (started[0].fresh) {
+            await this.sequelize.query(TRIM_USER, guardedOptions(call, { bind: [p.userId, now, this.maxKeysPerUser] }));
+          }
+          return { state: 'started', chargeToken: started[0].charge_token };
+        }
 
         const [existing] = await this.sequelize.query<{ request_hash: string; status: string; response: StoredResponse | null }>(
           `SELECT request_hash, status, response FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
@@ -55,14 +83,62 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     });
   }
 
-  async complete(userId: string, key: string, attempt: string, response: StoredResponse): Promise<void> {
-    await this.guard.run('idempotency.complete', (call) =>
-      this.sequelize.query(
-        `UPDATE idempotency_keys SET status = 'completed', response = $4::jsonb
-          WHERE user_id = $1 AND key = $2 AND attempt = $3 AND status = 'in_progress'`,
-        guardedOptions(call, { bind: [userId, key, attempt, JSON.stringify(response)] }),
+  /**
+   * One statement: the hold (when given) and the record are locked first; each update then runs
+   * only if the other row was found as required (the hold open, the record this attempt's), so
+   * the answer is recorded and its hold settled together or not at all. A hold a sweep refunded
+   * meanwhile is seen as refunded once its lock is granted (READ COMMITTED rechecks a locked row).
+   */
+  async complete(userId: string, key: string, attempt: string, response: StoredResponse, holdId?: string | null): Promise<boolean> {
+    const hold = holdId ?? null;
+    if (hold !== null && !/^\d{1,18}$/.test(hold)) return false;
+    const [row] = await this.guard.run('idempotency.complete', (call) =>
+      this.sequelize.query<{ completed: number }>(
+        `WITH h AS (
+           SELECT debit_id FROM credit_holds
+            WHERE debit_id = $5::bigint AND user_id = $1 AND state = 'held'
+            FOR UPDATE
+         ), k AS (
+           SELECT user_id, key FROM idempotency_keys
+            WHERE user_id = $1 AND key = $2 AND attempt = $3 AND status = 'in_progress'
+            FOR UPDATE
+         ), s AS (
+           UPDATE credit_holds SET state = 'settled', settled_at = $6
+            WHERE debit_id IN (SELECT debit_id FROM h) AND EXISTS (SELECT 1 FROM k)
+           RETURNING debit_id
+         ), c AS (
+           UPDATE idempotency_keys i SET status = 'completed', response = $4::jsonb
+             FROM k
+            WHERE i.user_id = k.user_id AND i.key = k.key AND ($5::bigint IS NULL OR EXISTS (SELECT 1 FROM h))
+           RETURNING 1
+         )
+         SELECT (SELECT count(*) FROM c)::int AS completed`,
+        guardedOptions(call, { bind: [userId, key, attempt, JSON.stringify(response), hold, this.now()], type: QueryTypes.SELECT }),
       ),
     );
+    return row?.completed === 1;
+  }
+
+  async release(userId: string, key: string, attempt: string): Promise<void> {
+    await this.guard.run('idempotency.release', (call) =>
+      this.sequelize.query(
+        `UPDATE idempotency_keys SET locked_until = LEAST(locked_until, $4)
+          WHERE user_id = $1 AND key = $2 AND attempt = $3 AND status = 'in_progress'`,
+        guardedOptions(call, { bind: [userId, key, attempt, this.now()] }),
+      ),
+    );
+  }
+
+  async renewChargeToken(userId: string, key: string, attempt: string): Promise<string | undefined> {
+    const rows = await this.guard.run('idempotency.renew', (call) =>
+      this.sequelize.query<{ charge_token: string }>(
+        `UPDATE idempotency_keys SET charge_token = attempt
+          WHERE user_id = $1 AND key = $2 AND attempt = $3 AND status = 'in_progress'
+         RETURNING charge_token`,
+        guardedOptions(call, { bind: [userId, key, attempt], type: QueryTypes.SELECT }),
+      ),
+    );
+    return rows[0]?.charge_token;
   }
 
   async abandon(userId: string, key: string, attempt: string): Promise<void> {

@@ -11,13 +11,35 @@
  *   `chargeToken`; a new or expired record gets the caller's `attempt` as its token.
  * - `abandon` removes an in-progress record (a failed attempt is not kept); `complete` stores
  *   the outcome. Neither touches a record that another attempt has since taken over.
+ * - `complete` with a hold records the outcome and settles the hold as one step: both or neither.
+ *   It resolves false, changing nothing, when the hold is no longer open (a sweep refunded it) or
+ *   the record is no longer this attempt's.
+ * - `release` ends an in-progress record's lease now, keeping its charge token, so a retry takes
+ *   it over at once and adopts the attempt's charge (for a failure after which that charge may
+ *   stand). `renewChargeToken` gives this attempt's record a new charge token (= the attempt), for
+ *   a taken-over record whose old charge can no longer be adopted.
+ * - A user keeps at most `maxKeysPerUser` live (unexpired) records: when a new record would take
+ *   them past it, the user's oldest completed records are dropped first (a dropped key is then
+ *   like one never used). An in-progress record is never dropped, so while more than the cap
+ *   are in progress at once (bounded by the query rate limit and the lease) a user holds more.
  */
 export interface IdempotencyStore {
   begin(params: BeginParams): Promise<BeginResult>;
-  complete(userId: string, key: string, attempt: string, response: StoredResponse): Promise<void>;
+  complete(userId: string, key: string, attempt: string, response: StoredResponse, holdId?: string | null): Promise<boolean>;
   abandon(userId: string, key: string, attempt: string): Promise<void>;
+  release(userId: string, key: string, attempt: string): Promise<void>;
+  /** Resolves the new token, or undefined when the record is no longer this attempt's. */
+  renewChargeToken(userId: string, key: string, attempt: string): Promise<string | undefined>;
   /** Deletes expired records, at most `batchSize` per statement; resolves how many went. */
   cleanupExpired(batchSize?: number): Promise<number>;
+}
+
+/** IDEMPOTENCY_MAX_KEYS_PER_USER's default. */
+export const DEFAULT_MAX_KEYS_PER_USER = 1000;
+
+export interface IdempotencyStoreOptions {
+  /** Live records kept per user (IDEMPOTENCY_MAX_KEYS_PER_USER); default 1000. */
+  maxKeysPerUser?: number;
 }
 
 export interface BeginParams {

@@ -14,5 +14,7 @@ export const cleanupBody = z
 export const cleanupResponse = z.object({
   expiredCacheEntriesDeleted: z.number().int().min(0),
   transactionsDeleted: z.number().int().min(0),
+  /** Held charges past CHARGE_HOLD_SECONDS that this run refunded. */
+  expiredHoldsRefunded: z.number().int().min(0),
 });
 export type CleanupResponse = z.infer<typeof cleanupResponse>;

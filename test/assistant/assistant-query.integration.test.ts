@@ -213,6 +213,9 @@ describe.each(['postgres', 'memory'] as const)('query route rules on %s storage'
       ['a negative price', { query: 'boots', filters: { maxPrice: -1 } }, 'filters.maxPrice'],
       ['minPrice above maxPrice', { query: 'boots', filters: { minPrice: 50, maxPrice: 10 } }, 'filters.minPrice'],
       ['an empty brand', { query: 'boots', filters: { brand: ' ' } }, 'filters.brand'],
+      ['a lone surrogate in the query', { query: 'boots \ud800' }, 'query'],
+      ['NUL in the query', { query: 'boots\u0000' }, 'query'],
+      ['a lone surrogate in a filter', { query: 'boots', filters: { category: '\udc00' } }, 'filters.category'],
     ])('answers %s with 400 VALIDATION_FAILED naming the field, charging nothing', async (_name, body, path) => {
       const u = await guest(app);
       const req = request(app.app).post(QUERY).set('Authorization', u.auth);
@@ -502,7 +505,7 @@ describe.each(['postgres', 'memory'] as const)('query route rules on %s storage'
       const before = await balance(app, u.auth);
       const res = await request(app.app).post('/api/v1/admin/maintenance/cleanup').set('X-Admin-Key', ADMIN_KEY).send({ transactionsOlderThanDays: 0 });
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ expiredCacheEntriesDeleted: expect.any(Number), transactionsDeleted: expect.any(Number) });
+      expect(res.body).toEqual({ expiredCacheEntriesDeleted: expect.any(Number), transactionsDeleted: expect.any(Number), expiredHoldsRefunded: 0 });
       expect(res.body.transactionsDeleted).toBeGreaterThanOrEqual(4);
       expect(await balance(app, u.auth)).toBe(before);
       const entries = await ledger(app, u.auth);

@@ -184,7 +184,7 @@ describe('catalog provider contract', () => {
   });
 
   it('names itself, its engine version and the catalog hash', () => {
-    const made = createProvider({ assistant: { provider: 'catalog', catalogPath: undefined, openai: {}, timeoutMs: 1000 } }, catalog);
+    const made = createProvider({ assistant: { provider: 'catalog', catalogPath: undefined, openai: {}, timeoutMs: 1000, requestBudgetMs: 8000 } }, catalog);
     expect(made.name).toBe('catalog');
     expect(made.model).toMatch(/^catalog-search-v\d+$/);
     expect(made.catalogVersion).toBe(catalog.hash);

@@ -165,7 +165,7 @@ describe('OpenAI-compatible provider: answers', () => {
   });
 
   it('is what createProvider builds for ASSISTANT_PROVIDER=openai', () => {
-    const provider = createProvider({ assistant: { provider: 'openai', catalogPath: undefined, openai: { baseUrl, apiKey: API_KEY, model: 'gpt-x' }, timeoutMs: 1000 } }, catalog);
+    const provider = createProvider({ assistant: { provider: 'openai', catalogPath: undefined, openai: { baseUrl, apiKey: API_KEY, model: 'gpt-x' }, timeoutMs: 1000, requestBudgetMs: 8000 } }, catalog);
     expect(provider).toBeInstanceOf(OpenAiProvider);
     expect(provider.model).toBe('gpt-x');
   });

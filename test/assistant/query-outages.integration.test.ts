@@ -19,7 +19,9 @@ import { guest } from '../support/shoppers.js';
  * answers that were given.
  */
 const QUERY = '/api/v1/assistant/query';
+const ADMIN_KEY = 'operator-key-0123456789abcdef';
 const common = {
+  ADMIN_API_KEY: ADMIN_KEY,
   SESSION_SECRET: 'guest-session-secret-of-at-least-32-bytes!!',
   GUEST_SESSIONS_PER_IP_PER_HOUR: '100000',
   // Recovery polls ask many questions: no per-minute limit, and credits enough for all of them.
@@ -161,7 +163,12 @@ describe('POST /api/v1/assistant/query with PostgreSQL cut', () => {
       ASSISTANT_PROVIDER: 'openai',
       OPENAI_BASE_URL: openai.baseUrl,
       OPENAI_MODEL: 'test-model',
-      ASSISTANT_TIMEOUT_MS: '10000',
+      // Short enough that a held charge nobody settles is refunded within a test: the request
+      // budget (2 s + 4 × 0.6 s + 1 s) stays under the 6 s hold, and every process sweeps each second.
+      ASSISTANT_TIMEOUT_MS: '2000',
+      DB_QUERY_TIMEOUT_MS: '500',
+      CHARGE_HOLD_SECONDS: '6',
+      HOLD_SWEEP_SECONDS: '1',
     });
   });
   // A failed test must not leave the next one behind a cut connection.
@@ -224,7 +231,7 @@ describe('POST /api/v1/assistant/query with PostgreSQL cut', () => {
   }
 
   for (const mode of ['refuse', 'blackhole'] as ProxyMode[]) {
-    it(`${mode} during a slow assistant call: the query either answers with its charge or leaves the balance unchanged`, async () => {
+    it(`${mode} during a slow assistant call: the answer cannot be recorded, so no 200 goes out, and the held charge is refunded by the sweep`, async () => {
       await waitUntilReady();
       const u = await guest(app);
       const start = await books(u.userId);
@@ -239,25 +246,25 @@ describe('POST /api/v1/assistant/query with PostgreSQL cut', () => {
         res = await inFlight;
       } finally {
         openai.mode = { kind: 'answer' };
-        proxy.setMode('pass');
       }
+      // Charged before the cut; recording the answer (and settling its hold) needs the database.
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe('SERVICE_UNAVAILABLE');
+      proxy.setMode('pass');
       await waitUntilReady();
-      const end = await books(u.userId);
+      const held = await books(u.userId);
+      expect(held.debits).toBe(start.debits + 1);
+      expect(held.total).toBe(held.available);
+      // Nobody settles that hold: the sweep gives it back, once.
+      const end = await eventually('the sweep refunded the hold', () => books(u.userId), (b) => b.refunds === start.refunds + 1, 15_000);
+      expect(end.available).toBe(start.available);
       expect(end.total).toBe(end.available);
-      if (res.status === 200) {
-        // Answered: charged exactly once.
-        expect(end.available).toBe(start.available - (res.body.creditsCharged as number));
-        expect(end.debits - end.refunds).toBe(start.debits - start.refunds + 1);
-      } else {
-        // Not answered: nothing kept.
-        expect(end.available).toBe(start.available);
-      }
-      // The charge was made before the cut and the answer needs no database after it: it completes.
-      expect(res.status).toBe(200);
+      const verify = await request(app.app).get('/api/v1/admin/ledger/verify').set('X-Admin-Key', ADMIN_KEY);
+      expect(verify.body).toMatchObject({ mismatched: 0, negative: 0, expiredHolds: 0 });
     });
   }
 
-  it('refuse during a failing assistant call: the refund is retried until the database is back, so no credit is lost', async () => {
+  it('refuse during a failing assistant call: the refund finds the database gone, and the sweep makes it once the database is back', async () => {
     await waitUntilReady();
     const u = await guest(app);
     const start = await books(u.userId);
@@ -273,12 +280,93 @@ describe('POST /api/v1/assistant/query with PostgreSQL cut', () => {
     } finally {
       openai.mode = { kind: 'answer' };
     }
-    expect(res.status).toBe(503);
+    // The assistant's own failure is what the shopper hears; the refund is owed, not lost.
+    expect(res.status).toBe(502);
     proxy.setMode('pass');
     await waitUntilReady();
-    const end = await eventually('the background refund landed', () => books(u.userId), (b) => b.refunds === start.refunds + 1);
+    const end = await eventually('the sweep refunded the hold', () => books(u.userId), (b) => b.refunds === start.refunds + 1, 15_000);
     expect(end.available).toBe(start.available);
     expect(end.total).toBe(end.available);
     expect(end.debits).toBe(start.debits + 1);
+    // Exactly once: later sweeps find nothing more to give back.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect((await books(u.userId)).refunds).toBe(start.refunds + 1);
+  });
+
+  it('with an Idempotency-Key: a retry of a request whose answer could not be recorded is charged once in all', async () => {
+    await waitUntilReady();
+    const u = await guest(app);
+    const key = randomUUID();
+    const question = `trail runners ${randomUUID()}`;
+    const askWithKey = () => request(app.app).post(QUERY).set('Authorization', u.auth).set('Idempotency-Key', key).send({ query: question });
+    const start = await books(u.userId);
+    const callsBefore = openai.calls;
+    openai.mode = { kind: 'slow', delayMs: 1000 };
+    let first: request.Response;
+    try {
+      const inFlight = askWithKey().then((r) => r);
+      await eventually('the assistant call started', async () => openai.calls, (calls) => calls > callsBefore, 5000);
+      // Charged; the answer and its idempotency record cannot be saved.
+      proxy.setMode('blackhole');
+      first = await inFlight;
+    } finally {
+      openai.mode = { kind: 'answer' };
+    }
+    expect(first.status).toBe(503);
+    proxy.setMode('pass');
+    await waitUntilReady();
+    // The shopper retries with the same key until answered (409 while the first attempt's lease runs).
+    const answered = await eventually('the retry is answered', askWithKey, (r) => r.status === 200, 20_000);
+    expect(answered.body.creditsCharged).toBe(1);
+    const replay = await askWithKey();
+    expect(replay.status).toBe(200);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body.answer).toBe(answered.body.answer);
+    // Once every hold has had its chance to expire and be swept: one answer, one credit.
+    await new Promise((resolve) => setTimeout(resolve, 7000));
+    const end = await books(u.userId);
+    expect(end.debits - end.refunds - (start.debits - start.refunds)).toBe(1);
+    expect(end.available).toBe(start.available - 1);
+    expect(end.total).toBe(end.available);
+    const verify = await request(app.app).get('/api/v1/admin/ledger/verify').set('X-Admin-Key', ADMIN_KEY);
+    expect(verify.body).toMatchObject({ mismatched: 0, negative: 0, expiredHolds: 0 });
+  });
+
+  it('a refund pending when its process shuts down is made by another process\'s sweep', async () => {
+    await waitUntilReady();
+    // A second "process" on the same database that never sweeps, so only the first can refund.
+    const leaving = await createTestApp({
+      ...common,
+      STORAGE_BACKEND: 'postgres',
+      CACHE_BACKEND: 'none',
+      DATABASE_URL: proxy.rewrite(testDb.url),
+      ASSISTANT_PROVIDER: 'openai',
+      OPENAI_BASE_URL: openai.baseUrl,
+      OPENAI_MODEL: 'test-model',
+      ASSISTANT_TIMEOUT_MS: '2000',
+      DB_QUERY_TIMEOUT_MS: '500',
+      CHARGE_HOLD_SECONDS: '6',
+      HOLD_SWEEP_SECONDS: '0',
+    });
+    const u = await guest(leaving);
+    const start = await books(u.userId);
+    const callsBefore = openai.calls;
+    openai.mode = { kind: 'fail', delayMs: 500 };
+    try {
+      const inFlight = request(leaving.app).post(QUERY).set('Authorization', u.auth).send({ query: `sleeping bag ${randomUUID()}` }).then((r) => r);
+      await eventually('the assistant call started', async () => openai.calls, (calls) => calls > callsBefore, 5000);
+      proxy.setMode('refuse');
+      expect((await inFlight).status).toBe(502);
+    } finally {
+      openai.mode = { kind: 'answer' };
+      proxy.setMode('pass');
+      // Shut down (what SIGTERM does) with its refund not made: nothing of it lives on in memory.
+      await leaving.close();
+    }
+    await waitUntilReady();
+    expect((await books(u.userId)).refunds).toBe(start.refunds);
+    const end = await eventually('another process refunded the hold', () => books(u.userId), (b) => b.refunds === start.refunds + 1, 15_000);
+    expect(end.available).toBe(start.available);
+    expect(end.total).toBe(end.available);
   });
 });

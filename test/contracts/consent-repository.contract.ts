@@ -25,6 +25,16 @@ export function consentRepositoryContract(name: string, make: (clock: TestClock)
       await h.dispose();
     });
 
+    it('deletes the records of the users named, and only those', async () => {
+      const [a, b, c] = [user(), user(), user()];
+      for (const u of [a, b, c]) await repo.record(u, { termsAccepted: true, marketingConsent: false });
+      expect(await repo.deleteMany([a, b, user()])).toBe(2);
+      await expect(repo.get(a)).resolves.toBeUndefined();
+      await expect(repo.get(b)).resolves.toBeUndefined();
+      expect((await repo.get(c))?.termsAccepted).toBe(true);
+      expect(await repo.deleteMany([])).toBe(0);
+    });
+
     it('resolves undefined for a user who never recorded consent', async () => {
       await expect(repo.get(user())).resolves.toBeUndefined();
     });

@@ -635,5 +635,67 @@ export function creditRepositoryContract(name: string, make: CreditRepositoryFac
         expect((await allEntries(repo, g.userId)).map((e) => [e.type, e.amount])).toEqual([['carryover', 9]]);
       });
     });
+
+    describe('idle guest accounts', () => {
+      it('picks guests untouched since the cutoff, oldest first, and never a registered user or a touched guest', async () => {
+        const oldest = guest();
+        const old = guest();
+        const active = track(guest());
+        const member = track(registered());
+        await repo.getOrCreate(oldest);
+        clock.advance(HOUR);
+        await repo.charge(old, { cost: 1, description: 'once' });
+        await repo.getOrCreate(active);
+        await repo.getOrCreate(member);
+        clock.advance(40 * 24 * HOUR);
+        await repo.charge(active, { cost: 1, description: 'recent' }); // the due reset and the debit touch it
+        const cutoff = new Date(clock.now().getTime() - 30 * 24 * HOUR);
+        expect(await repo.idleGuests(cutoff, 10)).toEqual([oldest.userId, old.userId]);
+        expect(await repo.idleGuests(cutoff, 1)).toEqual([oldest.userId]);
+      });
+
+      it('deletes idle guests with their ledger, keeps one touched meanwhile, and leaves other users as they were', async () => {
+        const idle = guest();
+        const touchedMeanwhile = track(guest());
+        const member = track(registered());
+        const neighbour = track(guest());
+        await repo.charge(idle, { cost: 3, description: 'old' });
+        await repo.getOrCreate(touchedMeanwhile);
+        await repo.charge(member, { cost: 5, description: 'old' });
+        clock.advance(40 * 24 * HOUR);
+        await repo.charge(neighbour, { cost: 2, description: 'recent' });
+        const cutoff = new Date(clock.now().getTime() - 30 * 24 * HOUR);
+        const picked = await repo.idleGuests(cutoff, 10);
+        expect(picked.sort()).toEqual([idle.userId, touchedMeanwhile.userId].sort());
+        await repo.charge(touchedMeanwhile, { cost: 1, description: 'just now' });
+        // A registered id passed in by mistake is never deleted.
+        expect(await repo.deleteIdleGuests([...picked, member.userId], cutoff)).toBe(1);
+        expect(await repo.find(idle.userId)).toBeUndefined();
+        expect(await allEntries(repo, idle.userId)).toEqual([]);
+        expect((await repo.find(touchedMeanwhile.userId))?.available).toBe(9);
+        expect((await allEntries(repo, member.userId)).map((e) => e.type)).toEqual(['debit', 'grant']); // newest first; its reset is still to come
+        expect((await repo.find(neighbour.userId))?.available).toBe(8);
+        // A deleted guest that comes back is a new account with a new grant.
+        expect((await repo.getOrCreate(idle)).available).toBe(10);
+        track(idle);
+      });
+
+      it('keeps a guest whose charge is still held until the sweep has ended it; deletes settled holds with the ledger', async () => {
+        const settledGuest = guest();
+        const heldGuest = track(guest());
+        const charged = await repo.charge(settledGuest, { cost: 1, description: 'answer', holdMs: 120_000 });
+        await repo.settle(settledGuest.userId, charged.kind === 'charged' ? charged.chargeId! : '');
+        await repo.charge(heldGuest, { cost: 1, description: 'answer', holdMs: 120_000 });
+        clock.advance(40 * 24 * HOUR);
+        const cutoff = new Date(clock.now().getTime() - 30 * 24 * HOUR);
+        expect(await repo.deleteIdleGuests([settledGuest.userId, heldGuest.userId], cutoff)).toBe(1);
+        expect(await repo.find(settledGuest.userId)).toBeUndefined();
+        expect(await repo.verifyLedger()).toMatchObject({ mismatched: 0, openHolds: 1, expiredHolds: 1 });
+        expect(await repo.refundExpiredHolds(10)).toHaveLength(1);
+        // The due reset comes first (back to 10), then the refund of the old period's charge.
+        expect((await repo.find(heldGuest.userId))?.available).toBe(11);
+        expect(await repo.verifyLedger()).toMatchObject({ mismatched: 0, openHolds: 0, expiredHolds: 0 });
+      });
+    });
   });
 }

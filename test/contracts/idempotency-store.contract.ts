@@ -1,16 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CreditRepository } from '../../src/credits/credit.repository.js';
 import type { BeginParams, IdempotencyStore } from '../../src/idempotency/idempotency.store.js';
 import type { TestClock } from './clock.js';
 
 export interface IdempotencyHarness {
+  /** A store made with IDEMPOTENCY_MAX_KEYS_PER_USER = MAX_KEYS (see below). */
   store: IdempotencyStore;
+  /** The credit repository on the same storage, whose holds `complete` settles. */
+  credits: CreditRepository;
   clock: TestClock;
   dispose?(): Promise<void>;
 }
 
 const TTL = 24 * 3600_000;
 const LEASE = 30_000;
+/** The per-user cap the harness gives its store. */
+export const MAX_KEYS = 5;
 
 export function idempotencyStoreContract(name: string, make: () => Promise<IdempotencyHarness>) {
   describe(`${name} idempotency store`, () => {
@@ -98,6 +104,124 @@ export function idempotencyStoreContract(name: string, make: () => Promise<Idemp
       expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'in_progress' });
       await h.store.complete(second.userId, second.key, second.attempt, { fresh: true });
       expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'completed', response: { fresh: true } });
+    });
+
+    describe('recording an answer settles its hold, both or neither', () => {
+      const HOLD_MS = 120_000;
+      const takeHold = async (userId: string) => {
+        const charged = await h.credits.charge({ userId, isGuest: false }, { cost: 1, description: 'held', holdMs: HOLD_MS });
+        if (charged.kind !== 'charged' || !charged.chargeId) throw new Error('no hold taken');
+        return charged.chargeId;
+      };
+
+      it('an open hold: the answer is recorded and the hold settled', async () => {
+        const p = params();
+        await h.store.begin(p);
+        const hold = await takeHold(p.userId);
+        expect(await h.store.complete(p.userId, p.key, p.attempt, { answer: 'ok' }, hold)).toBe(true);
+        expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'completed', response: { answer: 'ok' } });
+        await expect(h.credits.settle(p.userId, hold)).resolves.toBe('settled');
+        await expect(h.credits.refund({ userId: p.userId, isGuest: false }, hold, 'late')).resolves.toMatchObject({ kind: 'settled' });
+      });
+
+      it('a hold the sweep refunded first: nothing is recorded, and the hold stays refunded', async () => {
+        const p = params();
+        await h.store.begin(p);
+        const hold = await takeHold(p.userId);
+        await h.credits.refund({ userId: p.userId, isGuest: false }, hold, 'swept');
+        expect(await h.store.complete(p.userId, p.key, p.attempt, { answer: 'late' }, hold)).toBe(false);
+        expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'in_progress' });
+        await expect(h.credits.settle(p.userId, hold)).resolves.toBe('refunded');
+      });
+
+      it('a record taken over by another attempt: the stale attempt records nothing and settles nothing', async () => {
+        const p = params();
+        await h.store.begin(p);
+        const hold = await takeHold(p.userId);
+        h.clock.advance(LEASE);
+        const second = { ...p, attempt: randomUUID() };
+        expect(await h.store.begin(second)).toEqual({ state: 'started', chargeToken: p.attempt });
+        expect(await h.store.complete(p.userId, p.key, p.attempt, { stale: true }, hold)).toBe(false);
+        // The hold is still open: the attempt that took the record over adopts and settles it.
+        expect(await h.store.complete(second.userId, second.key, second.attempt, { fresh: true }, hold)).toBe(true);
+        expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'completed', response: { fresh: true } });
+      });
+
+      it("another user's hold, or no such hold, is never settled", async () => {
+        const p = params();
+        await h.store.begin(p);
+        const foreign = await takeHold(`user-${randomUUID()}`);
+        expect(await h.store.complete(p.userId, p.key, p.attempt, { x: 1 }, foreign)).toBe(false);
+        expect(await h.store.complete(p.userId, p.key, p.attempt, { x: 1 }, '999999999')).toBe(false);
+        expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'in_progress' });
+      });
+
+      it('without a hold (a charge of 0), the answer is simply recorded', async () => {
+        const p = params();
+        await h.store.begin(p);
+        expect(await h.store.complete(p.userId, p.key, p.attempt, { cached: true }, null)).toBe(true);
+        expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'completed', response: { cached: true } });
+      });
+    });
+
+    it('release: a retry takes the record over at once, keeping its charge token', async () => {
+      const p = params();
+      await h.store.begin(p);
+      expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'in_progress' });
+      await h.store.release(p.userId, p.key, p.attempt);
+      expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'started', chargeToken: p.attempt });
+    });
+
+    it("renewChargeToken: this attempt's record gets a charge token of its own, kept by later takeovers", async () => {
+      const p = params();
+      await h.store.begin(p);
+      h.clock.advance(LEASE);
+      const second = { ...p, attempt: randomUUID() };
+      await h.store.begin(second);
+      expect(await h.store.renewChargeToken(p.userId, p.key, p.attempt)).toBeUndefined();
+      expect(await h.store.renewChargeToken(second.userId, second.key, second.attempt)).toBe(second.attempt);
+      await h.store.release(second.userId, second.key, second.attempt);
+      expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'started', chargeToken: second.attempt });
+    });
+
+    describe('records per user are capped', () => {
+      /** Begins and completes `n` keys k0…k(n-1) of one user, a millisecond apart (oldest first). */
+      const completedKeys = async (userId: string, n: number, from = 0) => {
+        for (let i = from; i < from + n; i++) {
+          const p = params({ userId, key: `k${i}`, requestHash: `h${i}` });
+          await h.store.begin(p);
+          await h.store.complete(userId, p.key, p.attempt, { i });
+          h.clock.advance(1);
+        }
+      };
+      const stateOf = async (userId: string, i: number) => (await h.store.begin(params({ userId, key: `k${i}`, requestHash: `h${i}` }))).state;
+
+      it('drops the oldest completed records past the cap, and keeps the newest', async () => {
+        const userId = `user-${randomUUID()}`;
+        await completedKeys(userId, MAX_KEYS + 2);
+        // k0 and k1 were dropped: a retry with them starts afresh (which drops the next oldest).
+        expect(await stateOf(userId, MAX_KEYS + 1)).toBe('completed');
+        expect(await stateOf(userId, 2)).toBe('completed');
+        expect(await stateOf(userId, 0)).toBe('started');
+      });
+
+      it('never drops an in-progress record, whatever its age', async () => {
+        const userId = `user-${randomUUID()}`;
+        const running = params({ userId, key: 'running', requestHash: 'r' });
+        await h.store.begin(running);
+        h.clock.advance(1);
+        await completedKeys(userId, MAX_KEYS + 3);
+        expect(await h.store.begin({ ...running, attempt: randomUUID() })).toEqual({ state: 'in_progress' });
+        await h.store.complete(userId, running.key, running.attempt, { done: true });
+        expect(await h.store.begin({ ...running, attempt: randomUUID() })).toEqual({ state: 'completed', response: { done: true } });
+      });
+
+      it('counts per user: another user keeps all of theirs', async () => {
+        const [a, b] = [`user-${randomUUID()}`, `user-${randomUUID()}`];
+        await completedKeys(b, MAX_KEYS);
+        await completedKeys(a, MAX_KEYS + 3);
+        for (let i = 0; i < MAX_KEYS; i++) expect(await stateOf(b, i)).toBe('completed');
+      });
     });
 
     it('cleans up expired records and keeps live ones', async () => {

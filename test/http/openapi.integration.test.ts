@@ -92,13 +92,22 @@ describe('the OpenAPI document', () => {
     const page = await request(app.app).get('/docs');
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toMatch(/^text\/html/);
-    expect(page.text).toContain('/openapi.json');
     expect(page.text).not.toMatch(/https?:\/\//);
+    // No inline script: every script is a file of this origin, which the page's CSP allows alone.
+    expect([...page.text.matchAll(/<script([^>]*)>([^<]*)<\/script>/g)].map(([, attrs, body]) => [/src="\/docs\/assets\//.test(attrs), body.trim()])).toEqual([
+      [true, ''],
+      [true, ''],
+    ]);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.headers['content-security-policy']).not.toMatch(/script-src[^;]*unsafe-inline/);
+    let scripts = '';
     for (const asset of page.text.matchAll(/(?:src|href)="([^"]+)"/g)) {
       const res = await request(app.app).get(asset[1]);
       expect(res.status, asset[1]).toBe(200);
-      expect(Number(res.headers['content-length'])).toBeGreaterThan(1000);
+      expect(Number(res.headers['content-length'])).toBeGreaterThan(asset[1].includes('swagger-ui') ? 1000 : 0);
+      scripts += res.text;
     }
+    expect(scripts).toContain("url: '/openapi.json'");
     expect((await request(app.app).get('/docs/assets/package.json')).status).toBe(404);
     // Names of built-in object properties name no asset either (once a 500).
     for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) expect((await request(app.app).get(`/docs/assets/${name}`)).status).toBe(404);

@@ -1,16 +1,21 @@
 import { Sequelize } from 'sequelize';
 import pg from 'pg';
+import { MemoryCreditRepository } from '../../src/credits/credit.repository.memory.js';
+import { PostgresCreditRepository } from '../../src/credits/credit.repository.postgres.js';
 import { MemoryIdempotencyStore } from '../../src/idempotency/idempotency.store.memory.js';
 import { PostgresIdempotencyStore } from '../../src/idempotency/idempotency.store.postgres.js';
 import { Migrator } from '../../src/platform/migrator.js';
 import { unguarded } from '../../src/platform/storage-guard.js';
 import { TestClock } from '../contracts/clock.js';
-import { idempotencyStoreContract } from '../contracts/idempotency-store.contract.js';
+import { idempotencyStoreContract, MAX_KEYS } from '../contracts/idempotency-store.contract.js';
 import { createTestDatabase } from '../support/database.js';
+
+const policy = { guestAllowance: 10, registeredAllowance: 100, resetPeriodMs: 24 * 3600_000 };
 
 idempotencyStoreContract('memory', async () => {
   const clock = new TestClock();
-  return { store: new MemoryIdempotencyStore(clock.now), clock };
+  const credits = new MemoryCreditRepository(policy, clock.now);
+  return { store: new MemoryIdempotencyStore(clock.now, { maxKeysPerUser: MAX_KEYS }, credits), credits, clock };
 });
 
 idempotencyStoreContract('postgres', async () => {
@@ -19,7 +24,8 @@ idempotencyStoreContract('postgres', async () => {
   await new Migrator(sequelize).up();
   const clock = new TestClock();
   return {
-    store: new PostgresIdempotencyStore(sequelize, unguarded, clock.now),
+    store: new PostgresIdempotencyStore(sequelize, unguarded, clock.now, { maxKeysPerUser: MAX_KEYS }),
+    credits: new PostgresCreditRepository(sequelize, unguarded, policy, clock.now),
     clock,
     async dispose() {
       await sequelize.close();

@@ -165,6 +165,53 @@ describe('the guest limit holds across two API processes sharing PostgreSQL', ()
   });
 });
 
+describe('guest farming from many addresses', () => {
+  it('counts every address of one IPv6 /64 against one allowance', async () => {
+    const app = await createTestApp({ ...backends[1].env(), SESSION_SECRET, GUEST_SESSIONS_PER_IP_PER_HOUR: '2', TRUST_PROXY: 'loopback' });
+    try {
+      const mint = (ip: string) => request(app.app).post('/api/v1/sessions/guest').set('X-Forwarded-For', ip);
+      const prefix = `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:1`;
+      const statuses: number[] = [];
+      for (const host of ['::1', ':dead:beef:0:1', ':ffff:ffff:ffff:ffff']) statuses.push((await mint(`${prefix}${host}`)).status);
+      expect(statuses).toEqual([201, 201, 429]);
+      // The next /64 is another subscriber.
+      expect((await mint(`${prefix.replace(/:1$/, ':2')}::1`)).status).toBe(201);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('holds the hourly ceiling of all guest sessions across two app instances on one database', async () => {
+    const env = { ...backends[1].env(), SESSION_SECRET, GUEST_SESSIONS_PER_HOUR: '4', TRUST_PROXY: 'loopback' };
+    const [a, b] = [await createTestApp(env), await createTestApp(env)];
+    try {
+      // Other tests of this file minted guests on this database: start the window's count afresh.
+      await a.database?.sequelize.query(`DELETE FROM rate_limit_counters WHERE key = 'guest-sessions:all'`);
+      const statuses: number[] = [];
+      // Every request from an address (and network) of its own: only the ceiling can refuse them.
+      for (const [i, app] of [a, b, a, b, a, b].entries()) {
+        statuses.push((await request(app.app).post('/api/v1/sessions/guest').set('X-Forwarded-For', `198.18.${i}.1`)).status);
+      }
+      expect(statuses).toEqual([201, 201, 201, 201, 429, 429]);
+      const refused = await request(b.app).post('/api/v1/sessions/guest').set('X-Forwarded-For', '198.18.99.1');
+      expect(refused.body.error.code).toBe('RATE_LIMITED');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('has no ceiling when GUEST_SESSIONS_PER_HOUR=0', async () => {
+    const app = await createTestApp({ STORAGE_BACKEND: 'memory', CACHE_BACKEND: 'memory', SESSION_SECRET, GUEST_SESSIONS_PER_HOUR: '0', TRUST_PROXY: 'loopback' });
+    try {
+      for (let i = 0; i < 5; i++) expect((await request(app.app).post('/api/v1/sessions/guest').set('X-Forwarded-For', `198.19.${i}.1`)).status).toBe(201);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('registered tokens from a JWKS endpoint (RS256 / ES256)', () => {
   let jwks: JwksServer;
   let app: TestApp;

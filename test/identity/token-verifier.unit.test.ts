@@ -7,7 +7,7 @@ const T0 = Date.parse('2026-03-01T12:00:00.000Z');
 
 function verifierAt(clock: { ms: number }): TokenVerifier {
   return new TokenVerifier(
-    { sessions: { secret: 'guest-session-secret-of-at-least-32-bytes!!', secretGenerated: false, ttlDays: 30, perIpPerHour: 20 }, auth: { jwtSecret: SECRET } },
+    { sessions: { secret: 'guest-session-secret-of-at-least-32-bytes!!', secretGenerated: false, ttlDays: 30, perIpPerHour: 20, perHour: 1000 }, auth: { jwtSecret: SECRET } },
     () => new Date(clock.ms),
   );
 }

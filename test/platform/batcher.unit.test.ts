@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readBatcher, writeBatcher } from '../../src/platform/batcher.js';
+import { itemBatcher, readBatcher, writeBatcher } from '../../src/platform/batcher.js';
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -57,5 +57,59 @@ describe('writeBatcher', () => {
     expect(writes).toEqual([[1, 2, 3]]);
     const failed = await Promise.allSettled([write(13), write(14)]);
     expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
+});
+
+describe('itemBatcher', () => {
+  it('gathers the calls of one turn into one run, in call order', async () => {
+    const runs: number[][] = [];
+    const add = itemBatcher<number, number>(async (items, settle) => {
+      runs.push([...items]);
+      items.forEach((n, i) => settle(i, n * 10));
+    });
+    const results = await Promise.all([add(1), add(2), add(3)]);
+    expect(results).toEqual([10, 20, 30]);
+    expect(runs).toEqual([[1, 2, 3]]);
+  });
+
+  it('releases each caller as soon as its own item is settled, not when the whole run ends', async () => {
+    let finishRun!: () => void;
+    const runEnds = new Promise<void>((resolve) => (finishRun = resolve));
+    const call = itemBatcher<string, string>(async (items, settle) => {
+      settle(0, 'first done');
+      await runEnds; // the rest of the run (another caller's statement) is still under way
+      settle(1, 'second done');
+    });
+    const order: string[] = [];
+    const first = call('a').then((v) => order.push(v));
+    const second = call('b').then((v) => order.push(v));
+    await first;
+    for (let i = 0; i < 5; i++) await turn();
+    expect(order).toEqual(['first done']);
+    finishRun();
+    await second;
+    expect(order).toEqual(['first done', 'second done']);
+  });
+
+  it('rejects one caller alone with its own Error, and any item the run left unsettled', async () => {
+    const call = itemBatcher<number, number>(async (items, settle) => {
+      settle(0, 1);
+      settle(1, new Error('refused'));
+      // item 2 left unsettled
+    });
+    const results = await Promise.allSettled([call(0), call(1), call(2)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+    expect((results[1] as PromiseRejectedResult).reason).toEqual(new Error('refused'));
+  });
+
+  it("a run that throws rejects every caller not yet settled with the run's error, and only once", async () => {
+    const call = itemBatcher<number, number>(async (_items, settle) => {
+      settle(0, 7);
+      settle(0, 8); // a second settle of the same item changes nothing
+      throw new Error('connection lost');
+    });
+    const results = await Promise.allSettled([call(0), call(1)]);
+    expect(results[0]).toEqual({ status: 'fulfilled', value: 7 });
+    expect((results[1] as PromiseRejectedResult).reason).toEqual(new Error('connection lost'));
   });
 });

@@ -85,6 +85,9 @@ export class OpenApiContract {
     const where = `${res.method} ${res.path} → ${res.status}`;
     const pathOnly = res.path.split('?')[0];
     if (isWebPath(pathOnly)) return [];
+    // A CORS preflight answered by the CORS layer (described in the document's conventions, and
+    // checked by test/http/browser-headers): not an operation of the API.
+    if (res.method.toUpperCase() === 'OPTIONS' && res.status === 204 && res.headers['access-control-allow-origin'] !== undefined) return [];
     const path = this.paths.find((p) => p.pattern.test(pathOnly));
     const method = res.method.toLowerCase() === 'head' ? 'get' : res.method.toLowerCase();
     const headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : v === undefined ? undefined : String(v)]));

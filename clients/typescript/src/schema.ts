@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Start a guest session
-         * @description Any body is ignored. Limited per client IP in fixed one-hour windows (GUEST_SESSIONS_PER_IP_PER_HOUR).
+         * @description Any body is ignored. Limited per client address in fixed one-hour windows (GUEST_SESSIONS_PER_IP_PER_HOUR, default 20; an IPv6 client counts by its /64, an IPv4 one by its address), and in all, whatever the address, to GUEST_SESSIONS_PER_HOUR (default 1000, 0 = no ceiling), counted across processes. Past either: 429 with Retry-After. A guest account that no charge or reset has touched for GUEST_SESSION_TTL_DAYS (the token lifetime) is deleted by the scheduled cleanup, with its ledger and consent.
          */
         post: operations["createGuestSession"];
         delete?: never;
@@ -93,7 +93,7 @@ export interface paths {
         put?: never;
         /**
          * Ask the product assistant
-         * @description Order of checks: authentication → validation → consent → idempotency → rate limit → cache lookup → charge → assistant call → cache write. A fresh answer costs QUERY_COST, a cached one CACHED_QUERY_COST. A 5xx after a charge always means the charge was refunded.
+         * @description Order of checks: authentication → validation → consent → idempotency → rate limit → cache lookup → charge (a hold) → assistant call → cache write and answer recorded → hold settled → 200. A fresh answer costs QUERY_COST, a cached one CACHED_QUERY_COST. The charge is held until the answer is recorded (idempotency record and answer stored); only then is it settled and the 200 sent. A 5xx after a charge always means the charge was refunded, or will be: a hold that is not settled within CHARGE_HOLD_SECONDS (the process died, the database went away between charge and answer) is refunded exactly once by whichever process sweeps first. A retry with the same Idempotency-Key while the first attempt's hold is open takes that hold over instead of charging again.
          */
         post: operations["queryAssistant"];
         delete?: never;
@@ -223,10 +223,30 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Delete expired cache entries and old ledger entries
-         * @description Old ledger entries are replaced by one `carryover` per user; the default age is TRANSACTION_RETENTION_DAYS.
+         * Delete expired cache entries and old ledger entries; refund expired holds
+         * @description Old ledger entries are replaced by one `carryover` per user; the default age is TRANSACTION_RETENTION_DAYS. Held charges past CHARGE_HOLD_SECONDS are refunded (as the periodic sweep does).
          */
         post: operations["adminCleanup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/ledger/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Check every balance against its ledger
+         * @description One set-based check of every user (for operators and tests, not for a hot path): `mismatched` counts users whose `available` differs from the sum of their ledger, `negative` balances below 0, `openHolds` charges not yet settled or refunded, `expiredHolds` those past CHARGE_HOLD_SECONDS that no sweep has refunded yet; `examples` names up to 10 offending users. On a healthy system all but `users` and `openHolds` are 0.
+         */
+        get: operations["adminVerifyLedger"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -277,7 +297,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics */
+        /**
+         * Prometheus metrics
+         * @description With METRICS_TOKEN set, only `Authorization: Bearer <METRICS_TOKEN>` is answered (401 otherwise). With METRICS_PORT set, this route is served on that port only (a second listener) and is 404 on the API port.
+         */
         get: operations["metrics"];
         put?: never;
         post?: never;
@@ -473,6 +496,21 @@ export interface components {
         CleanupReport: {
             expiredCacheEntriesDeleted: number;
             transactionsDeleted: number;
+            expiredHoldsRefunded: number;
+        };
+        LedgerReport: {
+            /** @description Credit rows checked */
+            users: number;
+            /** @description Users whose `available` differs from the sum of their ledger entries */
+            mismatched: number;
+            /** @description Balances below 0 */
+            negative: number;
+            /** @description Charges held and not yet settled or refunded */
+            openHolds: number;
+            /** @description Open holds past CHARGE_HOLD_SECONDS that no sweep has refunded yet */
+            expiredHolds: number;
+            /** @description Up to 10 offending user ids */
+            examples: string[];
         };
     };
     responses: never;
@@ -569,7 +607,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -644,6 +682,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -663,7 +721,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -768,6 +826,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -787,7 +865,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -877,6 +955,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -896,7 +994,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1037,6 +1135,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -1056,7 +1174,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1082,7 +1200,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A retry with the same key and body within 24 h replays the first answer and charges nothing more. */
+                /** @description A retry with the same key and body within 24 h replays the first answer and charges nothing more. At most IDEMPOTENCY_MAX_KEYS_PER_USER (default 1000) keys are kept per user: past it the oldest answered ones are forgotten first (a forgotten key is like a new one); a key still running is never forgotten. */
                 "Idempotency-Key"?: string;
                 /** @description `no-cache` skips the cache read (the fresh answer is still written to the cache). */
                 "Cache-Control"?: string;
@@ -1324,7 +1442,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description UPSTREAM_ERROR: the assistant failed (any charge was refunded) */
+            /** @description UPSTREAM_ERROR: the assistant failed (any charge was refunded, or will be) */
             502: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1343,7 +1461,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1363,7 +1481,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description UPSTREAM_TIMEOUT: the assistant timed out (any charge was refunded) */
+            /** @description UPSTREAM_TIMEOUT: the assistant timed out (any charge was refunded, or will be) */
             504: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1498,6 +1616,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -1517,7 +1655,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1723,6 +1861,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -1742,7 +1900,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1877,6 +2035,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -1896,7 +2074,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2018,6 +2196,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -2037,7 +2235,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2129,6 +2327,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -2148,7 +2366,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2226,6 +2444,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -2245,7 +2483,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2298,7 +2536,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "expiredCacheEntriesDeleted": 4,
-                     *       "transactionsDeleted": 120
+                     *       "transactionsDeleted": 120,
+                     *       "expiredHoldsRefunded": 0
                      *     }
                      */
                     "application/json": components["schemas"]["CleanupReport"];
@@ -2401,6 +2640,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -2420,7 +2679,117 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    adminVerifyLedger: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The check */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "users": 1204,
+                     *       "mismatched": 0,
+                     *       "negative": 0,
+                     *       "openHolds": 3,
+                     *       "expiredHolds": 0,
+                     *       "examples": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LedgerReport"];
+                };
+            };
+            /** @description UNAUTHENTICATED: missing, malformed, expired or wrongly signed credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description ADMIN_DISABLED: operator routes are off while ADMIN_API_KEY is unset */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "ADMIN_DISABLED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2659,6 +3028,45 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            /** @description UNAUTHENTICATED: missing, malformed, expired or wrongly signed credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description NOT_FOUND: no such route */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -2769,7 +3177,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                file: "swagger-ui.css" | "swagger-ui-bundle.js";
+                file: "swagger-ui.css" | "swagger-ui-bundle.js" | "docs.js";
             };
             cookie?: never;
         };
@@ -2784,6 +3192,26 @@ export interface operations {
                 content: {
                     "application/javascript": string;
                     "text/css": string;
+                };
+            };
+            /** @description VALIDATION_FAILED: the request does not match its schema (details lists each issue) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            details: components["schemas"]["ValidationIssue"][];
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
                 };
             };
             /** @description NOT_FOUND: no such route */
