@@ -43,7 +43,8 @@ const SEED = Number(process.env.CHAOS_SEED ?? 20261203);
 const CHAOS_MS = Number(process.env.CHAOS_SECONDS ?? 45) * 1000;
 const NODES = 3;
 const SHOPPERS_PER_KIND = 8;
-const HOLD_SECONDS = 6;
+// More than the longest a request may take after its charge (the server refuses to start otherwise).
+const HOLD_SECONDS = 9;
 const SWEEP_SECONDS = 1;
 const ASSISTANT_TIMEOUT_MS = 1500;
 /** Longer than the server may take for any request (every one of its waits is bounded well below). */
