@@ -82,6 +82,7 @@ interface Shopper {
 }
 
 interface Attempt {
+  requestId: string;
   port: number;
   sentAt: number;
   doneAt: number;
@@ -118,9 +119,13 @@ interface LedgerRow {
   idempotency_key: string | null;
 }
 
+/** Each attempt's X-Request-Id, to find it in the processes' logs. */
+let attemptSeq = 0;
+
 async function ask(port: number, auth: string, query: string, key: string | undefined): Promise<Attempt> {
   const sentAt = Date.now();
-  const headers: Record<string, string> = { authorization: auth, 'content-type': 'application/json' };
+  const requestId = `chaos-${++attemptSeq}`;
+  const headers: Record<string, string> = { authorization: auth, 'content-type': 'application/json', 'x-request-id': requestId };
   if (key) headers['idempotency-key'] = key;
   try {
     const res = await fetch(`http://127.0.0.1:${port}${QUERY_PATH}`, {
@@ -131,6 +136,7 @@ async function ask(port: number, auth: string, query: string, key: string | unde
     });
     const body = (await res.json()) as { answer?: string; error?: { code: string } };
     return {
+      requestId,
       port,
       sentAt,
       doneAt: Date.now(),
@@ -142,7 +148,7 @@ async function ask(port: number, auth: string, query: string, key: string | unde
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause;
     const refused = cause?.code === 'ECONNREFUSED';
-    return { port, sentAt, doneAt: Date.now(), failure: refused ? 'refused' : 'lost', detail: cause?.code ?? (err as Error).name };
+    return { requestId, port, sentAt, doneAt: Date.now(), failure: refused ? 'refused' : 'lost', detail: cause?.code ?? (err as Error).name };
   }
 }
 
@@ -162,6 +168,8 @@ const figures = {
   modelSlow: 0,
   cleanupCalls: 0,
   cleanupRefunds: 0,
+  /** The cleanup route's 5xx answers by status (during a database cut: 503 expected). */
+  cleanupStatuses: {} as Record<number, number>,
   statuses: {} as Record<string, number>,
 };
 
@@ -369,6 +377,7 @@ describeChaos('credits under chaos: several processes, one database, faults ever
             signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
           });
           figures.cleanupCalls++;
+          if (res.status >= 500) figures.cleanupStatuses[res.status] = (figures.cleanupStatuses[res.status] ?? 0) + 1;
           const body = (await res.json()) as { expiredHoldsRefunded?: number };
           if (res.status === 200 && typeof body.expiredHoldsRefunded === 'number') figures.cleanupRefunds += body.expiredHoldsRefunded;
         } catch {
@@ -477,7 +486,7 @@ describeChaos('credits under chaos: several processes, one database, faults ever
         const standing = mine.filter((d) => !refundOf.has(d.id));
         const describeQ = () =>
           `${s.userId} question "${q.query}"${q.key ? ` key ${q.key}` : ''}: ${q.outcome}; attempts ${[...q.attempts, ...q.audit]
-            .map((a) => `${a.failure ?? a.status}${a.replayed ? ' replayed' : ''}@${a.port}+${a.sentAt - q.attempts[0]!.sentAt}ms`)
+            .map((a) => `${a.requestId} ${a.failure ?? a.status}${a.replayed ? ' replayed' : ''}@${a.port}+${a.sentAt - q.attempts[0]!.sentAt}ms/${a.doneAt - a.sentAt}ms`)
             .join(', ')}; debits ${mine.map((d) => `${d.id} [hold ${holdOf.get(d.id)?.state ?? 'none'}${refundOf.has(d.id) ? `, refund ${refundOf.get(d.id)!.id}` : ''}]`).join(', ') || 'none'}`;
         const answers = new Set([...q.attempts, ...q.audit].flatMap((a) => (a.status === 200 ? [a.answer] : [])));
         if (answers.size > 1) flag('two answers to one key', `${answers.size} different answers to one key: ${describeQ()}`);
@@ -496,7 +505,10 @@ describeChaos('credits under chaos: several processes, one database, faults ever
           recordedButLost += standing.length === 1 ? 1 : 0;
           expectedNet += standing.length === 1 ? 1 : 0;
         } else if (q.outcome === 'refused') {
-          if (standing.length !== 0) flag('no answer, charged', `no answer, ${standing.length} charges stand: ${describeQ()}`);
+          if (standing.length !== 0) {
+            const told = q.attempts.at(-1)!;
+            flag('no answer, charged', `no answer, ${standing.length} charges stand: ${describeQ()}; the server says of ${told.requestId}: ${serverSays(cluster, told.requestId)}`);
+          }
         } else {
           flag('never answered', `never answered, even after the faults: ${describeQ()}`);
         }
@@ -511,7 +523,7 @@ describeChaos('credits under chaos: several processes, one database, faults ever
       .sort(([, a], [, b]) => b - a)
       .map(([k, v]) => `${k}: ${v}`)
       .join(', ');
-    console.log(`chaos: statuses ${statusList}`);
+    console.log(`chaos: statuses ${statusList}; cleanup route 5xx ${JSON.stringify(figures.cleanupStatuses)} of ${figures.cleanupCalls} calls`);
     console.log(`chaos: ledger/verify before the replays ${JSON.stringify(verifyBefore)}, after ${JSON.stringify(verifyAfter)}; SQL ${JSON.stringify(sqlBefore)}, ${JSON.stringify(sqlAfter)}`);
     if (discrepancies.length > 0) {
       const report = [...byKind].map(([kind, texts]) => `${kind}: ${texts.length}\n    ${texts.slice(0, 6).join('\n    ')}`);
@@ -542,6 +554,24 @@ describeChaos('credits under chaos: several processes, one database, faults ever
     }
   });
 });
+
+/** What the processes logged about one request (its closing line and any warning), in short. */
+function serverSays(cluster: ApiCluster, requestId: string): string {
+  const needle = `"requestId":"${requestId}"`;
+  const lines = cluster.nodes.flatMap((n) => (n.log + (n.server?.output() ?? '')).split('\n')).filter((l) => l.includes(needle));
+  return (
+    lines
+      .map((l) => {
+        try {
+          const e = JSON.parse(l) as { msg?: string; status?: number; ms?: number; err?: { message?: string } };
+          return [e.msg, e.status, e.ms === undefined ? undefined : `${e.ms} ms`, e.err?.message].filter((x) => x !== undefined).join(' ');
+        } catch {
+          return l.slice(0, 200);
+        }
+      })
+      .join('; ') || 'nothing'
+  );
+}
 
 /** GET /api/v1/admin/ledger/verify on the first process that is up. */
 async function verifyRoute(cluster: ApiCluster): Promise<{ status: number; body: unknown }> {
