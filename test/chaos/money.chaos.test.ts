@@ -335,14 +335,14 @@ describeChaos('credits under chaos: several processes, one database, faults ever
     const cutter = async () => {
       const r = rng(faultRandom() * 2 ** 32);
       while (Date.now() < chaosEnd) {
-        await sleep(between(r, 2000, 5000));
+        await sleep(between(r, 1000, 3000));
         if (Date.now() >= chaosEnd) break;
         const mode: ProxyMode = r() < 0.5 ? 'refuse' : 'blackhole';
         const targets = r() < 0.5 ? cluster.nodes : [pick(r, cluster.nodes)];
         for (const n of targets) n.proxy.setMode(mode);
         if (mode === 'refuse') figures.cutsRefuse++;
         else figures.cutsBlackhole++;
-        await sleep(between(r, 1500, 4000));
+        await sleep(between(r, 1000, 3000));
         for (const n of targets) n.proxy.setMode('pass');
       }
     };
@@ -563,8 +563,8 @@ function serverSays(cluster: ApiCluster, requestId: string): string {
     lines
       .map((l) => {
         try {
-          const e = JSON.parse(l) as { msg?: string; status?: number; ms?: number; err?: { message?: string } };
-          return [e.msg, e.status, e.ms === undefined ? undefined : `${e.ms} ms`, e.err?.message].filter((x) => x !== undefined).join(' ');
+          const e = JSON.parse(l) as { msg?: string; status?: number; ms?: number; cause?: string; err?: { message?: string } };
+          return [e.msg, e.status, e.ms === undefined ? undefined : `${e.ms} ms`, e.cause, e.err?.message].filter((x) => x !== undefined).join(' ');
         } catch {
           return l.slice(0, 200);
         }
