@@ -183,6 +183,24 @@ describe('POST /api/v1/assistant/query with PostgreSQL cut', () => {
 
   const waitUntilReady = () => eventually('readiness ready', () => request(app.app).get('/health/ready'), (r) => r.status === 200);
 
+  /**
+   * Sends a request, cuts the database (`cut`) once the assistant has the question (answering as
+   * `assistant` says), and resolves the response. The assistant answers normally again after.
+   */
+  async function cutWhileAssistantWorks(send: () => request.Test, cut: ProxyMode, assistant: FakeOpenAi['mode']): Promise<request.Response> {
+    const callsBefore = openai.calls;
+    openai.mode = assistant;
+    try {
+      // supertest sends on then(): start the request now, cut once the provider has it.
+      const inFlight = send().then((r) => r);
+      await eventually('the assistant call started', async () => openai.calls, (calls) => calls > callsBefore, 5000);
+      proxy.setMode(cut);
+      return await inFlight;
+    } finally {
+      openai.mode = { kind: 'answer' };
+    }
+  }
+
   for (const mode of ['refuse', 'blackhole'] as ProxyMode[]) {
     it(`${mode}: each query answers 503 SERVICE_UNAVAILABLE with Retry-After within ${OUTAGE_BUDGET_MS} ms, readiness 503, answers return within ${RECOVERY_MS / 1000} s, and the balance moves by exactly the answers' charges`, async () => {
       await waitUntilReady();
@@ -235,18 +253,7 @@ describe('POST /api/v1/assistant/query with PostgreSQL cut', () => {
       await waitUntilReady();
       const u = await guest(app);
       const start = await books(u.userId);
-      const callsBefore = openai.calls;
-      openai.mode = { kind: 'slow', delayMs: 1000 };
-      let res: request.Response;
-      try {
-        // supertest sends on then(): start the request now, cut once the provider has it.
-        const inFlight = ask(app, u.auth, `espresso grinder ${randomUUID()}`).then((r) => r);
-        await eventually('the assistant call started', async () => openai.calls, (calls) => calls > callsBefore, 5000);
-        proxy.setMode(mode);
-        res = await inFlight;
-      } finally {
-        openai.mode = { kind: 'answer' };
-      }
+      const res = await cutWhileAssistantWorks(() => ask(app, u.auth, `espresso grinder ${randomUUID()}`), mode, { kind: 'slow', delayMs: 1000 });
       // Charged before the cut; recording the answer (and settling its hold) needs the database.
       expect(res.status).toBe(503);
       expect(res.body.error.code).toBe('SERVICE_UNAVAILABLE');
@@ -268,18 +275,8 @@ describe('POST /api/v1/assistant/query with PostgreSQL cut', () => {
     await waitUntilReady();
     const u = await guest(app);
     const start = await books(u.userId);
-    const callsBefore = openai.calls;
-    openai.mode = { kind: 'fail', delayMs: 500 };
-    let res: request.Response;
-    try {
-      const inFlight = ask(app, u.auth, `hiking poles ${randomUUID()}`).then((r) => r);
-      await eventually('the assistant call started', async () => openai.calls, (calls) => calls > callsBefore, 5000);
-      // Charged already; the refund after the failure finds the database gone.
-      proxy.setMode('refuse');
-      res = await inFlight;
-    } finally {
-      openai.mode = { kind: 'answer' };
-    }
+    // Charged already; the refund after the failure finds the database gone.
+    const res = await cutWhileAssistantWorks(() => ask(app, u.auth, `hiking poles ${randomUUID()}`), 'refuse', { kind: 'fail', delayMs: 500 });
     // The assistant's own failure is what the shopper hears; the refund is owed, not lost.
     expect(res.status).toBe(502);
     proxy.setMode('pass');
@@ -300,18 +297,8 @@ describe('POST /api/v1/assistant/query with PostgreSQL cut', () => {
     const question = `trail runners ${randomUUID()}`;
     const askWithKey = () => request(app.app).post(QUERY).set('Authorization', u.auth).set('Idempotency-Key', key).send({ query: question });
     const start = await books(u.userId);
-    const callsBefore = openai.calls;
-    openai.mode = { kind: 'slow', delayMs: 1000 };
-    let first: request.Response;
-    try {
-      const inFlight = askWithKey().then((r) => r);
-      await eventually('the assistant call started', async () => openai.calls, (calls) => calls > callsBefore, 5000);
-      // Charged; the answer and its idempotency record cannot be saved.
-      proxy.setMode('blackhole');
-      first = await inFlight;
-    } finally {
-      openai.mode = { kind: 'answer' };
-    }
+    // Charged; the answer and its idempotency record cannot be saved.
+    const first = await cutWhileAssistantWorks(askWithKey, 'blackhole', { kind: 'slow', delayMs: 1000 });
     expect(first.status).toBe(503);
     proxy.setMode('pass');
     await waitUntilReady();
@@ -350,17 +337,14 @@ describe('POST /api/v1/assistant/query with PostgreSQL cut', () => {
     });
     const u = await guest(leaving);
     const start = await books(u.userId);
-    const callsBefore = openai.calls;
-    openai.mode = { kind: 'fail', delayMs: 500 };
     try {
-      const inFlight = request(leaving.app).post(QUERY).set('Authorization', u.auth).send({ query: `sleeping bag ${randomUUID()}` }).then((r) => r);
-      await eventually('the assistant call started', async () => openai.calls, (calls) => calls > callsBefore, 5000);
-      proxy.setMode('refuse');
-      expect((await inFlight).status).toBe(502);
+      const failed = await cutWhileAssistantWorks(() => request(leaving.app).post(QUERY).set('Authorization', u.auth).send({ query: `sleeping bag ${randomUUID()}` }), 'refuse', {
+        kind: 'fail',
+        delayMs: 500,
+      });
+      expect(failed.status).toBe(502);
     } finally {
-      openai.mode = { kind: 'answer' };
-      proxy.setMode('pass');
-      // Shut down (what SIGTERM does) with its refund not made: nothing of it lives on in memory.
+      proxy.setMode('pass');      // Shut down (what SIGTERM does) with its refund not made: nothing of it lives on in memory.
       await leaving.close();
     }
     await waitUntilReady();

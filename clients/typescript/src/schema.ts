@@ -2770,6 +2770,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
