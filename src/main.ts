@@ -3,8 +3,12 @@ import type { Server } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createContainer } from './container.js';
 
-/** How long in-flight requests may take to finish after SIGTERM before connections are cut. */
-const SHUTDOWN_GRACE_MS = 10_000;
+/**
+ * How long in-flight requests may take to finish after SIGTERM before connections are cut: at
+ * least 10 s, and never less than the longest a query can run after its charge, so a deploy lets
+ * every charged answer be recorded and delivered.
+ */
+const MIN_SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
   let config: Config;
@@ -53,7 +57,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => {
       logger.warn('grace period over: closing remaining connections');
       server.closeAllConnections();
-    }, SHUTDOWN_GRACE_MS);
+    }, Math.max(MIN_SHUTDOWN_GRACE_MS, config.assistant.requestBudgetMs));
     force.unref();
     metricsServer?.close();
     metricsServer?.closeIdleConnections();

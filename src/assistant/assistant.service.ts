@@ -3,7 +3,7 @@ import type { QueryCacheService } from '../cache/query-cache.service.js';
 import { cacheKey } from '../cache/cache-key.js';
 import type { ConsentService } from '../consent/consent.service.js';
 import type { CreditAccount } from '../credits/credit.repository.js';
-import type { ChargeOutcome, CreditService } from '../credits/credit.service.js';
+import { ChargeConflictError, type ChargeOutcome, type CreditService } from '../credits/credit.service.js';
 import type { IdempotencyStore } from '../idempotency/idempotency.store.js';
 import type { Caller } from '../identity/caller.js';
 import type { RateLimitStore } from '../rate-limit/rate-limit.store.js';
@@ -257,7 +257,7 @@ export class AssistantService {
       };
       recorded = await this.deps.idempotency.complete(caller.userId, record.key, record.attempt, kept as unknown as Record<string, unknown>, charge.chargeId);
     } else {
-      recorded = charge.chargeId === null || (await this.deps.credits.settle(caller, charge.chargeId)) === 'settled';
+      recorded = charge.chargeId === null || (await this.settleOrDecide(caller, charge.chargeId, result.body.creditsCharged));
     }
     if (recorded) return;
     // Nothing was recorded or settled: the hold is refunded (or belongs to the attempt that took
@@ -301,6 +301,29 @@ export class AssistantService {
   }
 
   /**
+   * Settles a hold of a request without an Idempotency-Key. A settle whose outcome is unknown (it
+   * timed out or lost its connection, and may still commit) is never answered 503 as it stands:
+   * the request's own refund decides, as it takes the hold's row lock and so finds the settle done
+   * (the answer goes out: it was charged) or refunds the hold (no answer, not charged). Only when
+   * even that cannot reach the database is the outcome unknown: the hold then ends settled (like
+   * an answer lost on the way) or refunded by the sweep, and the charge id is logged for an operator.
+   */
+  private async settleOrDecide(caller: Caller, chargeId: string, cost: number): Promise<boolean> {
+    try {
+      return (await this.deps.credits.settle(caller, chargeId)) === 'settled';
+    } catch (err) {
+      try {
+        const result = await this.deps.credits.refund(caller, chargeId, REFUND_DESCRIPTION);
+        if (result === 'refunded') this.deps.metrics.creditsRefunded.inc({ user_kind: userKind(caller) }, cost);
+        return result === 'settled';
+      } catch {
+        this.deps.logger.error({ err, chargeId, userKind: userKind(caller) }, 'settle outcome unknown: the hold ends settled, or refunded by the sweep');
+        throw err;
+      }
+    }
+  }
+
+  /**
    * Takes the request's charge as a hold. With an Idempotency-Key its ledger key comes from the
    * record's charge token, so a retry that took a crashed attempt's record over replays that
    * attempt's charge and adopts its open hold instead of charging twice. A replayed charge whose
@@ -318,13 +341,17 @@ export class AssistantService {
       } catch (err) {
         // Refused (402) or clashing: nothing was charged. Anything else may have landed.
         if (record && isAppError(err) && err.status < 500) record.chargeMayStand = false;
-        if (record && round === 0 && isAppError(err) && err.code === 'IDEMPOTENCY_CONFLICT') {
+        if (record && round === 0 && err instanceof ChargeConflictError) {
+          // The key holds the crashed attempt's charge of another cost (a fresh answer then, a
+          // cached one now): charge this one afresh, and give that one back now.
           await this.renewChargeToken(caller, record);
+          await this.refund(caller, { chargeId: err.priorChargeId }, 0, 'its answer changed on retry', undefined);
           continue;
         }
         throw err;
       }
       if (outcome.replayed && outcome.hold !== 'held' && record && round === 0) {
+        // That charge has ended (refunded by the sweep): it cannot be adopted.
         await this.renewChargeToken(caller, record);
         continue;
       }
@@ -348,17 +375,19 @@ export class AssistantService {
    * it, the charge's hold is left to the sweep, which refunds it within CHARGE_HOLD_SECONDS: no
    * refund waits in this process's memory, so none is lost to a restart.
    */
-  private async refund(caller: Caller, charge: ChargeOutcome, cost: number, cause: unknown, record: OwnRecord | undefined): Promise<void> {
-    if (!charge.chargeId) return;
+  private async refund(caller: Caller, charge: Pick<ChargeOutcome, 'chargeId'>, cost: number, cause: unknown, record: OwnRecord | undefined): Promise<boolean> {
+    if (!charge.chargeId) return true;
     try {
       const result = await this.deps.credits.refund(caller, charge.chargeId, REFUND_DESCRIPTION);
-      if (result === 'refunded') this.deps.metrics.creditsRefunded.inc({ user_kind: userKind(caller) }, cost);
+      if (result === 'refunded' && cost > 0) this.deps.metrics.creditsRefunded.inc({ user_kind: userKind(caller) }, cost);
       if (record && result !== 'settled') record.chargeMayStand = false;
+      return result !== 'settled';
     } catch (err) {
       this.deps.logger.error(
         { err, chargeId: charge.chargeId, userKind: userKind(caller), cause: describe(cause) },
-        'refund failed after an assistant error; the hold is refunded by the sweep',
+        'refund failed; the hold is refunded by the sweep',
       );
+      return false;
     }
   }
 

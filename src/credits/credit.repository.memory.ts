@@ -87,7 +87,7 @@ export class MemoryCreditRepository implements CreditRepository {
     if (prior) {
       return prior.type === 'debit' && prior.amount === -request.cost
         ? { kind: 'replayed', chargeId: prior.id, balanceAfter: prior.balanceAfter, hold: this.holds.get(prior.id)?.state ?? null, account: this.account(row) }
-        : { kind: 'conflict', account: this.account(row) };
+        : { kind: 'conflict', priorChargeId: prior.id, account: this.account(row) };
     }
     if (row.available < request.cost) return { kind: 'insufficient', account: this.account(row) };
     if (request.cost === 0) return { kind: 'charged', chargeId: null, account: this.account(row) };
@@ -116,18 +116,22 @@ export class MemoryCreditRepository implements CreditRepository {
   }
 
   async settle(userId: string, chargeId: string): Promise<SettleResult> {
-    return this.settleNow(userId, chargeId);
-  }
-
-  /**
-   * `settle` without a turn of the event loop, for the memory idempotency store, which records an
-   * answer and settles its hold as one step.
-   */
-  settleNow(userId: string, chargeId: string): SettleResult {
     const hold = this.holdOf(userId, chargeId);
     if (!hold) return 'not_found';
     if (hold.state === 'held') hold.state = 'settled';
-    return hold.state === 'settled' ? 'settled' : 'refunded';
+    return hold.state;
+  }
+
+  /**
+   * Settles an open hold without a turn of the event loop, for the memory idempotency store, which
+   * records an answer and settles its hold as one step: true only when this call settled it (as
+   * the PostgreSQL store requires the hold open).
+   */
+  settleNow(userId: string, chargeId: string): boolean {
+    const hold = this.holdOf(userId, chargeId);
+    if (hold?.state !== 'held') return false;
+    hold.state = 'settled';
+    return true;
   }
 
   async refundExpiredHolds(limit: number): Promise<SweptHold[]> {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Caller } from '../identity/caller.js';
 import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../platform/cursor.js';
-import { AppError } from '../platform/errors.js';
+import { AppError, StorageUnavailableError } from '../platform/errors.js';
 import type { TransactionType } from '../platform/models.js';
 import { isDatabaseUnavailable } from '../platform/db-guard.js';
 import { pooledQuery, statement, type Statement } from '../platform/pooled-query.js';
@@ -200,7 +200,7 @@ export class PostgresCreditRepository implements CreditRepository {
     if (row.prior_id) {
       return row.prior_type === 'debit' && row.prior_amount === -request.cost
         ? { kind: 'replayed', chargeId: row.prior_id, balanceAfter: row.prior_balance!, hold: row.prior_hold ?? null, account }
-        : { kind: 'conflict', account };
+        : { kind: 'conflict', priorChargeId: row.prior_id, account };
     }
     if (!row.ok) return { kind: 'insufficient', account };
     return { kind: 'charged', chargeId: row.entry_id, account };
@@ -223,14 +223,21 @@ export class PostgresCreditRepository implements CreditRepository {
     );
     const swept: SweptHold[] = [];
     const work = [...due];
+    let failure: unknown;
     const worker = async () => {
       for (let hold = work.shift(); hold; hold = work.shift()) {
-        const row = await this.mutate('credits.sweep', SWEEP_REFUND_SQL, hold.user_id, false, [SWEEP_DESCRIPTION, hold.debit_id, this.clock()], true);
-        const result = this.refundResult(row);
-        if (result.kind === 'refunded') swept.push({ userId: hold.user_id, chargeId: hold.debit_id, amount: row!.applied });
+        try {
+          const row = await this.mutate('credits.sweep', SWEEP_REFUND_SQL, hold.user_id, false, [SWEEP_DESCRIPTION, hold.debit_id, this.clock()], true);
+          if (this.refundResult(row).kind === 'refunded') swept.push({ userId: hold.user_id, chargeId: hold.debit_id, amount: row!.applied });
+        } catch (err) {
+          // One hold that cannot be refunded must not stop the others: it is tried again next sweep.
+          failure ??= err;
+          if (isDatabaseUnavailable(err) || err instanceof StorageUnavailableError) return;
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, work.length) }, worker));
+    if (swept.length === 0 && failure !== undefined) throw failure;
     return swept;
   }
 
@@ -540,7 +547,7 @@ export class PostgresCreditRepository implements CreditRepository {
         const byId = new Map(rows.map((r) => [r.debit_id, r]));
         for (const i of live) {
           const row = byId.get(settles[i]!.chargeId);
-          done(i, row?.settled || row?.state === 'settled' ? 'settled' : row?.state ? 'refunded' : 'not_found');
+          done(i, row?.settled || row?.state === 'settled' ? 'settled' : row?.state === 'refunded' ? 'refunded' : 'not_found');
         }
         return;
       } catch (err) {
@@ -560,8 +567,10 @@ export class PostgresCreditRepository implements CreditRepository {
     if (!row || !row.charge_id) return { kind: 'charge_not_found' };
     const account = this.account(row);
     if (row.ok) return { kind: 'refunded', refundId: row.entry_id!, account };
-    if (row.prior_id || row.prior_hold === 'refunded') return { kind: 'already_refunded', account };
-    // Its hold was settled (or, found open, was settled while this statement waited for it).
+    // The hold's state under its lock decides; without a hold, a prior refund entry does.
+    if (row.prior_hold === 'settled') return { kind: 'settled', account };
+    if (row.prior_hold === 'refunded' || row.prior_id) return { kind: 'already_refunded', account };
+    // The sweep skipped a hold whose settle is under way: not refunded by this call.
     return { kind: 'settled', account };
   }
 

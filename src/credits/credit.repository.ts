@@ -50,7 +50,8 @@ export type ChargeResult =
   /** `hold`: the original debit's hold as it stands (null: it was taken without one). */
   | { kind: 'replayed'; chargeId: string; balanceAfter: number; hold: HoldState | null; account: CreditAccount }
   | { kind: 'insufficient'; account: CreditAccount }
-  | { kind: 'conflict'; account: CreditAccount };
+  /** `priorChargeId`: the entry that already holds the key (a charge of another cost). */
+  | { kind: 'conflict'; priorChargeId: string; account: CreditAccount };
 
 export type RefundResult =
   | { kind: 'refunded'; refundId: string; account: CreditAccount }

@@ -17,6 +17,14 @@ export interface ChargeOutcome {
   account: CreditAccount;
 }
 
+/** 409: the charge's idempotency key already holds a charge of another cost (`priorChargeId`). */
+export class ChargeConflictError extends AppError<'IDEMPOTENCY_CONFLICT'> {
+  constructor(readonly priorChargeId: string) {
+    super('IDEMPOTENCY_CONFLICT', 'This idempotency key was already used for a different charge.');
+    this.name = 'ChargeConflictError';
+  }
+}
+
 /** Retention cleanup works through this many users per transaction. */
 export const CLEANUP_USERS_PER_BATCH = 500;
 
@@ -60,7 +68,7 @@ export class CreditService {
       case 'replayed':
         return { chargeId: result.chargeId, replayed: true, hold: result.hold, balanceAfter: result.balanceAfter, account: result.account };
       case 'conflict':
-        throw new AppError('IDEMPOTENCY_CONFLICT', 'This idempotency key was already used for a different charge.');
+        throw new ChargeConflictError(result.priorChargeId);
       case 'insufficient': {
         const { account } = result;
         const retryAfter = Math.max(1, Math.ceil((account.resetsAt.getTime() - this.now().getTime()) / 1000));

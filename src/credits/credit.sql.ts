@@ -106,23 +106,25 @@ export const CHARGE_HOLD = `hold AS (
 )`;
 
 /**
- * The refund's hold step: an open hold of this user's debit $8 becomes `refunded`, guarded by its
- * state, so the refund entry (written only when this step changed a row, see REFUND_OP) and the
- * hold's outcome are one change. Waiting on a hold that a settle holds locked, the UPDATE sees the
- * settled row and changes nothing. The sweep's variant skips a locked hold (its settle is under
- * way) and refunds only a hold past its expiry ($9).
+ * The refund's hold steps. `hl` locks this user's hold of debit $8 (after the user's row, like
+ * every refund) and reads it as it stands once the lock is granted, not as the statement's
+ * snapshot saw it: a settle or another refund that committed meanwhile shows. `hupd` moves an
+ * open hold to `refunded`; the refund entry is written only when it did (see REFUND_OP), so the
+ * entry and the hold's outcome are one change. The sweep's variant refunds only a hold past its
+ * expiry ($9) and skips one whose row is locked (a settle is under way: it decides).
  */
 export function refundHoldStep(sweep: boolean): string {
-  return `hupd AS (
+  return `hl AS (
+  SELECT h.debit_id, h.amount, h.state
+    FROM credit_holds h JOIN cur ON cur.user_id = h.user_id
+   WHERE h.debit_id = $8::bigint${sweep ? `
+     AND h.expires_at <= COALESCE($9::timestamptz, statement_timestamp())` : ''}
+   FOR UPDATE OF h${sweep ? ' SKIP LOCKED' : ''}
+),
+hupd AS (
   UPDATE credit_holds h SET state = 'refunded', refunded_at = COALESCE($2::timestamptz, clock_timestamp())
-    FROM cur
-   WHERE h.debit_id = $8::bigint AND h.user_id = cur.user_id AND h.state = 'held'${
-     sweep
-       ? `
-     AND h.expires_at <= COALESCE($9::timestamptz, statement_timestamp())
-     AND h.debit_id IN (SELECT debit_id FROM credit_holds WHERE debit_id = $8::bigint FOR UPDATE SKIP LOCKED)`
-       : ''
-   }
+    FROM hl
+   WHERE h.debit_id = hl.debit_id AND hl.state = 'held'
   RETURNING h.debit_id, h.amount
 ),`;
 }
@@ -130,16 +132,18 @@ export function refundHoldStep(sweep: boolean): string {
 /**
  * $7 description, $8 charge id. Gives back a debit of this user once (ledger key `refund:<id>`):
  * a held debit when REFUND's hold step moved its hold to `refunded`; a debit without a hold when
- * it has no refund yet. A settled hold is never refunded.
+ * it has no refund yet. A settled hold is never refunded. `prior_hold` is the hold's state as
+ * found under its lock (NULL: no hold, or the sweep skipped it).
  */
 export const REFUND_OP = `
   SELECT COALESCE(hu.amount, -c.amount) AS delta, 'refund'::varchar AS type, $7::text AS description,
          ('refund:' || $8::bigint)::varchar AS key,
-         (hu.debit_id IS NOT NULL OR (hs.debit_id IS NULL AND c.id IS NOT NULL AND p.id IS NULL)) AS ok,
-         COALESCE(c.id, hs.debit_id) AS charge_id, p.id AS prior_id, hs.state AS prior_hold
+         (hu.debit_id IS NOT NULL OR (hs.debit_id IS NULL AND hx.debit_id IS NULL AND c.id IS NOT NULL AND p.id IS NULL)) AS ok,
+         COALESCE(c.id, hs.debit_id, hx.debit_id) AS charge_id, p.id AS prior_id, hs.state AS prior_hold
     FROM base b
     LEFT JOIN hupd hu ON true
-    LEFT JOIN credit_holds hs ON hs.debit_id = $8::bigint AND hs.user_id = b.user_id
+    LEFT JOIN hl hs ON true
+    LEFT JOIN credit_holds hx ON hx.debit_id = $8::bigint AND hx.user_id = b.user_id
     LEFT JOIN credit_transactions c ON c.user_id = b.user_id AND c.id = $8::bigint AND c.transaction_type = 'debit'
     LEFT JOIN credit_transactions p ON p.user_id = b.user_id AND p.idempotency_key = 'refund:' || $8::bigint`;
 
@@ -289,24 +293,31 @@ SELECT (SELECT count(*) FROM users) AS users,
 
 /**
  * Settles the holds of one turn: $1 debit ids, $2 their user ids (the arrays align), $3 clock.
- * Each open hold becomes `settled`, guarded by its state: a hold the sweep refunded first stays
- * refunded. One row per hold asked: `settled` (this statement did it) and the hold's state as the
- * statement found it (`settled` already, `refunded`, or NULL for no such hold of that user).
+ * Each hold is locked first (in id order, so overlapping batches never deadlock) and read as it
+ * stands once the lock is granted; an open one becomes `settled`. One row per hold asked:
+ * `settled` (this statement did it) and the hold's state under the lock (`settled` already,
+ * `refunded` first by a sweep or the request's own refund, or NULL for no such hold of that user).
  */
 export const SETTLE_MANY = `
 WITH req AS (
   SELECT * FROM unnest($1::bigint[], $2::varchar[]) AS r(debit_id, user_id)
 ),
+lk AS (
+  SELECT h.debit_id, h.state
+    FROM credit_holds h JOIN req r ON r.debit_id = h.debit_id AND r.user_id = h.user_id
+   ORDER BY h.debit_id
+   FOR UPDATE OF h
+),
 s AS (
   UPDATE credit_holds h SET state = 'settled', settled_at = COALESCE($3::timestamptz, clock_timestamp())
-    FROM req
-   WHERE h.debit_id = req.debit_id AND h.user_id = req.user_id AND h.state = 'held'
+    FROM lk
+   WHERE h.debit_id = lk.debit_id AND lk.state = 'held'
   RETURNING h.debit_id
 )
-SELECT r.debit_id::text AS debit_id, (s.debit_id IS NOT NULL) AS settled, h.state
+SELECT r.debit_id::text AS debit_id, (s.debit_id IS NOT NULL) AS settled, lk.state
   FROM req r
   LEFT JOIN s ON s.debit_id = r.debit_id
-  LEFT JOIN credit_holds h ON h.debit_id = r.debit_id AND h.user_id = r.user_id`;
+  LEFT JOIN lk ON lk.debit_id = r.debit_id`;
 
 /** $1 clock, $2 rows: open holds past their expiry, oldest first (the sweep's work list). */
 export const EXPIRED_HOLDS = `

@@ -1,9 +1,9 @@
-import type { SettleResult } from '../credits/credit.repository.js';
 import { DEFAULT_MAX_KEYS_PER_USER, type BeginParams, type BeginResult, type IdempotencyStore, type IdempotencyStoreOptions, type StoredResponse } from './idempotency.store.js';
 
-/** Settles a hold at once, without a turn of the event loop (the memory credit repository). */
+/** Settles an open hold at once, without a turn of the event loop (the memory credit repository). */
 export interface HoldSettler {
-  settleNow(userId: string, chargeId: string): SettleResult;
+  /** True only when this call settled it. */
+  settleNow(userId: string, chargeId: string): boolean;
 }
 
 interface Entry {
@@ -73,7 +73,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     if (!entry) return false;
     if (holdId) {
       if (!this.holds) throw new Error('this idempotency store settles no holds');
-      if (this.holds.settleNow(userId, holdId) !== 'settled') return false;
+      if (!this.holds.settleNow(userId, holdId)) return false;
     }
     entry.status = 'completed';
     entry.response = structuredClone(response);

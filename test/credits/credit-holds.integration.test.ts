@@ -4,6 +4,7 @@ import { PostgresCreditRepository } from '../../src/credits/credit.repository.po
 import { BreakerRegistry } from '../../src/platform/breaker.js';
 import { DbGuard } from '../../src/platform/db-guard.js';
 import { StorageUnavailableError } from '../../src/platform/errors.js';
+import { unguarded } from '../../src/platform/storage-guard.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { createMigratedDatabase, type MigratedDatabase } from '../support/credit-storage.js';
 import { TEST_DATABASE_URL } from '../support/database.js';
@@ -61,6 +62,65 @@ describe.skipIf(!TEST_DATABASE_URL)('a charge answered 503 by the guard while it
     expect(swept.flat()).toHaveLength(1);
     expect((await repo.find(shopper.userId))!.available).toBe(10);
     expect(await repo.verifyLedger()).toMatchObject({ mismatched: 0, negative: 0, openHolds: 0, expiredHolds: 0 });
+  });
+});
+
+/**
+ * A settle or refund that waits on a hold another transaction is ending reports the outcome that
+ * transaction gave it, not what the statement's snapshot saw (the hold as open).
+ */
+describe.skipIf(!TEST_DATABASE_URL)('a settle or refund waiting on a hold that another transaction ends', () => {
+  let db: MigratedDatabase;
+  let repo: PostgresCreditRepository;
+  beforeAll(async () => {
+    db = await createMigratedDatabase();
+    repo = new PostgresCreditRepository(db.database.sequelize, unguarded, POLICY);
+  });
+  afterAll(async () => {
+    await db?.dispose();
+  });
+
+  /** Takes a hold, then ends it as `state` in another session that holds its row for 300 ms while `race` runs. */
+  async function endedMeanwhile<T>(state: 'settled' | 'refunded', race: (userId: string, chargeId: string) => Promise<T>): Promise<T> {
+    const shopper = { userId: `race-${state}-${Date.now()}`, isGuest: false };
+    const charged = await repo.charge(shopper, { cost: 1, description: 'answer', holdMs: 60_000 });
+    const chargeId = charged.kind === 'charged' ? charged.chargeId! : '';
+    const other = new pg.Client({ connectionString: db.database.url });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(
+        state === 'settled'
+          ? `UPDATE credit_holds SET state = 'settled', settled_at = now() WHERE debit_id = $1`
+          : `UPDATE credit_holds SET state = 'refunded', refunded_at = now() WHERE debit_id = $1`,
+        [chargeId],
+      );
+      const racing = race(shopper.userId, chargeId);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await other.query('COMMIT');
+      return await racing;
+    } finally {
+      await other.end();
+    }
+  }
+
+  it('a settle that waited on a hold settled meanwhile reports it settled, not refunded', async () => {
+    await expect(endedMeanwhile('settled', (userId, chargeId) => repo.settle(userId, chargeId))).resolves.toBe('settled');
+  });
+
+  it('a settle that waited on a hold refunded meanwhile reports it refunded', async () => {
+    await expect(endedMeanwhile('refunded', (userId, chargeId) => repo.settle(userId, chargeId))).resolves.toBe('refunded');
+  });
+
+  it('a refund that waited on a hold refunded meanwhile reports it already refunded, and writes no entry', async () => {
+    const result = await endedMeanwhile('refunded', (userId, chargeId) => repo.refund({ userId, isGuest: false }, chargeId, 'late'));
+    expect(result.kind).toBe('already_refunded');
+  });
+
+  it('a refund that waited on a hold settled meanwhile reports it settled, and writes no entry', async () => {
+    const result = await endedMeanwhile('settled', (userId, chargeId) => repo.refund({ userId, isGuest: false }, chargeId, 'late'));
+    expect(result.kind).toBe('settled');
+    expect(result.kind !== 'charge_not_found' && result.account.available).toBe(9);
   });
 });
 
