@@ -25,19 +25,19 @@ import type { BenchRow, BenchSuite } from './run.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVER_URL = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || undefined;
-const CONNECTIONS = 50;
-const DURATION_S = Number(process.env.BENCH_HTTP_SECONDS ?? 10);
-const AUTH_SECRET = 'bench-identity-provider-secret-0123456789';
-const QUERY = { query: 'waterproof hiking boots under $150', limit: 5 };
+export const CONNECTIONS = 50;
+export const DURATION_S = Number(process.env.BENCH_HTTP_SECONDS ?? 10);
+export const AUTH_SECRET = 'bench-identity-provider-secret-0123456789';
+export const QUERY = { query: 'waterproof hiking boots under $150', limit: 5 };
 /**
  * Fresh answers: each connection asks a question of its own, so every request runs its own
  * search (identical concurrent misses would share one provider call, as the contract allows).
  */
 const TOPICS = ['waterproof hiking boots', 'budget laptop', 'gift', 'wireless noise cancelling headphones', 'running shoes for women',
   'coffee grinder', 'yoga mat', 'travel backpack', 'smart watch', 'toys for kids'];
-const FRESH_QUESTIONS = TOPICS.flatMap((topic) => [30, 60, 100, 150, 250].map((cap) => JSON.stringify({ query: `${topic} under $${cap}`, limit: 5 })));
+export const FRESH_QUESTIONS = TOPICS.flatMap((topic) => [30, 60, 100, 150, 250].map((cap) => JSON.stringify({ query: `${topic} under $${cap}`, limit: 5 })));
 
-function startProcess(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+export function startProcess(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -65,13 +65,13 @@ function startProcess(args: string[], env: Record<string, string>): Promise<{ ch
   });
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+export async function stop(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;
 }
 
-interface Result {
+export interface Result {
   rps: number;
   p50: number;
   p99: number;
@@ -79,7 +79,7 @@ interface Result {
 }
 
 /** Connection i sends as shopper i and asks question i (each modulo its list). */
-async function load(url: string, tokens: string[], extra: Record<string, string>, bodies: string[]): Promise<Result> {
+export async function load(url: string, tokens: string[], extra: Record<string, string>, bodies: string[]): Promise<Result> {
   let next = 0;
   const headersOf = (token: string) => ({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...extra });
   const r = await autocannon({

@@ -9,6 +9,7 @@ import { z } from 'zod';
 
 const SECRET_VARS = new Set([
   'DATABASE_URL',
+  'DATABASE_REPLICA_URLS',
   'REDIS_URL',
   'SESSION_SECRET',
   'AUTH_JWT_SECRET',
@@ -53,6 +54,41 @@ const url = (protocols: string[]) =>
     { message: `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
 
+/** A comma-separated list of PostgreSQL URLs (spaces around commas allowed). */
+const postgresUrlList = z
+  .string()
+  .transform((s) => s.split(',').map((part) => part.trim()).filter((part) => part !== ''))
+  .refine(
+    (urls) =>
+      urls.length > 0 &&
+      urls.every((u) => {
+        try {
+          return ['postgres:', 'postgresql:'].includes(new URL(u).protocol);
+        } catch {
+          return false;
+        }
+      }),
+    { message: 'a comma-separated list of URLs starting with postgres:// or postgresql://' },
+  );
+
+/** `host:port,host:port,…` (IPv6 hosts in brackets: `[::1]:7001`). */
+const hostPortMessage = 'a comma-separated list of host:port (e.g. 10.0.0.5:6379,10.0.0.6:6379)';
+const hostPortList = z
+  .string()
+  .transform((s) => s.split(',').map((part) => part.trim()).filter((part) => part !== ''))
+  .pipe(
+    z
+      .array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { message: hostPortMessage }))
+      .min(1, hostPortMessage)
+      .refine((nodes) => nodes.every((n) => Number(n.slice(n.lastIndexOf(':') + 1)) <= 65535), { message: hostPortMessage }),
+  )
+  .transform((nodes) =>
+    nodes.map((n) => {
+      const at = n.lastIndexOf(':');
+      return { host: n.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(n.slice(at + 1)) };
+    }),
+  );
+
 const trustProxy = z
   .string()
   .regex(/^[\w.:/,\s-]+$/, { message: 'loopback, a hop count, true/false, or a comma-separated list of addresses/CIDRs' })
@@ -92,6 +128,9 @@ const envSchema = z
     STORAGE_BACKEND: oneOf(['postgres', 'memory']).default('postgres'),
     CACHE_BACKEND: oneOf(['postgres', 'redis', 'memory', 'none']).optional(),
     DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+    DATABASE_REPLICA_URLS: postgresUrlList.optional(),
+    DB_REPLICA_MAX_LAG_SECONDS: positiveNumber.default(5),
+    DB_PREPARED_STATEMENTS: bool.default(true),
     DATA_DIR: z.string().default('./data'),
     DB_POOL_SIZE: int(1, 1000).default(10),
     DB_MAX_OVERFLOW: int(0, 1000).default(20),
@@ -103,6 +142,7 @@ const envSchema = z
     DB_SSL: oneOf(['disable', 'require', 'verify-full']).default('disable'),
     MIGRATE_ON_START: bool.default(true),
     REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379/0'),
+    REDIS_CLUSTER_NODES: hostPortList.optional(),
     CACHE_TTL_SECONDS: int(1, 86_400 * 365).default(3600),
     CACHE_MAX_ENTRIES: int(1, 10_000_000).default(10_000),
     GUEST_CREDITS: int(1, 1_000_000_000).default(10),
@@ -154,6 +194,9 @@ const envSchema = z
         path: ['CACHE_BACKEND'],
         message: 'memory, redis or none while STORAGE_BACKEND=memory (memory storage never connects to a database)',
       });
+    }
+    if (env.DATABASE_REPLICA_URLS && !env.DATABASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_REPLICA_URLS'], message: 'unset while DATABASE_URL is unset (the embedded database has no replicas)' });
     }
     if (env.AUTH_JWT_SECRET && env.AUTH_JWKS_URL) {
       ctx.addIssue({ code: 'custom', path: ['AUTH_JWKS_URL'], message: 'unset while AUTH_JWT_SECRET is set (use one of the two)' });
@@ -212,8 +255,23 @@ export interface Config {
     echoSql: boolean;
     ssl: DbSslMode;
     migrateOnStart: boolean;
+    /**
+     * False behind a transaction-mode pooler (PgBouncer): every statement is sent unnamed and
+     * nothing is left on a server session (see docs/adr/0007-behind-a-pooler-and-replicas.md).
+     */
+    preparedStatements: boolean;
+    /** Read replicas for lag-tolerant reads (ledger pages, operator lists, cache stats); empty = none. */
+    replicaUrls: string[];
+    /** A replica further behind than this is skipped (reads go to the primary). */
+    replicaMaxLagSeconds: number;
   };
-  cache: { redisUrl: string; ttlSeconds: number; maxEntries: number };
+  cache: {
+    redisUrl: string;
+    /** Set: the Redis cache is on this Redis Cluster (REDIS_URL is not used). */
+    redisClusterNodes: { host: string; port: number }[] | undefined;
+    ttlSeconds: number;
+    maxEntries: number;
+  };
   credits: {
     guestAllowance: number;
     registeredAllowance: number;
@@ -321,8 +379,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       echoSql: e.DB_ECHO_SQL,
       ssl: e.DB_SSL,
       migrateOnStart: e.MIGRATE_ON_START,
+      preparedStatements: e.DB_PREPARED_STATEMENTS,
+      replicaUrls: e.DATABASE_REPLICA_URLS ?? [],
+      replicaMaxLagSeconds: e.DB_REPLICA_MAX_LAG_SECONDS,
     },
-    cache: { redisUrl: e.REDIS_URL, ttlSeconds: e.CACHE_TTL_SECONDS, maxEntries: e.CACHE_MAX_ENTRIES },
+    cache: {
+      redisUrl: e.REDIS_URL,
+      redisClusterNodes: e.REDIS_CLUSTER_NODES,
+      ttlSeconds: e.CACHE_TTL_SECONDS,
+      maxEntries: e.CACHE_MAX_ENTRIES,
+    },
     credits: {
       guestAllowance: e.GUEST_CREDITS,
       registeredAllowance: e.REGISTERED_CREDITS,

@@ -167,6 +167,48 @@ describe('configuration', () => {
     expect(a.queryHashKey).not.toBe(loadConfig({ SESSION_SECRET: 'z'.repeat(40) }).queryHashKey);
   });
 
+  it('reads the scale-out settings: pooler mode, replicas, Redis Cluster', () => {
+    const plain = loadConfig({});
+    expect(plain.database).toMatchObject({ preparedStatements: true, replicaUrls: [], replicaMaxLagSeconds: 5 });
+    expect(plain.cache.redisClusterNodes).toBeUndefined();
+    const c = loadConfig({
+      DATABASE_URL: 'postgres://app@pgbouncer:6432/shop',
+      DB_PREPARED_STATEMENTS: 'false',
+      DATABASE_REPLICA_URLS: 'postgres://app@replica-1:5432/shop, postgresql://app@replica-2:5432/shop',
+      DB_REPLICA_MAX_LAG_SECONDS: '2.5',
+      REDIS_CLUSTER_NODES: '10.0.0.5:7001, redis-b:7002,[::1]:7003',
+    });
+    expect(c.database).toMatchObject({
+      preparedStatements: false,
+      replicaUrls: ['postgres://app@replica-1:5432/shop', 'postgresql://app@replica-2:5432/shop'],
+      replicaMaxLagSeconds: 2.5,
+    });
+    expect(c.cache.redisClusterNodes).toEqual([
+      { host: '10.0.0.5', port: 7001 },
+      { host: 'redis-b', port: 7002 },
+      { host: '::1', port: 7003 },
+    ]);
+  });
+
+  it('rejects bad scale-out settings with one line each, never echoing replica URLs', () => {
+    const problems = problemsOf({
+      DATABASE_URL: 'postgres://app@db/shop',
+      DB_PREPARED_STATEMENTS: 'maybe',
+      DATABASE_REPLICA_URLS: 'postgres://app:secret@replica/shop,mysql://x',
+      DB_REPLICA_MAX_LAG_SECONDS: '0',
+      REDIS_CLUSTER_NODES: 'redis-a:7001,redis-b',
+    });
+    expect(problems).toEqual([
+      'DATABASE_REPLICA_URLS: got (hidden), expected a comma-separated list of URLs starting with postgres:// or postgresql://',
+      'DB_REPLICA_MAX_LAG_SECONDS: got "0", expected a positive number (fractions allowed)',
+      'DB_PREPARED_STATEMENTS: got "maybe", expected true or false',
+      'REDIS_CLUSTER_NODES: got "redis-a:7001,redis-b", expected a comma-separated list of host:port (e.g. 10.0.0.5:6379,10.0.0.6:6379)',
+    ]);
+    expect(problemsOf({ DATABASE_REPLICA_URLS: 'postgres://app@replica/shop' })).toEqual([
+      'DATABASE_REPLICA_URLS: got (hidden), expected unset while DATABASE_URL is unset (the embedded database has no replicas)',
+    ]);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '' }).port).toBe(3000);
   });

@@ -1,7 +1,10 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { pooledQuery, statement } from '../platform/pooled-query.js';
 import { readBatcher, writeBatcher } from '../platform/batcher.js';
+import type { ReplicaReads } from '../platform/replica-reads.js';
 import type { CacheStore, JsonValue } from './cache.store.js';
+
+const COUNT_LIVE = statement('cache_count', 'SELECT count(*)::int AS n FROM query_cache WHERE expires_at > now()');
 
 const GET_MANY = statement('cache_get', 'SELECT query_hash, result FROM query_cache WHERE query_hash = ANY($1::varchar[]) AND expires_at > now()');
 
@@ -40,6 +43,8 @@ export function createPostgresCacheStore(
   options: {
     /** True while the database is known to be down (its breaker is open): reads and writes fail at once. */
     databaseDown?: () => boolean;
+    /** Where the entry count of the stats is read (it may lag); unset = the primary. */
+    reads?: ReplicaReads;
   } = {},
 ): CacheStore {
   const databaseDown = options.databaseDown ?? (() => false);
@@ -91,7 +96,7 @@ export function createPostgresCacheStore(
       }
     },
     async countEntries() {
-      const [row] = await select<{ n: number }>('SELECT count(*)::int AS n FROM query_cache WHERE expires_at > now()');
+      const [row] = options.reads ? await options.reads.query<{ n: number }>(COUNT_LIVE, []) : await select<{ n: number }>(COUNT_LIVE.text);
       return row?.n ?? 0;
     },
     async ping() {

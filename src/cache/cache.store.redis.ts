@@ -1,12 +1,15 @@
-import { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import { readBatcher } from '../platform/batcher.js';
 import type { Logger } from '../platform/logger.js';
+import { assertKeyPrefix, createRedisClient, scanKeys, slotKey, type RedisTarget } from '../platform/redis-client.js';
 import type { CacheStore, JsonValue } from './cache.store.js';
 
 export const DEFAULT_REDIS_KEY_PREFIX = 'shopassist:cache:';
 
 export interface RedisCacheStoreOptions {
-  url: string;
-  /** Every key this store writes starts with it; `clear` deletes only keys under it. */
+  /** A single Redis (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES); see redisTarget. */
+  target: RedisTarget;
+  /** Every key this store writes starts with it (no braces); `clear` deletes only keys under it. */
   keyPrefix?: string;
   /** Gives up on a command after this long (ms). */
   commandTimeoutMs?: number;
@@ -16,56 +19,53 @@ export interface RedisCacheStoreOptions {
 }
 
 /**
- * CACHE_BACKEND=redis (ioredis), shared by every API process. Entries expire by Redis's own TTL
- * (`SET … EX`), so cleanup has nothing to do. Built to fail fast in an outage: no offline queue
- * (a command while disconnected rejects at once instead of waiting for a reconnect), one retry
- * per command at most, a command timeout for a peer that hangs silently; ioredis keeps
- * reconnecting in the background, so the cache comes back by itself.
+ * CACHE_BACKEND=redis (ioredis), shared by every API process, on one Redis or a Redis Cluster
+ * (see platform/redis-client.ts for how the client fails fast and recovers). Entries expire by
+ * Redis's own TTL (`SET … EX`), so cleanup has nothing to do. Each entry is one key,
+ * `<prefix>{<hash>}`: hash-tagged by its own hash, so entries spread over every master of a
+ * cluster and anything ever stored beside an entry would share its slot. The reads of one turn
+ * of the event loop are gathered (readBatcher, as the PostgreSQL store's are), each key once:
+ * on one Redis they are one MGET; on a cluster, which refuses an MGET over keys of different
+ * slots, one GET per key, sent together in one pipeline per node (auto-pipelining).
  */
 export async function createRedisCacheStore(options: RedisCacheStoreOptions): Promise<CacheStore> {
   const prefix = options.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX;
-  const { logger } = options;
-  const redis = new Redis(options.url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: options.commandTimeoutMs ?? 500,
-    connectTimeout: options.connectTimeoutMs ?? 1000,
-    retryStrategy: (attempt) => Math.min(100 * attempt, 1000),
+  assertKeyPrefix(prefix);
+  const redis = await createRedisClient({
+    target: options.target,
+    commandTimeoutMs: options.commandTimeoutMs ?? 500,
+    connectTimeoutMs: options.connectTimeoutMs ?? 1000,
+    purpose: 'cache',
+    logger: options.logger,
   });
-  // Log the first error of an outage and the recovery, not every reconnect attempt.
-  let healthy = true;
-  redis.on('error', (err: Error) => {
-    if (!healthy) return;
-    healthy = false;
-    logger.warn({ event: 'cache_redis_error', err: { message: err.message } }, 'Redis cache connection failed');
-  });
-  redis.on('ready', () => {
-    if (healthy) return;
-    healthy = true;
-    logger.info({ event: 'cache_redis_ready' }, 'Redis cache connection restored');
-  });
-  // A Redis that is down at start is an outage like any other (uncached answers), not a failed start.
-  await redis.connect().catch(() => {});
-
+  const keyOf = (key: string) => slotKey(prefix, key);
   const pattern = `${escapeGlob(prefix)}*`;
+  const lookup = readBatcher<string, string>(async (keys) => {
+    const redisKeys = keys.map(keyOf);
+    const values = redis instanceof Cluster ? await Promise.all(redisKeys.map((k) => redis.get(k))) : await redis.mget(redisKeys);
+    const found = new Map<string, string>();
+    keys.forEach((key, i) => {
+      const raw = values[i];
+      if (raw !== null && raw !== undefined) found.set(key, raw);
+    });
+    return found;
+  });
   return {
     backend: 'redis',
     async get(key) {
-      const raw = await redis.get(prefix + key);
-      return raw === null ? undefined : (JSON.parse(raw) as JsonValue);
+      const raw = await lookup(key);
+      // Parsed per caller: each gets its own copy, as from a GET of its own.
+      return raw === undefined ? undefined : (JSON.parse(raw) as JsonValue);
     },
     async set(key, value, ttlSeconds) {
-      await redis.set(prefix + key, JSON.stringify(value), 'EX', ttlSeconds);
+      await redis.set(keyOf(key), JSON.stringify(value), 'EX', ttlSeconds);
     },
     async clear() {
       // SCAN + UNLINK under the prefix: other data in the same Redis database is left alone.
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await redis.unlink(...keys);
-      } while (cursor !== '0');
+      // One key per UNLINK (pipelined): keys of different slots cannot share a command on a cluster.
+      await scanKeys(redis, pattern, async (keys) => {
+        await Promise.all(keys.map((k) => redis.unlink(k)));
+      });
     },
     cleanupExpired: () => Promise.resolve(0),
     // Counting would mean a SCAN of the whole keyspace.

@@ -8,6 +8,7 @@ import { createMemoryCacheStore } from './cache.store.memory.js';
 import { createNoneCacheStore } from './cache.store.none.js';
 import { createPostgresCacheStore } from './cache.store.postgres.js';
 import { createRedisCacheStore } from './cache.store.redis.js';
+import { redisTarget } from '../platform/redis-client.js';
 import { QueryCacheService } from './query-cache.service.js';
 
 export const CACHE_BREAKER = 'cache';
@@ -50,13 +51,16 @@ export async function createQueryCache(deps: QueryCacheDeps): Promise<QueryCache
     case 'postgres': {
       if (!deps.database) throw new Error('CACHE_BACKEND=postgres needs the database');
       const dbBreaker = deps.databaseBreaker;
-      store = createPostgresCacheStore(deps.database.sequelize, { databaseDown: dbBreaker ? () => dbBreaker.state === 'open' : undefined });
+      store = createPostgresCacheStore(deps.database.sequelize, {
+        databaseDown: dbBreaker ? () => dbBreaker.state === 'open' : undefined,
+        reads: deps.database.replicaReads,
+      });
       breaker = remoteBreaker(CACHE_CALL_TIMEOUT_MS);
       break;
     }
     case 'redis':
       store = await createRedisCacheStore({
-        url: config.cache.redisUrl,
+        target: redisTarget(config.cache),
         keyPrefix: deps.redisKeyPrefix,
         commandTimeoutMs: CACHE_CALL_TIMEOUT_MS,
         connectTimeoutMs: 1000,

@@ -2,6 +2,7 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../platform/cursor.js';
 import { pooledQuery, statement } from '../platform/pooled-query.js';
 import { readBatcher } from '../platform/batcher.js';
+import type { ReplicaReads } from '../platform/replica-reads.js';
 import { guardedOptions, type StorageGuard } from '../platform/storage-guard.js';
 import { retryTransient } from '../platform/transient-retry.js';
 import type { Consent, ConsentChoice, ConsentListOptions, ConsentRepository } from './consent.repository.js';
@@ -27,6 +28,18 @@ const toConsent = (r: ConsentRow): Consent => ({
 
 const GET_MANY = statement('consent_get', `SELECT user_id, terms_accepted, marketing_consent, "timestamp", updated_at FROM user_consents WHERE user_id = ANY($1::varchar[])`);
 
+const LIST = statement(
+  'consent_list',
+  `SELECT user_id, terms_accepted, marketing_consent, "timestamp", updated_at,
+          (extract(epoch FROM "timestamp") * 1000000)::bigint::text AS micros
+     FROM user_consents
+    WHERE ($1::boolean IS NULL OR marketing_consent = $1::boolean)
+      AND ($2::bigint IS NULL OR ("timestamp", user_id COLLATE "C") <
+           (to_timestamp(0) + ($2::bigint / 1000000) * interval '1 second' + ($2::bigint % 1000000) * interval '1 microsecond', $3::varchar COLLATE "C"))
+    ORDER BY "timestamp" DESC, user_id COLLATE "C" DESC
+    LIMIT $4`,
+);
+
 /**
  * Consent records in `user_consents`; `record` is one upsert (safe to repeat). `get` is on every
  * assistant query: concurrent ones share one statement (see readBatcher).
@@ -38,6 +51,8 @@ export class PostgresConsentRepository implements ConsentRepository {
     private readonly sequelize: Sequelize,
     private readonly guard: StorageGuard,
     private readonly now?: () => Date,
+    /** Where operator lists are read (a replica within the lag limit, else the primary); unset = the primary. */
+    private readonly reads?: ReplicaReads,
   ) {
     this.load = readBatcher(async (userIds) => {
       const rows = await this.guard.run('consent.get', () => retryTransient(() => pooledQuery<ConsentRow>(this.sequelize, GET_MANY, [userIds])));
@@ -89,23 +104,10 @@ export class PostgresConsentRepository implements ConsentRepository {
       if (!key || key.t.length > 18) throw new InvalidCursorError();
       after = { micros: key.t, userId: key.i };
     }
+    // An operator list may lag (DB_REPLICA_MAX_LAG_SECONDS); a consent check (`get`) never does.
+    const bind = [options.marketingConsent ?? null, after?.micros ?? null, after?.userId ?? null, options.limit + 1];
     const rows = await this.guard.run('consent.list', () =>
-      retryTransient(() =>
-        this.sequelize.query<ConsentRow>(
-          `SELECT user_id, terms_accepted, marketing_consent, "timestamp", updated_at,
-                  (extract(epoch FROM "timestamp") * 1000000)::bigint::text AS micros
-             FROM user_consents
-            WHERE ($1::boolean IS NULL OR marketing_consent = $1::boolean)
-              AND ($2::bigint IS NULL OR ("timestamp", user_id COLLATE "C") <
-                   (to_timestamp(0) + ($2::bigint / 1000000) * interval '1 second' + ($2::bigint % 1000000) * interval '1 microsecond', $3::varchar COLLATE "C"))
-            ORDER BY "timestamp" DESC, user_id COLLATE "C" DESC
-            LIMIT $4`,
-          {
-            bind: [options.marketingConsent ?? null, after?.micros ?? null, after?.userId ?? null, options.limit + 1],
-            type: QueryTypes.SELECT,
-          },
-        ),
-      ),
+      retryTransient(() => (this.reads ? this.reads.query<ConsentRow>(LIST, bind) : pooledQuery<ConsentRow>(this.sequelize, LIST, bind))),
     );
     const page = rows.slice(0, options.limit);
     const last = page[page.length - 1];

@@ -68,8 +68,8 @@ export function createCreditFeatures(options: { config: Config; database: Databa
   let idempotency: IdempotencyStore;
   if (config.storageBackend === 'postgres') {
     if (!database) throw new Error('STORAGE_BACKEND=postgres needs a database');
-    repository = new PostgresCreditRepository(database.sequelize, dbGuard, policy);
-    consents = new ConsentService(new PostgresConsentRepository(database.sequelize, dbGuard));
+    repository = new PostgresCreditRepository(database.sequelize, dbGuard, policy, undefined, database.replicaReads);
+    consents = new ConsentService(new PostgresConsentRepository(database.sequelize, dbGuard, undefined, database.replicaReads));
     rateLimits = new PostgresRateLimitStore(database.sequelize, dbGuard);
     idempotency = new PostgresIdempotencyStore(database.sequelize, dbGuard, undefined, { maxKeysPerUser: config.idempotencyMaxKeysPerUser });
   } else {

@@ -6,6 +6,7 @@ import { AppError, StorageUnavailableError } from '../platform/errors.js';
 import type { TransactionType } from '../platform/models.js';
 import { isDatabaseUnavailable } from '../platform/db-guard.js';
 import { pooledQuery, statement, type Statement } from '../platform/pooled-query.js';
+import type { ReplicaReads } from '../platform/replica-reads.js';
 import { itemBatcher, readBatcher } from '../platform/batcher.js';
 import { guardedOptions, type GuardedCall, type StorageGuard } from '../platform/storage-guard.js';
 import { driverError, retryTransient } from '../platform/transient-retry.js';
@@ -82,6 +83,17 @@ const TOUCH_SQL = statement('credits_touch', mutation(TOUCH_OP));
 const READ_ONE = statement('credits_read', READ_ACCOUNT);
 const READ_MANY = statement('credits_read_many', READ_ACCOUNTS);
 const CHARGE_MANY_SQL = statement('credits_charge_many', CHARGE_MANY);
+const LIST_SQL = statement('credits_list', LIST_TRANSACTIONS);
+
+interface LedgerRow {
+  id: string;
+  transaction_type: TransactionType;
+  amount: number;
+  balance_after: number;
+  description: string | null;
+  timestamp: Date;
+  micros: string;
+}
 
 /** A charge waiting to be sent, with the guarded call of the request that asked for it. */
 interface PendingCharge {
@@ -130,6 +142,8 @@ export class PostgresCreditRepository implements CreditRepository {
     private readonly policy: CreditPolicy,
     /** A fixed clock for tests; unset, the database clock decides (one clock for every process). */
     private readonly now?: () => Date,
+    /** Where ledger pages are read (a replica within the lag limit, else the primary); unset = the primary. */
+    private readonly reads?: ReplicaReads,
   ) {
     this.readMany = readBatcher(async (userIds) => {
       const bind = [userIds, this.clock(), this.policy.resetPeriodMs];
@@ -278,20 +292,14 @@ export class PostgresCreditRepository implements CreditRepository {
       if (!key || !/^\d{1,18}$/.test(key.i) || key.t.length > 18) throw new InvalidCursorError();
       after = { micros: key.t, id: key.i };
     }
+    // A ledger page may lag (DB_REPLICA_MAX_LAG_SECONDS): it is read from a replica when one
+    // serves; the balance beside it never is.
+    const bind = [userId, after?.micros ?? null, after?.id ?? null, options.limit + 1];
     const rows = await this.guard.run('credits.listTransactions', () =>
       retryTransient(() =>
-        this.sequelize.query<{
-          id: string;
-          transaction_type: TransactionType;
-          amount: number;
-          balance_after: number;
-          description: string | null;
-          timestamp: Date;
-          micros: string;
-        }>(LIST_TRANSACTIONS, {
-          bind: [userId, after?.micros ?? null, after?.id ?? null, options.limit + 1],
-          type: QueryTypes.SELECT,
-        }),
+        this.reads
+          ? this.reads.query<LedgerRow>(LIST_SQL, bind)
+          : pooledQuery<LedgerRow>(this.sequelize, LIST_SQL, bind),
       ),
     );
     const page = rows.slice(0, options.limit);

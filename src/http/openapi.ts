@@ -329,6 +329,8 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
       tags: ['credits'],
       operationId: 'listCreditTransactions',
       summary: "The caller's ledger, newest first",
+      description:
+        'Where the API runs with read replicas (`DATABASE_REPLICA_URLS`), a page may be read on one and be up to `DB_REPLICA_MAX_LAG_SECONDS` (5 s) behind the balance (`GET /api/v1/credits`, always current): the newest entry may appear a moment later.',
       security: SECURITY.user,
       request: { query: transactionsQueryDoc },
       responses: {
@@ -453,6 +455,7 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
       tags: ['operator'],
       operationId: 'adminListConsents',
       summary: 'List consent records, newest first',
+      description: 'With read replicas (`DATABASE_REPLICA_URLS`) the list may be up to `DB_REPLICA_MAX_LAG_SECONDS` behind; consent checks on queries never are.',
       security: SECURITY.admin,
       request: { query: consentListQueryDoc },
       responses: {
@@ -466,6 +469,7 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
       tags: ['operator'],
       operationId: 'adminCacheStats',
       summary: 'Query cache statistics since the process started',
+      description: '`entries` (PostgreSQL cache) may be read on a replica (`DATABASE_REPLICA_URLS`), up to `DB_REPLICA_MAX_LAG_SECONDS` behind. On Redis (one Redis or a Redis Cluster, `REDIS_CLUSTER_NODES`) it is null.',
       security: SECURITY.admin,
       responses: {
         200: json('Counts since start (clearing keeps them)', named('CacheStats', cacheStatsResponse), { backend: 'postgres', hits: 3, misses: 1, bypasses: 0, hitRate: 0.75, entries: 1, breaker: 'closed' }, ['Cache-Control']),
@@ -525,7 +529,8 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
       tags: ['operations'],
       operationId: 'ready',
       summary: 'Readiness',
-      description: 'A cache or assistant outage is `degraded` (200); a database outage is `unavailable` (503).',
+      description:
+        'A cache or assistant outage is `degraded` (200); a database outage is `unavailable` (503). The database check runs a statement the way the hot path does, so a pooler in transaction mode in front of an API with named statements (`DB_PREPARED_STATEMENTS=true`) is `unavailable` too. A read replica that is down or behind never changes the status: its reads go to the primary.',
       security: SECURITY.none,
       responses: {
         200: json('Ready or degraded', readinessResponse, { status: 'ready', checks: { database: { status: 'up', latencyMs: 1.2 }, cache: { status: 'up', latencyMs: 0.4 }, assistant: { status: 'up', latencyMs: null } } }, ['Cache-Control']),

@@ -1,11 +1,12 @@
-import { Sequelize, QueryTypes, type Options, type PoolOptions } from 'sequelize';
+import { Sequelize, type Options, type PoolOptions } from 'sequelize';
 import pg from 'pg';
 import type { Config, DbSslMode } from '../config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 import type { Logger } from './logger.js';
 import { defineModels, type Models } from './models.js';
 import { evictOnReadTimeout } from './pg-eviction.js';
-import { deallocateStatements } from './pooled-query.js';
+import { deallocateStatements, probeStatements, setStatementMode } from './pooled-query.js';
+import { createReplicaReads, type ReplicaReads } from './replica-reads.js';
 
 /**
  * The database module the rest of the code receives by injection: one Sequelize instance, its
@@ -17,7 +18,16 @@ export interface Database {
   /** The URL in use (the embedded server's when DATABASE_URL is unset). Never log it. */
   readonly url: string;
   readonly embedded: boolean;
-  /** Runs `SELECT 1`; resolves its latency in ms, rejects when the database does not answer. */
+  /**
+   * Where lag-tolerant reads go (ledger pages, operator lists, cache stats): a replica of
+   * DATABASE_REPLICA_URLS that is up and close enough behind, else the primary.
+   */
+  readonly replicaReads: ReplicaReads;
+  /**
+   * Runs the readiness probe statement the way the hot path runs its statements (see
+   * probeStatements); resolves its latency in ms, rejects when the database does not answer or
+   * the hot path's statements would fail (a transaction-mode pooler with named statements).
+   */
   ping(): Promise<number>;
   /** Pool figures for metrics. */
   poolStats(): { size: number; available: number; using: number; waiting: number };
@@ -66,16 +76,19 @@ export function sslOptions(mode: DbSslMode): false | { rejectUnauthorized: boole
 }
 
 /**
- * Options shared by Sequelize and by the raw `pg` clients that tools (migration lock, benches)
- * open: timeouts and TLS.
+ * Options shared by Sequelize and by the raw `pg` clients that tools (job lock, replicas,
+ * benches) open: timeouts and TLS.
  */
-export function connectionOptions(settings: DatabaseSettings): pg.ClientConfig {
+export function connectionOptions(settings: Pick<DatabaseSettings, 'ssl' | 'connectTimeoutMs' | 'queryTimeoutMs' | 'preparedStatements'>): pg.ClientConfig {
   return {
     ssl: sslOptions(settings.ssl),
     connectionTimeoutMillis: settings.connectTimeoutMs,
     // The server cancels a statement past the limit; the client gives up a little later even
-    // when the connection hangs silently (a dead peer never answers the cancel).
-    statement_timeout: settings.queryTimeoutMs,
+    // when the connection hangs silently (a dead peer never answers the cancel). The server
+    // side is a startup parameter, which a pooler in transaction mode refuses (PgBouncer:
+    // "unsupported startup parameter"): with DB_PREPARED_STATEMENTS=false it is left to the
+    // role's setting (ALTER ROLE … SET statement_timeout, see the README).
+    ...(settings.preparedStatements ? { statement_timeout: settings.queryTimeoutMs } : {}),
     query_timeout: settings.queryTimeoutMs + 250,
     keepAlive: true,
     application_name: 'shopassist-api',
@@ -100,7 +113,12 @@ export async function createDatabase(settings: DatabaseSettings, logger: Logger)
     logQueryParameters: false,
     benchmark: false,
     pool: poolOptions(settings, !!embeddedServer, (c) => Date.now() - (bornAt.get(c) ?? Date.now()) > recycleMs),
-    dialectOptions: connectionOptions(settings),
+    // Behind a transaction-mode pooler nothing may be set on a session: Sequelize's own
+    // `SET client_min_messages` and `SET TIME ZONE` on connect are left out (every timestamp
+    // column is timestamptz and every value carries its offset, so the session time zone
+    // changes no result).
+    dialectOptions: { ...connectionOptions(settings), ...(settings.preparedStatements ? {} : { clientMinMessages: 'ignore' }) },
+    ...(settings.preparedStatements ? {} : { keepDefaultTimezone: true }),
     retry: { max: 0 },
     define: { underscored: true },
     hooks: {
@@ -113,7 +131,10 @@ export async function createDatabase(settings: DatabaseSettings, logger: Logger)
     },
   };
   const sequelize = new Sequelize(url, options);
+  setStatementMode(sequelize, { prepared: settings.preparedStatements });
   const models = defineModels(sequelize);
+  const replicaReads = createReplicaReads(sequelize, settings, logger);
+  const pinBetween = !embeddedServer && poolOptions(settings, false, () => false).max! >= 2;
   let closed: Promise<void> | undefined;
 
   return {
@@ -121,9 +142,10 @@ export async function createDatabase(settings: DatabaseSettings, logger: Logger)
     models,
     url,
     embedded: !!embeddedServer,
+    replicaReads,
     async ping() {
       const started = performance.now();
-      await sequelize.query('SELECT 1', { type: QueryTypes.SELECT });
+      await probeStatements(sequelize, pinBetween);
       return Math.round((performance.now() - started) * 100) / 100;
     },
     poolStats() {
@@ -139,6 +161,7 @@ export async function createDatabase(settings: DatabaseSettings, logger: Logger)
     close() {
       closed ??= (async () => {
         try {
+          await replicaReads.close();
           await sequelize.close();
         } finally {
           await embeddedServer?.stop();

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Sequelize } from 'sequelize';
 
-/** A hot-path statement: PostgreSQL parses and plans it once per connection, not per call. */
+/**
+ * A hot-path statement: where named statements are allowed (DB_PREPARED_STATEMENTS, the default),
+ * PostgreSQL parses and plans it once per connection, not per call; behind a transaction-mode
+ * pooler it is sent unnamed. Which of the two is decided here, in `runStatement`, for every
+ * statement alike: a statement never chooses for itself.
+ */
 export interface Statement {
   readonly name: string;
   readonly text: string;
@@ -23,6 +28,39 @@ interface PgConnection {
   shopassistStatementPrefix?: string;
 }
 
+export interface StatementMode {
+  /**
+   * True: statements are named, prepared once per server session. False: every statement is
+   * sent unnamed (parse, bind and execute in one round trip, nothing left on the session), as a
+   * pooler in transaction mode needs, where consecutive statements of one client connection may
+   * run on different server sessions.
+   */
+  prepared: boolean;
+}
+
+/** The mode of each Sequelize instance (set once by createDatabase); unset = named statements. */
+const modes = new WeakMap<Sequelize, StatementMode>();
+
+export function setStatementMode(sequelize: Sequelize, mode: StatementMode): void {
+  modes.set(sequelize, mode);
+}
+
+export function statementMode(sequelize: Sequelize): StatementMode {
+  return modes.get(sequelize) ?? { prepared: true };
+}
+
+/**
+ * Sends one statement on a `pg` connection in the given mode: the one place that decides
+ * between a named and an unnamed statement (pooledQuery, the readiness probe and the replica
+ * reads all send through here).
+ */
+export async function runStatement<T>(connection: unknown, sql: Statement, values: unknown[], mode: StatementMode): Promise<T[]> {
+  const c = connection as PgConnection;
+  if (!mode.prepared) return (await c.query({ text: sql.text, values })).rows as T[];
+  c.shopassistStatementPrefix ??= `sa${randomBytes(6).toString('hex')}_`;
+  return (await c.query({ name: c.shopassistStatementPrefix + sql.name, text: sql.text, values })).rows as T[];
+}
+
 /**
  * Runs one statement on a connection of Sequelize's pool directly, for the request hot path:
  * Sequelize's query pipeline (hooks, bind formatting, result shaping) costs about as much as a
@@ -33,13 +71,55 @@ interface PgConnection {
  */
 export async function pooledQuery<T>(sequelize: Sequelize, sql: Statement, values: unknown[], beforeSend?: () => void): Promise<T[]> {
   const pool = sequelize.connectionManager;
-  const connection = (await pool.getConnection({ type: 'write' })) as unknown as PgConnection;
+  const mode = statementMode(sequelize);
+  const connection = await pool.getConnection({ type: 'write' });
   try {
     beforeSend?.();
-    connection.shopassistStatementPrefix ??= `sa${randomBytes(6).toString('hex')}_`;
-    return (await connection.query({ name: connection.shopassistStatementPrefix + sql.name, text: sql.text, values })).rows as T[];
+    return await runStatement<T>(connection, sql, values, mode);
   } finally {
-    pool.releaseConnection(connection as never);
+    pool.releaseConnection(connection);
+  }
+}
+
+/** The probe: also says whether the server is the embedded one (PGlite: one session for every connection). */
+const PROBE = statement('ready_probe', `SELECT position('PGlite' IN version()) > 0 AS single_session`);
+
+/**
+ * Readiness's database check: the probe statement run twice on one pooled connection, the way
+ * the hot path runs its statements (named unless DB_PREPARED_STATEMENTS=false). Between the two
+ * runs a second connection holds a transaction open (`pinBetween`). Straight to PostgreSQL that
+ * changes nothing; behind a pooler in transaction mode the second connection is handed the
+ * server session the first run just used (PgBouncer reuses the most recently released one), so
+ * the second run lands on another session, where a named statement does not exist: the probe
+ * fails exactly when the hot path would. Never on the embedded database (one session serves
+ * every connection; a transaction held open there would block the second run), which the first
+ * run recognises whatever URL it was reached by.
+ */
+export async function probeStatements(sequelize: Sequelize, pinBetween: boolean): Promise<void> {
+  const pool = sequelize.connectionManager;
+  const mode = statementMode(sequelize);
+  const first = await pool.getConnection({ type: 'write' });
+  try {
+    const [probe] = await runStatement<{ single_session: boolean }>(first, PROBE, [], mode);
+    if (!pinBetween || probe?.single_session) {
+      await runStatement(first, PROBE, [], mode);
+      return;
+    }
+    const second = (await pool.getConnection({ type: 'write' })) as unknown as PgConnection & { _invalid?: boolean };
+    try {
+      await second.query({ text: 'BEGIN' });
+      try {
+        await runStatement(first, PROBE, [], mode);
+      } finally {
+        await second.query({ text: 'ROLLBACK' }).catch(() => {
+          second._invalid = true; // never hand out a connection that may still be inside a transaction
+        });
+      }
+    } finally {
+      pool.releaseConnection(second as never);
+    }
+  } finally {
+    pool.releaseConnection(first);
   }
 }
 

@@ -7,14 +7,17 @@ import { createPostgresCacheStore } from '../../src/cache/cache.store.postgres.j
 import { createRedisCacheStore } from '../../src/cache/cache.store.redis.js';
 import { createDatabase } from '../../src/platform/db.js';
 import { createLogger } from '../../src/platform/logger.js';
+import type { RedisTarget } from '../../src/platform/redis-client.js';
 import { Migrator } from '../../src/platform/migrator.js';
 import { testConfig } from '../support/app.js';
 import { cacheStoreContract } from '../contracts/cache-store.contract.js';
 import { createTestDatabase } from '../support/database.js';
 import { requireRedis, TEST_REDIS_URL } from '../support/redis.js';
+import { clusterNodes, requireScaleService, TEST_REDIS_CLUSTER_NODES } from '../support/scale.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const logger = createLogger({ level: 'silent' });
+const single = (url: string): RedisTarget => ({ kind: 'single', url });
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 cacheStoreContract('memory', async () => {
@@ -60,7 +63,7 @@ const redisUp = await requireRedis('the Redis cache store contract');
 describe.skipIf(!redisUp)('redis', () => {
   const prefix = `shopassist:test:${randomBytes(6).toString('hex')}:`;
   cacheStoreContract('redis', async () => {
-    const store = await createRedisCacheStore({ url: TEST_REDIS_URL, keyPrefix: prefix, logger });
+    const store = await createRedisCacheStore({ target: single(TEST_REDIS_URL), keyPrefix: prefix, logger });
     const proxies: TcpProxy[] = [];
     return {
       store,
@@ -69,7 +72,7 @@ describe.skipIf(!redisUp)('redis', () => {
         const proxy = await TcpProxy.forUrl(TEST_REDIS_URL).start();
         proxy.setMode('refuse');
         proxies.push(proxy);
-        return createRedisCacheStore({ url: proxy.rewrite(TEST_REDIS_URL), keyPrefix: prefix, logger });
+        return createRedisCacheStore({ target: single(proxy.rewrite(TEST_REDIS_URL)), keyPrefix: prefix, logger });
       },
       async dispose() {
         await store.clear();
@@ -82,7 +85,7 @@ describe.skipIf(!redisUp)('redis', () => {
   it('clear deletes only the keys under its own prefix', async () => {
     const raw = new Redis(TEST_REDIS_URL);
     const foreign = `shopassist:test:foreign:${randomBytes(6).toString('hex')}`;
-    const store = await createRedisCacheStore({ url: TEST_REDIS_URL, keyPrefix: `${prefix}clear:`, logger });
+    const store = await createRedisCacheStore({ target: single(TEST_REDIS_URL), keyPrefix: `${prefix}clear:`, logger });
     try {
       await raw.set(foreign, 'keep me', 'EX', 60);
       await store.set('a'.repeat(64), 'mine', 60);
@@ -98,16 +101,69 @@ describe.skipIf(!redisUp)('redis', () => {
 
   it('lets Redis expire entries with a native TTL', async () => {
     const raw = new Redis(TEST_REDIS_URL);
-    const store = await createRedisCacheStore({ url: TEST_REDIS_URL, keyPrefix: `${prefix}ttl:`, logger });
+    const store = await createRedisCacheStore({ target: single(TEST_REDIS_URL), keyPrefix: `${prefix}ttl:`, logger });
     try {
       await store.set('b'.repeat(64), 'x', 120);
-      const ttl = await raw.ttl(`${prefix}ttl:${'b'.repeat(64)}`);
+      const ttl = await raw.ttl(`${prefix}ttl:{${'b'.repeat(64)}}`);
       expect(ttl).toBeGreaterThan(100);
       expect(ttl).toBeLessThanOrEqual(120);
     } finally {
       await store.clear();
       raw.disconnect();
       await store.close();
+    }
+  });
+});
+
+// The same contract on a Redis Cluster (three masters, .ci/scale-services): entries spread over
+// the masters, the reads of one turn pipelined per node.
+const clusterUp = requireScaleService('the Redis Cluster cache store contract', { TEST_REDIS_CLUSTER_NODES });
+describe.skipIf(!clusterUp)('redis cluster', () => {
+  const prefix = `shopassist:test:${randomBytes(6).toString('hex')}:`;
+  const target = (): RedisTarget => ({ kind: 'cluster', nodes: clusterNodes(TEST_REDIS_CLUSTER_NODES!) });
+  cacheStoreContract('redis cluster', async () => {
+    const store = await createRedisCacheStore({ target: target(), keyPrefix: prefix, logger });
+    return {
+      store,
+      advance: sleep,
+      async unreachable() {
+        // A cluster whose every node refuses: the seed list points at closed ports.
+        const proxies = await Promise.all(clusterNodes(TEST_REDIS_CLUSTER_NODES!).map((n) => TcpProxy.forUrl(`redis://${n.host}:${n.port}`).start()));
+        for (const p of proxies) p.setMode('refuse');
+        const cut = await createRedisCacheStore({
+          target: { kind: 'cluster', nodes: proxies.map((p) => ({ host: '127.0.0.1', port: p.port })) },
+          keyPrefix: prefix,
+          logger,
+        });
+        const closeCut = cut.close.bind(cut);
+        return Object.assign(cut, {
+          close: async () => {
+            await closeCut();
+            for (const p of proxies) await p.stop();
+          },
+        });
+      },
+      async dispose() {
+        await store.clear();
+        await store.close();
+      },
+    };
+  });
+
+  it('spreads entries over every master and clears them on each', async () => {
+    const store = await createRedisCacheStore({ target: target(), keyPrefix: `${prefix}spread:`, logger });
+    const raws = clusterNodes(TEST_REDIS_CLUSTER_NODES!).map((n) => new Redis(n.port, n.host));
+    try {
+      await Promise.all(Array.from({ length: 30 }, (_, i) => store.set(String(i).padStart(64, 'c'), i, 60)));
+      const perNode = await Promise.all(raws.map(async (r) => (await r.keys(`${prefix}spread:*`)).length));
+      expect(perNode.reduce((a, b) => a + b, 0)).toBe(30);
+      expect(perNode.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
+      await store.clear();
+      expect(await Promise.all(raws.map(async (r) => (await r.keys(`${prefix}spread:*`)).length))).toEqual(raws.map(() => 0));
+    } finally {
+      await store.clear();
+      await store.close();
+      for (const r of raws) r.disconnect();
     }
   });
 });

@@ -4,10 +4,14 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createContainer, type Container } from '../../src/container.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { withContractCheck } from './openapi-contract.js';
+import { TEST_DB_VIA_PGBOUNCER } from './scale.js';
 
-/** A Config as the server would parse it from these variables (quiet logs, test defaults). */
+/**
+ * A Config as the server would parse it from these variables (quiet logs, test defaults).
+ * Through PgBouncer (TEST_DB_VIA_PGBOUNCER) statements are unnamed unless `env` says otherwise.
+ */
 export function testConfig(env: Record<string, string | undefined> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env });
+  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...(TEST_DB_VIA_PGBOUNCER ? { DB_PREPARED_STATEMENTS: 'false' } : {}), ...env });
 }
 
 export interface TestApp extends Container {

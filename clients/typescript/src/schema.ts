@@ -51,7 +51,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's ledger, newest first */
+        /**
+         * The caller's ledger, newest first
+         * @description Where the API runs with read replicas (`DATABASE_REPLICA_URLS`), a page may be read on one and be up to `DB_REPLICA_MAX_LAG_SECONDS` (5 s) behind the balance (`GET /api/v1/credits`, always current): the newest entry may appear a moment later.
+         */
         get: operations["listCreditTransactions"];
         put?: never;
         post?: never;
@@ -169,7 +172,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List consent records, newest first */
+        /**
+         * List consent records, newest first
+         * @description With read replicas (`DATABASE_REPLICA_URLS`) the list may be up to `DB_REPLICA_MAX_LAG_SECONDS` behind; consent checks on queries never are.
+         */
         get: operations["adminListConsents"];
         put?: never;
         post?: never;
@@ -186,7 +192,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Query cache statistics since the process started */
+        /**
+         * Query cache statistics since the process started
+         * @description `entries` (PostgreSQL cache) may be read on a replica (`DATABASE_REPLICA_URLS`), up to `DB_REPLICA_MAX_LAG_SECONDS` behind. On Redis (one Redis or a Redis Cluster, `REDIS_CLUSTER_NODES`) it is null.
+         */
         get: operations["adminCacheStats"];
         put?: never;
         post?: never;
@@ -279,7 +288,7 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description A cache or assistant outage is `degraded` (200); a database outage is `unavailable` (503).
+         * @description A cache or assistant outage is `degraded` (200); a database outage is `unavailable` (503). The database check runs a statement the way the hot path does, so a pooler in transaction mode in front of an API with named statements (`DB_PREPARED_STATEMENTS=true`) is `unavailable` too. A read replica that is down or behind never changes the status: its reads go to the primary.
          */
         get: operations["ready"];
         put?: never;
