@@ -21,16 +21,21 @@ export interface FakeOpenAi {
   mode: FakeOpenAiMode;
   /** Chat-completion requests received. */
   calls: number;
+  /**
+   * When set, each answer's text ends with the number of the call that produced it, so two
+   * answers are told apart and a replayed answer is recognised as the very one first given.
+   */
+  numberAnswers: boolean;
   close(): Promise<void>;
 }
 
 export async function startFakeOpenAi(): Promise<FakeOpenAi> {
-  const fake: FakeOpenAi = { baseUrl: '', mode: { kind: 'answer' }, calls: 0, close: async () => {} };
+  const fake: FakeOpenAi = { baseUrl: '', mode: { kind: 'answer' }, calls: 0, numberAnswers: false, close: async () => {} };
   const server: Server = createServer((req, res) => {
     let raw = '';
     req.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
     req.on('end', () => {
-      fake.calls++;
+      const call = ++fake.calls;
       const mode = fake.mode;
       if (mode.kind === 'hang') return;
       if (mode.kind === 'status') {
@@ -52,7 +57,7 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
       }
       const user = JSON.parse(body.messages.find((m) => m.role === 'user')!.content) as { limit: number; candidates: { id: string }[] };
       const content = JSON.stringify({
-        answer: 'Here are the products that fit best.',
+        answer: `Here are the products that fit best.${fake.numberAnswers ? ` (answer ${call})` : ''}`,
         productIds: user.candidates.slice(0, user.limit).map((c) => c.id),
       });
       const reply = () =>
