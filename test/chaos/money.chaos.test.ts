@@ -44,7 +44,7 @@ const CHAOS_MS = Number(process.env.CHAOS_SECONDS ?? 45) * 1000;
 const NODES = 3;
 const SHOPPERS_PER_KIND = 8;
 // More than the longest a request may take after its charge (the server refuses to start otherwise).
-const HOLD_SECONDS = 9;
+const HOLD_SECONDS = 13;
 const SWEEP_SECONDS = 1;
 const ASSISTANT_TIMEOUT_MS = 1500;
 /** Longer than the server may take for any request (every one of its waits is bounded well below). */
