@@ -68,6 +68,11 @@ export interface AssistantSettings {
    * idempotency record whose attempt crashed is taken over once this has passed.
    */
   leaseMs: number;
+  /**
+   * How long the refund that decides a hold whose settle has an unknown outcome is tried while
+   * the database is out of reach (counted in the request budget, so the hold outlives it).
+   */
+  decideWindowMs: number;
   /** How long a retry waits for an attempt with the same key still running. */
   idempotencyWaitMs?: number;
   idempotencyPollMs?: number;
@@ -88,9 +93,9 @@ export interface AssistantDeps {
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 const REFUND_DESCRIPTION = 'Refund: the assistant could not answer';
-/** Tries of the refund that decides a hold whose settle has an unknown outcome (see config's request budget). */
-const DECIDE_ATTEMPTS = 3;
-const DECIDE_BACKOFF_MS = 250;
+/** Backoff between tries of the refund that decides a hold whose settle has an unknown outcome. */
+const DECIDE_BACKOFF_MS = 100;
+const DECIDE_BACKOFF_MAX_MS = 1000;
 
 /** The Idempotency-Key record this attempt owns, and whether its charge may stand. */
 interface OwnRecord {
@@ -287,14 +292,17 @@ export class AssistantService {
    * request's own refund takes the hold's row lock, so it either finds the hold settled (the
    * settle, and with it the record, landed: true, the answer goes out) or refunds it (false: not
    * charged). The hold cannot expire meanwhile (it outlives the request budget), so the decision
-   * is retried a few times while the database is out of reach; only when it never answers is the
+   * is retried for `decideWindowMs` while the database is out of reach; only when it never answers is the
    * outcome left open: the hold then ends settled (an answer lost on the way) or refunded by the
    * sweep, and the charge id is logged for an operator.
    */
   private async decideHold(caller: Caller, chargeId: string, cost: number, cause: unknown): Promise<boolean> {
     let last: unknown = cause;
-    for (let attempt = 0; attempt < DECIDE_ATTEMPTS; attempt++) {
-      if (attempt > 0) await sleep(DECIDE_BACKOFF_MS * 2 ** (attempt - 1));
+    // Tries until the window closes (a refused connection fails at once, a hanging one takes the
+    // guard's bound): the window is counted in the request budget, so the hold outlives it.
+    const deadline = Date.now() + this.settings.decideWindowMs;
+    for (let attempt = 0; attempt === 0 || Date.now() < deadline; attempt++) {
+      if (attempt > 0) await sleep(Math.min(DECIDE_BACKOFF_MAX_MS, DECIDE_BACKOFF_MS * 2 ** (attempt - 1), Math.max(0, deadline - Date.now())));
       try {
         const result = await this.deps.credits.refund(caller, chargeId, REFUND_DESCRIPTION);
         if (result === 'refunded') this.deps.metrics.creditsRefunded.inc({ user_kind: userKind(caller) }, cost);

@@ -59,7 +59,7 @@ async function setup(options: { settle?: 'lost-after-commit' | 'lost-before-comm
       metrics: new Metrics(),
       logger,
     },
-    { queryCost: 3, cachedQueryCost: 1, rateLimitPerMinute: 0, timeoutMs: 1000, holdMs: 60_000, leaseMs: 5000 },
+    { queryCost: 3, cachedQueryCost: 1, rateLimitPerMinute: 0, timeoutMs: 1000, holdMs: 60_000, leaseMs: 5000, decideWindowMs: 300 },
   );
   const caller: Caller = { userId: 'shopper-1', isGuest: false };
   await consents.record(caller, { termsAccepted: true, marketingConsent: false });
