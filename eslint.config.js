@@ -24,7 +24,7 @@ export default tseslint.config(
   },
   {
     // The entry points hand process.env to loadConfig; tests and benches read their own settings.
-    files: ['src/main.ts', 'src/platform/migrate.cli.ts', 'test/**', 'bench/**', 'vitest.config.ts'],
+    files: ['src/main.ts', 'src/platform/migrate.cli.ts', 'test/**', 'bench/**', 'vitest.config.ts', 'vitest.chaos.config.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

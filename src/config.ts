@@ -232,13 +232,19 @@ const envSchema = z
 type Env = z.output<typeof envSchema>;
 
 /**
- * The longest a query can run once its charge is taken: the assistant call, then up to four
- * database calls each bounded by the guard (cache write on PostgreSQL, answer recorded with the
- * settle, a refund, a release), plus a second of slack. A held charge must outlive it, or the
- * sweep could refund a charge whose answer is about to be recorded (that answer then gets no 200).
+ * The longest a query can run once its charge is taken: the assistant call, three database calls
+ * each bounded by the guard (the cache write on PostgreSQL, the answer recorded with the settle,
+ * a release), the window in which a refund decides an unknown settle (tried again and again
+ * while the database is out of reach), and a second of slack. A held charge must outlive it, or the
+ * sweep could refund a charge whose answer is about to be recorded.
  */
 export function requestBudgetMs(assistantTimeoutMs: number, dbQueryTimeoutMs: number): number {
-  return assistantTimeoutMs + 4 * (dbQueryTimeoutMs + 100) + 1000;
+  return assistantTimeoutMs + 3 * (dbQueryTimeoutMs + 100) + decideWindowMs(dbQueryTimeoutMs) + 1000;
+}
+
+/** Three guarded database calls and the backoff between them: how long an unknown settle is decided. */
+export function decideWindowMs(dbQueryTimeoutMs: number): number {
+  return 3 * (dbQueryTimeoutMs + 100) + 750;
 }
 
 export type StorageBackend = Env['STORAGE_BACKEND'];
@@ -326,6 +332,8 @@ export interface Config {
     timeoutMs: number;
     /** The longest a query can run after its charge (see requestBudgetMs). */
     requestBudgetMs: number;
+    /** How long a request tries to decide a hold whose settle has an unknown outcome (see requestBudgetMs). */
+    decideWindowMs: number;
   };
   holds: {
     /** CHARGE_HOLD_SECONDS: an unsettled charge is refunded this long after it was taken. */
@@ -446,6 +454,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       openai: { baseUrl: e.OPENAI_BASE_URL, apiKey: e.OPENAI_API_KEY, model: e.OPENAI_MODEL },
       timeoutMs: e.ASSISTANT_TIMEOUT_MS,
       requestBudgetMs: requestBudgetMs(e.ASSISTANT_TIMEOUT_MS, e.DB_QUERY_TIMEOUT_MS),
+      decideWindowMs: decideWindowMs(e.DB_QUERY_TIMEOUT_MS),
     },
     holds: { holdSeconds: e.CHARGE_HOLD_SECONDS, sweepSeconds: e.HOLD_SWEEP_SECONDS },
     maintenance: {

@@ -221,6 +221,16 @@ describe('configuration', () => {
     ]);
   });
 
+  it('refuses a CHARGE_HOLD_SECONDS that a request could outlast, naming the least it takes', () => {
+    // 10 000 + 6 × (1 500 + 100) + 1 750 ms = 21.35 s after the charge, with the defaults.
+    expect(loadConfig({}).holds).toEqual({ holdSeconds: 120, sweepSeconds: 10 });
+    expect(loadConfig({}).assistant.requestBudgetMs).toBe(21_350);
+    expect(problemsOf({ CHARGE_HOLD_SECONDS: '21' })).toEqual([expect.stringMatching(/^CHARGE_HOLD_SECONDS: got "21", expected more than 22 \(the longest a request can take/)]);
+    expect(loadConfig({ CHARGE_HOLD_SECONDS: '22' }).holds.holdSeconds).toBe(22);
+    expect(loadConfig({ CHARGE_HOLD_SECONDS: '9', ASSISTANT_TIMEOUT_MS: '1000', DB_QUERY_TIMEOUT_MS: '500' }).assistant.requestBudgetMs).toBe(6350);
+    expect(problemsOf({ HOLD_SWEEP_SECONDS: '-1' })).toEqual([expect.stringMatching(/^HOLD_SWEEP_SECONDS:/)]);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '' }).port).toBe(3000);
   });

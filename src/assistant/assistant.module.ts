@@ -87,6 +87,7 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
       timeoutMs: config.assistant.timeoutMs,
       holdMs: config.holds.holdSeconds * 1000,
       leaseMs: config.assistant.requestBudgetMs,
+      decideWindowMs: config.assistant.decideWindowMs,
     },
   );
   const maintenance = new MaintenanceService({

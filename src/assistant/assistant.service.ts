@@ -85,6 +85,11 @@ export interface AssistantSettings {
    * idempotency record whose attempt crashed is taken over once this has passed.
    */
   leaseMs: number;
+  /**
+   * How long the refund that decides a hold whose settle has an unknown outcome is tried while
+   * the database is out of reach (counted in the request budget, so the hold outlives it).
+   */
+  decideWindowMs: number;
   /** How long a retry waits for an attempt with the same key still running. */
   idempotencyWaitMs?: number;
   idempotencyPollMs?: number;
@@ -109,6 +114,9 @@ const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 /** What `onCharged` is told in place of the answer it precedes. */
 const UNKNOWN_YET: AssistantAnswer = Object.freeze({ answer: '', products: [] }) as AssistantAnswer;
 const REFUND_DESCRIPTION = 'Refund: the assistant could not answer';
+/** Backoff between tries of the refund that decides a hold whose settle has an unknown outcome. */
+const DECIDE_BACKOFF_MS = 100;
+const DECIDE_BACKOFF_MAX_MS = 1000;
 
 /** The Idempotency-Key record this attempt owns, and whether its charge may stand. */
 interface OwnRecord {
@@ -279,20 +287,30 @@ export class AssistantService {
    * record over) gets no 200: the shopper is told to try again, and is not charged for this one.
    */
   private async recordAnswer(caller: Caller, charge: ChargeOutcome, result: QueryOutcome, record: OwnRecord | undefined): Promise<void> {
+    const { idempotency, credits } = this.deps;
+    const cost = result.body.creditsCharged;
     let recorded: boolean;
-    if (record) {
-      const kept: Replayable = {
-        answer: result.body.answer,
-        products: result.body.products,
-        cached: result.body.cached,
-        creditsCharged: result.body.creditsCharged,
-        cache: result.cache,
-        conversationId: result.body.conversationId,
-        resolvedQuery: result.body.resolvedQuery,
-      };
-      recorded = await this.deps.idempotency.complete(caller.userId, record.key, record.attempt, kept as unknown as Record<string, unknown>, charge.chargeId);
-    } else {
-      recorded = charge.chargeId === null || (await this.settleOrDecide(caller, charge.chargeId, result.body.creditsCharged));
+    try {
+      if (record) {
+        const kept: Replayable = {
+          answer: result.body.answer,
+          products: result.body.products,
+          cached: result.body.cached,
+          creditsCharged: result.body.creditsCharged,
+          cache: result.cache,
+          conversationId: result.body.conversationId,
+          resolvedQuery: result.body.resolvedQuery,
+        };
+        recorded = await idempotency.complete(caller.userId, record.key, record.attempt, kept as unknown as Record<string, unknown>, charge.chargeId);
+      } else {
+        recorded = charge.chargeId === null || (await credits.settle(caller, charge.chargeId)) === 'settled';
+      }
+    } catch (err) {
+      // The statement's outcome is unknown: it timed out or lost its connection, and may still
+      // commit. That is never answered 503 as it stands (a charged answer would be lost): the
+      // hold decides, below. Without a hold there is no charge to lose.
+      if (charge.chargeId === null) throw err;
+      recorded = await this.decideHold(caller, charge.chargeId, cost, err);
     }
     if (recorded) return;
     // Nothing was recorded or settled: the hold is refunded (or belongs to the attempt that took
@@ -302,6 +320,34 @@ export class AssistantService {
     throw new AppError('SERVICE_UNAVAILABLE', 'The answer took too long to record and was not charged; please try again.', {
       headers: { 'Retry-After': '1' },
     });
+  }
+
+  /**
+   * Decides a hold whose settle (alone, or with its answer's record) has an unknown outcome: the
+   * request's own refund takes the hold's row lock, so it either finds the hold settled (the
+   * settle, and with it the record, landed: true, the answer goes out) or refunds it (false: not
+   * charged). The hold cannot expire meanwhile (it outlives the request budget), so the decision
+   * is retried for `decideWindowMs` while the database is out of reach; only when it never answers is the
+   * outcome left open: the hold then ends settled (an answer lost on the way) or refunded by the
+   * sweep, and the charge id is logged for an operator.
+   */
+  private async decideHold(caller: Caller, chargeId: string, cost: number, cause: unknown): Promise<boolean> {
+    let last: unknown = cause;
+    // Tries until the window closes (a refused connection fails at once, a hanging one takes the
+    // guard's bound): the window is counted in the request budget, so the hold outlives it.
+    const deadline = Date.now() + this.settings.decideWindowMs;
+    for (let attempt = 0; attempt === 0 || Date.now() < deadline; attempt++) {
+      if (attempt > 0) await sleep(Math.min(DECIDE_BACKOFF_MAX_MS, DECIDE_BACKOFF_MS * 2 ** (attempt - 1), Math.max(0, deadline - Date.now())));
+      try {
+        const result = await this.deps.credits.refund(caller, chargeId, REFUND_DESCRIPTION);
+        if (result === 'refunded') this.deps.metrics.creditsRefunded.inc({ user_kind: userKind(caller) }, cost);
+        return result === 'settled';
+      } catch (err) {
+        last = err;
+      }
+    }
+    this.deps.logger.error({ err: last, chargeId, userKind: userKind(caller) }, 'answer outcome unknown: its hold ends settled, or refunded by the sweep');
+    throw last;
   }
 
   private outcome(
@@ -336,29 +382,6 @@ export class AssistantService {
       throw new AppError('RATE_LIMITED', `At most ${limit} questions per minute; try again in ${retryAfter} s.`, {
         headers: { 'Retry-After': String(retryAfter) },
       });
-    }
-  }
-
-  /**
-   * Settles a hold of a request without an Idempotency-Key. A settle whose outcome is unknown (it
-   * timed out or lost its connection, and may still commit) is never answered 503 as it stands:
-   * the request's own refund decides, as it takes the hold's row lock and so finds the settle done
-   * (the answer goes out: it was charged) or refunds the hold (no answer, not charged). Only when
-   * even that cannot reach the database is the outcome unknown: the hold then ends settled (like
-   * an answer lost on the way) or refunded by the sweep, and the charge id is logged for an operator.
-   */
-  private async settleOrDecide(caller: Caller, chargeId: string, cost: number): Promise<boolean> {
-    try {
-      return (await this.deps.credits.settle(caller, chargeId)) === 'settled';
-    } catch (err) {
-      try {
-        const result = await this.deps.credits.refund(caller, chargeId, REFUND_DESCRIPTION);
-        if (result === 'refunded') this.deps.metrics.creditsRefunded.inc({ user_kind: userKind(caller) }, cost);
-        return result === 'settled';
-      } catch {
-        this.deps.logger.error({ err, chargeId, userKind: userKind(caller) }, 'settle outcome unknown: the hold ends settled, or refunded by the sweep');
-        throw err;
-      }
     }
   }
 

@@ -1,4 +1,6 @@
 import pg from 'pg';
+import { isDatabaseUnavailable } from '../platform/db-guard.js';
+import { isAppError, StorageUnavailableError } from '../platform/errors.js';
 import { connectionOptions, type DatabaseSettings } from '../platform/db.js';
 
 /**
@@ -66,8 +68,15 @@ export class PostgresJobLock implements JobLock {
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
     return this.local.run(async () => {
-      const r = await this.withLock(true, fn);
-      return r.value as T;
+      try {
+        const r = await this.withLock(true, fn);
+        return r.value as T;
+      } catch (err) {
+        // The lock's own connection failed (the database is cut or hanging): a 503, as for any
+        // other call that needs the database, not a 500.
+        if (!isAppError(err) && isDatabaseUnavailable(err)) throw new StorageUnavailableError(1, err);
+        throw err;
+      }
     });
   }
 

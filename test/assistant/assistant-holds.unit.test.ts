@@ -28,9 +28,18 @@ import { MemoryRateLimitStore } from '../../src/rate-limit/rate-limit.store.memo
 const POLICY = { guestAllowance: 10, registeredAllowance: 10, resetPeriodMs: 24 * 3600_000 };
 const logger = createLogger({ level: 'silent' });
 
-async function setup(options: { settle?: 'lost-after-commit' | 'lost-before-commit' } = {}) {
+async function setup(options: { settle?: 'lost-after-commit' | 'lost-before-commit'; complete?: 'lost-after-commit' | 'lost-before-commit' } = {}) {
   const repository = new MemoryCreditRepository(POLICY);
   const credits = new CreditService(repository);
+  const idempotency = new MemoryIdempotencyStore(undefined, {}, repository);
+  if (options.complete) {
+    const complete = idempotency.complete.bind(idempotency);
+    // The answer's record (with its settle) is sent; its reply never arrives.
+    idempotency.complete = async (...args) => {
+      if (options.complete === 'lost-after-commit') await complete(...args);
+      throw new StorageUnavailableError(1);
+    };
+  }
   if (options.settle) {
     const settle = credits.settle.bind(credits);
     // The statement's answer never arrives: it committed (or not) and the caller hears a 503.
@@ -46,7 +55,7 @@ async function setup(options: { settle?: 'lost-after-commit' | 'lost-before-comm
       credits,
       consent: consents,
       cache: new QueryCacheService(createMemoryCacheStore({ maxEntries: 100 }), { ttlSeconds: 60, logger }),
-      idempotency: new MemoryIdempotencyStore(undefined, {}, repository),
+      idempotency,
       rateLimit: new MemoryRateLimitStore(),
       provider: new CatalogProvider(await loadCatalog(undefined)),
       conversation: new ConversationStep(new ConversationService(createMemoryConversationStore(), { ttlSeconds: 60, logger })),
@@ -54,7 +63,7 @@ async function setup(options: { settle?: 'lost-after-commit' | 'lost-before-comm
       metrics: new Metrics(),
       logger,
     },
-    { queryCost: 3, cachedQueryCost: 1, rateLimitPerMinute: 0, timeoutMs: 1000, holdMs: 60_000, leaseMs: 5000 },
+    { queryCost: 3, cachedQueryCost: 1, rateLimitPerMinute: 0, timeoutMs: 1000, holdMs: 60_000, leaseMs: 5000, decideWindowMs: 300 },
   );
   const caller: Caller = { userId: 'shopper-1', isGuest: false };
   await consents.record(caller, { termsAccepted: true, marketingConsent: false });
@@ -75,6 +84,29 @@ describe('a settle whose answer is lost (no Idempotency-Key)', () => {
   it('never committed: the request refunds its own hold at once and answers 503, not charged', async () => {
     const { service, caller, balance, repository, close } = await setup({ settle: 'lost-before-commit' });
     await expect(service.query(caller, { query: 'waterproof hiking boots', limit: 3 })).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    expect(await balance()).toBe(10);
+    expect(await repository.verifyLedger()).toMatchObject({ mismatched: 0, openHolds: 0 });
+    close();
+  });
+});
+
+describe('an answer recorded with its settle whose reply is lost (with an Idempotency-Key)', () => {
+  it('committed after all: the answer goes out, charged once, and a retry replays it', async () => {
+    const { service, caller, balance, repository, close } = await setup({ complete: 'lost-after-commit' });
+    const request = { query: 'waterproof hiking boots', limit: 3 };
+    const outcome = await service.query(caller, request, { idempotencyKey: 'k-lost' });
+    expect(outcome.replayed).toBe(false);
+    const retry = await service.query(caller, request, { idempotencyKey: 'k-lost' });
+    expect(retry.replayed).toBe(true);
+    expect(retry.body.answer).toBe(outcome.body.answer);
+    expect(await balance()).toBe(7);
+    expect(await repository.verifyLedger()).toMatchObject({ mismatched: 0, openHolds: 0 });
+    close();
+  });
+
+  it('never committed: the request refunds its own hold at once and answers 503, not charged', async () => {
+    const { service, caller, balance, repository, close } = await setup({ complete: 'lost-before-commit' });
+    await expect(service.query(caller, { query: 'waterproof hiking boots', limit: 3 }, { idempotencyKey: 'k-lost' })).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
     expect(await balance()).toBe(10);
     expect(await repository.verifyLedger()).toMatchObject({ mismatched: 0, openHolds: 0 });
     close();

@@ -164,10 +164,10 @@ describe('POST /api/v1/assistant/query with PostgreSQL cut', () => {
       OPENAI_BASE_URL: openai.baseUrl,
       OPENAI_MODEL: 'test-model',
       // Short enough that a held charge nobody settles is refunded within a test: the request
-      // budget (2 s + 4 × 0.6 s + 1 s) stays under the 6 s hold, and every process sweeps each second.
+      // budget (2 s + 6 × 0.6 s + 1.75 s) stays under the 8 s hold, and every process sweeps each second.
       ASSISTANT_TIMEOUT_MS: '2000',
       DB_QUERY_TIMEOUT_MS: '500',
-      CHARGE_HOLD_SECONDS: '6',
+      CHARGE_HOLD_SECONDS: '8',
       HOLD_SWEEP_SECONDS: '1',
     });
   });
@@ -310,7 +310,7 @@ describe('POST /api/v1/assistant/query with PostgreSQL cut', () => {
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.body.answer).toBe(answered.body.answer);
     // Once every hold has had its chance to expire and be swept: one answer, one credit.
-    await new Promise((resolve) => setTimeout(resolve, 7000));
+    await new Promise((resolve) => setTimeout(resolve, 9000));
     const end = await books(u.userId);
     expect(end.debits - end.refunds - (start.debits - start.refunds)).toBe(1);
     expect(end.available).toBe(start.available - 1);
@@ -332,7 +332,7 @@ describe('POST /api/v1/assistant/query with PostgreSQL cut', () => {
       OPENAI_MODEL: 'test-model',
       ASSISTANT_TIMEOUT_MS: '2000',
       DB_QUERY_TIMEOUT_MS: '500',
-      CHARGE_HOLD_SECONDS: '6',
+      CHARGE_HOLD_SECONDS: '8',
       HOLD_SWEEP_SECONDS: '0',
     });
     const u = await guest(leaving);

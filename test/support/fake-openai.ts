@@ -23,16 +23,21 @@ export interface FakeOpenAi {
   calls: number;
   /** The messages of the last request received. */
   lastMessages: { role: string; content: string }[];
+  /**
+   * When set, each answer's text ends with the number of the call that produced it, so two
+   * answers are told apart and a replayed answer is recognised as the very one first given.
+   */
+  numberAnswers: boolean;
   close(): Promise<void>;
 }
 
 export async function startFakeOpenAi(): Promise<FakeOpenAi> {
-  const fake: FakeOpenAi = { baseUrl: '', mode: { kind: 'answer' }, calls: 0, lastMessages: [], close: async () => {} };
+  const fake: FakeOpenAi = { baseUrl: '', mode: { kind: 'answer' }, calls: 0, lastMessages: [], numberAnswers: false, close: async () => {} };
   const server: Server = createServer((req, res) => {
     let raw = '';
     req.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
     req.on('end', () => {
-      fake.calls++;
+      const call = ++fake.calls;
       try {
         fake.lastMessages = (JSON.parse(raw) as { messages: { role: string; content: string }[] }).messages;
       } catch {
@@ -60,7 +65,7 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
       // The question is the last user message; earlier ones are the conversation so far.
       const user = JSON.parse(body.messages.filter((m) => m.role === 'user').at(-1)!.content) as { limit: number; candidates: { id: string }[] };
       const content = JSON.stringify({
-        answer: 'Here are the products that fit best.',
+        answer: `Here are the products that fit best.${fake.numberAnswers ? ` (answer ${call})` : ''}`,
         productIds: user.candidates.slice(0, user.limit).map((c) => c.id),
       });
       const reply = () =>

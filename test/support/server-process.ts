@@ -24,13 +24,17 @@ export function startServerProcess(env: Record<string, string>): ServerProcess {
   });
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let port: number | undefined;
   const listening = new Promise<number>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       out += chunk.toString('utf8');
+      // Once it listens, the rest is only kept (a long run's output is not scanned again and again).
+      if (port !== undefined) return;
       for (const line of out.split('\n')) {
         if (!line.includes('ShopAssist API listening')) continue;
         try {
-          resolve((JSON.parse(line) as { port: number }).port);
+          port = (JSON.parse(line) as { port: number }).port;
+          resolve(port);
         } catch {
           // a partial line: wait for the rest
         }
