@@ -162,6 +162,20 @@ describe.each(backends)('follow-up questions on $name conversations', ({ env }) 
     expect(tooLong.body.error.details[0].path).toBe('conversationId');
   });
 
+  it('answers 404 for a conversation past CONVERSATION_TTL_SECONDS', async () => {
+    const short = await createTestApp({ ...common, ...env(), CONVERSATION_TTL_SECONDS: '1' });
+    try {
+      const u = await guest(short);
+      const [first] = await converse(short, u.auth, 'hiking boots');
+      await new Promise((resolve) => setTimeout(resolve, 1300));
+      const res = await ask(short, u.auth, { query: 'cheaper', conversationId: first.conversationId });
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe('CONVERSATION_NOT_FOUND');
+    } finally {
+      await short.close();
+    }
+  });
+
   it('answers 404 for a deleted conversation', async () => {
     const u = await guest(app);
     const [first] = await converse(app, u.auth, 'hiking boots');
