@@ -145,6 +145,8 @@ const envSchema = z
     REDIS_CLUSTER_NODES: hostPortList.optional(),
     CACHE_TTL_SECONDS: int(1, 86_400 * 365).default(3600),
     CACHE_MAX_ENTRIES: int(1, 10_000_000).default(10_000),
+    CONVERSATION_BACKEND: oneOf(['postgres', 'redis', 'memory']).optional(),
+    CONVERSATION_TTL_SECONDS: int(1, 86_400 * 30).default(28_800),
     GUEST_CREDITS: int(1, 1_000_000_000).default(10),
     REGISTERED_CREDITS: int(1, 1_000_000_000).default(100),
     CREDIT_RESET_PERIOD_HOURS: positiveNumber.default(24),
@@ -197,6 +199,13 @@ const envSchema = z
         message: 'memory, redis or none while STORAGE_BACKEND=memory (memory storage never connects to a database)',
       });
     }
+    if (env.STORAGE_BACKEND === 'memory' && env.CONVERSATION_BACKEND === 'postgres') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CONVERSATION_BACKEND'],
+        message: 'memory or redis while STORAGE_BACKEND=memory (memory storage never connects to a database)',
+      });
+    }
     if (env.DATABASE_REPLICA_URLS && !env.DATABASE_URL) {
       ctx.addIssue({ code: 'custom', path: ['DATABASE_REPLICA_URLS'], message: 'unset while DATABASE_URL is unset (the embedded database has no replicas)' });
     }
@@ -240,6 +249,7 @@ export function decideWindowMs(dbQueryTimeoutMs: number): number {
 
 export type StorageBackend = Env['STORAGE_BACKEND'];
 export type CacheBackend = NonNullable<Env['CACHE_BACKEND']>;
+export type ConversationBackend = NonNullable<Env['CONVERSATION_BACKEND']>;
 export type DbSslMode = Env['DB_SSL'];
 
 export interface Config {
@@ -280,6 +290,8 @@ export interface Config {
     ttlSeconds: number;
     maxEntries: number;
   };
+  /** Follow-up context: where it lives (`cache.redisUrl` / `cache.redisClusterNodes` for redis) and how long after its last turn. */
+  conversations: { backend: ConversationBackend; ttlSeconds: number };
   credits: {
     guestAllowance: number;
     registeredAllowance: number;
@@ -402,6 +414,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       redisClusterNodes: e.REDIS_CLUSTER_NODES,
       ttlSeconds: e.CACHE_TTL_SECONDS,
       maxEntries: e.CACHE_MAX_ENTRIES,
+    },
+    conversations: {
+      backend: e.CONVERSATION_BACKEND ?? (e.STORAGE_BACKEND === 'memory' ? 'memory' : 'postgres'),
+      ttlSeconds: e.CONVERSATION_TTL_SECONDS,
     },
     credits: {
       guestAllowance: e.GUEST_CREDITS,

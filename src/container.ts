@@ -17,6 +17,9 @@ import { docsRoutes } from './http/docs.routes.js';
 import { buildOpenApiDocument } from './http/openapi.js';
 import { createCreditFeatures } from './credits/credit.module.js';
 import { createAssistantFeatures } from './assistant/assistant.module.js';
+import { createConversations } from './conversations/conversation.factory.js';
+import { conversationRoutes } from './conversations/conversation.routes.js';
+import type { ConversationService } from './conversations/conversation.service.js';
 import { createCatalogFeatures } from './catalog/catalog.module.js';
 import { webRoutes } from './web/web.routes.js';
 import { RejectionThrottle } from './http/rejection-limit.js';
@@ -32,6 +35,8 @@ export interface Container {
   readonly database: Database | undefined;
   /** The app's metrics registry, rendered at GET /metrics. */
   readonly metrics: Metrics;
+  /** Follow-up context, on CONVERSATION_BACKEND. */
+  readonly conversations: ConversationService;
   /**
    * With METRICS_PORT set: the app that serves GET /metrics (and nothing else) on that port;
    * the main app then has no /metrics route.
@@ -45,6 +50,8 @@ export interface ContainerOptions {
   logger?: Logger;
   /** Redis key prefix of the query cache (tests give each app its own). */
   redisKeyPrefix?: string;
+  /** Redis key prefix of the conversations (tests give each app its own; never under the cache's, which `clear` empties). */
+  conversationKeyPrefix?: string;
 }
 
 export async function createContainer(config: Config, options: ContainerOptions = {}): Promise<Container> {
@@ -71,10 +78,13 @@ export async function createContainer(config: Config, options: ContainerOptions 
     const queryCache = await createQueryCache({ config, database, breakers, databaseBreaker: databaseGuard?.breaker, logger, redisKeyPrefix: options.redisKeyPrefix, metrics });
     closers.push(() => queryCache.close());
 
+    const conversations = await createConversations({ config, database, breakers, databaseBreaker: databaseGuard?.breaker, logger, redisKeyPrefix: options.conversationKeyPrefix });
+    closers.push(() => conversations.close());
+
     const catalogFeatures = await createCatalogFeatures({ config, database, logger });
     closers.push(() => catalogFeatures.close());
 
-    const assistantFeatures = await createAssistantFeatures({ config, database, breakers, credits: creditFeatures, cache: queryCache, metrics, logger, catalog: catalogFeatures.index });
+    const assistantFeatures = await createAssistantFeatures({ config, database, breakers, credits: creditFeatures, cache: queryCache, conversations, metrics, logger, catalog: catalogFeatures.index });
     closers.push(() => assistantFeatures.close());
 
     const health = new HealthService({
@@ -91,6 +101,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     const routers = [
       ...assistantFeatures.routers,
       ...creditFeatures.routers,
+      conversationRoutes(conversations, creditFeatures.authenticateAndEnsure),
       ...catalogFeatures.routers,
       healthRoutes(health),
       ...(config.metrics.port === undefined ? [metricsRoutes(metrics, config.metrics.token)] : []),
@@ -109,6 +120,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       logger,
       database,
       metrics,
+      conversations,
       metricsApp,
       close() {
         closing ??= (async () => {

@@ -41,6 +41,18 @@ describe('configuration', () => {
     expect(c.assistant).toMatchObject({ provider: 'catalog', timeoutMs: 10_000 });
     expect(c.maintenance).toEqual({ transactionRetentionDays: 90, cleanupIntervalMinutes: 60 });
     expect(c.logLevel).toBe('info');
+    expect(c.conversations).toEqual({ backend: 'postgres', ttlSeconds: 28_800 });
+  });
+
+  it('keeps conversations where the storage is unless CONVERSATION_BACKEND says otherwise', () => {
+    expect(loadConfig({ STORAGE_BACKEND: 'memory' }).conversations.backend).toBe('memory');
+    expect(loadConfig({ STORAGE_BACKEND: 'memory', CONVERSATION_BACKEND: 'redis' }).conversations.backend).toBe('redis');
+    expect(loadConfig({ CONVERSATION_BACKEND: 'memory', CONVERSATION_TTL_SECONDS: '60' }).conversations).toEqual({ backend: 'memory', ttlSeconds: 60 });
+    expect(problemsOf({ STORAGE_BACKEND: 'memory', CONVERSATION_BACKEND: 'postgres' })).toEqual([
+      'CONVERSATION_BACKEND: got "postgres", expected memory or redis while STORAGE_BACKEND=memory (memory storage never connects to a database)',
+    ]);
+    expect(problemsOf({ CONVERSATION_BACKEND: 'mongo' })[0]).toMatch(/^CONVERSATION_BACKEND: got "mongo", expected one of postgres, redis, memory/);
+    expect(problemsOf({ CONVERSATION_TTL_SECONDS: '0' })[0]).toMatch(/^CONVERSATION_TTL_SECONDS: got "0", expected an integer from 1 to 2592000/);
   });
 
   it('parses given values into typed settings', () => {

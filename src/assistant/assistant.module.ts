@@ -1,6 +1,7 @@
 import type { Router } from 'express';
 import type { Config } from '../config.js';
 import type { QueryCacheService } from '../cache/query-cache.service.js';
+import type { ConversationService } from '../conversations/conversation.service.js';
 import type { CreditFeatures } from '../credits/credit.module.js';
 import type { ComponentHealth } from '../health/health.service.js';
 import { MemoryJobLock, PostgresJobLock, type JobLock } from '../maintenance/job-lock.js';
@@ -13,6 +14,7 @@ import type { Metrics } from '../platform/metrics.js';
 import { assistantRoutes } from './assistant.routes.js';
 import { AssistantService } from './assistant.service.js';
 import type { CatalogIndex } from './catalog/catalog-index.js';
+import { ConversationStep } from './conversation.step.js';
 import { createProvider } from './providers/create-provider.js';
 import { isUpstreamOutage } from './providers/provider.js';
 
@@ -35,6 +37,7 @@ export interface AssistantModuleDeps {
   breakers: BreakerRegistry;
   credits: CreditFeatures;
   cache: QueryCacheService;
+  conversations: ConversationService;
   metrics: Metrics;
   logger: Logger;
   /** The live catalog the provider answers from. */
@@ -43,7 +46,7 @@ export interface AssistantModuleDeps {
 
 /** Builds the provider, the assistant and maintenance services, their routers and the schedule. */
 export async function createAssistantFeatures(deps: AssistantModuleDeps): Promise<AssistantFeatures> {
-  const { config, database, breakers, credits, cache, metrics, logger } = deps;
+  const { config, database, breakers, credits, cache, conversations, metrics, logger } = deps;
   const provider = createProvider(config, deps.catalog);
   const breaker = breakers.create('assistant', {
     // AssistantService bounds each call with ASSISTANT_TIMEOUT_MS and cancels it; the breaker counts.
@@ -72,6 +75,7 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
       idempotency,
       rateLimit: credits.rateLimits,
       provider,
+      conversation: new ConversationStep(conversations),
       breaker,
       metrics,
       logger,
@@ -91,6 +95,7 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
     cache,
     idempotency,
     rateLimits: credits.rateLimits,
+    conversations,
     lock,
     logger,
     metrics,
@@ -110,7 +115,7 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
     maintenance,
     routers: [
       // Every answer charges (or, replayed, reads) the caller's credits, which creates their row.
-      assistantRoutes(assistant, [credits.authenticate], credits.ensureOnError, config.queryHashKey),
+      assistantRoutes(assistant, [credits.authenticate], credits.ensureOnError, config.queryHashKey, logger),
       maintenanceRoutes(maintenance, credits.requireAdmin, config.maintenance.transactionRetentionDays),
     ],
     health: async () => ({ status: breaker.state === 'open' ? 'down' : 'up', latencyMs: null }),

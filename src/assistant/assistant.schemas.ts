@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { resolvedQuerySchema } from '../conversations/conversation.schemas.js';
 import { text } from '../http/text.schemas.js';
 
 const price = z.number().finite().min(0, 'a number ≥ 0');
@@ -20,6 +21,12 @@ export const queryBody = z.strictObject({
   query: text(1, 500),
   filters: queryFilters.optional(),
   limit: z.number().int('an integer from 1 to 20').min(1, 'an integer from 1 to 20').max(20, 'an integer from 1 to 20').default(5),
+  conversationId: z
+    .string()
+    .min(1, '1–128 characters: the conversationId of an earlier answer')
+    .max(128, '1–128 characters: the conversationId of an earlier answer')
+    .optional()
+    .describe('Asks a follow-up in this conversation (the `conversationId` of an earlier answer); unknown, expired or another shopper’s: 404'),
 });
 export type QueryBody = z.output<typeof queryBody>;
 
@@ -50,5 +57,7 @@ export const queryResponse = z.object({
   cached: z.boolean(),
   creditsCharged: z.number().int().min(0),
   credits: z.object({ available: z.number().int().min(0), max: z.number().int().positive(), resetsAt: z.iso.datetime() }),
+  conversationId: z.string().describe('Send it back with the next question to ask a follow-up'),
+  resolvedQuery: resolvedQuerySchema.describe('What was actually searched: the question read in its conversation'),
 });
 export type QueryResponse = z.infer<typeof queryResponse>;

@@ -19,6 +19,8 @@ import {
   type AssistantRequest,
 } from './providers/provider.js';
 import { canonicalJson } from '../platform/canonical-json.js';
+import type { ResolvedQuery } from '../conversations/conversation.store.js';
+import { resolvedQueryOf, type ConversationalQuestion, type ConversationStep, type PlacedQuestion } from './conversation.step.js';
 
 export type CacheHeader = 'HIT' | 'MISS' | 'BYPASS';
 
@@ -27,6 +29,12 @@ export interface QueryOptions {
   idempotencyKey?: string | undefined;
   /** `Cache-Control: no-cache`: skip the cache read (the fresh answer is still written). */
   noCache?: boolean;
+  /**
+   * Told once the question has passed every check and is charged, before the answer is known
+   * (a streamed answer's 200 and `meta` event go out then): the outcome without its answer text
+   * and products. Not called for an idempotent replay, which charges nothing.
+   */
+  onCharged?: (charged: QueryOutcome) => void;
 }
 
 export interface QueryResult {
@@ -35,7 +43,12 @@ export interface QueryResult {
   cached: boolean;
   creditsCharged: number;
   credits: { available: number; max: number; resetsAt: string };
+  conversationId: string;
+  resolvedQuery: ResolvedQuery;
 }
+
+/** A question as the route hands it over: the search, and the conversation it follows up (if any). */
+export type QuestionRequest = AssistantRequest & ConversationalQuestion;
 
 export interface QueryOutcome {
   body: QueryResult;
@@ -44,6 +57,8 @@ export interface QueryOutcome {
   replayed: boolean;
   /** For the balance headers. */
   account: Pick<CreditAccount, 'available' | 'max' | 'resetsAt'>;
+  /** The conversation store could not answer: a follow-up was answered as a new question. */
+  conversationReset?: boolean;
 }
 
 /** What an idempotency record keeps of a completed request. */
@@ -53,6 +68,8 @@ interface Replayable {
   cached: boolean;
   creditsCharged: number;
   cache: CacheHeader;
+  conversationId: string;
+  resolvedQuery: ResolvedQuery;
 }
 
 export interface AssistantSettings {
@@ -85,6 +102,8 @@ export interface AssistantDeps {
   idempotency: IdempotencyStore;
   rateLimit: RateLimitStore;
   provider: AssistantProvider;
+  /** Places each question in its conversation (follow-ups) and keeps its turn. */
+  conversation: ConversationStep;
   breaker: Breaker;
   metrics: Metrics;
   logger: Logger;
@@ -92,6 +111,8 @@ export interface AssistantDeps {
 }
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
+/** What `onCharged` is told in place of the answer it precedes. */
+const UNKNOWN_YET: AssistantAnswer = Object.freeze({ answer: '', products: [] }) as AssistantAnswer;
 const REFUND_DESCRIPTION = 'Refund: the assistant could not answer';
 /** Backoff between tries of the refund that decides a hold whose settle has an unknown outcome. */
 const DECIDE_BACKOFF_MS = 100;
@@ -136,7 +157,7 @@ export class AssistantService {
     return this.deps.provider;
   }
 
-  async query(caller: Caller, request: AssistantRequest, options: QueryOptions = {}): Promise<QueryOutcome> {
+  async query(caller: Caller, request: QuestionRequest, options: QueryOptions = {}): Promise<QueryOutcome> {
     const consent = await this.deps.consent.find(caller);
     if (!consent?.termsAccepted) {
       throw new AppError('CONSENT_REQUIRED', 'Accept the terms (PUT /api/v1/consent) before asking the assistant.');
@@ -208,6 +229,8 @@ export class AssistantService {
         cached: kept.cached,
         creditsCharged: kept.creditsCharged,
         credits: creditsOf(account),
+        conversationId: kept.conversationId,
+        resolvedQuery: kept.resolvedQuery,
       },
       cache: kept.cache,
       replayed: true,
@@ -216,34 +239,44 @@ export class AssistantService {
   }
 
   /** `record`: the Idempotency-Key record this attempt owns, when the request has a key. */
-  private async answer(caller: Caller, request: AssistantRequest, options: QueryOptions, record: OwnRecord | undefined): Promise<QueryOutcome> {
+  private async answer(caller: Caller, request: QuestionRequest, options: QueryOptions, record: OwnRecord | undefined): Promise<QueryOutcome> {
     await this.enforceRateLimit(caller);
+    // The conversation step: a follow-up becomes the search it means (404 for a bad id).
+    const placed = await this.deps.conversation.place(caller.userId, request);
+    const search = placed.search;
 
     const { provider, cache } = this.deps;
-    const key = cacheKey(request, { provider: provider.name, model: provider.model, catalogVersion: provider.catalogVersion });
+    const key = cacheKey(search, { provider: provider.name, model: provider.model, catalogVersion: provider.catalogVersion });
     const lookup = await cache.get(key, { skipRead: options.noCache === true });
 
     let result: QueryOutcome;
     if (lookup.status === 'hit') {
       const cost = this.settings.cachedQueryCost;
       const charge = await this.charge(caller, cost, 'Assistant answer (cached)', record);
-      result = this.outcome(lookup.value as unknown as AssistantAnswer, { cached: true, cost, charge, cache: 'HIT' });
+      options.onCharged?.(this.outcome(UNKNOWN_YET, placed, { cached: true, cost, charge, cache: 'HIT' }));
+      const value = lookup.value as unknown as AssistantAnswer;
+      result = this.outcome(value, placed, { cached: true, cost, charge, cache: 'HIT' });
       await this.recordAnswer(caller, charge, result, record);
+      await this.deps.conversation.record(caller.userId, placed, request, value, this.now());
       return result;
     }
 
     const cost = this.settings.queryCost;
     const charge = await this.charge(caller, cost, 'Assistant answer', record);
+    const cacheHeader: CacheHeader = lookup.status === 'bypass' ? 'BYPASS' : 'MISS';
+    options.onCharged?.(this.outcome(UNKNOWN_YET, placed, { cached: false, cost, charge, cache: cacheHeader }));
     let fresh: AssistantAnswer;
     try {
-      fresh = await this.callProvider(key, request);
+      fresh = await this.callProvider(key, search);
     } catch (err) {
       await this.refund(caller, charge, cost, err, record);
       throw err;
     }
     await cache.set(key, fresh as unknown as Parameters<QueryCacheService['set']>[1]);
-    result = this.outcome(fresh, { cached: false, cost, charge, cache: lookup.status === 'bypass' ? 'BYPASS' : 'MISS' });
+    result = this.outcome(fresh, placed, { cached: false, cost, charge, cache: cacheHeader });
     await this.recordAnswer(caller, charge, result, record);
+    // The turn is kept once the answer stands (recorded and settled).
+    await this.deps.conversation.record(caller.userId, placed, request, fresh, this.now());
     return result;
   }
 
@@ -265,6 +298,8 @@ export class AssistantService {
           cached: result.body.cached,
           creditsCharged: result.body.creditsCharged,
           cache: result.cache,
+          conversationId: result.body.conversationId,
+          resolvedQuery: result.body.resolvedQuery,
         };
         recorded = await idempotency.complete(caller.userId, record.key, record.attempt, kept as unknown as Record<string, unknown>, charge.chargeId);
       } else {
@@ -317,20 +352,24 @@ export class AssistantService {
 
   private outcome(
     answer: AssistantAnswer,
+    placed: PlacedQuestion,
     o: { cached: boolean; cost: number; charge: ChargeOutcome; cache: CacheHeader },
   ): QueryOutcome {
     const account = o.charge.account;
     return {
       body: {
-        answer: answer.answer,
+        answer: this.deps.conversation.answerText(placed, answer.answer),
         products: answer.products,
         cached: o.cached,
         creditsCharged: o.cost,
         credits: { available: o.charge.balanceAfter, max: account.max, resetsAt: account.resetsAt.toISOString() },
+        conversationId: placed.conversationId,
+        resolvedQuery: resolvedQueryOf(placed),
       },
       cache: o.cache,
       replayed: false,
       account: { available: o.charge.balanceAfter, max: account.max, resetsAt: account.resetsAt },
+      ...(placed.reset ? { conversationReset: true } : {}),
     };
   }
 

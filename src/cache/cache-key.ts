@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
  * - the filters: `category`/`brand` normalised like the query, prices as numbers, keys in a
  *   canonical order, absent keys left out (so `{}` is the same as no filters), `inStock: true`
  *   the same as no `inStock` (in-stock products only is the default);
- * - the effective limit (omitted = 5);
+ * - the effective limit (omitted = 5), and the results skipped ("show me more" in a
+ *   conversation; only when there are some, so first pages keep the keys they always had);
  * - the assistant provider and model, and the catalog version (its content hash), so a new
  *   catalog, new prices or another model never serve a stale answer.
  * The key is the SHA-256 (hex) of these parts as JSON: fixed length, whatever the query.
@@ -23,6 +24,7 @@ export interface CacheKeyQuery {
   query: string;
   filters?: { category?: string; brand?: string; minPrice?: number; maxPrice?: number; inStock?: boolean } | undefined;
   limit?: number | undefined;
+  offset?: number | undefined;
 }
 
 export interface CacheKeyContext {
@@ -47,7 +49,7 @@ export function cacheKey(request: CacheKeyQuery, context: CacheKeyContext): stri
     maxPrice: f.maxPrice,
     minPrice: f.minPrice,
   };
-  const parts = [
+  const parts: unknown[] = [
     KEY_VERSION,
     normalizeText(request.query),
     filters,
@@ -56,5 +58,6 @@ export function cacheKey(request: CacheKeyQuery, context: CacheKeyContext): stri
     context.model,
     context.catalogVersion,
   ];
+  if (request.offset) parts.push({ offset: request.offset });
   return createHash('sha256').update(JSON.stringify(parts), 'utf8').digest('hex');
 }

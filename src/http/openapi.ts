@@ -6,6 +6,7 @@ import { cacheStatsResponse } from '../cache/cache.schemas.js';
 import { catalogSummaryResponse, productBody, productIdParams, productPatch, productResponse } from '../catalog/catalog.schemas.js';
 import { consentBody, type consentListQuery, consentListResponse, consentResponse } from '../consent/consent.schemas.js';
 import { adjustBody, creditsResponse, ledgerReportResponse, type transactionsQuery, transactionsResponse, userIdParams } from '../credits/credit.schemas.js';
+import { conversationParams, conversationResponse } from '../conversations/conversation.schemas.js';
 import { liveResponse, readinessResponse } from '../health/health.schemas.js';
 import { guestSessionResponse } from '../identity/guest-session.schemas.js';
 import { cleanupBody, cleanupResponse } from '../maintenance/maintenance.schemas.js';
@@ -100,6 +101,10 @@ const HEADERS = {
     description: 'Present (true) only on a replay of an earlier answer with the same Idempotency-Key.',
     schema: { type: 'string', enum: ['true'] },
   },
+  'X-Conversation': {
+    description: 'Present (reset) only when the conversation store could not answer: the follow-up was answered as a new question.',
+    schema: { type: 'string', enum: ['reset'] },
+  },
   'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'string', pattern: '^[0-9]+$' } },
   'WWW-Authenticate': { description: 'The authentication scheme to use.', schema: { type: 'string', pattern: '^Bearer' } },
   'Cache-Control': { description: 'Answers are personal or live: not to be stored.', schema: { type: 'string' } },
@@ -142,6 +147,7 @@ const ERROR_TEXT: Record<ErrorCode, string> = {
   NOT_FOUND: 'no such route',
   USER_NOT_FOUND: 'no credit row for this user',
   CONSENT_NOT_FOUND: 'no consent recorded yet',
+  CONVERSATION_NOT_FOUND: 'no such conversation: unknown, expired, deleted or another shopper’s',
   PRODUCT_NOT_FOUND: 'no product with this id in the live catalog',
   METHOD_NOT_ALLOWED: 'the path does not answer this method',
   IDEMPOTENCY_CONFLICT: 'the same Idempotency-Key was used with a different body',
@@ -193,6 +199,41 @@ function json(description: string, schema: z.ZodType, example: unknown, headers:
   return { description, headers: headerRefs(...headers), content: { 'application/json': { schema, example } } };
 }
 
+const EVENT_STREAM_TEXT = [
+  'Sent with `Accept: text/event-stream`, once every check up to and including the charge has passed (errors before that stay JSON with their statuses).',
+  'Events, in order: `meta` {cached, creditsCharged, credits, conversationId, resolvedQuery}; `products` {products}; one or more `delta` {text},',
+  'whose texts concatenate to the answer; then `done` {answer}. Or, in place of what is left, `error` {code, message}: the assistant failed and the charge',
+  'was refunded before the event was sent. A client that goes away does not stop the answer: it is completed and recorded, and a retry with the same',
+  'Idempotency-Key replays it (as JSON or as a stream, as asked). Credits, cache, idempotency and rate limits are exactly as for JSON.',
+].join(' ');
+
+const EVENT_STREAM_EXAMPLE = [
+  'event: meta',
+  `data: ${JSON.stringify({ cached: false, creditsCharged: 1, credits: { available: 9, max: 10, resetsAt: '2026-01-02T09:00:00.000Z' }, conversationId: 'cv_3q2mJ8kP0sX1vYtR9wLz4A', resolvedQuery: { query: 'waterproof hiking boots', filters: {} } })}`,
+  '',
+  'event: products',
+  `data: ${JSON.stringify({ products: [{ id: 'p-1042', name: 'Trailmaster GTX', brand: 'Northpeak', category: 'shoes', price: 89.99, currency: 'USD', score: 0.87 }] })}`,
+  '',
+  'event: delta',
+  'data: {"text":"The Trailmaster GTX is waterproof and within budget."}',
+  '',
+  'event: done',
+  'data: {"answer":"The Trailmaster GTX is waterproof and within budget."}',
+  '',
+  '',
+].join('\n');
+
+/** The query route's 200 as Server-Sent Events too. */
+function withEventStream(response: ResponseConfig): ResponseConfig {
+  return {
+    ...response,
+    content: {
+      ...response.content,
+      'text/event-stream': { schema: z.string().describe(EVENT_STREAM_TEXT), example: EVENT_STREAM_EXAMPLE },
+    },
+  };
+}
+
 type Status = '400' | '401' | '402' | '403' | '404' | '409' | '413' | '415' | '429' | '500' | '502' | '503' | '504';
 
 /** Groups codes by status into one response each. */
@@ -218,6 +259,14 @@ const BALANCE: HeaderName[] = ['X-Credits-Remaining', 'X-Credits-Limit', 'X-Cred
 const AT = '2026-01-01T09:00:00.000Z';
 const RESETS = '2026-01-02T09:00:00.000Z';
 const creditsExample = { userId: 'guest_0f8fad5b-d9cb-469f-a165-70867728950e', isGuest: true, available: 9, max: 10, lastResetAt: AT, resetsAt: RESETS };
+const conversationExample = {
+  conversationId: 'cv_3q2mJ8kP0sX1vYtR9wLz4A',
+  turns: [
+    { query: 'waterproof hiking boots', resolvedQuery: { query: 'waterproof hiking boots', filters: {} }, productIds: ['p-1042', 'p-2210'], createdAt: AT },
+    { query: 'cheaper', resolvedQuery: { query: 'waterproof hiking boots', filters: { maxPrice: 89.98 } }, productIds: ['p-0307'], createdAt: AT },
+  ],
+  expiresAt: '2026-01-01T17:00:00.000Z',
+};
 const consentExample = { userId: creditsExample.userId, termsAccepted: true, marketingConsent: false, timestamp: AT, updatedAt: AT };
 const queryExample = {
   answer: 'The Trailmaster GTX is waterproof and within budget.',
@@ -227,6 +276,8 @@ const queryExample = {
   cached: false,
   creditsCharged: 1,
   credits: { available: 9, max: 10, resetsAt: RESETS },
+  conversationId: 'cv_3q2mJ8kP0sX1vYtR9wLz4A',
+  resolvedQuery: { query: 'waterproof hiking boots', filters: { category: 'shoes', maxPrice: 150 } },
 };
 
 const productExample = {
@@ -271,6 +322,10 @@ const userIdParamsDoc = z.object({
     description: 'guest_<uuid>, or a registered user id: 1–128 of A–Z a–z 0–9 _ . : @ - not starting with guest_',
     example: 'user_42',
   }),
+});
+
+const conversationParamsDoc = z.object({
+  conversationId: conversationParams.shape.conversationId.meta({ description: 'The `conversationId` of an answer (opaque)', example: 'cv_3q2mJ8kP0sX1vYtR9wLz4A' }),
 });
 
 const queryHeaders = z.object({
@@ -395,14 +450,46 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
       responses: { 200: json('The consent record', consent, consentExample), ...errors([...BODY_ERRORS, ...USER_ERRORS]) },
     },
     {
+      method: 'get',
+      path: '/api/v1/conversations/{conversationId}',
+      tags: ['assistant'],
+      operationId: 'getConversation',
+      summary: "One of the caller's conversations, with its turns",
+      description:
+        'The questions of a conversation (oldest first, at most 20) with what each was resolved to and the products shown. ' +
+        'A conversation expires CONVERSATION_TTL_SECONDS after its last turn. An unknown, expired, deleted or another shopper’s id is 404; a path that is not valid percent-encoded UTF-8 is 400.',
+      security: SECURITY.user,
+      request: { params: conversationParamsDoc },
+      responses: {
+        200: json('The conversation', named('Conversation', conversationResponse), conversationExample, ['Cache-Control']),
+        ...errors(['VALIDATION_FAILED', 'CONVERSATION_NOT_FOUND', ...USER_ERRORS]),
+      },
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/conversations/{conversationId}',
+      tags: ['assistant'],
+      operationId: 'deleteConversation',
+      summary: 'Forget a conversation',
+      description: 'Every turn is gone at once, for every API process; a later follow-up with this id is 404 CONVERSATION_NOT_FOUND.',
+      security: SECURITY.user,
+      request: { params: conversationParamsDoc },
+      responses: { 204: { description: 'Forgotten', headers: headerRefs() }, ...errors(['VALIDATION_FAILED', 'CONVERSATION_NOT_FOUND', ...USER_ERRORS]) },
+    },
+    {
       method: 'post',
       path: '/api/v1/assistant/query',
       tags: ['assistant'],
       operationId: 'queryAssistant',
       summary: 'Ask the product assistant',
       description:
-        'Order of checks: authentication → validation → consent → idempotency → rate limit → cache lookup → charge (a hold) → assistant call → cache write and answer recorded → hold settled → 200. ' +
-        'A fresh answer costs QUERY_COST, a cached one CACHED_QUERY_COST. The charge is held until the answer is recorded (idempotency record and answer stored); only then is it settled and the 200 sent. A 5xx after a charge always means the charge was refunded, or will be: a hold that is not settled within CHARGE_HOLD_SECONDS (the process died, the database went away between charge and answer) is refunded exactly once by whichever process sweeps first. A retry with the same Idempotency-Key while the first attempt\'s hold is open takes that hold over instead of charging again.',
+        'Order of checks: authentication → validation → consent → idempotency → rate limit → conversation → cache lookup → charge (a hold) → assistant call → cache write and answer recorded → hold settled → 200 (and the turn kept). ' +
+        'A fresh answer costs QUERY_COST, a cached one CACHED_QUERY_COST. The charge is held until the answer is recorded (idempotency record and answer stored); only then is it settled and the 200 sent. A 5xx after a charge always means the charge was refunded, or will be: a hold that is not settled within CHARGE_HOLD_SECONDS (the process died, the database went away between charge and answer) is refunded exactly once by whichever process sweeps first. A retry with the same Idempotency-Key while the first attempt\'s hold is open takes that hold over instead of charging again.\n\n' +
+        'Follow-ups: every answer carries `conversationId`; sent back in the body, the question is read against the conversation’s last turn ' +
+        '("cheaper", "less than that", "under $80", "for women", "in black", "waterproof", "show me more"; anything naming something new starts over), ' +
+        'filters in the body win over carried ones, and `resolvedQuery` says what was searched (the cache key is made of it, not of the raw text). ' +
+        'An unknown, expired or another shopper’s `conversationId` is 404 CONVERSATION_NOT_FOUND. With the conversation store down the question is answered ' +
+        'as a new one, with `X-Conversation: reset`. `conversationId` is part of the body for idempotency.',
       security: SECURITY.user,
       request: {
         headers: queryHeaders,
@@ -417,18 +504,22 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
         },
       },
       responses: {
-        200: json('The answer and the balance right after its own charge', named('QueryResponse', queryResponse), queryExample, [
-          ...BALANCE,
-          'X-Cache',
-          'Idempotent-Replayed',
-          'Cache-Control',
-        ]),
+        200: withEventStream(
+          json('The answer and the balance right after its own charge (or, with `Accept: text/event-stream`, the same answer as events)', named('QueryResponse', queryResponse), queryExample, [
+            ...BALANCE,
+            'X-Cache',
+            'Idempotent-Replayed',
+            'X-Conversation',
+            'Cache-Control',
+          ]),
+        ),
         ...errors(
           [
             ...BODY_ERRORS,
             'UNAUTHENTICATED',
             'INSUFFICIENT_CREDITS',
             'CONSENT_REQUIRED',
+            'CONVERSATION_NOT_FOUND',
             'IDEMPOTENCY_CONFLICT',
             'IDEMPOTENCY_IN_PROGRESS',
             'RATE_LIMITED',

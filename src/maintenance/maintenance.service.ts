@@ -1,5 +1,6 @@
 import type { QueryCacheService } from '../cache/query-cache.service.js';
 import type { ConsentService } from '../consent/consent.service.js';
+import type { ConversationService } from '../conversations/conversation.service.js';
 import { SWEEP_BATCH, type CreditService } from '../credits/credit.service.js';
 import type { IdempotencyStore } from '../idempotency/idempotency.store.js';
 import type { Logger } from '../platform/logger.js';
@@ -18,6 +19,8 @@ export interface MaintenanceDeps {
   cache: QueryCacheService;
   idempotency: IdempotencyStore;
   rateLimits: RateLimitStore;
+  /** Expired conversations are deleted with the rest (where the store does not expire them itself). */
+  conversations?: Pick<ConversationService, 'cleanupExpired'>;
   lock: JobLock;
   logger: Logger;
   /** Counts the credits the sweep gives back. */
@@ -93,8 +96,22 @@ export class MaintenanceService {
     const idempotencyKeysDeleted = await idempotency.cleanupExpired();
     const rateLimitWindowsDeleted = await rateLimits.deleteExpired(now);
     const guestAccountsDeleted = await this.deleteIdleGuests(now);
+    // Like the cache, conversations are an aid: their store being down must not stop the rest.
+    const expiredConversationsDeleted = await (this.deps.conversations?.cleanupExpired() ?? Promise.resolve(0)).catch((err: unknown) => {
+      logger.warn({ err }, 'conversation cleanup skipped: the conversation store did not answer');
+      return 0;
+    });
     logger.info(
-      { event: 'cleanup', expiredCacheEntriesDeleted, transactionsDeleted, expiredHoldsRefunded, idempotencyKeysDeleted, rateLimitWindowsDeleted, guestAccountsDeleted },
+      {
+        event: 'cleanup',
+        expiredCacheEntriesDeleted,
+        transactionsDeleted,
+        expiredHoldsRefunded,
+        idempotencyKeysDeleted,
+        rateLimitWindowsDeleted,
+        guestAccountsDeleted,
+        expiredConversationsDeleted,
+      },
       'cleanup finished',
     );
     return { expiredCacheEntriesDeleted, transactionsDeleted, expiredHoldsRefunded };

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { AssistantService, hashRequest } from '../../src/assistant/assistant.service.js';
+import { ConversationStep } from '../../src/assistant/conversation.step.js';
+import { ConversationService } from '../../src/conversations/conversation.service.js';
+import { createMemoryConversationStore } from '../../src/conversations/conversation.store.memory.js';
 import { loadCatalog } from '../../src/assistant/catalog/catalog.js';
 import { CatalogProvider } from '../../src/assistant/providers/catalog.js';
 import { isUpstreamOutage } from '../../src/assistant/providers/provider.js';
@@ -55,6 +58,7 @@ async function setup(options: { settle?: 'lost-after-commit' | 'lost-before-comm
       idempotency,
       rateLimit: new MemoryRateLimitStore(),
       provider: new CatalogProvider(await loadCatalog(undefined)),
+      conversation: new ConversationStep(new ConversationService(createMemoryConversationStore(), { ttlSeconds: 60, logger })),
       breaker: breakers.create('assistant', { timeoutMs: false, errorThresholdPercentage: 50, volumeThreshold: 5, resetTimeoutMs: 10_000, isFailure: isUpstreamOutage }),
       metrics: new Metrics(),
       logger,

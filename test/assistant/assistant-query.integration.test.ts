@@ -97,16 +97,20 @@ describe.each(backends)('POST /api/v1/assistant/query on $storage storage with a
   it('answers a fresh question, charging QUERY_COST, with the balance headers and X-Cache', async ({ skip }) => {
     if (!app) return skip();
     const u = await guest(app);
-    const res = await ask(app, u.auth, { query: `waterproof hiking boots ${randomUUID()}`, filters: { category: 'shoes' }, limit: 3 });
+    const query = `waterproof hiking boots ${randomUUID()}`;
+    const res = await ask(app, u.auth, { query, filters: { category: 'shoes' }, limit: 3 });
     expect(res.status).toBe(200);
     expect(res.headers['x-cache']).toBe(cached ? 'MISS' : 'BYPASS');
     expect(res.headers['idempotent-replayed']).toBeUndefined();
+    expect(res.headers['x-conversation']).toBeUndefined();
     expect(res.body).toEqual({
       answer: expect.any(String),
       products: expect.any(Array),
       cached: false,
       creditsCharged: 1,
       credits: { available: 9, max: 10, resetsAt: expect.stringMatching(ISO) },
+      conversationId: expect.stringMatching(/^cv_[A-Za-z0-9_-]{22}$/),
+      resolvedQuery: { query, filters: { category: 'shoes' } },
     });
     expectBalanceHeaders(res, 9, 10);
     await expectLedgerHolds(app, u.auth);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { cacheKey, normalizeText, type CacheKeyContext } from '../../src/cache/cache-key.js';
 
@@ -65,6 +66,15 @@ describe('cache key', () => {
   it('counts an omitted limit as 5', () => {
     expect(key({ query: 'q' })).toBe(key({ query: 'q', limit: 5 }));
     expect(key({ query: 'q', limit: 6 })).not.toBe(key({ query: 'q' }));
+  });
+
+  it('keeps the next results of a search ("show me more") apart, and a first page under its usual key', () => {
+    const first = key({ query: 'hiking boots', limit: 5 });
+    expect(key({ query: 'hiking boots', limit: 5, offset: 0 })).toBe(first);
+    expect(key({ query: 'hiking boots', limit: 5, offset: 5 })).not.toBe(first);
+    expect(key({ query: 'hiking boots', limit: 5, offset: 5 })).not.toBe(key({ query: 'hiking boots', limit: 5, offset: 10 }));
+    // The key shape before pages existed: entries written then are still found.
+    expect(first).toBe(createHash('sha256').update(JSON.stringify([1, 'hiking boots', {}, 5, 'catalog', null, 'c0ffee'])).digest('hex'));
   });
 
   it('changes with the provider, the model and the catalog version', () => {

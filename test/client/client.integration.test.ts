@@ -194,3 +194,77 @@ describe('the typed client: caller errors as typed results', () => {
     expect(dataOf(await client.getCredits()).available).toBe(9);
   });
 });
+
+describe('the typed client: a conversation', () => {
+  it('asks a follow-up with conversationId, reads the thread, and forgets it', async () => {
+    const client = await guestClient(served);
+    const first = dataOf(await client.query({ query: 'waterproof hiking boots' }));
+    expect(first.conversationReset).toBe(false);
+    expect(first.resolvedQuery).toEqual({ query: 'waterproof hiking boots', filters: {} });
+    const cheaper = dataOf(await client.query({ query: 'cheaper', conversationId: first.conversationId }));
+    expect(cheaper.conversationId).toBe(first.conversationId);
+    expect(cheaper.resolvedQuery.filters.maxPrice).toBeLessThan(Math.min(...first.products.map((p) => p.price)));
+
+    const thread = dataOf(await client.getConversation(first.conversationId));
+    expect(thread.turns.map((t) => t.query)).toEqual(['waterproof hiking boots', 'cheaper']);
+
+    const forgotten = await client.deleteConversation(first.conversationId);
+    expect(forgotten).toMatchObject({ ok: true, status: 204, data: null });
+    expect(errorOf(await client.getConversation(first.conversationId), 'CONVERSATION_NOT_FOUND').status).toBe(404);
+    expect(errorOf(await client.deleteConversation(first.conversationId), 'CONVERSATION_NOT_FOUND').status).toBe(404);
+    expect(errorOf(await client.query({ query: 'cheaper', conversationId: first.conversationId }), 'CONVERSATION_NOT_FOUND').status).toBe(404);
+  });
+});
+
+describe('the typed client: a streamed answer', () => {
+  it('askStream() hands out the events as they arrive: meta, products, deltas that make up the answer, done', async () => {
+    const client = await guestClient(served);
+    const stream = dataOf(await client.askStream({ query: 'waterproof hiking boots', limit: 3 }));
+    expect(stream).toMatchObject({ cache: expect.stringMatching(/^(MISS|HIT)$/), replayed: false, conversationReset: false, idempotencyKey: expect.stringMatching(UUID) });
+    const events = [];
+    for await (const event of stream) events.push(event);
+    expect(events.map((e) => e.type)).toEqual(['meta', 'products', 'delta', 'done']);
+    const [meta, products, delta, done] = events;
+    expect(meta).toMatchObject({ type: 'meta', conversationId: expect.stringMatching(/^cv_/), resolvedQuery: { query: 'waterproof hiking boots', filters: {} } });
+    expect(products?.type === 'products' && products.products.length).toBe(3);
+    expect(delta?.type === 'delta' && done?.type === 'done' && delta.text === done.answer).toBe(true);
+
+    // A follow-up, streamed; then a replay of it with the same key, whole.
+    const conversationId = meta?.type === 'meta' ? meta.conversationId : '';
+    const key = newIdempotencyKeyForTest();
+    const followUp = dataOf(await client.askStream({ query: 'cheaper', conversationId }, { idempotencyKey: key }));
+    const followUpEvents = [];
+    for await (const event of followUp) followUpEvents.push(event);
+    const replay = dataOf(await client.askStream({ query: 'cheaper', conversationId }, { idempotencyKey: key }));
+    expect(replay.replayed).toBe(true);
+    const replayEvents = [];
+    for await (const event of replay) replayEvents.push(event);
+    expect(replayEvents.slice(1)).toEqual(followUpEvents.slice(1));
+  });
+
+  it('resolves an error result for the errors before the charge, as query() does', async () => {
+    const client = await guestClient(served);
+    expect(errorOf(await client.askStream({ query: 'cheaper', conversationId: 'cv_unknown' }), 'CONVERSATION_NOT_FOUND').status).toBe(404);
+    expect(errorOf(await client.askStream({ query: '' }), 'VALIDATION_FAILED').status).toBe(400);
+    const offline = served.client({ token: 'x' });
+    expect(errorOf(await createShopAssistClient({ baseUrl: 'http://127.0.0.1:9' }).askStream({ query: 'boots' }), 'NETWORK_ERROR').status).toBe(0);
+    expect(errorOf(await offline.askStream({ query: 'boots' }), 'UNAUTHENTICATED').status).toBe(401);
+  });
+
+  it('stops reading when its signal fires', async () => {
+    const client = await guestClient(served);
+    const controller = new AbortController();
+    const stream = dataOf(await client.askStream({ query: 'rain jacket' }, { signal: controller.signal }));
+    const seen: string[] = [];
+    for await (const event of stream) {
+      seen.push(event.type);
+      controller.abort();
+    }
+    expect(seen[0]).toBe('meta');
+    expect(seen).not.toContain('error');
+  });
+});
+
+function newIdempotencyKeyForTest(): string {
+  return crypto.randomUUID();
+}

@@ -77,7 +77,7 @@ describe('the OpenAPI document', () => {
       adminKey: { type: 'apiKey', in: 'header', name: 'X-Admin-Key' },
     });
     const query = doc.paths?.['/api/v1/assistant/query']?.post;
-    expect(Object.keys(query?.responses ?? {}).sort()).toEqual(['200', '400', '401', '402', '403', '409', '413', '415', '429', '500', '502', '503', '504']);
+    expect(Object.keys(query?.responses ?? {}).sort()).toEqual(['200', '400', '401', '402', '403', '404', '409', '413', '415', '429', '500', '502', '503', '504']);
     expect(query?.parameters?.map((p) => ('name' in p ? p.name : undefined))).toContain('Idempotency-Key');
   });
 

@@ -90,8 +90,8 @@ describe('product metrics on PostgreSQL storage with a PostgreSQL cache', () => 
     expect(moved('http_requests_total', { ...ROUTE, status: '402' })).toBe(1);
     expect(moved('http_request_duration_seconds_count', { ...ROUTE, status: '402' })).toBe(1);
     // Every breaker of this app is exported, each closed.
-    for (const breaker of ['assistant', 'database', 'cache']) expect(after.value('shopassist_breaker_state', { breaker })).toBe(0);
-    expect(after.series('shopassist_breaker_state').map((s) => s.labels.breaker).sort()).toEqual(['assistant', 'cache', 'database']);
+    for (const breaker of ['assistant', 'database', 'cache', 'conversations']) expect(after.value('shopassist_breaker_state', { breaker })).toBe(0);
+    expect(after.series('shopassist_breaker_state').map((s) => s.labels.breaker).sort()).toEqual(['assistant', 'cache', 'conversations', 'database']);
     expect(after.series('shopassist_breaker_transitions_total').every((s) => s.value === 0 || s.labels.state !== 'open')).toBe(true);
   });
 

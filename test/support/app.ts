@@ -33,7 +33,8 @@ export async function createTestApp(env: Record<string, string | undefined> = {}
   });
   const logger = createLogger({ level: config.logLevel, destination });
   // Each app keeps its Redis cache keys under a prefix of its own, so a test never touches keys it did not make.
-  const container = await createContainer(config, { logger, redisKeyPrefix: `shopassist:test:${randomUUID()}:` });
+  const prefix = `shopassist:test:${randomUUID()}:`;
+  const container = await createContainer(config, { logger, redisKeyPrefix: prefix, conversationKeyPrefix: `${prefix.slice(0, -1)}-conv:` });
   // Every response is checked against the OpenAPI document (see test/support/contract-setup.ts).
   return Object.assign(container, { logs, app: await withContractCheck(container.app) });
 }

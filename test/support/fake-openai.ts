@@ -21,6 +21,8 @@ export interface FakeOpenAi {
   mode: FakeOpenAiMode;
   /** Chat-completion requests received. */
   calls: number;
+  /** The messages of the last request received. */
+  lastMessages: { role: string; content: string }[];
   /**
    * When set, each answer's text ends with the number of the call that produced it, so two
    * answers are told apart and a replayed answer is recognised as the very one first given.
@@ -30,12 +32,17 @@ export interface FakeOpenAi {
 }
 
 export async function startFakeOpenAi(): Promise<FakeOpenAi> {
-  const fake: FakeOpenAi = { baseUrl: '', mode: { kind: 'answer' }, calls: 0, numberAnswers: false, close: async () => {} };
+  const fake: FakeOpenAi = { baseUrl: '', mode: { kind: 'answer' }, calls: 0, lastMessages: [], numberAnswers: false, close: async () => {} };
   const server: Server = createServer((req, res) => {
     let raw = '';
     req.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
     req.on('end', () => {
       const call = ++fake.calls;
+      try {
+        fake.lastMessages = (JSON.parse(raw) as { messages: { role: string; content: string }[] }).messages;
+      } catch {
+        fake.lastMessages = [];
+      }
       const mode = fake.mode;
       if (mode.kind === 'hang') return;
       if (mode.kind === 'status') {
@@ -55,7 +62,8 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
           .end(JSON.stringify({ id: 'chatcmpl-test', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: mode.content }, finish_reason: 'stop' }] }));
         return;
       }
-      const user = JSON.parse(body.messages.find((m) => m.role === 'user')!.content) as { limit: number; candidates: { id: string }[] };
+      // The question is the last user message; earlier ones are the conversation so far.
+      const user = JSON.parse(body.messages.filter((m) => m.role === 'user').at(-1)!.content) as { limit: number; candidates: { id: string }[] };
       const content = JSON.stringify({
         answer: `Here are the products that fit best.${fake.numberAnswers ? ` (answer ${call})` : ''}`,
         productIds: user.candidates.slice(0, user.limit).map((c) => c.id),

@@ -1,8 +1,10 @@
 import { newIdempotencyKey, type Result, type ShopAssistError } from '@shopassist/client';
+import type { QueryRequest, QueryResult } from '@shopassist/client';
+import { withoutFilter, type ShownTurn } from './conversation.js';
 import { readQuery } from './form.js';
 import { describeError } from './messages.js';
 import { asGuest, createClient } from './session.js';
-import { clearMessage, markInvalid, renderCredits, renderResults, setBusy, showMessage, ui } from './view.js';
+import { clearMessage, hideResults, markInvalid, renderCredits, renderResults, renderThread, setBusy, showMessage, ui } from './view.js';
 
 /**
  * The demo shopper page: a guest session, consent once, then questions with filters, product
@@ -10,6 +12,10 @@ import { clearMessage, markInvalid, renderCredits, renderResults, setBusy, showM
  */
 const client = createClient();
 let searching = false;
+/** The conversation the next question follows up, and its turns as shown (the last one is the answer on screen). */
+let conversationId: string | undefined;
+let turns: ShownTurn[] = [];
+let latest: QueryResult | undefined;
 
 function guest<T>(call: () => Promise<Result<T>>): Promise<Result<T>> {
   // A new session is a new guest with a full allowance and no consent yet.
@@ -86,20 +92,38 @@ async function search(): Promise<void> {
     return;
   }
   markInvalid(ui.searchForm);
+  await ask(conversationId ? { ...read.body, conversationId } : read.body);
+}
+
+/** Asks a question (a follow-up when `body` names the conversation) and shows the answer below the earlier turns. */
+async function ask(body: QueryRequest): Promise<void> {
   searching = true;
   setBusy(true);
   showMessage('info', 'Searching…');
   // One key per question, kept if the question is sent again after a fresh guest session.
   const idempotencyKey = newIdempotencyKey();
-  const answered = await guest(() => client.query(read.body, { idempotencyKey }));
+  const answered = await guest(() => client.query(body, { idempotencyKey }));
   searching = false;
   setBusy(false);
   if (answered.ok) {
-    renderCredits(answered.data.credits);
-    renderResults(read.body.query, answered.data);
+    const result = answered.data;
+    if (result.conversationId !== conversationId || result.conversationReset) turns = [];
+    conversationId = result.conversationId;
+    turns.push({ question: body.query, answer: result.answer, result });
+    latest = result;
+    renderCredits(result.credits);
+    renderThread(turns.slice(0, -1), true);
+    renderResults(body.query, result);
     return;
   }
   const error = answered.error;
+  if (error.code === 'CONVERSATION_NOT_FOUND' && body.conversationId) {
+    // The conversation expired or was forgotten elsewhere: the question starts a new one.
+    startOver();
+    const { conversationId: _gone, ...fresh } = body;
+    await ask(fresh);
+    return;
+  }
   if (error.code === 'CONSENT_REQUIRED') {
     showConsent();
     showMessage('error', describeError(error));
@@ -110,5 +134,46 @@ async function search(): Promise<void> {
   if (message.fields) markInvalid(ui.searchForm, message.fields);
   if (error.code === 'INSUFFICIENT_CREDITS') await refreshCredits();
 }
+
+/** Forgets the conversation on this page: the next question starts a new one. */
+function startOver(): void {
+  conversationId = undefined;
+  turns = [];
+  latest = undefined;
+  renderThread([], false);
+  hideResults();
+}
+
+ui.newConversation.addEventListener('click', () => {
+  startOver();
+  showMessage('info', 'New conversation: your next question starts afresh.');
+  ui.question.focus();
+});
+
+ui.forgetConversation.addEventListener('click', () => void forget());
+
+async function forget(): Promise<void> {
+  const id = conversationId;
+  if (!id) return;
+  const forgotten = await guest(() => client.deleteConversation(id));
+  if (!forgotten.ok && forgotten.error.code !== 'CONVERSATION_NOT_FOUND') {
+    showError(forgotten.error);
+    return;
+  }
+  startOver();
+  showMessage('success', 'This conversation is forgotten.');
+  ui.question.focus();
+}
+
+// A filter chip's remove button asks the same search again without that filter, as a new question.
+ui.chips.addEventListener('click', (event) => {
+  const button = (event.target as HTMLElement).closest('button[data-filter]');
+  if (!(button instanceof HTMLButtonElement) || !latest || searching) return;
+  const filter = button.dataset.filter as keyof QueryResult['resolvedQuery']['filters'];
+  const again = withoutFilter(latest.resolvedQuery, filter);
+  startOver();
+  const limit = Number((ui.searchForm.elements.namedItem('limit') as HTMLSelectElement).value);
+  void ask({ query: again.query, limit, filters: again.filters });
+});
 
 void start();

@@ -1,4 +1,5 @@
 import type { QueryResult } from '@shopassist/client';
+import { chipsOf, type ShownTurn } from './conversation.js';
 import { describeResults, formatCredits, formatPrice, type PlainMessage } from './messages.js';
 
 /** The page's elements, looked up once; a missing one is a bug in index.html, so it throws. */
@@ -24,6 +25,11 @@ export const ui = {
   resultsTitle: byId<HTMLHeadingElement>('results-title'),
   cacheMarker: byId<HTMLParagraphElement>('cache-marker'),
   answer: byId<HTMLParagraphElement>('answer'),
+  chips: byId<HTMLUListElement>('chips'),
+  conversation: byId<HTMLElement>('conversation'),
+  thread: byId<HTMLOListElement>('thread'),
+  newConversation: byId<HTMLButtonElement>('new-conversation'),
+  forgetConversation: byId<HTMLButtonElement>('forget-conversation'),
   products: byId<HTMLOListElement>('products'),
 };
 
@@ -85,10 +91,45 @@ export function renderResults(question: string, result: QueryResult): void {
   ui.cacheMarker.hidden = !cached;
   ui.cacheMarker.textContent = result.creditsCharged === 0 ? 'Cached answer · no credit used' : 'Cached answer';
   ui.answer.textContent = result.answer;
+  renderChips(result);
   ui.products.replaceChildren(...result.products.map(productCard));
   ui.results.hidden = false;
   showMessage('success', describeResults(result));
   ui.resultsTitle.focus();
+}
+
+/** The resolved search as chips; a filter chip's button asks again without that filter. */
+function renderChips(result: QueryResult): void {
+  const currency = result.products[0]?.currency ?? 'USD';
+  ui.chips.replaceChildren(
+    ...chipsOf(result.resolvedQuery, currency).map((chip) => {
+      const item = el('li', 'chip', chip.label);
+      if (chip.filter) {
+        const remove = el('button', 'chip-remove', '×');
+        remove.type = 'button';
+        remove.dataset.filter = chip.filter;
+        remove.setAttribute('aria-label', `Remove ${chip.label}`);
+        item.append(remove);
+      }
+      return item;
+    }),
+  );
+}
+
+/** The conversation's earlier turns, oldest first, above the latest answer; hidden when there are none. */
+export function renderThread(earlier: readonly ShownTurn[], active: boolean): void {
+  ui.thread.replaceChildren(
+    ...earlier.map((turn) => {
+      const item = el('li', 'turn');
+      item.append(el('p', 'turn-question', turn.question), el('p', 'turn-answer', turn.answer));
+      return item;
+    }),
+  );
+  ui.conversation.hidden = !active;
+}
+
+export function hideResults(): void {
+  ui.results.hidden = true;
 }
 
 function productCard(product: QueryResult['products'][number]): HTMLLIElement {

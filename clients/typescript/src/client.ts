@@ -5,7 +5,8 @@
 import createClient from 'openapi-fetch';
 import { errorFromResponse, networkError, unexpectedResponse } from './errors.js';
 import type { paths } from './schema.js';
-import type { CacheStatus, QueryResult, Result, ShopAssistClient, ShopAssistClientOptions, ShopAssistError } from './types.js';
+import { readAnswerEvents } from './stream.js';
+import type { AnswerStream, CacheStatus, QueryResult, Result, ShopAssistClient, ShopAssistClientOptions, ShopAssistError } from './types.js';
 
 type Fetch = (input: Request) => Promise<Response>;
 type Sent<T> = { ok: true; data: T; response: Response } | { ok: false; error: ShopAssistError };
@@ -29,7 +30,8 @@ export function createShopAssistClient(options: ShopAssistClientOptions): ShopAs
   // Looked up per call, and never called as a method (browsers refuse an unbound window.fetch).
   const userFetch = options.fetch;
   const baseFetch: Fetch = (request) => (userFetch ?? globalThis.fetch)(request);
-  const api = createClient<paths>({ baseUrl: options.baseUrl, fetch: baseFetch });
+  // JSON answers only: a streamed answer (text/event-stream) is read by its own method.
+  const api = createClient<paths, 'application/json'>({ baseUrl: options.baseUrl, fetch: baseFetch });
 
   const auth = (): Record<string, string> => (token ? { Authorization: `Bearer ${token}` } : {});
 
@@ -104,7 +106,62 @@ export function createShopAssistClient(options: ShopAssistClientOptions): ShopAs
       // Without the header (a cross-origin page the API does not expose it to) `cached` still tells HIT from MISS.
       const cache = (CACHE_STATUSES.includes(xCache) ? xCache : sent.data.cached ? 'HIT' : 'MISS') as CacheStatus;
       const replayed = sent.response.headers.get('Idempotent-Replayed') === 'true';
-      return ok<QueryResult>(sent.response, { ...sent.data, cache, replayed, idempotencyKey });
+      const conversationReset = sent.response.headers.get('X-Conversation') === 'reset';
+      return ok<QueryResult>(sent.response, { ...sent.data, cache, replayed, idempotencyKey, conversationReset });
+    },
+
+    async askStream(body, { idempotencyKey = newIdempotencyKey(), noCache = false, signal } = {}) {
+      const headers: Record<string, string> = {
+        ...auth(),
+        'Content-Type': 'application/json',
+        Accept: 'text/event-stream',
+        'Idempotency-Key': idempotencyKey,
+        ...(noCache ? { 'Cache-Control': 'no-cache' } : {}),
+      };
+      let response: Response;
+      try {
+        response = await baseFetch(new Request(`${options.baseUrl.replace(/\/+$/, '')}/api/v1/assistant/query`, { method: 'POST', headers, body: JSON.stringify(body), signal }));
+      } catch (cause) {
+        return { ok: false, error: networkError(cause) };
+      }
+      if (!response.ok || !response.body || !(response.headers.get('Content-Type') ?? '').startsWith('text/event-stream')) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(await response.text());
+        } catch {
+          parsed = undefined;
+        }
+        if (response.ok) return { ok: false, error: unexpectedResponse(response, `The server answered HTTP ${response.status} without an event stream.`) };
+        return { ok: false, error: errorFromResponse(response, parsed) };
+      }
+      const xCache = response.headers.get('X-Cache') ?? '';
+      const stream = response.body;
+      const events: AnswerStream = {
+        cache: (CACHE_STATUSES.includes(xCache) ? xCache : 'MISS') as CacheStatus,
+        replayed: response.headers.get('Idempotent-Replayed') === 'true',
+        conversationReset: response.headers.get('X-Conversation') === 'reset',
+        idempotencyKey,
+        [Symbol.asyncIterator]: () => readAnswerEvents(stream, signal),
+      };
+      return ok(response, events);
+    },
+
+    async getConversation(conversationId) {
+      const params = { path: { conversationId } };
+      const sent = await send((fetch) => api.GET('/api/v1/conversations/{conversationId}', { fetch, headers: auth(), params }));
+      return sent.ok ? ok(sent.response, sent.data) : sent;
+    },
+
+    async deleteConversation(conversationId) {
+      const params = { path: { conversationId } };
+      // 204 has no body: only the status is read.
+      try {
+        const { response, error } = await api.DELETE('/api/v1/conversations/{conversationId}', { fetch: baseFetch, headers: auth(), params });
+        if (!response.ok) return { ok: false, error: errorFromResponse(response, error) };
+        return ok(response, null);
+      } catch (cause) {
+        return { ok: false, error: networkError(cause) };
+      }
     },
   };
 }

@@ -15,6 +15,7 @@ const KNOWN_CODES: Record<ErrorCode, true> = {
   NOT_FOUND: true,
   USER_NOT_FOUND: true,
   CONSENT_NOT_FOUND: true,
+  CONVERSATION_NOT_FOUND: true,
   PRODUCT_NOT_FOUND: true,
   METHOD_NOT_ALLOWED: true,
   IDEMPOTENCY_CONFLICT: true,

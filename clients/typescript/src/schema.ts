@@ -85,6 +85,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/conversations/{conversationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of the caller's conversations, with its turns
+         * @description The questions of a conversation (oldest first, at most 20) with what each was resolved to and the products shown. A conversation expires CONVERSATION_TTL_SECONDS after its last turn. An unknown, expired, deleted or another shopper’s id is 404; a path that is not valid percent-encoded UTF-8 is 400.
+         */
+        get: operations["getConversation"];
+        put?: never;
+        post?: never;
+        /**
+         * Forget a conversation
+         * @description Every turn is gone at once, for every API process; a later follow-up with this id is 404 CONVERSATION_NOT_FOUND.
+         */
+        delete: operations["deleteConversation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/assistant/query": {
         parameters: {
             query?: never;
@@ -96,7 +120,9 @@ export interface paths {
         put?: never;
         /**
          * Ask the product assistant
-         * @description Order of checks: authentication → validation → consent → idempotency → rate limit → cache lookup → charge (a hold) → assistant call → cache write and answer recorded → hold settled → 200. A fresh answer costs QUERY_COST, a cached one CACHED_QUERY_COST. The charge is held until the answer is recorded (idempotency record and answer stored); only then is it settled and the 200 sent. A 5xx after a charge always means the charge was refunded, or will be: a hold that is not settled within CHARGE_HOLD_SECONDS (the process died, the database went away between charge and answer) is refunded exactly once by whichever process sweeps first. A retry with the same Idempotency-Key while the first attempt's hold is open takes that hold over instead of charging again.
+         * @description Order of checks: authentication → validation → consent → idempotency → rate limit → conversation → cache lookup → charge (a hold) → assistant call → cache write and answer recorded → hold settled → 200 (and the turn kept). A fresh answer costs QUERY_COST, a cached one CACHED_QUERY_COST. The charge is held until the answer is recorded (idempotency record and answer stored); only then is it settled and the 200 sent. A 5xx after a charge always means the charge was refunded, or will be: a hold that is not settled within CHARGE_HOLD_SECONDS (the process died, the database went away between charge and answer) is refunded exactly once by whichever process sweeps first. A retry with the same Idempotency-Key while the first attempt's hold is open takes that hold over instead of charging again.
+         *
+         *     Follow-ups: every answer carries `conversationId`; sent back in the body, the question is read against the conversation’s last turn ("cheaper", "less than that", "under $80", "for women", "in black", "waterproof", "show me more"; anything naming something new starts over), filters in the body win over carried ones, and `resolvedQuery` says what was searched (the cache key is made of it, not of the raw text). An unknown, expired or another shopper’s `conversationId` is 404 CONVERSATION_NOT_FOUND. With the conversation store down the question is answered as a new one, with `X-Conversation: reset`. `conversationId` is part of the body for idempotency.
          */
         post: operations["queryAssistant"];
         delete?: never;
@@ -427,7 +453,7 @@ export interface components {
         ErrorEnvelope: {
             error: {
                 /** @enum {string} */
-                code: "VALIDATION_FAILED" | "INVALID_JSON" | "UNAUTHENTICATED" | "INSUFFICIENT_CREDITS" | "CONSENT_REQUIRED" | "ADMIN_DISABLED" | "NOT_FOUND" | "USER_NOT_FOUND" | "CONSENT_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_WOULD_BE_NEGATIVE" | "CATALOG_READ_ONLY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "UPSTREAM_ERROR" | "SERVICE_UNAVAILABLE" | "UPSTREAM_TIMEOUT";
+                code: "VALIDATION_FAILED" | "INVALID_JSON" | "UNAUTHENTICATED" | "INSUFFICIENT_CREDITS" | "CONSENT_REQUIRED" | "ADMIN_DISABLED" | "NOT_FOUND" | "USER_NOT_FOUND" | "CONSENT_NOT_FOUND" | "CONVERSATION_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_IN_PROGRESS" | "BALANCE_WOULD_BE_NEGATIVE" | "CATALOG_READ_ONLY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "UPSTREAM_ERROR" | "SERVICE_UNAVAILABLE" | "UPSTREAM_TIMEOUT";
                 /** @description What went wrong, in words (never a stack trace, SQL or secret) */
                 message: string;
                 details?: components["schemas"]["ValidationIssue"][] | components["schemas"]["InsufficientCreditsDetails"];
@@ -491,6 +517,36 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
+        Conversation: {
+            conversationId: string;
+            turns: {
+                /** @description The shopper's own words */
+                query: string;
+                resolvedQuery: {
+                    /** @description The search words (a follow-up resolved against the earlier turns) */
+                    query: string;
+                    /** @description The filters applied: carried from earlier turns, moved by price words, overridden by the filters sent */
+                    filters: {
+                        category?: string;
+                        brand?: string;
+                        minPrice?: number;
+                        maxPrice?: number;
+                        inStock?: boolean;
+                    };
+                    /** @description Best matches skipped ("show me more"); absent on a first page */
+                    offset?: number;
+                };
+                /** @description The products shown, best first */
+                productIds: string[];
+                /** Format: date-time */
+                createdAt: string;
+            }[];
+            /**
+             * Format: date-time
+             * @description CONVERSATION_TTL_SECONDS after the last turn
+             */
+            expiresAt: string;
+        };
         QueryResponse: {
             answer: string;
             products: {
@@ -515,6 +571,23 @@ export interface components {
                 /** Format: date-time */
                 resetsAt: string;
             };
+            /** @description Send it back with the next question to ask a follow-up */
+            conversationId: string;
+            /** @description What was actually searched: the question read in its conversation */
+            resolvedQuery: {
+                /** @description The search words (a follow-up resolved against the earlier turns) */
+                query: string;
+                /** @description The filters applied: carried from earlier turns, moved by price words, overridden by the filters sent */
+                filters: {
+                    category?: string;
+                    brand?: string;
+                    minPrice?: number;
+                    maxPrice?: number;
+                    inStock?: boolean;
+                };
+                /** @description Best matches skipped ("show me more"); absent on a first page */
+                offset?: number;
+            };
         };
         QueryRequest: {
             /** @description 1–500 characters (Unicode code points after NFC normalisation and trimming white space) */
@@ -531,6 +604,8 @@ export interface components {
             };
             /** @default 5 */
             limit?: number;
+            /** @description Asks a follow-up in this conversation (the `conversationId` of an earlier answer); unknown, expired or another shopper’s: 404 */
+            conversationId?: string;
         };
         ConsentPage: {
             items: {
@@ -618,6 +693,8 @@ export interface components {
         "X-Cache": "HIT" | "MISS" | "BYPASS";
         /** @description Present (true) only on a replay of an earlier answer with the same Idempotency-Key. */
         "Idempotent-Replayed": "true";
+        /** @description Present (reset) only when the conversation store could not answer: the follow-up was answered as a new question. */
+        "X-Conversation": "reset";
         /** @description Seconds to wait before trying again. */
         "Retry-After": string;
         /** @description The authentication scheme to use. */
@@ -1285,6 +1362,322 @@ export interface operations {
             };
         };
     };
+    getConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The `conversationId` of an answer (opaque) */
+                conversationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The conversation */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "conversationId": "cv_3q2mJ8kP0sX1vYtR9wLz4A",
+                     *       "turns": [
+                     *         {
+                     *           "query": "waterproof hiking boots",
+                     *           "resolvedQuery": {
+                     *             "query": "waterproof hiking boots",
+                     *             "filters": {}
+                     *           },
+                     *           "productIds": [
+                     *             "p-1042",
+                     *             "p-2210"
+                     *           ],
+                     *           "createdAt": "2026-01-01T09:00:00.000Z"
+                     *         },
+                     *         {
+                     *           "query": "cheaper",
+                     *           "resolvedQuery": {
+                     *             "query": "waterproof hiking boots",
+                     *             "filters": {
+                     *               "maxPrice": 89.98
+                     *             }
+                     *           },
+                     *           "productIds": [
+                     *             "p-0307"
+                     *           ],
+                     *           "createdAt": "2026-01-01T09:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "expiresAt": "2026-01-01T17:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Conversation"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request does not match its schema (details lists each issue) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            details: components["schemas"]["ValidationIssue"][];
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description UNAUTHENTICATED: missing, malformed, expired or wrongly signed credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description CONVERSATION_NOT_FOUND: no such conversation: unknown, expired, deleted or another shopper’s */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "CONVERSATION_NOT_FOUND";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    deleteConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The `conversationId` of an answer (opaque) */
+                conversationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Forgotten */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_FAILED: the request does not match its schema (details lists each issue) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            details: components["schemas"]["ValidationIssue"][];
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description UNAUTHENTICATED: missing, malformed, expired or wrongly signed credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description CONVERSATION_NOT_FOUND: no such conversation: unknown, expired, deleted or another shopper’s */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "CONVERSATION_NOT_FOUND";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
     queryAssistant: {
         parameters: {
             query?: never;
@@ -1313,7 +1706,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The answer and the balance right after its own charge */
+            /** @description The answer and the balance right after its own charge (or, with `Accept: text/event-stream`, the same answer as events) */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1322,6 +1715,7 @@ export interface operations {
                     "X-Credits-Reset": components["headers"]["X-Credits-Reset"];
                     "X-Cache": components["headers"]["X-Cache"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Conversation": components["headers"]["X-Conversation"];
                     "Cache-Control": components["headers"]["Cache-Control"];
                     [name: string]: unknown;
                 };
@@ -1349,10 +1743,32 @@ export interface operations {
                      *         "available": 9,
                      *         "max": 10,
                      *         "resetsAt": "2026-01-02T09:00:00.000Z"
+                     *       },
+                     *       "conversationId": "cv_3q2mJ8kP0sX1vYtR9wLz4A",
+                     *       "resolvedQuery": {
+                     *         "query": "waterproof hiking boots",
+                     *         "filters": {
+                     *           "category": "shoes",
+                     *           "maxPrice": 150
+                     *         }
                      *       }
                      *     }
                      */
                     "application/json": components["schemas"]["QueryResponse"];
+                    /**
+                     * @example event: meta
+                     *     data: {"cached":false,"creditsCharged":1,"credits":{"available":9,"max":10,"resetsAt":"2026-01-02T09:00:00.000Z"},"conversationId":"cv_3q2mJ8kP0sX1vYtR9wLz4A","resolvedQuery":{"query":"waterproof hiking boots","filters":{}}}
+                     *
+                     *     event: products
+                     *     data: {"products":[{"id":"p-1042","name":"Trailmaster GTX","brand":"Northpeak","category":"shoes","price":89.99,"currency":"USD","score":0.87}]}
+                     *
+                     *     event: delta
+                     *     data: {"text":"The Trailmaster GTX is waterproof and within budget."}
+                     *
+                     *     event: done
+                     *     data: {"answer":"The Trailmaster GTX is waterproof and within budget."}
+                     */
+                    "text/event-stream": string;
                 };
             };
             /** @description VALIDATION_FAILED: the request does not match its schema (details lists each issue); INVALID_JSON: the body is malformed JSON */
@@ -1430,6 +1846,25 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "CONSENT_REQUIRED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
+            /** @description CONVERSATION_NOT_FOUND: no such conversation: unknown, expired, deleted or another shopper’s */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "CONVERSATION_NOT_FOUND";
                             /** @description What went wrong, in words (never a stack trace, SQL or secret) */
                             message: string;
                             /** @description The X-Request-Id of the request */
@@ -2663,6 +3098,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -2682,7 +3137,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2899,6 +3354,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -2918,7 +3393,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3136,6 +3611,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -3155,7 +3650,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3293,6 +3788,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -3312,7 +3827,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3532,6 +4047,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description RATE_LIMITED: too many requests; Retry-After = seconds to wait */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            /** @description What went wrong, in words (never a stack trace, SQL or secret) */
+                            message: string;
+                            /** @description The X-Request-Id of the request */
+                            requestId: string;
+                        };
+                    };
+                };
+            };
             /** @description INTERNAL_ERROR: something unexpected; the request id identifies it */
             500: {
                 headers: {
@@ -3551,7 +4086,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded) */
+            /** @description SERVICE_UNAVAILABLE: storage or the assistant is unavailable; Retry-After = seconds to wait (any charge was refunded, or will be) */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

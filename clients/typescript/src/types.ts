@@ -16,6 +16,9 @@ export type ConsentRequest = operations['putConsent']['requestBody']['content'][
 export type QueryRequest = Schemas['QueryRequest'];
 export type QueryResponse = Schemas['QueryResponse'];
 export type Product = QueryResponse['products'][number];
+/** What was actually searched for an answer (a follow-up resolved against its conversation). */
+export type ResolvedQuery = QueryResponse['resolvedQuery'];
+export type Conversation = Schemas['Conversation'];
 export type ValidationIssue = Schemas['ValidationIssue'];
 /** Every error code of the contract (the `code` of the error envelope). */
 export type ErrorCode = Schemas['ErrorEnvelope']['error']['code'];
@@ -30,7 +33,29 @@ export type QueryResult = QueryResponse & {
   replayed: boolean;
   /** The `Idempotency-Key` sent: the caller's, or a new UUID. Send it again to retry without paying twice. */
   idempotencyKey: string;
+  /** `X-Conversation: reset`: the conversation could not be read, so the follow-up was answered as a new question. */
+  conversationReset: boolean;
 };
+
+/**
+ * One event of a streamed answer, in order: `meta`, `products`, one or more `delta` (their texts
+ * concatenate to the answer), then `done`; or, in place of what is left, `error` (the charge
+ * was refunded; NETWORK_ERROR when the connection broke off).
+ */
+export type AnswerEvent =
+  | ({ type: 'meta' } & Pick<QueryResponse, 'cached' | 'creditsCharged' | 'credits' | 'conversationId' | 'resolvedQuery'>)
+  | { type: 'products'; products: Product[] }
+  | { type: 'delta'; text: string }
+  | { type: 'done'; answer: string }
+  | { type: 'error'; code: string; message: string };
+
+/** A streamed answer: its events as an async iterator, with what its headers said. */
+export interface AnswerStream extends AsyncIterable<AnswerEvent> {
+  cache: CacheStatus;
+  replayed: boolean;
+  idempotencyKey: string;
+  conversationReset: boolean;
+}
 
 export type Result<T> = { ok: true; data: T; status: number; requestId: string } | { ok: false; error: ShopAssistError };
 
@@ -143,6 +168,11 @@ export interface QueryOptions {
   noCache?: boolean;
 }
 
+export interface StreamOptions extends QueryOptions {
+  /** Stops reading (the answer is still completed and recorded: retry with the same key to read it). */
+  signal?: AbortSignal;
+}
+
 export interface ShopAssistClient {
   readonly token: string | undefined;
   setToken(token: string | undefined): void;
@@ -156,6 +186,19 @@ export interface ShopAssistClient {
   getConsent(): Promise<Result<Consent>>;
   /** PUT /api/v1/consent. */
   recordConsent(body: ConsentRequest): Promise<Result<Consent>>;
-  /** POST /api/v1/assistant/query, always with an Idempotency-Key. */
+  /**
+   * POST /api/v1/assistant/query, always with an Idempotency-Key. Pass an earlier answer's
+   * `conversationId` in `body` to ask a follow-up ("cheaper", "for women", "show me more").
+   */
   query(body: QueryRequest, options?: QueryOptions): Promise<Result<QueryResult>>;
+  /**
+   * POST /api/v1/assistant/query with `Accept: text/event-stream`: resolves once the question is
+   * charged (errors before that are error results, as for `query`), with the answer's events to
+   * iterate as they arrive.
+   */
+  askStream(body: QueryRequest, options?: StreamOptions): Promise<Result<AnswerStream>>;
+  /** GET /api/v1/conversations/{conversationId}: the turns so far; CONVERSATION_NOT_FOUND when unknown, expired or another shopper's. */
+  getConversation(conversationId: string): Promise<Result<Conversation>>;
+  /** DELETE /api/v1/conversations/{conversationId}: forgets every turn (data null on success). */
+  deleteConversation(conversationId: string): Promise<Result<null>>;
 }

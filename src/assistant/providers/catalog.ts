@@ -38,10 +38,15 @@ export class CatalogProvider implements AssistantProvider {
 
   async answer(request: AssistantRequest, signal: AbortSignal): Promise<AssistantAnswer> {
     throwIfAborted(signal);
-    const result = this.index.current().search.search(request);
+    const result = pageOf(this.index.current().search.search({ ...request, limit: (request.offset ?? 0) + request.limit }), request.offset);
     throwIfAborted(signal);
     return { answer: describeResult(result), products: result.hits.map(toAnsweredProduct) };
   }
+}
+
+/** The results past the first `offset` ("show me more"); the search ran with `offset + limit`. */
+export function pageOf(result: CatalogSearchResult, offset: number | undefined): CatalogSearchResult {
+  return offset ? { ...result, hits: result.hits.slice(offset) } : result;
 }
 
 export function toAnsweredProduct(hit: CatalogHit): AnsweredProduct {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Catalog } from '../catalog/catalog.js';
 import { fixedIndex, isCatalogIndex, type CatalogIndex } from '../catalog/catalog-index.js';
 import type { CatalogHit, CatalogSearchResult } from '../catalog/catalog-search.js';
-import { describeResult, toAnsweredProduct } from './catalog.js';
+import { describeResult, pageOf, toAnsweredProduct } from './catalog.js';
 import {
   AssistantTimeoutError,
   AssistantUpstreamError,
@@ -11,6 +11,7 @@ import {
   type AssistantAnswer,
   type AssistantProvider,
   type AssistantRequest,
+  type ConversationMessage,
 } from './provider.js';
 
 export interface OpenAiProviderOptions {
@@ -69,7 +70,9 @@ export class OpenAiProvider implements AssistantProvider {
 
   async answer(request: AssistantRequest, signal: AbortSignal): Promise<AssistantAnswer> {
     throwIfAborted(signal);
-    const candidates = this.index.current().search.search({ ...request, limit: Math.min(this.maxCandidates, Math.max(request.limit, request.limit * 3)) });
+    const offset = request.offset ?? 0;
+    const wanted = Math.min(this.maxCandidates, Math.max(request.limit, request.limit * 3));
+    const candidates = pageOf(this.index.current().search.search({ ...request, limit: offset + wanted }), offset);
     // Nothing in the catalog fits: there is nothing for the model to choose from.
     if (candidates.hits.length === 0) return { answer: describeResult(candidates), products: [] };
 
@@ -90,19 +93,25 @@ export class OpenAiProvider implements AssistantProvider {
         })),
       }),
       signal,
+      request.history,
     );
 
     return interpretReply(content, candidates, request.limit);
   }
 
   /** One chat-completions call; returns the first choice's message content. */
-  private async complete(userContent: string, signal: AbortSignal): Promise<string> {
+  private async complete(userContent: string, signal: AbortSignal, history: readonly ConversationMessage[] = []): Promise<string> {
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
     const body = JSON.stringify({
       model: this.model,
       messages: [
         { role: 'system', content: SYSTEM_PROMPT },
+        // The conversation so far, so "cheaper" or "for women" is read as the shopper meant it.
+        ...history.flatMap((turn) => [
+          { role: 'user', content: turn.question },
+          { role: 'assistant', content: turn.summary },
+        ]),
         { role: 'user', content: userContent },
       ],
       response_format: { type: 'json_object' },

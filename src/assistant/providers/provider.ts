@@ -20,6 +20,22 @@ export interface AssistantRequest {
   filters?: ProductFilters;
   /** How many products to return at most (1–20). */
   limit: number;
+  /** Best matches to skip first ("show me more" in a conversation); 0 when absent. */
+  offset?: number;
+  /**
+   * The earlier turns of the question's conversation, oldest first (absent for a first question).
+   * Context for a model that writes the answer; never part of the cache key, which is made of
+   * the resolved search above.
+   */
+  history?: ConversationMessage[];
+}
+
+/** One earlier turn of a conversation, as a model is shown it. */
+export interface ConversationMessage {
+  /** The shopper's own words. */
+  question: string;
+  /** What was searched and shown for it. */
+  summary: string;
 }
 
 export interface AnsweredProduct {
