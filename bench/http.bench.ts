@@ -115,6 +115,7 @@ const suite: BenchSuite = {
       CLEANUP_INTERVAL_MINUTES: '0',
       STORAGE_BACKEND: process.env.BENCH_HTTP_STORAGE ?? 'postgres',
       CACHE_BACKEND: process.env.BENCH_HTTP_CACHE ?? 'postgres',
+      ...(process.env.BENCH_HTTP_CONVERSATIONS ? { CONVERSATION_BACKEND: process.env.BENCH_HTTP_CONVERSATIONS } : {}),
       DATA_DIR: dataDir,
       ...(SERVER_URL ? { DATABASE_URL: SERVER_URL } : {}),
     }).catch((err: unknown) => {
