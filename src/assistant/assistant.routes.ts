@@ -47,7 +47,13 @@ export function assistantRoutes(
           const stream = new AnswerStream(res, logger);
           let streamed: QueryOutcome;
           try {
-            streamed = await assistant.query(callerOf(res), body, { idempotencyKey, noCache, onCharged: (charged) => stream.open(charged) });
+            streamed = await assistant.query(callerOf(res), body, {
+              idempotencyKey,
+              noCache,
+              onCharged: (charged) => stream.open(charged),
+              // A fresh answer's products and text go out as the provider writes them.
+              listener: stream,
+            });
           } catch (err) {
             if (!stream.started) throw err;
             stream.fail(err);

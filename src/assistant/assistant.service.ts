@@ -13,6 +13,7 @@ import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import {
   AssistantTimeoutError,
+  type AnswerListener,
   type AnsweredProduct,
   type AssistantAnswer,
   type AssistantProvider,
@@ -35,6 +36,13 @@ export interface QueryOptions {
    * and products. Not called for an idempotent replay, which charges nothing.
    */
   onCharged?: (charged: QueryOutcome) => void;
+  /**
+   * Told of a fresh answer while the provider writes it (a streamed answer's `products` and
+   * `delta` events), the text as the shopper reads it (a follow-up's explanation first). Not told
+   * for a cached answer, a replay, or one that shares another request's provider call: the
+   * caller then sends the whole answer once `query` resolves.
+   */
+  listener?: AnswerListener;
 }
 
 export interface QueryResult {
@@ -267,7 +275,7 @@ export class AssistantService {
     options.onCharged?.(this.outcome(UNKNOWN_YET, placed, { cached: false, cost, charge, cache: cacheHeader }));
     let fresh: AssistantAnswer;
     try {
-      fresh = await this.callProvider(key, search);
+      fresh = await this.callProvider(key, search, options.listener && this.explained(placed, options.listener));
     } catch (err) {
       await this.refund(caller, charge, cost, err, record);
       throw err;
@@ -453,21 +461,34 @@ export class AssistantService {
     }
   }
 
+  /** The listener told the answer text as `answerText` gives it: a follow-up's explanation first. */
+  private explained(placed: PlacedQuestion, listener: AnswerListener): AnswerListener {
+    const prefix = this.deps.conversation.answerText(placed, '');
+    let first = true;
+    return {
+      products: (products) => listener.products(products),
+      delta: (text) => {
+        listener.delta(first ? `${prefix}${text}` : text);
+        first = false;
+      },
+    };
+  }
+
   /** One provider call per cache key at a time on this process; later identical misses share it. */
-  private callProvider(key: string, request: AssistantRequest): Promise<AssistantAnswer> {
+  private callProvider(key: string, request: AssistantRequest, listener?: AnswerListener): Promise<AssistantAnswer> {
     const running = this.inflight.get(key);
     if (running) return running;
-    const call = this.callUnderBreaker(request).finally(() => this.inflight.delete(key));
+    const call = this.callUnderBreaker(request, listener).finally(() => this.inflight.delete(key));
     this.inflight.set(key, call);
     return call;
   }
 
-  private async callUnderBreaker(request: AssistantRequest): Promise<AssistantAnswer> {
+  private async callUnderBreaker(request: AssistantRequest, listener: AnswerListener | undefined): Promise<AssistantAnswer> {
     const { provider, breaker, metrics } = this.deps;
     const started = performance.now();
     let outcome: 'ok' | 'error' | 'timeout' = 'ok';
     try {
-      return await breaker.run(() => withTimeout(this.settings.timeoutMs, (signal) => provider.answer(request, signal)));
+      return await breaker.run(() => withTimeout(this.settings.timeoutMs, (signal) => provider.answer(request, signal, listener)));
     } catch (err) {
       if (err instanceof BreakerOpenError) {
         outcome = 'error';

@@ -3,6 +3,7 @@ import { balanceHeaders } from '../credits/credit.headers.js';
 import { AppError, type ErrorCode } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import type { QueryOutcome } from './assistant.service.js';
+import type { AnswerListener, AnsweredProduct } from './providers/provider.js';
 
 /**
  * The query route's answer as Server-Sent Events (`Accept: text/event-stream`). Streaming is an
@@ -22,8 +23,10 @@ export function wantsEventStream(req: Request): boolean {
 
 export type StreamEventName = 'meta' | 'products' | 'delta' | 'done' | 'error';
 
-export class AnswerStream {
+export class AnswerStream implements AnswerListener {
   private opened = false;
+  private productsSent = false;
+  private deltasSent = false;
 
   constructor(
     private readonly res: Response,
@@ -55,11 +58,25 @@ export class AnswerStream {
     this.send('meta', { cached, creditsCharged, credits, conversationId, resolvedQuery });
   }
 
-  /** The rest of a completed answer: products, its text as deltas, done. */
-  finish(outcome: QueryOutcome, deltas: readonly string[] = [outcome.body.answer]): void {
+  /** The answer's products as the provider chose them (after `meta`, before any delta). */
+  products(products: AnsweredProduct[]): void {
+    if (!this.opened || this.productsSent) return;
+    this.productsSent = true;
+    this.send('products', { products });
+  }
+
+  /** A piece of the answer text as the provider writes it. */
+  delta(text: string): void {
+    if (!this.productsSent || !text) return;
+    this.deltasSent = true;
+    this.send('delta', { text });
+  }
+
+  /** The rest of a completed answer: what was not streamed of products and text, then done. */
+  finish(outcome: QueryOutcome): void {
     this.open(outcome);
-    this.send('products', { products: outcome.body.products });
-    for (const text of deltas) this.send('delta', { text });
+    if (!this.productsSent) this.products(outcome.body.products);
+    if (!this.deltasSent) this.delta(outcome.body.answer);
     this.send('done', { answer: outcome.body.answer });
     this.res.end();
   }

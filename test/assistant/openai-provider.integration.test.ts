@@ -21,7 +21,7 @@ interface Seen {
   method: string;
   url: string;
   headers: IncomingHttpHeaders;
-  body: { model: string; messages: { role: string; content: string }[]; response_format: unknown };
+  body: { model: string; messages: { role: string; content: string }[]; response_format?: unknown; stream?: boolean };
 }
 
 const API_KEY = 'sk-test-0123456789abcdef';
@@ -105,7 +105,8 @@ describe('OpenAI-compatible provider: answers', () => {
     expect(request.url).toBe('/v1/chat/completions');
     expect(request.headers.authorization).toBe(`Bearer ${API_KEY}`);
     expect(request.body.model).toBe('gpt-test-mini');
-    expect(request.body.response_format).toEqual({ type: 'json_object' });
+    expect(request.body.stream).toBe(true);
+    expect(request.headers.accept).toMatch(/text\/event-stream/);
     expect(request.body.messages[0].role).toBe('system');
     const sent = userPayload(request);
     expect(sent.question).toBe('waterproof hiking boots under $150');

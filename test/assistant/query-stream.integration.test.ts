@@ -52,6 +52,27 @@ async function streamed(served: ServedApp, token: string, body: object, headers:
   return { res, events: res.headers.get('content-type')?.startsWith('text/event-stream') ? parseEvents(await res.text()) : [] };
 }
 
+/** Reads a stream event by event, noting when each arrived (ms since the request was sent). */
+async function timedEvents(res: Response, sentAt: number, stopAfter?: (e: StreamEvent) => boolean): Promise<(StreamEvent & { at: number })[]> {
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const out: (StreamEvent & { at: number })[] = [];
+  let buffer = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return out;
+    buffer += value;
+    const blocks = buffer.split('\n\n');
+    buffer = blocks.pop()!;
+    for (const event of parseEvents(blocks.join('\n\n'))) {
+      out.push({ ...event, at: performance.now() - sentAt });
+      if (stopAfter?.(event)) {
+        await reader.cancel().catch(() => {});
+        return out;
+      }
+    }
+  }
+}
+
 async function balance(served: ServedApp, token: string): Promise<number> {
   const res = await fetch(`${served.baseUrl}/api/v1/credits`, { headers: { authorization: `Bearer ${token}` } });
   return ((await res.json()) as { available: number }).available;
@@ -226,6 +247,63 @@ describe('a streamed answer from the OpenAI-compatible provider', () => {
     await reader.cancel().catch(() => {});
 
     // The answer is completed all the same: the retry replays it instead of charging again.
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    openai.mode = { kind: 'answer' };
+    const calls = openai.calls;
+    const replay = await streamed(served, token, body, key);
+    expect(replay.res.headers.get('idempotent-replayed')).toBe('true');
+    expect(expectWellFormed(replay.events)).toBe('Here are the products that fit best.');
+    expect(openai.calls).toBe(calls);
+    expect(await balance(served, token)).toBe(9);
+    expect(await ledgerTypes(served, token)).toEqual(['grant', 'debit']);
+  });
+
+  it('streams the model’s tokens as it writes them: products first, then deltas over time that concatenate to done', async () => {
+    // 8 events (the ids line, then 7 words) 150 ms apart: about 1 s of writing.
+    openai.mode = { kind: 'trickle', delayMs: 150 };
+    const token = await guest(served);
+    const sentAt = performance.now();
+    const res = await post(served, token, { query: `hiking boots ${randomUUID().slice(0, 8)}` });
+    expect(res.status).toBe(200);
+    const events = await timedEvents(res, sentAt);
+    expect(expectWellFormed(events)).toBe('Here are the products that fit best.');
+    const deltas = events.filter((e) => e.event === 'delta');
+    expect(deltas.length).toBeGreaterThanOrEqual(5);
+    expect((events[1]!.data.products as unknown[]).length).toBeGreaterThan(0);
+    // The first words are read while the model is still writing the rest.
+    const done = events.at(-1)!;
+    expect(done.at - deltas[0]!.at).toBeGreaterThanOrEqual(4 * 150 - 50);
+    expect(await balance(served, token)).toBe(9);
+    openai.mode = { kind: 'answer' };
+  });
+
+  it('ends with an error event after the charge was refunded when the model’s stream breaks off mid-answer', async () => {
+    // The ids line and two words, then the connection drops.
+    openai.mode = { kind: 'trickle', delayMs: 50, failAfter: 3 };
+    const token = await guest(served);
+    const { res, events } = await streamed(served, token, { query: `hiking boots ${randomUUID().slice(0, 8)}` });
+    expect(res.status).toBe(200);
+    const names = events.map((e) => e.event);
+    expect(names.slice(0, 3)).toEqual(['meta', 'products', 'delta']);
+    expect(names.at(-1)).toBe('error');
+    expect(names).not.toContain('done');
+    expect(events.at(-1)!.data).toEqual({ code: 'UPSTREAM_ERROR', message: expect.any(String) });
+    expect(await balance(served, token)).toBe(10);
+    expect(await ledgerTypes(served, token)).toEqual(['grant', 'debit', 'refund']);
+    openai.mode = { kind: 'answer' };
+  });
+
+  it('completes an answer whose client went away after its first words: charged once, and replayed whole', async () => {
+    openai.mode = { kind: 'trickle', delayMs: 100 };
+    const token = await guest(served);
+    const key = { 'Idempotency-Key': randomUUID() };
+    const body = { query: `trail running shoes ${randomUUID().slice(0, 8)}` };
+    const controller = new AbortController();
+    const res = await post(served, token, body, key, controller.signal);
+    const seen = await timedEvents(res, performance.now(), (e) => e.event === 'delta');
+    expect(seen.at(-1)!.event).toBe('delta');
+    controller.abort();
+
     await new Promise((resolve) => setTimeout(resolve, 1200));
     openai.mode = { kind: 'answer' };
     const calls = openai.calls;

@@ -5,7 +5,10 @@ import type { AddressInfo } from 'node:net';
  * A local OpenAI-compatible chat-completions server the test commands: `answer` picks the first
  * candidates it is given, `fail` answers 500 (after `delayMs`, if given), `hang` never answers (until the client gives up),
  * `slow` answers after `delayMs`, `content` replies with the given message content whatever was asked
- * (a reply off the asked-for shape), `status` answers that HTTP status.
+ * (a reply off the asked-for shape), `status` answers that HTTP status. A request with `stream: true`
+ * is answered as the API streams (Server-Sent Events: a first line of JSON with the product ids,
+ * then the answer text, a few words per event); `trickle` streams those events `delayMs` apart and,
+ * with `failAfter`, drops the connection after that many events (a failure mid-stream).
  */
 export type FakeOpenAiMode =
   | { kind: 'answer' }
@@ -13,7 +16,8 @@ export type FakeOpenAiMode =
   | { kind: 'hang' }
   | { kind: 'slow'; delayMs: number }
   | { kind: 'content'; content: string }
-  | { kind: 'status'; status: number };
+  | { kind: 'status'; status: number }
+  | { kind: 'trickle'; delayMs: number; failAfter?: number };
 
 export interface FakeOpenAi {
   /** For OPENAI_BASE_URL. */
@@ -55,7 +59,7 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
         else fail();
         return;
       }
-      const body = JSON.parse(raw) as { messages: { role: string; content: string }[] };
+      const body = JSON.parse(raw) as { messages: { role: string; content: string }[]; stream?: boolean };
       if (mode.kind === 'content') {
         res
           .writeHead(200, { 'content-type': 'application/json' })
@@ -64,10 +68,38 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
       }
       // The question is the last user message; earlier ones are the conversation so far.
       const user = JSON.parse(body.messages.filter((m) => m.role === 'user').at(-1)!.content) as { limit: number; candidates: { id: string }[] };
-      const content = JSON.stringify({
-        answer: `Here are the products that fit best.${fake.numberAnswers ? ` (answer ${call})` : ''}`,
-        productIds: user.candidates.slice(0, user.limit).map((c) => c.id),
-      });
+      const answer = `Here are the products that fit best.${fake.numberAnswers ? ` (answer ${call})` : ''}`;
+      const productIds = user.candidates.slice(0, user.limit).map((c) => c.id);
+      if (body.stream) {
+        // The asked-for shape: the ids line, then the answer a few characters at a time.
+        const pieces = [`${JSON.stringify({ productIds })}\n`, ...(answer.match(/\S+\s*/g) ?? [])];
+        const delayMs = mode.kind === 'trickle' ? mode.delayMs : 0;
+        const failAfter = mode.kind === 'trickle' ? mode.failAfter : undefined;
+        const chunk = (content: string) => `data: ${JSON.stringify({ id: 'chatcmpl-test', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content } }] })}\n\n`;
+        const start = () => {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          let sent = 0;
+          const next = () => {
+            if (res.destroyed) return;
+            if (failAfter !== undefined && sent === failAfter) {
+              res.destroy();
+              return;
+            }
+            if (sent === pieces.length) {
+              res.end('data: [DONE]\n\n');
+              return;
+            }
+            res.write(chunk(pieces[sent++]));
+            if (delayMs) setTimeout(next, delayMs);
+            else next();
+          };
+          next();
+        };
+        if (mode.kind === 'slow') setTimeout(start, mode.delayMs);
+        else start();
+        return;
+      }
+      const content = JSON.stringify({ answer, productIds });
       const reply = () =>
         res.writeHead(200, { 'content-type': 'application/json' }).end(
           JSON.stringify({ id: 'chatcmpl-test', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] }),

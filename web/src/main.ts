@@ -1,10 +1,10 @@
 import { newIdempotencyKey, type Result, type ShopAssistError } from '@shopassist/client';
-import type { QueryRequest, QueryResult } from '@shopassist/client';
+import type { AnswerStream, QueryRequest, QueryResult } from '@shopassist/client';
 import { withoutFilter, type ShownTurn } from './conversation.js';
 import { readQuery } from './form.js';
 import { describeError } from './messages.js';
 import { asGuest, createClient } from './session.js';
-import { clearMessage, hideResults, markInvalid, renderCredits, renderResults, renderThread, setBusy, showMessage, ui } from './view.js';
+import { clearMessage, hideResults, markInvalid, renderAnswerText, renderCredits, renderResults, renderThread, setBusy, showMessage, ui } from './view.js';
 
 /**
  * The demo shopper page: a guest session, consent once, then questions with filters, product
@@ -95,27 +95,23 @@ async function search(): Promise<void> {
   await ask(conversationId ? { ...read.body, conversationId } : read.body);
 }
 
-/** Asks a question (a follow-up when `body` names the conversation) and shows the answer below the earlier turns. */
-async function ask(body: QueryRequest): Promise<void> {
+/** Asks a question (a follow-up when `body` names the conversation) and shows the answer, as it is written, below the earlier turns. */
+async function ask(body: QueryRequest, idempotencyKey = newIdempotencyKey()): Promise<void> {
   searching = true;
   setBusy(true);
   showMessage('info', 'Searching…');
-  // One key per question, kept if the question is sent again after a fresh guest session.
-  const idempotencyKey = newIdempotencyKey();
-  const answered = await guest(() => client.query(body, { idempotencyKey }));
-  searching = false;
-  setBusy(false);
+  // One key per question, kept if the question is sent again after a fresh guest session, or
+  // asked again after its stream broke off (an answer completed meanwhile is replayed, not charged twice).
+  const answered = await guest(() => client.askStream(body, { idempotencyKey }));
   if (answered.ok) {
-    const result = answered.data;
-    if (result.conversationId !== conversationId || result.conversationReset) turns = [];
-    conversationId = result.conversationId;
-    turns.push({ question: body.query, answer: result.answer, result });
-    latest = result;
-    renderCredits(result.credits);
-    renderThread(turns.slice(0, -1), true);
-    renderResults(body.query, result);
+    const failed = await readAnswer(body, answered.data);
+    searching = false;
+    setBusy(false);
+    if (failed) showError(failed, () => void ask(body, idempotencyKey));
     return;
   }
+  searching = false;
+  setBusy(false);
   const error = answered.error;
   if (error.code === 'CONVERSATION_NOT_FOUND' && body.conversationId) {
     // The conversation expired or was forgotten elsewhere: the question starts a new one.
@@ -133,6 +129,52 @@ async function ask(body: QueryRequest): Promise<void> {
   showMessage('error', message, { focus: !message.fields });
   if (message.fields) markInvalid(ui.searchForm, message.fields);
   if (error.code === 'INSUFFICIENT_CREDITS') await refreshCredits();
+}
+
+/**
+ * Shows a streamed answer as it comes: the products once chosen, then the text growing with each
+ * piece; the turn is kept once the answer is done. Returns the error that ended it, if any (the
+ * question was not charged then).
+ */
+async function readAnswer(body: QueryRequest, stream: AnswerStream): Promise<ShopAssistError | undefined> {
+  let result: QueryResult | undefined;
+  let text = '';
+  for await (const event of stream) {
+    switch (event.type) {
+      case 'meta': {
+        const { type: _meta, ...meta } = event;
+        if (meta.conversationId !== conversationId || stream.conversationReset) turns = [];
+        conversationId = meta.conversationId;
+        result = { ...meta, answer: '', products: [], cache: stream.cache, replayed: stream.replayed, idempotencyKey: stream.idempotencyKey, conversationReset: stream.conversationReset };
+        renderCredits(meta.credits);
+        renderThread(turns, true);
+        break;
+      }
+      case 'products':
+        if (!result) break;
+        result = { ...result, products: event.products };
+        renderResults(body.query, result);
+        showMessage('info', 'Writing the answer…');
+        break;
+      case 'delta':
+        text += event.text;
+        renderAnswerText(text, true);
+        break;
+      case 'done':
+        if (!result) break;
+        result = { ...result, answer: event.answer };
+        turns.push({ question: body.query, answer: result.answer, result });
+        latest = result;
+        renderThread(turns.slice(0, -1), true);
+        renderResults(body.query, result);
+        return undefined;
+      case 'error':
+        hideResults();
+        await refreshCredits();
+        return { code: event.code, message: event.message, status: 502, requestId: '' } as ShopAssistError;
+    }
+  }
+  return undefined;
 }
 
 /** Forgets the conversation on this page: the next question starts a new one. */

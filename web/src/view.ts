@@ -90,12 +90,18 @@ export function renderResults(question: string, result: QueryResult): void {
   const cached = result.cache === 'HIT';
   ui.cacheMarker.hidden = !cached;
   ui.cacheMarker.textContent = result.creditsCharged === 0 ? 'Cached answer · no credit used' : 'Cached answer';
-  ui.answer.textContent = result.answer;
+  renderAnswerText(result.answer, false);
   renderChips(result);
   ui.products.replaceChildren(...result.products.map(productCard));
   ui.results.hidden = false;
   showMessage('success', describeResults(result));
   ui.resultsTitle.focus();
+}
+
+/** The answer's text so far, while it is written (`writing`: more is coming). */
+export function renderAnswerText(text: string, writing: boolean): void {
+  ui.answer.textContent = text;
+  ui.answer.toggleAttribute('data-writing', writing);
 }
 
 /** The resolved search as chips; a filter chip's button asks again without that filter. */

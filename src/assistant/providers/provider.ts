@@ -62,6 +62,16 @@ export interface AssistantAnswer {
 export type ProviderName = 'catalog' | 'openai';
 
 /**
+ * Told of an answer while it is written (a streamed answer): `products` once, before any
+ * `delta`; the deltas concatenate to the answer's text. A provider that does not stream tells
+ * nothing, and the caller sends the whole answer once it is known.
+ */
+export interface AnswerListener {
+  products(products: AnsweredProduct[]): void;
+  delta(text: string): void;
+}
+
+/**
  * Answers a shopper's question with products from the catalog. Rules every provider keeps:
  * - `products` are real catalog products that satisfy every given filter (category and brand
  *   case-insensitively, both price bounds inclusive), at most `request.limit` of them, ordered
@@ -83,7 +93,7 @@ export interface AssistantProvider {
   readonly model: string;
   /** The live catalog's content hash. */
   readonly catalogVersion: string;
-  answer(request: AssistantRequest, signal: AbortSignal): Promise<AssistantAnswer>;
+  answer(request: AssistantRequest, signal: AbortSignal, listener?: AnswerListener): Promise<AssistantAnswer>;
 }
 
 /**
