@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /**
- * The query cache key (API.md, "Cache key"). Two requests that can only get the same answer
+ * The query cache key (docs/contract.md, "Cache key"). Two requests that can only get the same answer
  * share a key; anything that changes the answer changes it:
  * - the query: NFC-normalised, lower-cased, trimmed of Unicode white space, inner white space
  *   collapsed to one space;

@@ -32,7 +32,7 @@ interface Entry {
 export const CLEANUP_BATCH_SIZE = 1000;
 
 /**
- * CACHE_BACKEND=postgres: the `query_cache` table (SCHEMA.md). Shared by every API process on
+ * CACHE_BACKEND=postgres: the `query_cache` table (docs/storage.md). Shared by every API process on
  * the database. Writes upsert on the primary key; reads never serve a row whose `expires_at`
  * has passed, cleaned up or not; cleanup deletes expired rows in batches found through the
  * `expires_at` index, skipping rows another cleanup holds. Timeouts come from the pool's

@@ -57,7 +57,7 @@ export function rawLengthLimit(max: number): number {
 const NOT_TEXT = /[\p{Surrogate}\u0000]/u;
 
 /**
- * The contract's rule for every text field of a request body (API.md, Conventions): the value is
+ * The contract's rule for every text field of a request body (docs/contract.md, Conventions): the value is
  * NFC-normalised and trimmed of Unicode white space, then its length is counted in code points.
  * Every step is linear in the input, and a value far over the limit is refused before any of them.
  * A string that is not well-formed Unicode (a lone surrogate) or holds NUL is refused too.

@@ -40,7 +40,7 @@ export type DatabaseSettings = Config['database'];
 export const EMBEDDED_POOL_MAX = 4;
 
 /**
- * Maps the pool settings of the contract (SCHEMA.md's original design) onto Sequelize's pool:
+ * Maps the pool settings of the contract (docs/storage.md, Pool and connection settings) onto Sequelize's pool:
  * - DB_POOL_SIZE → `min`: connections kept open once made (not reaped when idle);
  * - DB_POOL_SIZE + DB_MAX_OVERFLOW → `max`: the overflow connections are closed again after
  *   `idle` ms without use;

@@ -9,7 +9,7 @@ import {
 } from 'sequelize';
 
 /**
- * Typed Sequelize models of the four tables of SCHEMA.md. They are defined on a given Sequelize
+ * Typed Sequelize models of the four original tables of docs/storage.md. They are defined on a given Sequelize
  * instance (never on a module-level one), so each app, and each test, has its own. The schema
  * itself is owned by migrations/; these models never `sync()`.
  */

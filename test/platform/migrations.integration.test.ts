@@ -69,7 +69,7 @@ describe('migrations', () => {
     expect((await migrator.pending()).length).toBe(0);
   });
 
-  it('creates the columns and types of SCHEMA.md', async () => {
+  it('creates the columns and types of the storage design (docs/storage.md)', async () => {
     const columns = await sequelize.query<{ table_name: string; column_name: string; data_type: string; is_nullable: string }>(
       `SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns
         WHERE table_schema = 'public' AND table_name <> 'shopassist_migrations' ORDER BY table_name, ordinal_position`,

@@ -1,4 +1,4 @@
-/** The outage rules of API.md: a request answers within 2 s during an outage; recovery within 15 s. */
+/** The outage rules of the contract (docs/contract.md, Outages): a request answers within 2 s during an outage; recovery within 15 s. */
 export const OUTAGE_BUDGET_MS = 2000;
 export const RECOVERY_MS = 15_000;
 
