@@ -441,23 +441,22 @@ export class AssistantService {
   }
 
   /**
-   * Gives the charge back after the assistant failed. When the database cannot be reached for
-   * it, the charge's hold is left to the sweep, which refunds it within CHARGE_HOLD_SECONDS: no
-   * refund waits in this process's memory, so none is lost to a restart.
+   * Gives a charge back: after the assistant failed, or a crashed attempt's hold that a retry
+   * cannot adopt. When the database cannot be reached for it, the charge's hold is left to the
+   * sweep, which refunds it within CHARGE_HOLD_SECONDS: no refund waits in this process's
+   * memory, so none is lost to a restart.
    */
-  private async refund(caller: Caller, charge: Pick<ChargeOutcome, 'chargeId'>, cost: number, cause: unknown, record: OwnRecord | undefined): Promise<boolean> {
-    if (!charge.chargeId) return true;
+  private async refund(caller: Caller, charge: Pick<ChargeOutcome, 'chargeId'>, cost: number, cause: unknown, record: OwnRecord | undefined): Promise<void> {
+    if (!charge.chargeId) return;
     try {
       const result = await this.deps.credits.refund(caller, charge.chargeId, REFUND_DESCRIPTION);
       if (result === 'refunded' && cost > 0) this.deps.metrics.creditsRefunded.inc({ user_kind: userKind(caller) }, cost);
       if (record && result !== 'settled') record.chargeMayStand = false;
-      return result !== 'settled';
     } catch (err) {
       this.deps.logger.error(
         { err, chargeId: charge.chargeId, userKind: userKind(caller), cause: describe(cause) },
         'refund failed; the hold is refunded by the sweep',
       );
-      return false;
     }
   }
 
