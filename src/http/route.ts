@@ -1,5 +1,5 @@
 import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
-import { Router, type RequestHandler } from 'express';
+import { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
 import { ensureAccount, ensureAccountOnError } from '../identity/auth.middleware.js';
 import type { Caller } from '../identity/caller.js';
 import { AppError } from '../platform/errors.js';
@@ -12,9 +12,16 @@ export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
  * so that "known path, wrong method" is told apart from an unknown route.
  */
 export function route(router: Router, path: string, handlers: Partial<Record<Method, RequestHandler | RequestHandler[]>>): void {
+  registerPath(router, path, handlers);
+}
+
+/** An error handler may end a method's chain (the first-use ensure on failure does). */
+type Handler = RequestHandler | ErrorRequestHandler;
+
+function registerPath(router: Router, path: string, handlers: Partial<Record<Method, Handler | Handler[]>>): void {
   const r = router.route(path);
   const allowed: string[] = [];
-  for (const [method, handler] of Object.entries(handlers) as [Method, RequestHandler | RequestHandler[]][]) {
+  for (const [method, handler] of Object.entries(handlers) as [Method, Handler | Handler[]][]) {
     r[method](...(Array.isArray(handler) ? handler : [handler]));
     allowed.push(method.toUpperCase());
     if (method === 'get') allowed.push('HEAD');
@@ -84,17 +91,17 @@ export function defineRoutes<D = void>(operations: Operation<D>[]): RouteTable<D
         return guard as NonNullable<RouteGuards[K]>;
       };
       let ensureBefore: RequestHandler | undefined;
-      let ensureOnError: ReturnType<typeof ensureAccountOnError> | undefined;
-      const byPath = new Map<string, Partial<Record<Method, RequestHandler[]>>>();
+      let ensureOnError: ErrorRequestHandler | undefined;
+      const byPath = new Map<string, Partial<Record<Method, Handler[]>>>();
       for (const op of operations) {
         const handled = op.handle(deps);
-        const chain = Array.isArray(handled) ? [...handled] : [handled];
+        const chain: Handler[] = Array.isArray(handled) ? [...handled] : [handled];
         if (op.auth === 'admin') chain.unshift(need('requireAdmin', op));
         if (op.auth === 'caller') {
           if (op.firstUse === 'ensure') chain.unshift((ensureBefore ??= ensureAccount(need('ensureAccount', op))));
           chain.unshift(need('authenticate', op));
           // Last of the method's handlers: it sees every error after authentication.
-          if (op.firstUse === 'handler') chain.push((ensureOnError ??= ensureAccountOnError(need('ensureAccount', op))) as unknown as RequestHandler);
+          if (op.firstUse === 'handler') chain.push((ensureOnError ??= ensureAccountOnError(need('ensureAccount', op))));
         }
         const methods = byPath.get(op.path) ?? {};
         if (methods[op.method]) throw new Error(`${op.method.toUpperCase()} ${op.path} is declared twice`);
@@ -102,7 +109,7 @@ export function defineRoutes<D = void>(operations: Operation<D>[]): RouteTable<D
         byPath.set(op.path, methods);
       }
       const router = Router();
-      for (const [path, methods] of byPath) route(router, path, methods);
+      for (const [path, methods] of byPath) registerPath(router, path, methods);
       return router;
     },
   };
