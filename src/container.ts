@@ -101,7 +101,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     const routers = [
       ...assistantFeatures.routers,
       ...creditFeatures.routers,
-      conversationRoutes(conversations, creditFeatures.authenticateAndEnsure),
+      conversationRoutes(conversations, creditFeatures.guards),
       ...catalogFeatures.routers,
       healthRoutes(health),
       ...(config.metrics.port === undefined ? [metricsRoutes(metrics, config.metrics.token)] : []),

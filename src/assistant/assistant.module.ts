@@ -114,9 +114,8 @@ export async function createAssistantFeatures(deps: AssistantModuleDeps): Promis
     assistant,
     maintenance,
     routers: [
-      // Every answer charges (or, replayed, reads) the caller's credits, which creates their row.
-      assistantRoutes(assistant, [credits.authenticate], credits.ensureOnError, config.queryHashKey, logger),
-      maintenanceRoutes(maintenance, credits.requireAdmin, config.maintenance.transactionRetentionDays),
+      assistantRoutes(assistant, credits.guards, config.queryHashKey, logger),
+      maintenanceRoutes(maintenance, credits.guards, config.maintenance.transactionRetentionDays),
     ],
     health: async () => ({ status: breaker.state === 'open' ? 'down' : 'up', latencyMs: null }),
     close: async () => {

@@ -59,7 +59,7 @@ export async function createCatalogFeatures({ config, database, logger }: Catalo
     index: live,
     live,
     service,
-    routers: [catalogAdminRoutes(service, requireAdminKey(config.adminApiKey), catalogMaxBytes)],
+    routers: [catalogAdminRoutes(service, { requireAdmin: requireAdminKey(config.adminApiKey) }, catalogMaxBytes)],
     close: async () => {
       await live.close();
       await store.close();

@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, RequestHandler, Router } from 'express';
+import type { Router } from 'express';
 import type { Config } from '../config.js';
 import { ConsentService } from '../consent/consent.service.js';
 import { consentAdminRoutes } from '../consent/consent.admin.routes.js';
@@ -6,10 +6,11 @@ import { MemoryConsentRepository } from '../consent/consent.repository.memory.js
 import { PostgresConsentRepository } from '../consent/consent.repository.postgres.js';
 import { consentRoutes } from '../consent/consent.routes.js';
 import { requireAdminKey } from '../identity/admin.middleware.js';
-import { authenticate, ensureAccount, ensureAccountOnError } from '../identity/auth.middleware.js';
+import { authenticate } from '../identity/auth.middleware.js';
 import { GuestSessionService } from '../identity/guest-session.js';
 import { guestSessionRoutes } from '../identity/guest-session.routes.js';
 import { TokenVerifier } from '../identity/token-verifier.js';
+import type { RouteGuards } from '../http/route.js';
 import type { Database } from '../platform/db.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { StorageGuard } from '../platform/storage-guard.js';
@@ -37,16 +38,11 @@ export interface CreditFeatures {
    * charge in the same step, so both must live in one place.
    */
   idempotency: IdempotencyStore;
-  /** Verifies the bearer token and puts the caller on the response (`callerOf(res)`). */
-  authenticate: RequestHandler;
-  /** `authenticate`, then creates the caller's credit row on first use: for routes that do not read credits. */
-  authenticateAndEnsure: RequestHandler[];
   /**
-   * For routes after `authenticate` whose every success reads or charges credits (creating the
-   * row): the last handler of the route, creating the row when the request fails instead.
+   * The access checks route tables are mounted with: the bearer token (the caller is then
+   * `callerOf(res)`), X-Admin-Key, and the credit row's creation on first use.
    */
-  ensureOnError: ErrorRequestHandler;
-  requireAdmin: RequestHandler;
+  guards: RouteGuards;
   routers: Router[];
 }
 
@@ -83,25 +79,24 @@ export function createCreditFeatures(options: { config: Config; database: Databa
   if (metrics) repository.onGranted((g) => metrics.creditsGranted.inc({ user_kind: g.isGuest ? 'guest' : 'registered' }, g.amount));
   const credits = new CreditService(repository);
   const verifier = new TokenVerifier(config);
-  const auth = authenticate(verifier);
-  const authenticateAndEnsure = [auth, ensureAccount((caller) => credits.ensure(caller))];
-  const requireAdmin = requireAdminKey(config.adminApiKey);
+  const guards: RouteGuards = {
+    authenticate: authenticate(verifier),
+    requireAdmin: requireAdminKey(config.adminApiKey),
+    ensureAccount: (caller) => credits.ensure(caller),
+  };
   const sessions = new GuestSessionService(verifier, rateLimits, { perIpPerHour: config.sessions.perIpPerHour, perHour: config.sessions.perHour });
   return {
     credits,
     consents,
     rateLimits,
     idempotency,
-    authenticate: auth,
-    authenticateAndEnsure,
-    ensureOnError: ensureAccountOnError((caller) => credits.ensure(caller)),
-    requireAdmin,
+    guards,
     routers: [
       guestSessionRoutes(sessions),
-      creditRoutes(credits, auth),
-      consentRoutes(consents, authenticateAndEnsure),
-      creditAdminRoutes(credits, requireAdmin),
-      consentAdminRoutes(consents, requireAdmin),
+      creditRoutes(credits, guards),
+      consentRoutes(consents, guards),
+      creditAdminRoutes(credits, guards),
+      consentAdminRoutes(consents, guards),
     ],
   };
 }

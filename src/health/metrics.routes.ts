@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Router, type RequestHandler } from 'express';
-import { route } from '../http/route.js';
+import type { RequestHandler } from 'express';
+import { headerRefs } from '../http/openapi-components.js';
+import { errors } from '../http/openapi-responses.js';
+import { defineRoutes } from '../http/route.js';
 import { AppError } from '../platform/errors.js';
 import type { Metrics } from '../platform/metrics.js';
 
@@ -25,12 +27,37 @@ export function requireMetricsToken(token: string): RequestHandler {
 }
 
 /** `GET /metrics`: the app's registry in the Prometheus text format (behind METRICS_TOKEN when set). */
-export function metricsRoutes(metrics: Metrics, token?: string): Router {
-  const router = Router();
-  const send: RequestHandler = async (_req, res) => {
-    const body = await metrics.registry.metrics();
-    res.status(200).set('Content-Type', metrics.registry.contentType).set('Cache-Control', 'no-store').send(body);
-  };
-  route(router, '/metrics', { get: token ? [requireMetricsToken(token), send] : send });
-  return router;
-}
+export const metricsApi = defineRoutes<{ metrics: Metrics; token?: string }>([
+  {
+    method: 'get',
+    path: '/metrics',
+    // Its own check: the metrics token, when set.
+    auth: 'none',
+    handle: ({ metrics, token }) => {
+      const send: RequestHandler = async (_req, res) => {
+        const body = await metrics.registry.metrics();
+        res.status(200).set('Content-Type', metrics.registry.contentType).set('Cache-Control', 'no-store').send(body);
+      };
+      return token ? [requireMetricsToken(token), send] : send;
+    },
+    doc: {
+      tags: ['operations'],
+      operationId: 'metrics',
+      summary: 'Prometheus metrics',
+      description:
+        'With METRICS_TOKEN set, only `Authorization: Bearer <METRICS_TOKEN>` is answered (401 otherwise). ' +
+        'With METRICS_PORT set, this route is served on that port only (a second listener) and is 404 on the API port.',
+      security: [{}, { metricsToken: [] }],
+      responses: {
+        200: {
+          description: 'The Prometheus text exposition format',
+          headers: headerRefs('Cache-Control'),
+          content: { 'text/plain': { schema: { type: 'string' }, example: 'http_requests_total{method="GET",route="/health/live",status="200"} 1\n' } },
+        },
+        ...errors(['UNAUTHENTICATED', 'NOT_FOUND', 'INTERNAL_ERROR']),
+      },
+    },
+  },
+]);
+
+export const metricsRoutes = (metrics: Metrics, token?: string) => metricsApi.router({ metrics, token });

@@ -1,9 +1,11 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Router } from 'express';
 import type { OpenAPIObject } from 'openapi3-ts/oas31';
+import { z } from 'zod';
 import { AppError } from '../platform/errors.js';
-import { route } from './route.js';
+import { headerRefs } from './openapi-components.js';
+import { errors } from './openapi-responses.js';
+import { defineRoutes } from './route.js';
 
 const swaggerUiDir = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
@@ -55,21 +57,54 @@ const DOCS_PAGE = `<!doctype html>
 `;
 
 /** GET /openapi.json (the document) and GET /docs (a page to read and try it, no CDN). */
-export function docsRoutes(document: OpenAPIObject): Router {
-  const router = Router();
-  const body = JSON.stringify(document);
-  route(router, '/openapi.json', {
-    get: (_req, res) => {
-      res.type('application/json').set('Cache-Control', 'no-cache').send(body);
+export const docsApi = defineRoutes<OpenAPIObject>([
+  {
+    method: 'get',
+    path: '/openapi.json',
+    auth: 'none',
+    handle: (document) => {
+      const body = JSON.stringify(document);
+      return (_req, res) => {
+        res.type('application/json').set('Cache-Control', 'no-cache').send(body);
+      };
     },
-  });
-  route(router, '/docs', {
-    get: (_req, res) => {
+    doc: {
+      tags: ['operations'],
+      operationId: 'openapi',
+      summary: 'This document',
+      responses: {
+        200: {
+          description: 'OpenAPI 3.1',
+          headers: headerRefs(),
+          content: {
+            'application/json': {
+              schema: { type: 'object', properties: { openapi: { type: 'string', pattern: '^3\\.1\\.' }, info: { type: 'object' }, paths: { type: 'object' } }, required: ['openapi', 'info', 'paths'] },
+            },
+          },
+        },
+        ...errors(['INTERNAL_ERROR']),
+      },
+    },
+  },
+  {
+    method: 'get',
+    path: '/docs',
+    auth: 'none',
+    handle: () => (_req, res) => {
       res.type('text/html; charset=utf-8').set('Cache-Control', 'no-cache').set('Content-Security-Policy', DOCS_CSP).send(DOCS_PAGE);
     },
-  });
-  route(router, '/docs/assets/:file', {
-    get: (req, res, next) => {
+    doc: {
+      tags: ['operations'],
+      operationId: 'docs',
+      summary: 'A page to read and try this API (works offline)',
+      responses: { 200: { description: 'HTML', headers: headerRefs(), content: { 'text/html': { schema: { type: 'string' } } } }, ...errors(['INTERNAL_ERROR']) },
+    },
+  },
+  {
+    method: 'get',
+    path: '/docs/assets/:file',
+    auth: 'none',
+    handle: () => (req, res, next) => {
       const name = String(req.params.file);
       // Own keys only: "constructor" or "__proto__" names no asset.
       const asset = Object.hasOwn(DOCS_ASSETS, name) ? DOCS_ASSETS[name] : undefined;
@@ -86,6 +121,22 @@ export function docsRoutes(document: OpenAPIObject): Router {
         if (err) next(err);
       });
     },
-  });
-  return router;
-}
+    doc: {
+      tags: ['operations'],
+      operationId: 'docsAsset',
+      summary: 'The scripts and styles of the /docs page',
+      request: { params: z.object({ file: z.enum(Object.keys(DOCS_ASSETS) as [string, ...string[]]) }) },
+      responses: {
+        200: {
+          description: 'The file',
+          headers: headerRefs(),
+          content: { 'application/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } },
+        },
+        // 400: a file name that is not valid percent-encoded UTF-8.
+        ...errors(['VALIDATION_FAILED', 'NOT_FOUND', 'INTERNAL_ERROR']),
+      },
+    },
+  },
+]);
+
+export const docsRoutes = (document: OpenAPIObject) => docsApi.router(document);

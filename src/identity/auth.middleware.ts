@@ -22,8 +22,9 @@ export function authenticate(verifier: TokenVerifier): RequestHandler {
 }
 
 /**
- * "A credit row is created on a user's first authenticated request of any kind": routes that do
- * not read credits themselves put this after `authenticate()`. `ensure` must be idempotent.
+ * "A credit row is created on a user's first authenticated request of any kind", for operations
+ * whose handler never touches credits (`firstUse: 'ensure'`, see http/route.ts, which puts it
+ * after authentication). `ensure` must be idempotent.
  */
 export function ensureAccount(ensure: (caller: Caller) => Promise<void>): RequestHandler {
   return async (_req, res, next) => {
@@ -33,12 +34,13 @@ export function ensureAccount(ensure: (caller: Caller) => Promise<void>): Reques
 }
 
 /**
- * The same rule for routes whose every successful answer reads or charges the caller's credits
- * (which creates the row): put this error middleware last on the route, and a request that fails
- * after authentication (validation, consent, rate limit…) still creates the row, while a
- * successful one pays no extra statement. The route's own error is passed on unchanged, even
- * when the row cannot be created. Not after a storage outage (503): the storage would make the
- * caller wait a second time for the same outage; the row comes with their next request.
+ * The same rule for operations whose every successful answer reads or charges the caller's
+ * credits, which creates the row (`firstUse: 'handler'`: http/route.ts puts this error middleware
+ * last on the operation). A request that fails after authentication (validation, consent, rate
+ * limit…) still creates the row, while a successful one pays no extra statement. The route's own
+ * error is passed on unchanged, even when the row cannot be created. Not after a storage outage
+ * (503): the storage would make the caller wait a second time for the same outage; the row comes
+ * with their next request.
  */
 export function ensureAccountOnError(ensure: (caller: Caller) => Promise<void>): ErrorRequestHandler {
   return (err: unknown, _req, res, next) => {
