@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireChromium } from '../support/chromium.js';
 import { openDemoPage, type DemoPage } from '../support/demo-page.js';
-import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
+import { providerEnv, startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 
 // The demo page (dist/web) in the system Chromium shows an answer while the model is still
 // writing it: a local chat-completions server streams the answer a word every 300 ms.
@@ -19,9 +19,7 @@ describe.skipIf(!chromiumUp)('a streamed answer on the demo page in Chromium', (
       CACHE_BACKEND: 'memory',
       GUEST_CREDITS: '100',
       GUEST_SESSIONS_PER_IP_PER_HOUR: '1000',
-      ASSISTANT_PROVIDER: 'openai',
-      OPENAI_BASE_URL: openai.baseUrl,
-      OPENAI_MODEL: 'test-model',
+      ...providerEnv(openai),
     });
   });
 
