@@ -30,7 +30,7 @@ import { parseQueryHints } from '../src/assistant/catalog/query-hints.js';
 import { termsOf } from '../src/assistant/catalog/terms.js';
 import { startEmbeddedPostgres } from '../src/platform/embedded-postgres.js';
 import { JUDGED_QUESTIONS, precisionAt } from './catalog-questions.js';
-import { AUTH_SECRET, FRESH_QUESTIONS, load, startProcess, stop, type Result } from './http.bench.js';
+import { API_UNDER_LOAD, AUTH_SECRET, FRESH_QUESTIONS, load, startProcess, stop, type Result } from './http.bench.js';
 import type { BenchRow, BenchSuite } from './run.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -195,16 +195,8 @@ async function pipelineRows(db: string, catalogFile: string, small: CatalogProdu
   const smallFile = path.join(dataDir, 'products-small.json');
   writeFileSync(smallFile, JSON.stringify({ products: small }));
   const app = await startProcess(['src/main.ts'], {
-    NODE_ENV: 'production',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info', // the 'listening' line is info
-    SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
-    AUTH_JWT_SECRET: AUTH_SECRET,
+    ...API_UNDER_LOAD,
     ADMIN_API_KEY: ADMIN_KEY,
-    REGISTERED_CREDITS: '1000000000',
-    QUERY_RATE_LIMIT_PER_MINUTE: '0',
-    CLEANUP_INTERVAL_MINUTES: '0',
     DATABASE_URL: db,
     DATA_DIR: dataDir,
     CATALOG_PATH: smallFile,

@@ -30,6 +30,22 @@ export const DURATION_S = Number(process.env.BENCH_HTTP_SECONDS ?? 10);
 export const AUTH_SECRET = 'bench-identity-provider-secret-0123456789';
 export const QUERY = { query: 'waterproof hiking boots under $150', limit: 5 };
 /**
+ * An API process under load as in production (one info line per request, which is also where
+ * its 'listening' line is): its shoppers are registered users with credits enough for any run,
+ * no per-user rate limit and no cleanup running during the measure.
+ */
+export const API_UNDER_LOAD: Record<string, string> = {
+  NODE_ENV: 'production',
+  PORT: '0',
+  HOST: '127.0.0.1',
+  LOG_LEVEL: 'info',
+  SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
+  AUTH_JWT_SECRET: AUTH_SECRET,
+  REGISTERED_CREDITS: '1000000000',
+  QUERY_RATE_LIMIT_PER_MINUTE: '0',
+  CLEANUP_INTERVAL_MINUTES: '0',
+};
+/**
  * Fresh answers: each connection asks a question of its own, so every request runs its own
  * search (identical concurrent misses would share one provider call, as the contract allows).
  */
@@ -103,16 +119,7 @@ const suite: BenchSuite = {
   async run(): Promise<BenchRow[]> {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'shopassist-bench-'));
     const app = await startProcess(['src/main.ts'], {
-      NODE_ENV: 'production',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      // As in production: one info line per request.
-      LOG_LEVEL: 'info',
-      SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
-      AUTH_JWT_SECRET: AUTH_SECRET,
-      REGISTERED_CREDITS: '1000000000',
-      QUERY_RATE_LIMIT_PER_MINUTE: '0',
-      CLEANUP_INTERVAL_MINUTES: '0',
+      ...API_UNDER_LOAD,
       STORAGE_BACKEND: process.env.BENCH_HTTP_STORAGE ?? 'postgres',
       CACHE_BACKEND: process.env.BENCH_HTTP_CACHE ?? 'postgres',
       ...(process.env.BENCH_HTTP_CONVERSATIONS ? { CONVERSATION_BACKEND: process.env.BENCH_HTTP_CONVERSATIONS } : {}),

@@ -22,7 +22,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { SignJWT } from 'jose';
 import pg from 'pg';
-import { AUTH_SECRET, CONNECTIONS, DURATION_S, FRESH_QUESTIONS, load, QUERY, startProcess, stop, type Result } from './http.bench.js';
+import { API_UNDER_LOAD, AUTH_SECRET, CONNECTIONS, DURATION_S, FRESH_QUESTIONS, load, QUERY, startProcess, stop, type Result } from './http.bench.js';
 import type { BenchRow, BenchSuite } from './run.js';
 
 const SERVER_URL = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || undefined;
@@ -36,15 +36,7 @@ const withDatabase = (url: string, name: string) => {
 
 async function startApi(databaseUrl: string, extra: Record<string, string>, dataDir: string) {
   return startProcess(['src/main.ts'], {
-    NODE_ENV: 'production',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
-    AUTH_JWT_SECRET: AUTH_SECRET,
-    REGISTERED_CREDITS: '1000000000',
-    QUERY_RATE_LIMIT_PER_MINUTE: '0',
-    CLEANUP_INTERVAL_MINUTES: '0',
+    ...API_UNDER_LOAD,
     STORAGE_BACKEND: 'postgres',
     CACHE_BACKEND: 'postgres',
     DATA_DIR: dataDir,

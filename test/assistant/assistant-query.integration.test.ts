@@ -3,7 +3,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
+import { providerEnv, startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { redisAnswers } from '../support/redis.js';
 import { guest } from '../support/shoppers.js';
 
@@ -203,7 +203,7 @@ describe.each(['postgres', 'memory'] as const)('query route rules on %s storage'
   const appWith = (env: Record<string, string>) =>
     createTestApp({ ...common, ...(storage === 'postgres' ? { DATABASE_URL: testDb.url } : {}), STORAGE_BACKEND: storage, CACHE_BACKEND: 'memory', ...env });
   const viaFakeOpenAi = (env: Record<string, string> = {}) =>
-    appWith({ ASSISTANT_PROVIDER: 'openai', OPENAI_BASE_URL: openai.baseUrl, OPENAI_MODEL: 'test-model', ...env });
+    appWith({ ...providerEnv(openai), ...env });
 
   describe('validation and protocol errors', () => {
     it.each([

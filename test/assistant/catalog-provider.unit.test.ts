@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { bundledCatalogPath, CatalogError, loadCatalog, parseCatalog, type Catalog } from '../../src/assistant/catalog/catalog.js';
 import { FALLBACK_MAX_SCORE } from '../../src/assistant/catalog/catalog-search.js';
 import { CatalogProvider } from '../../src/assistant/providers/catalog.js';
-import { createProvider } from '../../src/assistant/providers/create-provider.js';
+import { assistantProvider } from '../../src/container/backends.js';
 import { AssistantTimeoutError, type AssistantAnswer, type AssistantRequest } from '../../src/assistant/providers/provider.js';
 
 let catalog: Catalog;
@@ -187,7 +187,7 @@ describe('catalog provider contract', () => {
   });
 
   it('names itself, its engine version and the catalog hash', () => {
-    const made = createProvider({ assistant: { provider: 'catalog', catalogPath: undefined, openai: {}, timeoutMs: 1000, requestBudgetMs: 8000 } }, catalog);
+    const made = assistantProvider({ provider: 'catalog', openai: {} }, catalog);
     expect(made.name).toBe('catalog');
     expect(made.model).toMatch(/^catalog-search-v\d+$/);
     expect(made.catalogVersion).toBe(catalog.hash);

@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadCatalog, type Catalog } from '../../src/assistant/catalog/catalog.js';
-import { createProvider } from '../../src/assistant/providers/create-provider.js';
+import { assistantProvider } from '../../src/container/backends.js';
 import { OpenAiProvider } from '../../src/assistant/providers/openai.js';
 import { AssistantTimeoutError, AssistantUpstreamError, isUpstreamOutage } from '../../src/assistant/providers/provider.js';
 
@@ -165,8 +165,8 @@ describe('OpenAI-compatible provider: answers', () => {
     expect(result.answer).toMatch(/couldn't find any products/);
   });
 
-  it('is what createProvider builds for ASSISTANT_PROVIDER=openai', () => {
-    const provider = createProvider({ assistant: { provider: 'openai', catalogPath: undefined, openai: { baseUrl, apiKey: API_KEY, model: 'gpt-x' }, timeoutMs: 1000, requestBudgetMs: 8000 } }, catalog);
+  it('is what the wiring builds for ASSISTANT_PROVIDER=openai', () => {
+    const provider = assistantProvider({ provider: 'openai', openai: { baseUrl, apiKey: API_KEY, model: 'gpt-x' } }, catalog);
     expect(provider).toBeInstanceOf(OpenAiProvider);
     expect(provider.model).toBe('gpt-x');
   });

@@ -5,10 +5,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { delta, Scrape } from '../observability/prometheus-text.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
+import { providerEnv, startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { requireRedis, TEST_REDIS_URL } from '../support/redis.js';
 import { TcpProxy, type ProxyMode } from '../support/tcp-proxy.js';
-import { OUTAGE_BUDGET_MS, RECOVERY_MS, eventually, timed } from '../support/outage.js';
+import { OUTAGE_BUDGET_MS, RECOVERY_MS, closeCutSuite, eventually, timed } from '../support/outage.js';
 import { guest } from '../support/shoppers.js';
 
 /**
@@ -79,12 +79,7 @@ describe.skipIf(!redisUp).each(['memory', 'postgres'] as const)('POST /api/v1/as
   });
   // A failed test must not leave the next one behind a cut connection.
   afterEach(() => proxy?.setMode('pass'));
-  afterAll(async () => {
-    proxy?.setMode('pass');
-    await app?.close();
-    await proxy?.stop();
-    await testDb?.dispose();
-  });
+  afterAll(() => closeCutSuite(proxy, [app], testDb));
 
   for (const mode of ['refuse', 'blackhole'] as ProxyMode[]) {
     it(`${mode}: queries keep answering 200 with X-Cache: BYPASS within ${OUTAGE_BUDGET_MS} ms, readiness is degraded, and hits return after the cut heals`, async () => {
@@ -137,6 +132,22 @@ describe('POST /api/v1/assistant/query with PostgreSQL cut', () => {
   let openai: FakeOpenAi;
   let app: TestApp;
 
+  /**
+   * An API process on the database through the proxy, answering through the fake model. Short
+   * enough that a held charge nobody settles is refunded within a test: the request budget
+   * (2 s + 6 × 0.6 s + 1.75 s) stays under the 8 s hold.
+   */
+  const processEnv = (env: { CACHE_BACKEND: string; HOLD_SWEEP_SECONDS: string }) => ({
+    ...common,
+    STORAGE_BACKEND: 'postgres',
+    DATABASE_URL: proxy.rewrite(testDb.url),
+    ...providerEnv(openai),
+    ASSISTANT_TIMEOUT_MS: '2000',
+    DB_QUERY_TIMEOUT_MS: '500',
+    CHARGE_HOLD_SECONDS: '8',
+    ...env,
+  });
+
   /** The balance, the sum of the ledger, and its entries by type, read through the app's own pool. */
   const books = async (userId: string) => {
     const [row] = await app.database!.sequelize.query<{ available: number; total: number; debits: number; refunds: number; entries: number }>(
@@ -155,30 +166,14 @@ describe('POST /api/v1/assistant/query with PostgreSQL cut', () => {
     testDb = await createTestDatabase();
     proxy = await TcpProxy.forUrl(testDb.url).start();
     openai = await startFakeOpenAi();
-    app = await createTestApp({
-      ...common,
-      STORAGE_BACKEND: 'postgres',
-      CACHE_BACKEND: 'postgres',
-      DATABASE_URL: proxy.rewrite(testDb.url),
-      ASSISTANT_PROVIDER: 'openai',
-      OPENAI_BASE_URL: openai.baseUrl,
-      OPENAI_MODEL: 'test-model',
-      // Short enough that a held charge nobody settles is refunded within a test: the request
-      // budget (2 s + 6 × 0.6 s + 1.75 s) stays under the 8 s hold, and every process sweeps each second.
-      ASSISTANT_TIMEOUT_MS: '2000',
-      DB_QUERY_TIMEOUT_MS: '500',
-      CHARGE_HOLD_SECONDS: '8',
-      HOLD_SWEEP_SECONDS: '1',
-    });
+    // This process sweeps each second.
+    app = await createTestApp(processEnv({ CACHE_BACKEND: 'postgres', HOLD_SWEEP_SECONDS: '1' }));
   });
   // A failed test must not leave the next one behind a cut connection.
   afterEach(() => proxy?.setMode('pass'));
   afterAll(async () => {
-    proxy?.setMode('pass');
-    await app?.close();
-    await proxy?.stop();
+    await closeCutSuite(proxy, [app], testDb);
     await openai?.close();
-    await testDb?.dispose();
   });
 
   const waitUntilReady = () => eventually('readiness ready', () => request(app.app).get('/health/ready'), (r) => r.status === 200);
@@ -322,19 +317,7 @@ describe('POST /api/v1/assistant/query with PostgreSQL cut', () => {
   it('a refund pending when its process shuts down is made by another process\'s sweep', async () => {
     await waitUntilReady();
     // A second "process" on the same database that never sweeps, so only the first can refund.
-    const leaving = await createTestApp({
-      ...common,
-      STORAGE_BACKEND: 'postgres',
-      CACHE_BACKEND: 'none',
-      DATABASE_URL: proxy.rewrite(testDb.url),
-      ASSISTANT_PROVIDER: 'openai',
-      OPENAI_BASE_URL: openai.baseUrl,
-      OPENAI_MODEL: 'test-model',
-      ASSISTANT_TIMEOUT_MS: '2000',
-      DB_QUERY_TIMEOUT_MS: '500',
-      CHARGE_HOLD_SECONDS: '8',
-      HOLD_SWEEP_SECONDS: '0',
-    });
+    const leaving = await createTestApp(processEnv({ CACHE_BACKEND: 'none', HOLD_SWEEP_SECONDS: '0' }));
     const u = await guest(leaving);
     const start = await books(u.userId);
     try {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveApp, type ServedApp } from '../support/client-server.js';
-import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
+import { providerEnv, startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { SESSION_SECRET } from '../support/tokens.js';
 
 /** The query route as Server-Sent Events, over real HTTP. */
@@ -203,12 +203,28 @@ describe('a streamed answer from the OpenAI-compatible provider', () => {
   let served: ServedApp;
   beforeAll(async () => {
     openai = await startFakeOpenAi();
-    served = await serveApp({ ...common, ASSISTANT_PROVIDER: 'openai', OPENAI_BASE_URL: openai.baseUrl, OPENAI_MODEL: 'test-model' });
+    served = await serveApp({ ...common, ...providerEnv(openai) });
   });
   afterAll(async () => {
     await served?.close();
     await openai?.close();
   });
+
+  /**
+   * After a client went away mid-answer: the answer was completed all the same, so the retry
+   * (the same key and body) replays it whole instead of asking the model and charging again.
+   */
+  async function expectCompletedOnceAndReplayed(token: string, body: object, key: Record<string, string>): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    openai.mode = { kind: 'answer' };
+    const calls = openai.calls;
+    const replay = await streamed(served, token, body, key);
+    expect(replay.res.headers.get('idempotent-replayed')).toBe('true');
+    expect(expectWellFormed(replay.events)).toBe('Here are the products that fit best.');
+    expect(openai.calls).toBe(calls);
+    expect(await balance(served, token)).toBe(9);
+    expect(await ledgerTypes(served, token)).toEqual(['grant', 'debit']);
+  }
 
   it('sends the model’s answer in the same events', async () => {
     openai.mode = { kind: 'answer' };
@@ -246,16 +262,7 @@ describe('a streamed answer from the OpenAI-compatible provider', () => {
     controller.abort();
     await reader.cancel().catch(() => {});
 
-    // The answer is completed all the same: the retry replays it instead of charging again.
-    await new Promise((resolve) => setTimeout(resolve, 1200));
-    openai.mode = { kind: 'answer' };
-    const calls = openai.calls;
-    const replay = await streamed(served, token, body, key);
-    expect(replay.res.headers.get('idempotent-replayed')).toBe('true');
-    expect(expectWellFormed(replay.events)).toBe('Here are the products that fit best.');
-    expect(openai.calls).toBe(calls);
-    expect(await balance(served, token)).toBe(9);
-    expect(await ledgerTypes(served, token)).toEqual(['grant', 'debit']);
+    await expectCompletedOnceAndReplayed(token, body, key);
   });
 
   it('streams the model’s tokens as it writes them: products first, then deltas over time that concatenate to done', async () => {
@@ -304,14 +311,6 @@ describe('a streamed answer from the OpenAI-compatible provider', () => {
     expect(seen.at(-1)!.event).toBe('delta');
     controller.abort();
 
-    await new Promise((resolve) => setTimeout(resolve, 1200));
-    openai.mode = { kind: 'answer' };
-    const calls = openai.calls;
-    const replay = await streamed(served, token, body, key);
-    expect(replay.res.headers.get('idempotent-replayed')).toBe('true');
-    expect(expectWellFormed(replay.events)).toBe('Here are the products that fit best.');
-    expect(openai.calls).toBe(calls);
-    expect(await balance(served, token)).toBe(9);
-    expect(await ledgerTypes(served, token)).toEqual(['grant', 'debit']);
+    await expectCompletedOnceAndReplayed(token, body, key);
   });
 });

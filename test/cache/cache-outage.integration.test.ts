@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQueryCache } from '../../src/cache/query-cache.factory.js';
-import type { QueryCacheService } from '../../src/cache/query-cache.service.js';
+import { QueryCacheService } from '../../src/cache/query-cache.service.js';
+import { cacheBackend } from '../../src/container/backends.js';
 import { BreakerRegistry } from '../../src/platform/breaker.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { createTestApp, testConfig, type TestApp } from '../support/app.js';
@@ -32,8 +32,12 @@ describe.skipIf(!redisUp)('the Redis cache through a cut connection', () => {
   beforeAll(async () => {
     proxy = await TcpProxy.forUrl(TEST_REDIS_URL).start();
     const env = { STORAGE_BACKEND: 'memory', CACHE_BACKEND: 'redis', REDIS_URL: proxy.rewrite(TEST_REDIS_URL), ADMIN_API_KEY: 'k'.repeat(32) };
-    breakers = new BreakerRegistry(createLogger({ level: 'silent' }));
-    cache = await createQueryCache({ config: testConfig(env), database: undefined, breakers, logger: createLogger({ level: 'silent' }), redisKeyPrefix: prefix });
+    const config = testConfig(env);
+    const logger = createLogger({ level: 'silent' });
+    breakers = new BreakerRegistry(logger);
+    // The Redis store behind the `cache` breaker, as the app wires it.
+    const { store, breaker } = await cacheBackend(config, { database: undefined, databaseGuard: undefined, breakers, logger }, prefix);
+    cache = new QueryCacheService(store, { ttlSeconds: config.cache.ttlSeconds, breaker, logger });
     app = await createTestApp(env);
   });
   afterAll(async () => {

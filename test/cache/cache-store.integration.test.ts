@@ -14,7 +14,7 @@ import { cacheStoreContract } from '../contracts/cache-store.contract.js';
 import { createTestDatabase } from '../support/database.js';
 import { requireRedis, TEST_REDIS_URL } from '../support/redis.js';
 import { clusterNodes, requireScaleService, TEST_REDIS_CLUSTER_NODES } from '../support/scale.js';
-import { TcpProxy } from '../support/tcp-proxy.js';
+import { RefusingBackends } from '../support/refusing-backends.js';
 
 const logger = createLogger({ level: 'silent' });
 const single = (url: string): RedisTarget => ({ kind: 'single', url });
@@ -37,22 +37,13 @@ cacheStoreContract('postgres', async () => {
   const settings = { ...testConfig().database, url: testDb.url };
   const database = await createDatabase(settings, logger);
   await new Migrator(database.sequelize).up();
-  const proxies: TcpProxy[] = [];
-  const others: { close(): Promise<void> }[] = [];
+  const refusing = new RefusingBackends();
   return {
     store: createPostgresCacheStore(database.sequelize),
     advance: sleep,
-    async unreachable() {
-      const proxy = await TcpProxy.forUrl(testDb.url).start();
-      proxy.setMode('refuse');
-      proxies.push(proxy);
-      const cut = await createDatabase({ ...settings, url: proxy.rewrite(testDb.url) }, logger);
-      others.push(cut);
-      return createPostgresCacheStore(cut.sequelize);
-    },
+    unreachable: async () => createPostgresCacheStore((await refusing.database(settings)).sequelize),
     async dispose() {
-      for (const o of others) await o.close();
-      for (const p of proxies) await p.stop();
+      await refusing.close();
       await database.close();
       await testDb.dispose();
     },
@@ -64,20 +55,15 @@ describe.skipIf(!redisUp)('redis', () => {
   const prefix = `shopassist:test:${randomBytes(6).toString('hex')}:`;
   cacheStoreContract('redis', async () => {
     const store = await createRedisCacheStore({ target: single(TEST_REDIS_URL), keyPrefix: prefix, logger });
-    const proxies: TcpProxy[] = [];
+    const refusing = new RefusingBackends();
     return {
       store,
       advance: sleep,
-      async unreachable() {
-        const proxy = await TcpProxy.forUrl(TEST_REDIS_URL).start();
-        proxy.setMode('refuse');
-        proxies.push(proxy);
-        return createRedisCacheStore({ target: single(proxy.rewrite(TEST_REDIS_URL)), keyPrefix: prefix, logger });
-      },
+      unreachable: async () => createRedisCacheStore({ target: await refusing.redis(single(TEST_REDIS_URL)), keyPrefix: prefix, logger }),
       async dispose() {
         await store.clear();
         await store.close();
-        for (const p of proxies) await p.stop();
+        await refusing.close();
       },
     };
   });
@@ -123,29 +109,16 @@ describe.skipIf(!clusterUp)('redis cluster', () => {
   const target = (): RedisTarget => ({ kind: 'cluster', nodes: clusterNodes(TEST_REDIS_CLUSTER_NODES!) });
   cacheStoreContract('redis cluster', async () => {
     const store = await createRedisCacheStore({ target: target(), keyPrefix: prefix, logger });
+    const refusing = new RefusingBackends();
     return {
       store,
       advance: sleep,
-      async unreachable() {
-        // A cluster whose every node refuses: the seed list points at closed ports.
-        const proxies = await Promise.all(clusterNodes(TEST_REDIS_CLUSTER_NODES!).map((n) => TcpProxy.forUrl(`redis://${n.host}:${n.port}`).start()));
-        for (const p of proxies) p.setMode('refuse');
-        const cut = await createRedisCacheStore({
-          target: { kind: 'cluster', nodes: proxies.map((p) => ({ host: '127.0.0.1', port: p.port })) },
-          keyPrefix: prefix,
-          logger,
-        });
-        const closeCut = cut.close.bind(cut);
-        return Object.assign(cut, {
-          close: async () => {
-            await closeCut();
-            for (const p of proxies) await p.stop();
-          },
-        });
-      },
+      // A cluster whose every node refuses: the seed list points at refusing proxies.
+      unreachable: async () => createRedisCacheStore({ target: await refusing.redis(target()), keyPrefix: prefix, logger }),
       async dispose() {
         await store.clear();
         await store.close();
+        await refusing.close();
       },
     };
   });

@@ -8,7 +8,7 @@ import { parseCatalog } from '../../src/assistant/catalog/catalog.js';
 import { PostgresCatalogStore } from '../../src/catalog/catalog.store.postgres.js';
 import { LiveCatalog } from '../../src/catalog/live-catalog.js';
 import { createLogger } from '../../src/platform/logger.js';
-import { createTestApp, testConfig, type TestApp } from '../support/app.js';
+import { appsSharingDatabase, createTestApp, testConfig, type AppsSharingDatabase, type TestApp } from '../support/app.js';
 import { asJson, asNdjson, kettles } from '../support/catalog.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 
@@ -26,7 +26,7 @@ async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean,
 }
 
 describe('the live catalog across app instances on one database', () => {
-  let testDb: TestDatabase;
+  let shared: AppsSharingDatabase;
   let apps: TestApp[] = [];
   let token: string;
 
@@ -35,27 +35,21 @@ describe('the live catalog across app instances on one database', () => {
   const admin = (r: request.Test) => r.set('X-Admin-Key', ADMIN_KEY);
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
-    const env = {
-      STORAGE_BACKEND: 'postgres',
+    shared = await appsSharingDatabase(2, {
       CACHE_BACKEND: 'postgres',
-      DATABASE_URL: testDb.url,
       ADMIN_API_KEY: ADMIN_KEY,
       SESSION_SECRET: 'guest-session-secret-of-at-least-32-bytes!!',
       QUERY_RATE_LIMIT_PER_MINUTE: '0',
       GUEST_CREDITS: '100000',
       CATALOG_REFRESH_SECONDS: String(REFRESH_SECONDS),
-    };
-    apps = [await createTestApp(env), await createTestApp(env)];
+    });
+    apps = shared.apps;
     token = (await request(apps[0].app).post('/api/v1/sessions/guest')).body.token;
     await request(apps[0].app).put('/api/v1/consent').set('Authorization', `Bearer ${token}`).send({ termsAccepted: true, marketingConsent: false }).expect(200);
     await admin(request(apps[0].app).put('/api/v1/admin/catalog')).set('Content-Type', 'application/json').send(asJson(kettles(5, 'Steady', 30))).expect(200);
     await eventually(() => ask(apps[1], 'electric kettle'), (r) => r.body.products?.[0]?.brand === 'Steady', 10_000);
   });
-  afterAll(async () => {
-    for (const app of apps) await app.close();
-    await testDb?.dispose();
-  });
+  afterAll(() => shared?.close());
 
   it('a new price is answered by both instances within CATALOG_REFRESH_SECONDS, and no cached answer with the old price is served', async () => {
     // Cache an answer with the old price on both instances.
@@ -123,7 +117,7 @@ describe('the live catalog across app instances on one database', () => {
       next();
     });
 
-    const db = new pg.Client({ connectionString: testDb.url });
+    const db = new pg.Client({ connectionString: shared.url });
     await db.connect();
     const seen = { brands: new Set<string>(), versions: new Set<string>(), answers: 0 };
     let done = false;

@@ -6,8 +6,8 @@ import { createShopAssistClient } from '@shopassist/client';
 import { guestClient, serveApp, type ServedApp } from '../support/client-server.js';
 import { dataOf, errorOf } from '../support/results.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
-import { eventually } from '../support/outage.js';
+import { providerEnv, startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
+import { closeCutSuite, eventually } from '../support/outage.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { SESSION_SECRET } from '../support/tokens.js';
 
@@ -23,9 +23,7 @@ const withModel = (openai: FakeOpenAi, extra: Record<string, string> = {}) => ({
   ...common,
   STORAGE_BACKEND: 'memory',
   CACHE_BACKEND: 'memory',
-  ASSISTANT_PROVIDER: 'openai',
-  OPENAI_BASE_URL: openai.baseUrl,
-  OPENAI_MODEL: 'test-model',
+  ...providerEnv(openai),
   ...extra,
 });
 
@@ -117,12 +115,7 @@ describe('the typed client when the database is out of reach', () => {
     served = await serveApp({ ...common, STORAGE_BACKEND: 'postgres', CACHE_BACKEND: 'memory', DATABASE_URL: proxy.rewrite(testDb.url) });
   });
   afterEach(() => proxy?.setMode('pass'));
-  afterAll(async () => {
-    proxy?.setMode('pass');
-    await served?.close();
-    await proxy?.stop();
-    await testDb?.dispose();
-  });
+  afterAll(() => closeCutSuite(proxy, [served], testDb));
 
   it('SERVICE_UNAVAILABLE (503) with retryAfterSeconds while it is refused, answers again once it is back', async () => {
     const client = await guestClient(served);

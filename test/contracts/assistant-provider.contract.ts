@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Catalog } from '../../src/assistant/catalog/catalog.js';
 import { AssistantTimeoutError, type AssistantAnswer, type AssistantProvider, type AssistantRequest } from '../../src/assistant/providers/provider.js';
+import { suiteHarness } from './harness.js';
 
 export interface AssistantProviderHarness {
   provider: AssistantProvider;
@@ -11,13 +12,7 @@ export interface AssistantProviderHarness {
 /** The rules of `AssistantProvider` (src/assistant/providers/provider.ts), run against every provider. */
 export function assistantProviderContract(name: string, make: () => Promise<AssistantProviderHarness>): void {
   describe(`${name} assistant provider`, () => {
-    let h: AssistantProviderHarness;
-    beforeAll(async () => {
-      h = await make();
-    });
-    afterAll(async () => {
-      await h?.dispose();
-    });
+    const h = suiteHarness(make);
 
     const ask = (request: AssistantRequest) => h.provider.answer(request, new AbortController().signal);
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CacheStore, JsonValue } from '../../src/cache/cache.store.js';
+import { suiteHarness, whileUnreachable } from './harness.js';
 
 export interface CacheStoreHarness {
   store: CacheStore;
@@ -19,13 +20,7 @@ const key = () => randomUUID().replaceAll('-', '').padEnd(64, '0');
  */
 export function cacheStoreContract(name: string, make: () => Promise<CacheStoreHarness>): void {
   describe(`${name} cache store`, () => {
-    let h: CacheStoreHarness;
-    beforeAll(async () => {
-      h = await make();
-    });
-    afterAll(async () => {
-      await h?.dispose();
-    });
+    const h = suiteHarness(make);
 
     it('resolves undefined for a key never set (a miss is not an error)', async () => {
       await expect(h.store.get(key())).resolves.toBeUndefined();
@@ -135,22 +130,14 @@ export function cacheStoreContract(name: string, make: () => Promise<CacheStoreH
       await expect(h.store.ping()).resolves.toBeUndefined();
     });
 
-    it('rejects (fast, without queueing) every call while its backend is unreachable', async (ctx) => {
-      if (!h.unreachable) {
-        ctx.skip(); // in-process: nothing to be unreachable
-        return;
-      }
-      const down = await h.unreachable();
-      try {
+    it('rejects (fast, without queueing) every call while its backend is unreachable', (ctx) =>
+      whileUnreachable(ctx, h.unreachable, async (down) => {
         const k = key();
         await expect(down.get(k)).rejects.toBeDefined();
         await expect(down.set(k, 'x', 60)).rejects.toBeDefined();
         await expect(down.ping()).rejects.toBeDefined();
         await expect(down.clear()).rejects.toBeDefined();
-      } finally {
-        await down.close();
-      }
-    });
+      }));
   });
 }
 

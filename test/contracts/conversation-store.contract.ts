@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConversationService, MAX_TURNS } from '../../src/conversations/conversation.service.js';
 import type { ConversationStore, ConversationTurn } from '../../src/conversations/conversation.store.js';
 import { AppError } from '../../src/platform/errors.js';
 import { createLogger } from '../../src/platform/logger.js';
+import { suiteHarness, whileUnreachable } from './harness.js';
 
 export interface ConversationStoreHarness {
   store: ConversationStore;
@@ -39,13 +40,7 @@ function turn(n: number, extra: Partial<ConversationTurn> = {}): ConversationTur
  */
 export function conversationStoreContract(name: string, make: () => Promise<ConversationStoreHarness>): void {
   describe(`${name} conversation store`, () => {
-    let h: ConversationStoreHarness;
-    beforeAll(async () => {
-      h = await make();
-    });
-    afterAll(async () => {
-      await h?.dispose();
-    });
+    const h = suiteHarness(make);
 
     it('resolves undefined for a conversation never started (unknown is not an error)', async () => {
       await expect(h.store.get(user(), id())).resolves.toBeUndefined();
@@ -151,21 +146,13 @@ export function conversationStoreContract(name: string, make: () => Promise<Conv
       await expect(h.store.ping()).resolves.toBeUndefined();
     });
 
-    it('rejects (fast, without queueing) every call while its backend is unreachable', async (ctx) => {
-      if (!h.unreachable) {
-        ctx.skip(); // in-process: nothing to be unreachable
-        return;
-      }
-      const down = await h.unreachable();
-      try {
+    it('rejects (fast, without queueing) every call while its backend is unreachable', (ctx) =>
+      whileUnreachable(ctx, h.unreachable, async (down) => {
         await expect(down.get(user(), id())).rejects.toBeDefined();
         await expect(down.append(user(), id(), turn(1), LONG)).rejects.toBeDefined();
         await expect(down.delete(user(), id())).rejects.toBeDefined();
         await expect(down.ping()).rejects.toBeDefined();
-      } finally {
-        await down.close();
-      }
-    });
+      }));
 
     describe('through the conversation service', () => {
       it('opens a new conversation without an id, a found one with it, and 404s for unknown, foreign and malformed ids', async () => {
@@ -188,23 +175,15 @@ export function conversationStoreContract(name: string, make: () => Promise<Conv
         await expect(service.delete(u, fresh.id)).rejects.toMatchObject({ code: 'CONVERSATION_NOT_FOUND' });
       });
 
-      it('reports a reset (never throws) when the store is down, and the routes get a 503', async (ctx) => {
-        if (!h.unreachable) {
-          ctx.skip(); // in-process: nothing to be down
-          return;
-        }
-        const down = await h.unreachable();
-        try {
+      it('reports a reset (never throws) when the store is down, and the routes get a 503', (ctx) =>
+        whileUnreachable(ctx, h.unreachable, async (down) => {
           const service = new ConversationService(down, { ttlSeconds: 600, logger });
           const c = id();
           await expect(service.open(user(), c)).resolves.toEqual({ status: 'reset', id: c });
           await expect(service.record(user(), c, turn(1))).resolves.toBe(false);
           await expect(service.get(user(), c)).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
           await expect(service.delete(user(), c)).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
-        } finally {
-          await down.close();
-        }
-      });
+        }));
     });
   });
 }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CreditRepository } from '../../src/credits/credit.repository.js';
 import type { BeginParams, IdempotencyStore } from '../../src/idempotency/idempotency.store.js';
 import type { TestClock } from './clock.js';
+import { suiteHarness } from './harness.js';
 
 export interface IdempotencyHarness {
   /** A store made with IDEMPOTENCY_MAX_KEYS_PER_USER = MAX_KEYS (see below). */
@@ -20,13 +21,7 @@ export const MAX_KEYS = 5;
 
 export function idempotencyStoreContract(name: string, make: () => Promise<IdempotencyHarness>) {
   describe(`${name} idempotency store`, () => {
-    let h: IdempotencyHarness;
-    beforeAll(async () => {
-      h = await make();
-    });
-    afterAll(async () => {
-      await h?.dispose?.();
-    });
+    const h = suiteHarness(make);
 
     const params = (over: Partial<BeginParams> = {}): BeginParams => ({
       userId: `user-${randomUUID()}`,

@@ -13,7 +13,7 @@ import { testConfig } from '../support/app.js';
 import { createTestDatabase } from '../support/database.js';
 import { requireRedis, TEST_REDIS_URL } from '../support/redis.js';
 import { clusterNodes, requireScaleService, TEST_REDIS_CLUSTER_NODES } from '../support/scale.js';
-import { TcpProxy } from '../support/tcp-proxy.js';
+import { RefusingBackends } from '../support/refusing-backends.js';
 
 const logger = createLogger({ level: 'silent' });
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -40,23 +40,14 @@ conversationStoreContract('postgres', async () => {
   await new Migrator(database.sequelize).up();
   // A second pool on the same database: another API process.
   const other = await createDatabase(settings, logger);
-  const proxies: TcpProxy[] = [];
-  const cuts: { close(): Promise<void> }[] = [];
+  const refusing = new RefusingBackends();
   return {
     store: createPostgresConversationStore(database.sequelize),
     peer: createPostgresConversationStore(other.sequelize),
     advance: sleep,
-    async unreachable() {
-      const proxy = await TcpProxy.forUrl(testDb.url).start();
-      proxy.setMode('refuse');
-      proxies.push(proxy);
-      const cut = await createDatabase({ ...settings, url: proxy.rewrite(testDb.url) }, logger);
-      cuts.push(cut);
-      return createPostgresConversationStore(cut.sequelize);
-    },
+    unreachable: async () => createPostgresConversationStore((await refusing.database(settings)).sequelize),
     async dispose() {
-      for (const c of cuts) await c.close();
-      for (const p of proxies) await p.stop();
+      await refusing.close();
       await other.close();
       await database.close();
       await testDb.dispose();
@@ -68,19 +59,15 @@ const redisUp = await requireRedis('the Redis conversation store contract');
 describe.skipIf(!redisUp)('redis', () => {
   const prefix = `shopassist:test:${randomBytes(6).toString('hex')}:conv:`;
   conversationStoreContract('redis', async () => {
-    const store = await createRedisConversationStore({ target: { kind: 'single', url: TEST_REDIS_URL }, keyPrefix: prefix, logger });
-    const peer = await createRedisConversationStore({ target: { kind: 'single', url: TEST_REDIS_URL }, keyPrefix: prefix, logger });
-    const proxies: TcpProxy[] = [];
+    const single = { kind: 'single' as const, url: TEST_REDIS_URL };
+    const store = await createRedisConversationStore({ target: single, keyPrefix: prefix, logger });
+    const peer = await createRedisConversationStore({ target: single, keyPrefix: prefix, logger });
+    const refusing = new RefusingBackends();
     return {
       store,
       peer,
       advance: sleep,
-      async unreachable() {
-        const proxy = await TcpProxy.forUrl(TEST_REDIS_URL).start();
-        proxy.setMode('refuse');
-        proxies.push(proxy);
-        return createRedisConversationStore({ target: { kind: 'single', url: proxy.rewrite(TEST_REDIS_URL) }, keyPrefix: prefix, logger });
-      },
+      unreachable: async () => createRedisConversationStore({ target: await refusing.redis(single), keyPrefix: prefix, logger }),
       async dispose() {
         // What the suite wrote expires by itself; remove it now all the same.
         const raw = new Redis(TEST_REDIS_URL);
@@ -89,7 +76,7 @@ describe.skipIf(!redisUp)('redis', () => {
         raw.disconnect();
         await store.close();
         await peer.close();
-        for (const p of proxies) await p.stop();
+        await refusing.close();
       },
     };
   });
@@ -122,23 +109,13 @@ describe.skipIf(!clusterUp)('redis cluster', () => {
   conversationStoreContract('redis cluster', async () => {
     const store = await createRedisConversationStore({ target: target(), keyPrefix: prefix, logger });
     const peer = await createRedisConversationStore({ target: target(), keyPrefix: prefix, logger });
+    const refusing = new RefusingBackends();
     return {
       store,
       peer,
       advance: sleep,
-      async unreachable() {
-        // A cluster whose every node refuses: the seed list points at refusing proxies.
-        const proxies = await Promise.all(clusterNodes(TEST_REDIS_CLUSTER_NODES!).map((n) => TcpProxy.forUrl(`redis://${n.host}:${n.port}`).start()));
-        for (const p of proxies) p.setMode('refuse');
-        const cut = await createRedisConversationStore({ target: { kind: 'cluster', nodes: proxies.map((p) => ({ host: '127.0.0.1', port: p.port })) }, keyPrefix: prefix, logger });
-        const closeCut = cut.close.bind(cut);
-        return Object.assign(cut, {
-          close: async () => {
-            await closeCut();
-            for (const p of proxies) await p.stop();
-          },
-        });
-      },
+      // A cluster whose every node refuses: the seed list points at refusing proxies.
+      unreachable: async () => createRedisConversationStore({ target: await refusing.redis(target()), keyPrefix: prefix, logger }),
       async dispose() {
         // What the suite wrote expires by itself; remove it now all the same, on every master.
         for (const node of clusterNodes(TEST_REDIS_CLUSTER_NODES!)) {
@@ -149,6 +126,7 @@ describe.skipIf(!clusterUp)('redis cluster', () => {
         }
         await store.close();
         await peer.close();
+        await refusing.close();
       },
     };
   });

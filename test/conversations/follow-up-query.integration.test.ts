@@ -3,7 +3,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
+import { providerEnv, startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { requireRedis, TEST_REDIS_URL } from '../support/redis.js';
 import { guest } from '../support/shoppers.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
@@ -261,7 +261,7 @@ describe('follow-ups with the OpenAI-compatible provider', () => {
   let app: TestApp;
   beforeAll(async () => {
     openai = await startFakeOpenAi();
-    app = await createTestApp({ ...common, STORAGE_BACKEND: 'memory', CACHE_BACKEND: 'memory', ASSISTANT_PROVIDER: 'openai', OPENAI_BASE_URL: openai.baseUrl, OPENAI_MODEL: 'test-model' });
+    app = await createTestApp({ ...common, STORAGE_BACKEND: 'memory', CACHE_BACKEND: 'memory', ...providerEnv(openai) });
   });
   afterAll(async () => {
     await app?.close();

@@ -1,8 +1,7 @@
 import { QueryTypes } from 'sequelize';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../support/app.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { appsSharingDatabase, type AppsSharingDatabase, type TestApp } from '../support/app.js';
 import { AUTH_SECRET, registeredToken, SESSION_SECRET } from '../support/tokens.js';
 
 /**
@@ -10,28 +9,22 @@ import { AUTH_SECRET, registeredToken, SESSION_SECRET } from '../support/tokens.
  * balancer: no race between them can overdraw or lose a credit.
  */
 describe('two app instances sharing one database', () => {
-  let testDb: TestDatabase;
+  let shared: AppsSharingDatabase;
   let apps: TestApp[] = [];
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
-    const env = {
-      STORAGE_BACKEND: 'postgres',
+    shared = await appsSharingDatabase(2, {
       CACHE_BACKEND: 'postgres',
-      DATABASE_URL: testDb.url,
       SESSION_SECRET,
       AUTH_JWT_SECRET: AUTH_SECRET,
       REGISTERED_CREDITS: '50',
       QUERY_RATE_LIMIT_PER_MINUTE: '0',
       DB_POOL_SIZE: '2',
       DB_MAX_OVERFLOW: '4',
-    };
-    apps = [await createTestApp(env), await createTestApp(env)];
+    });
+    apps = shared.apps;
   });
-  afterAll(async () => {
-    for (const app of apps) await app.close();
-    await testDb?.dispose();
-  });
+  afterAll(() => shared?.close());
 
   /** "available = sum of ledger amounts, never negative", for every user. */
   async function expectLedgerInvariantEverywhere(): Promise<void> {

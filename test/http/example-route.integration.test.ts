@@ -41,7 +41,7 @@ const exampleApi = defineRoutes<{ greeting: string }>([
   },
 ]);
 
-// ---- The app's access checks, as the credit module builds them, with a counting ensure. ----
+// ---- The app's access checks, as src/container/routers.ts builds them, with a counting ensure. ----
 
 const config = testConfig({ SESSION_SECRET, AUTH_JWT_SECRET: AUTH_SECRET });
 const logger = createLogger({ level: 'silent' });

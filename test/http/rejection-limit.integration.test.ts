@@ -1,36 +1,28 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../support/app.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { appsSharingDatabase, createTestApp, type AppsSharingDatabase, type TestApp } from '../support/app.js';
 import { guest } from '../support/shoppers.js';
 import { SESSION_SECRET } from '../support/tokens.js';
 
 // A flood of requests the API refuses (400/413/415) is throttled per caller and per address:
 // the refusal past the limit is a 429, and the sender is then turned away before any parsing.
 describe('refused requests are counted and throttled', () => {
-  let db: TestDatabase;
+  let shared: AppsSharingDatabase;
   let app: TestApp;
   let other: TestApp;
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const env = {
-      STORAGE_BACKEND: 'postgres',
+    // Two app instances on one database: the counts are shared.
+    shared = await appsSharingDatabase(2, {
       CACHE_BACKEND: 'memory',
-      DATABASE_URL: db.url,
       SESSION_SECRET,
       TRUST_PROXY: 'loopback',
       GUEST_SESSIONS_PER_IP_PER_HOUR: '1000',
       REJECTED_REQUESTS_PER_MINUTE: '3',
       REJECTED_REQUESTS_PER_IP_PER_MINUTE: '5',
-    };
-    // Two app instances on one database: the counts are shared.
-    [app, other] = [await createTestApp(env), await createTestApp(env)];
+    });
+    [app, other] = shared.apps;
   });
-  afterAll(async () => {
-    await app?.close();
-    await other?.close();
-    await db?.dispose();
-  });
+  afterAll(() => shared?.close());
 
   const ask = (target: TestApp, auth: string, ip: string, body: unknown) =>
     request(target.app).post('/api/v1/assistant/query').set('Authorization', auth).set('X-Forwarded-For', ip).send(body as object);

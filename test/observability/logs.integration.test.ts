@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.js';
-import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
+import { providerEnv, startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { AUTH_SECRET, registeredToken, SESSION_SECRET } from '../support/tokens.js';
 
 const ADMIN_KEY = 'operator-key-that-must-never-be-logged';
@@ -17,7 +17,7 @@ describe('structured logs', () => {
     openai = await startFakeOpenAi();
     const env = { STORAGE_BACKEND: 'memory', CACHE_BACKEND: 'memory', SESSION_SECRET, AUTH_JWT_SECRET: AUTH_SECRET, ADMIN_API_KEY: ADMIN_KEY };
     app = await createTestApp(env);
-    failing = await createTestApp({ ...env, ASSISTANT_PROVIDER: 'openai', OPENAI_BASE_URL: openai.baseUrl, OPENAI_MODEL: 'test-model', OPENAI_API_KEY: 'sk-never-logged-0123456789' });
+    failing = await createTestApp({ ...env, ...providerEnv(openai), OPENAI_API_KEY: 'sk-never-logged-0123456789' });
 
     // A scripted session: a guest and a registered shopper ask, repeat (a cache hit), an
     // operator reads and adjusts, a bad token is refused, and an assistant failure is refunded.

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
+import { providerEnv, startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { delta, Scrape } from './prometheus-text.js';
 import { guest } from '../support/shoppers.js';
 
@@ -133,9 +133,7 @@ describe('product metrics when the assistant fails', () => {
       ...common,
       STORAGE_BACKEND: 'memory',
       CACHE_BACKEND: 'memory',
-      ASSISTANT_PROVIDER: 'openai',
-      OPENAI_BASE_URL: openai.baseUrl,
-      OPENAI_MODEL: 'test-model',
+      ...providerEnv(openai),
     });
   });
   afterAll(async () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { TcpProxy, type ProxyMode } from '../support/tcp-proxy.js';
-import { OUTAGE_BUDGET_MS, RECOVERY_MS, eventually } from '../support/outage.js';
+import { OUTAGE_BUDGET_MS, RECOVERY_MS, closeCutSuite, eventually } from '../support/outage.js';
 
 /**
  * PostgreSQL cut for real: the app reaches its database only through a TCP proxy that refuses
@@ -42,12 +42,7 @@ describe('the API with its PostgreSQL cut', () => {
     const first = await credits();
     expect(first.status).toBe(200);
   });
-  afterAll(async () => {
-    proxy?.setMode('pass');
-    await app?.close();
-    await proxy?.stop();
-    await testDb?.dispose();
-  });
+  afterAll(() => closeCutSuite(proxy, [app], testDb));
 
   for (const mode of ['refuse', 'blackhole'] as ProxyMode[]) {
     it(`${mode}: every request answers 503 SERVICE_UNAVAILABLE with Retry-After within ${OUTAGE_BUDGET_MS} ms, readiness 503, and all recovers within ${RECOVERY_MS / 1000} s with no credit lost or given`, async () => {

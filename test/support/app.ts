@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createContainer, type Container } from '../../src/container.js';
 import { createLogger } from '../../src/platform/logger.js';
+import { createTestDatabase } from './database.js';
 import { withContractCheck } from './openapi-contract.js';
 import { TEST_DB_VIA_PGBOUNCER } from './scale.js';
 
@@ -37,4 +38,30 @@ export async function createTestApp(env: Record<string, string | undefined> = {}
   const container = await createContainer(config, { logger, redisKeyPrefix: prefix, conversationKeyPrefix: `${prefix.slice(0, -1)}-conv:` });
   // Every response is checked against the OpenAPI document (see test/support/contract-setup.ts).
   return Object.assign(container, { logs, app: await withContractCheck(container.app) });
+}
+
+/** Apps sharing one fresh PostgreSQL database, as that many API processes behind a load balancer. */
+export interface AppsSharingDatabase {
+  apps: TestApp[];
+  /** The database's URL, for a test that reads it directly. */
+  url: string;
+  /** Closes every app, then drops the database. */
+  close(): Promise<void>;
+}
+
+/** `count` apps, one after the other, on one fresh test database (STORAGE_BACKEND=postgres; `env` says the rest). */
+export async function appsSharingDatabase(count: number, env: Record<string, string | undefined>): Promise<AppsSharingDatabase> {
+  const testDb = await createTestDatabase();
+  const apps: TestApp[] = [];
+  const close = async () => {
+    for (const app of apps) await app.close();
+    await testDb.dispose();
+  };
+  try {
+    for (let i = 0; i < count; i++) apps.push(await createTestApp({ STORAGE_BACKEND: 'postgres', DATABASE_URL: testDb.url, ...env }));
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { apps, url: testDb.url, close };
 }

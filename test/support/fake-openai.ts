@@ -35,6 +35,11 @@ export interface FakeOpenAi {
   close(): Promise<void>;
 }
 
+/** The settings that make an app's assistant this fake chat model. */
+export function providerEnv(openai: FakeOpenAi): Record<string, string> {
+  return { ASSISTANT_PROVIDER: 'openai', OPENAI_BASE_URL: openai.baseUrl, OPENAI_MODEL: 'test-model' };
+}
+
 export async function startFakeOpenAi(): Promise<FakeOpenAi> {
   const fake: FakeOpenAi = { baseUrl: '', mode: { kind: 'answer' }, calls: 0, lastMessages: [], numberAnswers: false, close: async () => {} };
   const server: Server = createServer((req, res) => {

@@ -1,3 +1,5 @@
+import type { TcpProxy } from './tcp-proxy.js';
+
 /** The outage rules of the contract (docs/contract.md, Outages): a request answers within 2 s during an outage; recovery within 15 s. */
 export const OUTAGE_BUDGET_MS = 2000;
 export const RECOVERY_MS = 15_000;
@@ -19,4 +21,16 @@ export async function timed<T>(fn: () => PromiseLike<T>): Promise<{ value: T; ms
   const started = performance.now();
   const value = await fn();
   return { value, ms: performance.now() - started };
+}
+
+/**
+ * Ends a suite that cut a connection: heals the cut (so that closing does not wait on a
+ * blackhole), closes what reached the backend through the proxy, stops the proxy, then drops
+ * what was behind it.
+ */
+export async function closeCutSuite(proxy: TcpProxy | undefined, users: ({ close(): Promise<void> } | undefined)[], behind?: { dispose(): Promise<void> }): Promise<void> {
+  proxy?.setMode('pass');
+  for (const user of users) await user?.close();
+  await proxy?.stop();
+  await behind?.dispose();
 }

@@ -1,9 +1,7 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../support/app.js';
-import { launchChromium, requireChromium } from '../support/chromium.js';
+import { requireChromium } from '../support/chromium.js';
+import { ask, openDemoPage, text, type DemoPage } from '../support/demo-page.js';
 
 // A conversation on the demo page (dist/web) in the system Chromium: follow-ups below the earlier
 // turns, the resolved search as chips, a chip removed, a new conversation and a forgotten one.
@@ -11,54 +9,18 @@ import { launchChromium, requireChromium } from '../support/chromium.js';
 const chromiumUp = requireChromium('the demo page conversation tests');
 
 describe.skipIf(!chromiumUp)('a conversation on the demo page in Chromium', () => {
-  let app: TestApp;
-  let server: Server;
-  let baseUrl: string;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
+  let demo: DemoPage;
 
   beforeAll(async () => {
-    app = await createTestApp({ STORAGE_BACKEND: 'memory', CACHE_BACKEND: 'memory', GUEST_CREDITS: '100', GUEST_SESSIONS_PER_IP_PER_HOUR: '1000' });
-    server = app.app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await launchChromium();
+    demo = await openDemoPage({ STORAGE_BACKEND: 'memory', CACHE_BACKEND: 'memory', GUEST_CREDITS: '100', GUEST_SESSIONS_PER_IP_PER_HOUR: '1000' });
   });
 
   afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => {});
-    await browser?.close();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    await app?.close();
+    await demo?.close();
   });
 
-  async function openPage(): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1100, height: 900 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-    page.on('console', (message) => {
-      if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(`console: ${message.text()}`);
-    });
-    await page.goto(`${baseUrl}/`);
-    await page.getByLabel('I accept the terms of use').check();
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.getByLabel('Your question').waitFor();
-    return { page, problems };
-  }
-
-  async function ask(page: Page, question: string): Promise<void> {
-    await page.getByLabel('Your question').fill(question);
-    await page.getByRole('button', { name: 'Search' }).click();
-    await page.locator('#search-form:not([aria-busy])').waitFor();
-  }
-
+  const openPage = () => demo.openPage({ context: { locale: 'en-US', viewport: { width: 1100, height: 900 } }, consent: true });
   const texts = (page: Page, selector: string) => page.locator(selector).allTextContents();
-  const text = async (page: Page, selector: string) => ((await page.locator(selector).textContent()) ?? '').trim();
   const prices = async (page: Page) => (await texts(page, '#products .product-price')).map((p) => Number(p.replace(/[$,]/g, '')));
 
   it('asks three turns: earlier ones above, the resolved search as chips; a removed chip asks again without it', async () => {
@@ -102,7 +64,7 @@ describe.skipIf(!chromiumUp)('a conversation on the demo page in Chromium', () =
     const response = await deleted;
     expect(response.status()).toBe(204);
     const id = decodeURIComponent(response.url().split('/').at(-1)!);
-    const gone = await fetch(`${baseUrl}/api/v1/conversations/${encodeURIComponent(id)}`, { headers: { Authorization: `Bearer ${token}` } });
+    const gone = await fetch(`${demo.baseUrl}/api/v1/conversations/${encodeURIComponent(id)}`, { headers: { Authorization: `Bearer ${token}` } });
     expect(gone.status).toBe(404);
     expect(await text(page, '#message')).toBe('This conversation is forgotten.');
     expect(await page.locator('#conversation').isHidden()).toBe(true);

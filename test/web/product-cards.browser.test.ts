@@ -1,12 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../support/app.js';
-import { launchChromium, requireChromium } from '../support/chromium.js';
+import { requireChromium } from '../support/chromium.js';
+import { ask, openDemoPage, type DemoPage } from '../support/demo-page.js';
 
 // Product cards carry the shop's link and picture where the product has them, and say when a
 // product is out of stock. The pictures' host is answered by the browser context itself (a
@@ -24,49 +21,26 @@ const products = [
 
 describe.skipIf(!chromiumUp)('product cards in Chromium', () => {
   let dir: string;
-  let app: TestApp;
-  let server: Server;
-  let baseUrl: string;
-  let browser: Browser;
-  let context: BrowserContext;
+  let demo: DemoPage;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'shopassist-cards-'));
     const catalogPath = path.join(dir, 'products.json');
     writeFileSync(catalogPath, JSON.stringify({ products }));
-    app = await createTestApp({ STORAGE_BACKEND: 'memory', CACHE_BACKEND: 'memory', CATALOG_PATH: catalogPath, GUEST_SESSIONS_PER_IP_PER_HOUR: '1000' });
-    server = app.app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await launchChromium();
-    context = await browser.newContext({ locale: 'en-US', viewport: { width: 1100, height: 800 } });
-    await context.route('https://images.shop.example.com/**', (route) => route.fulfill({ status: 200, contentType: 'image/svg+xml', body: PICTURE }));
+    demo = await openDemoPage({ STORAGE_BACKEND: 'memory', CACHE_BACKEND: 'memory', CATALOG_PATH: catalogPath, GUEST_SESSIONS_PER_IP_PER_HOUR: '1000' });
   });
 
   afterAll(async () => {
-    await context?.close().catch(() => {});
-    await browser?.close();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    await app?.close();
+    await demo?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('links the name to the product page, shows the picture where there is one, and hides out-of-stock products', async () => {
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-    page.on('console', (message) => {
-      if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(`console: ${message.text()}`);
+    const { page, problems } = await demo.openPage({
+      prepare: (context) => context.route('https://images.shop.example.com/**', (route) => route.fulfill({ status: 200, contentType: 'image/svg+xml', body: PICTURE })),
+      consent: true,
     });
-    await page.goto(`${baseUrl}/`);
-    await page.getByLabel('I accept the terms of use').check();
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.getByLabel('Your question').fill('electric kettle');
-    await page.getByRole('button', { name: 'Search' }).click();
-    await page.locator('#search-form:not([aria-busy])').waitFor();
+    await ask(page, 'electric kettle');
 
     const cards = page.locator('#products > li');
     // The steel kettle is out of stock: not recommended unless asked for.

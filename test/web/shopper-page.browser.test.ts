@@ -1,12 +1,10 @@
 import { mkdir } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../support/app.js';
-import { launchChromium, requireChromium } from '../support/chromium.js';
+import { requireChromium } from '../support/chromium.js';
+import { acceptConsent, ask, openDemoPage, text, type DemoPage } from '../support/demo-page.js';
 
 // The demo page (dist/web, built by the project's global setup) in the system Chromium, against
 // a listening app whose every API response is checked against the OpenAPI document. Guests get
@@ -21,14 +19,10 @@ const TIME_ZONE = 'America/New_York';
 const chromiumUp = requireChromium('the demo page browser tests');
 
 describe.skipIf(!chromiumUp)('the demo shopper page in Chromium', () => {
-  let app: TestApp;
-  let server: Server;
-  let baseUrl: string;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
+  let demo: DemoPage;
 
   beforeAll(async () => {
-    app = await createTestApp({
+    demo = await openDemoPage({
       STORAGE_BACKEND: 'memory',
       CACHE_BACKEND: 'memory',
       GUEST_CREDITS: '2',
@@ -36,65 +30,34 @@ describe.skipIf(!chromiumUp)('the demo shopper page in Chromium', () => {
       CACHED_QUERY_COST: '0',
       GUEST_SESSIONS_PER_IP_PER_HOUR: '1000',
     });
-    server = app.app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await launchChromium();
     await mkdir(SCREENSHOTS, { recursive: true });
   });
 
   afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => {});
-    await browser?.close();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    await app?.close();
+    await demo?.close();
   });
 
   /** A fresh browser profile (so a new guest) in en-US and New York time; `problems` collects script errors and CSP violations. */
-  async function openPage(options: { init?: string; before?: (page: Page) => Promise<unknown> } = {}): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ locale: 'en-US', timezoneId: TIME_ZONE, viewport: { width: 1100, height: 800 } });
-    contexts.push(context);
-    if (options.init) await context.addInitScript(options.init);
-    const page = await context.newPage();
-    await options.before?.(page);
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-    page.on('console', (message) => {
-      if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(`console: ${message.text()}`);
+  function openPage(options: { init?: string; before?: (page: Page) => Promise<unknown> } = {}): Promise<{ page: Page; problems: string[] }> {
+    const { init, before } = options;
+    return demo.openPage({
+      context: { locale: 'en-US', timezoneId: TIME_ZONE, viewport: { width: 1100, height: 800 } },
+      prepare: init ? (context) => context.addInitScript(init) : undefined,
+      before,
     });
-    await page.goto(`${baseUrl}/`);
-    return { page, problems };
   }
 
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  const text = async (page: Page, selector: string) => ((await page.locator(selector).textContent()) ?? '').trim();
   const focusedId = (page: Page) => page.evaluate('document.activeElement ? document.activeElement.id : null');
   const token = async (page: Page) => String(await page.evaluate("localStorage.getItem('shopassist.guestToken')"));
 
   async function api(page: Page, route: string): Promise<Record<string, unknown>> {
-    const res = await fetch(`${baseUrl}${route}`, { headers: { Authorization: `Bearer ${await token(page)}` } });
+    const res = await fetch(`${demo.baseUrl}${route}`, { headers: { Authorization: `Bearer ${await token(page)}` } });
     return (await res.json()) as Record<string, unknown>;
   }
 
   /** "9:15 AM" for an ISO time, as a shopper in TIME_ZONE reads it. */
   const localTime = (iso: string) => new Intl.DateTimeFormat('en-US', { timeZone: TIME_ZONE, hour: 'numeric', minute: '2-digit' }).format(new Date(iso));
-
-  /** Submits the search form and waits until the page has handled the answer (the form is no longer busy). */
-  async function ask(page: Page, question: string): Promise<void> {
-    await page.getByLabel('Your question').fill(question);
-    await page.getByRole('button', { name: 'Search' }).click();
-    // A selector, not waitForFunction: the page's CSP (rightly) forbids the eval that polls a function.
-    await page.locator('#search-form:not([aria-busy])').waitFor();
-  }
-
-  async function acceptConsent(page: Page): Promise<void> {
-    await page.getByLabel('I accept the terms of use').check();
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.getByLabel('Your question').waitFor();
-  }
 
   it('a guest accepts consent, asks three questions (one repeated, shown as cached), spends the allowance to zero and sees when credits come back', async () => {
     const { page, problems } = await openPage();

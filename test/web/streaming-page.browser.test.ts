@@ -1,10 +1,7 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../support/app.js';
-import { launchChromium, requireChromium } from '../support/chromium.js';
-import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
+import { requireChromium } from '../support/chromium.js';
+import { openDemoPage, type DemoPage } from '../support/demo-page.js';
+import { providerEnv, startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 
 // The demo page (dist/web) in the system Chromium shows an answer while the model is still
 // writing it: a local chat-completions server streams the answer a word every 300 ms.
@@ -13,49 +10,26 @@ const chromiumUp = requireChromium('the demo page streaming test');
 
 describe.skipIf(!chromiumUp)('a streamed answer on the demo page in Chromium', () => {
   let openai: FakeOpenAi;
-  let app: TestApp;
-  let server: Server;
-  let baseUrl: string;
-  let browser: Browser;
-  let context: BrowserContext | undefined;
+  let demo: DemoPage;
 
   beforeAll(async () => {
     openai = await startFakeOpenAi();
-    app = await createTestApp({
+    demo = await openDemoPage({
       STORAGE_BACKEND: 'memory',
       CACHE_BACKEND: 'memory',
       GUEST_CREDITS: '100',
       GUEST_SESSIONS_PER_IP_PER_HOUR: '1000',
-      ASSISTANT_PROVIDER: 'openai',
-      OPENAI_BASE_URL: openai.baseUrl,
-      OPENAI_MODEL: 'test-model',
+      ...providerEnv(openai),
     });
-    server = app.app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await launchChromium();
   });
 
   afterAll(async () => {
-    await context?.close().catch(() => {});
-    await browser?.close();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    await app?.close();
+    await demo?.close();
     await openai?.close();
   });
 
   it('shows the first words and the products before the answer is complete, then the whole answer', async () => {
-    context = await browser.newContext({ locale: 'en-US', viewport: { width: 1100, height: 900 } });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-    await page.goto(`${baseUrl}/`);
-    await page.getByLabel('I accept the terms of use').check();
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.getByLabel('Your question').waitFor();
+    const { page, problems } = await demo.openPage({ context: { locale: 'en-US', viewport: { width: 1100, height: 900 } }, consent: true });
 
     openai.mode = { kind: 'trickle', delayMs: 300 };
     await page.getByLabel('Your question').fill('hiking boots');
