@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/assistant/clock.js';
+import { IdempotencyStep } from '../../src/assistant/idempotency.step.js';
+import { MemoryIdempotencyStore } from '../../src/idempotency/idempotency.store.memory.js';
+import type { CreditService } from '../../src/credits/credit.service.js';
 import { ProviderCallStep } from '../../src/assistant/provider-call.step.js';
 import { AssistantTimeoutError, type AssistantAnswer, type AssistantProvider } from '../../src/assistant/providers/provider.js';
 import { SINGLE_FLIGHT_MAX_KEYS, SingleFlight } from '../../src/assistant/single-flight.step.js';
@@ -74,5 +77,31 @@ describe('a cached answer', () => {
     expect(answerFromJson({ answer: 'x' })).toBeUndefined();
     expect(answerFromJson({ answer: 'x', products: [{ id: 'p1' }] })).toBeUndefined();
     expect(answerFromJson('text')).toBeUndefined();
+  });
+});
+
+describe('the idempotency step', () => {
+  it('waits for a running attempt by the injected clock, then answers 409 IDEMPOTENCY_IN_PROGRESS', async () => {
+    let now = 1_000_000;
+    const slept: number[] = [];
+    const clock: Clock = {
+      now: () => now,
+      sleep: (ms) => {
+        slept.push(ms);
+        now += ms;
+        return Promise.resolve();
+      },
+      after: () => () => {},
+    };
+    const idempotency = new MemoryIdempotencyStore();
+    const step = new IdempotencyStep({ idempotency, credits: {} as CreditService, logger, clock }, { leaseMs: 60_000, waitMs: 5000, pollMs: 100 });
+    const request = { query: 'boots', limit: 3 };
+    const first = await step.begin({ userId: 'u1', isGuest: false }, 'k1', request);
+    expect('record' in first).toBe(true);
+    const started = performance.now();
+    await expect(step.begin({ userId: 'u1', isGuest: false }, 'k1', request)).rejects.toMatchObject({ code: 'IDEMPOTENCY_IN_PROGRESS' });
+    // Five seconds of polling by the injected clock, none of it waited for real.
+    expect(slept.length).toBe(50);
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 });
