@@ -1,7 +1,8 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { pooledQuery, statement } from '../platform/pooled-query.js';
-import { readBatcher, writeBatcher } from '../platform/batcher.js';
+import { guardedReads, guardedWrites } from '../platform/batcher.js';
 import type { ReplicaReads } from '../platform/replica-reads.js';
+import { failFastGuard } from '../platform/storage-guard.js';
 import type { CacheStore, JsonValue } from './cache.store.js';
 
 const COUNT_LIVE = statement('cache_count', 'SELECT count(*)::int AS n FROM query_cache WHERE expires_at > now()');
@@ -47,19 +48,23 @@ export function createPostgresCacheStore(
     reads?: ReplicaReads;
   } = {},
 ): CacheStore {
-  const databaseDown = options.databaseDown ?? (() => false);
-  const down = () => Promise.reject(new Error('the database is unavailable'));
-  // Lookups are on every assistant query: concurrent ones share one statement (see readBatcher),
+  // The guard of both batched statements, around each caller's item (see guardedBatcher): it
+  // refuses at once while the database's breaker is open, and adds no bound and counts nothing,
+  // since the query cache service bounds and counts every call with the cache's own breaker, and
+  // a cache that fails must never open the database's.
+  const guard = failFastGuard(options.databaseDown ?? (() => false), () => new Error('the database is unavailable'));
+  // Lookups are on every assistant query: concurrent ones share one statement (see guardedReads),
   // sent on a pooled connection directly (see pooledQuery).
-  const lookup = readBatcher<string, JsonValue>(async (keys) => {
+  const lookup = guardedReads<string, JsonValue>(guard, 'cache.get', async (keys) => {
     const rows = await pooledQuery<{ query_hash: string; result: JsonValue }>(sequelize, GET_MANY, [keys]);
     return new Map(rows.map((r) => [r.query_hash, r.result]));
   });
   // Concurrent writes share one upsert too; the last write of a key in a batch wins, as it would
   // have one statement later (an upsert cannot touch one row twice). Rows are locked in the order
   // they are listed, and two batches in flight may hold the same keys: listed in key order, they
-  // take them in one order and cannot deadlock.
-  const store = writeBatcher<Entry>(async (entries) => {
+  // take them in one order and cannot deadlock. A disposable write may land after its caller
+  // stopped waiting: it is not checked again before it leaves.
+  const store = guardedWrites<Entry>(guard, 'cache.set', async (entries) => {
     const latest = new Map(entries.map((e) => [e.key, e]));
     const batch = [...latest.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     await pooledQuery(sequelize, SET_MANY, [batch.map((e) => e.key), batch.map((e) => e.json), batch.map((e) => e.ttlSeconds)]);
@@ -67,12 +72,8 @@ export function createPostgresCacheStore(
   const select = <T extends object>(sql: string, bind: unknown[] = []) => sequelize.query<T>(sql, { type: QueryTypes.SELECT, bind });
   return {
     backend: 'postgres',
-    async get(key) {
-      if (databaseDown()) return down();
-      return lookup(key);
-    },
+    get: (key) => lookup(key),
     async set(key, value, ttlSeconds) {
-      if (databaseDown()) return down();
       await store({ key, json: JSON.stringify(value), ttlSeconds });
     },
     async clear() {

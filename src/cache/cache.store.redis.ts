@@ -1,5 +1,6 @@
 import { Cluster } from 'ioredis';
-import { readBatcher } from '../platform/batcher.js';
+import { guardedReads } from '../platform/batcher.js';
+import { unguarded } from '../platform/storage-guard.js';
 import type { Logger } from '../platform/logger.js';
 import { assertKeyPrefix, createRedisClient, scanKeys, slotKey, type RedisTarget } from '../platform/redis-client.js';
 import type { CacheStore, JsonValue } from './cache.store.js';
@@ -24,7 +25,7 @@ export interface RedisCacheStoreOptions {
  * Redis's own TTL (`SET … EX`), so cleanup has nothing to do. Each entry is one key,
  * `<prefix>{<hash>}`: hash-tagged by its own hash, so entries spread over every master of a
  * cluster and anything ever stored beside an entry would share its slot. The reads of one turn
- * of the event loop are gathered (readBatcher, as the PostgreSQL store's are), each key once:
+ * of the event loop are gathered (guardedReads, as the PostgreSQL store's are), each key once:
  * on one Redis they are one MGET; on a cluster, which refuses an MGET over keys of different
  * slots, one GET per key, sent together in one pipeline per node (auto-pipelining).
  */
@@ -40,7 +41,8 @@ export async function createRedisCacheStore(options: RedisCacheStoreOptions): Pr
   });
   const keyOf = (key: string) => slotKey(prefix, key);
   const pattern = `${escapeGlob(prefix)}*`;
-  const lookup = readBatcher<string, string>(async (keys) => {
+  // Unguarded here: the query cache service's breaker guards each call, and ioredis bounds it.
+  const lookup = guardedReads<string, string>(unguarded, 'cache.get', async (keys) => {
     const redisKeys = keys.map(keyOf);
     const values = redis instanceof Cluster ? await Promise.all(redisKeys.map((k) => redis.get(k))) : await redis.mget(redisKeys);
     const found = new Map<string, string>();

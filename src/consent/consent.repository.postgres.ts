@@ -1,7 +1,7 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../platform/cursor.js';
 import { pooledQuery, statement } from '../platform/pooled-query.js';
-import { readBatcher } from '../platform/batcher.js';
+import { guardedReads } from '../platform/batcher.js';
 import type { ReplicaReads } from '../platform/replica-reads.js';
 import { guardedOptions, type StorageGuard } from '../platform/storage-guard.js';
 import { retryTransient } from '../platform/transient-retry.js';
@@ -42,7 +42,7 @@ const LIST = statement(
 
 /**
  * Consent records in `user_consents`; `record` is one upsert (safe to repeat). `get` is on every
- * assistant query: concurrent ones share one statement (see readBatcher).
+ * assistant query: concurrent ones share one statement (see guardedReads).
  */
 export class PostgresConsentRepository implements ConsentRepository {
   private readonly load: (userId: string) => Promise<Consent | undefined>;
@@ -54,8 +54,8 @@ export class PostgresConsentRepository implements ConsentRepository {
     /** Where operator lists are read (a replica within the lag limit, else the primary); unset = the primary. */
     private readonly reads?: ReplicaReads,
   ) {
-    this.load = readBatcher(async (userIds) => {
-      const rows = await this.guard.run('consent.get', () => retryTransient(() => pooledQuery<ConsentRow>(this.sequelize, GET_MANY, [userIds])));
+    this.load = guardedReads(this.guard, 'consent.get', async (userIds) => {
+      const rows = await retryTransient(() => pooledQuery<ConsentRow>(this.sequelize, GET_MANY, [userIds]));
       return new Map(rows.map((r) => [r.user_id, toConsent(r)]));
     });
   }

@@ -1,18 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Caller } from '../identity/caller.js';
 import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../platform/cursor.js';
-import { AppError, StorageUnavailableError } from '../platform/errors.js';
+import { StorageUnavailableError } from '../platform/errors.js';
 import type { TransactionType } from '../platform/models.js';
 import { isDatabaseUnavailable } from '../platform/db-guard.js';
 import { pooledQuery, statement, type Statement } from '../platform/pooled-query.js';
 import type { ReplicaReads } from '../platform/replica-reads.js';
-import { itemBatcher, readBatcher } from '../platform/batcher.js';
-import { guardedOptions, type GuardedCall, type StorageGuard } from '../platform/storage-guard.js';
-import { driverError, retryTransient } from '../platform/transient-retry.js';
+import { guardedOptions, type StorageGuard } from '../platform/storage-guard.js';
+import { retryTransient } from '../platform/transient-retry.js';
 import {
-  allowanceFor,
-  chargeKey,
   type AdjustResult,
   type ChargeRequest,
   type ChargeResult,
@@ -22,67 +18,24 @@ import {
   type CreditTransaction,
   GrantListeners,
   type GrantListener,
-  type HoldState,
   type LedgerReport,
   type ListOptions,
   type RefundResult,
   type SettleResult,
   type SweptHold,
 } from './credit.repository.js';
-import {
-  ADJUST_OP,
-  CHARGE_HOLD,
-  CHARGE_MANY,
-  CHARGE_OP,
-  CLEANUP_BATCH,
-  CLEANUP_HOLDS,
-  ENSURE_ACCOUNT,
-  EXPIRED_HOLDS,
-  LIST_TRANSACTIONS,
-  mutation,
-  READ_ACCOUNT,
-  READ_ACCOUNTS,
-  REFUND_OP,
-  refundHoldStep,
-  SETTLE_MANY,
-  TOUCH_OP,
-  VERIFY_LEDGER,
-} from './credit.sql.js';
+import { ADJUST_OP, CLEANUP_BATCH, CLEANUP_HOLDS, EXPIRED_HOLDS, LIST_TRANSACTIONS, mutation, REFUND_OP, refundHoldStep, TOUCH_OP, VERIFY_LEDGER } from './credit.sql.js';
+import { accountOf, chargeResultOf, refundResultOf, type MutationRow } from './credit.rows.js';
+import { CreditStatements } from './credit.statements.js';
 
-/** A row of a mutation statement: the account after the operation, and the operation's own columns. */
-interface MutationRow {
-  user_id: string;
-  is_guest: boolean;
-  /** Whether a reset applied, and the balance before it: the reset's grant is `avail0 - available_credits`. */
-  resetting: boolean;
-  available_credits: number;
-  avail0: number;
-  applied: number;
-  max0: number;
-  reset0: Date;
-  ok: boolean;
-  entry_id: string | null;
-  prior_id?: string | null;
-  prior_type?: string | null;
-  prior_amount?: number | null;
-  prior_balance?: number | null;
-  prior_hold?: HoldState | null;
-  charge_id?: string | null;
-}
-
-const CHARGE_SQL = statement('credits_charge', mutation(CHARGE_OP, { after: CHARGE_HOLD }));
 const REFUND_SQL = statement('credits_refund', mutation(REFUND_OP, { before: refundHoldStep(false) }));
 /** The sweep's refund: skips a hold a settle holds locked, and refunds only past its expiry. */
 const SWEEP_REFUND_SQL = statement('credits_refund_expired', mutation(REFUND_OP, { before: refundHoldStep(true) }));
-const SETTLE_MANY_SQL = statement('credits_settle_many', SETTLE_MANY);
 const SWEEP_DESCRIPTION = 'Refund: the answer was not recorded in time';
 /** Holds the sweep refunds at once (each in its own statement). */
 const SWEEP_CONCURRENCY = 4;
 const ADJUST_SQL = statement('credits_adjust', mutation(ADJUST_OP));
 const TOUCH_SQL = statement('credits_touch', mutation(TOUCH_OP));
-const READ_ONE = statement('credits_read', READ_ACCOUNT);
-const READ_MANY = statement('credits_read_many', READ_ACCOUNTS);
-const CHARGE_MANY_SQL = statement('credits_charge_many', CHARGE_MANY);
 const LIST_SQL = statement('credits_list', LIST_TRANSACTIONS);
 
 interface LedgerRow {
@@ -95,29 +48,6 @@ interface LedgerRow {
   micros: string;
 }
 
-/** A charge waiting to be sent, with the guarded call of the request that asked for it. */
-interface PendingCharge {
-  userId: string;
-  cost: number;
-  description: string;
-  key: string;
-  /** ms until an unsettled hold is refunded; null: a plain debit. */
-  holdMs: number | null;
-  call: GuardedCall;
-}
-
-/** A settle waiting to be sent, with the guarded call of the request that asked for it. */
-interface PendingSettle {
-  userId: string;
-  chargeId: string;
-  call: GuardedCall;
-}
-
-const isIdempotencyClash = (err: unknown) => {
-  const { code, constraint } = driverError(err);
-  return code === '23505' && constraint === 'credit_transactions_user_idempotency_key';
-};
-
 /**
  * Balances in PostgreSQL. Every operation on a balance is ONE statement (see credit.sql.ts): it
  * locks the user's row, applies a due lazy reset, applies the operation guarded in SQL and
@@ -129,12 +59,8 @@ const isIdempotencyClash = (err: unknown) => {
  */
 export class PostgresCreditRepository implements CreditRepository {
   private readonly grants = new GrantListeners();
-  /** Plain balance reads (no idempotency key) of concurrent requests share one statement. */
-  private readonly readMany: (userId: string) => Promise<MutationRow | undefined>;
-  /** Charges of concurrent requests for distinct users share one statement. */
-  private readonly chargeBatched: (charge: PendingCharge) => Promise<MutationRow | undefined>;
-  /** Settles of concurrent requests share one statement. */
-  private readonly settleBatched: (settle: PendingSettle) => Promise<SettleResult>;
+  /** The hot path's statements: reads, charges and settles batched per turn (credit.statements.ts). */
+  private readonly statements: CreditStatements;
 
   constructor(
     private readonly sequelize: Sequelize,
@@ -145,13 +71,7 @@ export class PostgresCreditRepository implements CreditRepository {
     /** Where ledger pages are read (a replica within the lag limit, else the primary); unset = the primary. */
     private readonly reads?: ReplicaReads,
   ) {
-    this.readMany = readBatcher(async (userIds) => {
-      const bind = [userIds, this.clock(), this.policy.resetPeriodMs];
-      const rows = await this.guard.run('credits.read', () => retryTransient(() => pooledQuery<MutationRow>(this.sequelize, READ_MANY, bind)));
-      return new Map(rows.map((r) => [r.user_id, r]));
-    });
-    this.chargeBatched = itemBatcher((charges, settle) => this.runCharges(charges, settle));
-    this.settleBatched = itemBatcher((settles, done) => this.runSettles(settles, done));
+    this.statements = new CreditStatements(sequelize, guard, policy, () => this.clock(), this.grants);
   }
 
   onGranted(listener: GrantListener): () => void {
@@ -161,24 +81,13 @@ export class PostgresCreditRepository implements CreditRepository {
   async getOrCreate(caller: Caller): Promise<CreditAccount> {
     const row =
       (await this.read('credits.get', caller.userId, null)) ??
-      (await this.withAccount(caller, () => this.mutate('credits.get', TOUCH_SQL, caller.userId, false, [], true)));
+      (await this.statements.withAccount(caller, () => this.mutate('credits.get', TOUCH_SQL, caller.userId, false, [], true)));
     return this.account(row);
   }
 
   /** Creates the row with its `grant` entry unless it exists; concurrent callers create exactly one. */
-  async ensure(caller: Caller): Promise<void> {
-    const created = await this.guard.run('credits.ensure', (call) =>
-      retryTransient(() =>
-        this.sequelize.query<{ amount: number }>(
-          ENSURE_ACCOUNT,
-          guardedOptions(call, {
-            bind: [caller.userId, this.clock(), caller.isGuest, allowanceFor(this.policy, caller.isGuest)],
-            type: QueryTypes.SELECT,
-          }),
-        ),
-      ),
-    );
-    for (const { amount } of created) this.grants.emit({ isGuest: caller.isGuest, amount, reason: 'grant' });
+  ensure(caller: Caller): Promise<void> {
+    return this.statements.ensure(caller);
   }
 
   async find(userId: string): Promise<CreditAccount | undefined> {
@@ -187,37 +96,7 @@ export class PostgresCreditRepository implements CreditRepository {
   }
 
   async charge(caller: Caller, request: ChargeRequest): Promise<ChargeResult> {
-    // A generated key makes a charge whose connection dropped safe to repeat: the repeat replays.
-    const key = request.idempotencyKey === undefined ? `auto:${randomUUID()}` : chargeKey(request.idempotencyKey);
-    // A charge of 0 changes nothing: when no reset is due, the plain read answers it (a prior
-    // entry under its key still makes it a conflict, exactly as under the lock).
-    const fast = request.cost === 0 ? await this.read('credits.charge', caller.userId, request.idempotencyKey === undefined ? null : key) : undefined;
-    const row =
-      fast ??
-      (await this.withAccount(caller, async () => {
-        try {
-          return await this.guard.run('credits.charge', (call) =>
-            this.chargeBatched({
-              userId: caller.userId,
-              cost: request.cost,
-              description: request.description,
-              key,
-              holdMs: request.holdMs !== undefined && request.cost > 0 ? request.holdMs : null,
-              call,
-            }),
-          );
-        } catch (err) {
-          throw this.translate(err);
-        }
-      }));
-    const account = this.account(row);
-    if (row.prior_id) {
-      return row.prior_type === 'debit' && row.prior_amount === -request.cost
-        ? { kind: 'replayed', chargeId: row.prior_id, balanceAfter: row.prior_balance!, hold: row.prior_hold ?? null, account }
-        : { kind: 'conflict', priorChargeId: row.prior_id, account };
-    }
-    if (!row.ok) return { kind: 'insufficient', account };
-    return { kind: 'charged', chargeId: row.entry_id, account };
+    return chargeResultOf(await this.statements.chargeRow(caller, request), request.cost, this.policy);
   }
 
   async refund(caller: Caller, chargeId: string, description: string): Promise<RefundResult> {
@@ -228,7 +107,7 @@ export class PostgresCreditRepository implements CreditRepository {
 
   async settle(userId: string, chargeId: string): Promise<SettleResult> {
     if (!/^\d{1,18}$/.test(chargeId)) return 'not_found';
-    return this.guard.run('credits.settle', (call) => this.settleBatched({ userId, chargeId, call }));
+    return this.statements.settle(userId, chargeId);
   }
 
   async refundExpiredHolds(limit: number): Promise<SweptHold[]> {
@@ -382,234 +261,21 @@ export class PostgresCreditRepository implements CreditRepository {
     return this.now ? this.now() : null;
   }
 
-  /**
-   * The read fast path (see READ_ACCOUNT): the row when it exists and no reset is due, read
-   * without a lock; otherwise undefined, and the caller goes through the locking statement.
-   */
-  private async read(operation: string, userId: string, key: string | null): Promise<MutationRow | undefined> {
-    let row: MutationRow | undefined;
-    if (key === null) {
-      row = await this.readMany(userId);
-    } else {
-      const bind = [userId, this.clock(), this.policy.resetPeriodMs, key];
-      [row] = await this.guard.run(operation, () => retryTransient(() => pooledQuery<MutationRow>(this.sequelize, READ_ONE, bind)));
-    }
-    return row && !row.resetting ? row : undefined;
+  /** The read fast path (see CreditStatements.read). */
+  private read(operation: string, userId: string, key: string | null): Promise<MutationRow | undefined> {
+    return this.statements.read(operation, userId, key);
   }
 
-  /** Runs an operation on the caller's row; on a user without one, creates it and runs again. */
-  private async withAccount(caller: Caller, run: () => Promise<MutationRow | undefined>): Promise<MutationRow> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const row = await run();
-      if (row) return row;
-      await this.ensure(caller);
-    }
-    throw new Error(`credit row of ${caller.userId} is missing after creating it`);
-  }
-
-  /**
-   * One mutation statement under the guard: $1 user, $2 clock, $3 period (ms), $4/$5
-   * guest/registered allowance, $6 force a reset, $7… the operation's own values. Resolves
-   * undefined for no row.
-   */
-  private async mutate(
-    operation: string,
-    sql: Statement,
-    userId: string,
-    forceReset: boolean,
-    values: unknown[],
-    repeatable: boolean,
-  ): Promise<MutationRow | undefined> {
-    try {
-      return await this.guard.run(operation, (call) => this.send(call, sql, userId, forceReset, values, repeatable));
-    } catch (err) {
-      throw this.translate(err);
-    }
-  }
-
-  /** Sends one mutation statement for `call` (checked right before it leaves), retrying what is safe to repeat. */
-  private async send(
-    call: GuardedCall,
-    sql: Statement,
-    userId: string,
-    forceReset: boolean,
-    values: unknown[],
-    repeatable: boolean,
-  ): Promise<MutationRow | undefined> {
-    const bind = [userId, this.clock(), this.policy.resetPeriodMs, this.policy.guestAllowance, this.policy.registeredAllowance, forceReset, ...values];
-    const rows = await retryTransient(() => pooledQuery<MutationRow>(this.sequelize, sql, bind, call.assertLive), {
-      // A clash on an idempotency key means a concurrent twin committed first: the repeat replays.
-      alsoRetry: isIdempotencyClash,
-      connectionErrors: repeatable,
-    });
-    return this.emitReset(rows[0]);
-  }
-
-  /**
-   * Sends the charges of one turn: the first charge of each user together in one statement
-   * (CHARGE_MANY), any further charge of the same user on its own, as before (one statement
-   * cannot change a row twice). Each caller is released as soon as the statement holding its own
-   * charge is done, never held for another's. A charge whose request was already answered 503 is
-   * not sent; one whose statement was under way when its request was answered 503 may still
-   * commit, and then its hold, which nobody settles, is refunded by the sweep. Every charge
-   * carries an idempotency key, so a repeat after a dropped connection or a clash with a
-   * concurrent twin replays instead of charging twice. If the shared statement fails for a
-   * reason of its own (not the database's availability), each charge is tried on its own, so one
-   * bad charge cannot fail the others.
-   */
-  private async runCharges(charges: readonly PendingCharge[], settle: (index: number, result: MutationRow | undefined | Error) => void): Promise<void> {
-    const firsts: number[] = [];
-    const repeats: number[] = [];
-    const users = new Set<string>();
-    charges.forEach((c, i) => {
-      if (users.has(c.userId)) repeats.push(i);
-      else {
-        users.add(c.userId);
-        firsts.push(i);
-      }
-    });
-    const live = firsts.filter((i) => {
-      try {
-        charges[i]!.call.assertLive();
-        return true;
-      } catch (err) {
-        settle(i, err as Error);
-        return false;
-      }
-    });
-    const alone = (indexes: number[]) =>
-      Promise.all(indexes.map(async (i) => settle(i, await this.chargeOne(charges[i]!).catch((err: unknown) => err as Error))));
-    // A user's further charges run after the shared statement (they need its row lock), each
-    // releasing its caller when done.
-    const firstsDone = (async () => {
-      if (live.length === 1) return alone(live);
-      if (live.length === 0) return;
-      const batch = live.map((i) => charges[i]!);
-      try {
-        const bind = [
-          batch.map((c) => c.userId),
-          this.clock(),
-          this.policy.resetPeriodMs,
-          this.policy.guestAllowance,
-          this.policy.registeredAllowance,
-          batch.map((c) => c.cost),
-          batch.map((c) => c.description),
-          batch.map((c) => c.key),
-          batch.map((c) => c.holdMs),
-        ];
-        // Checked again once a connection is in hand: a request answered 503 meanwhile sends the
-        // batch back to one statement per charge, where its own charge is refused.
-        const allLive = () => {
-          for (const c of batch) c.call.assertLive();
-        };
-        const rows = await retryTransient(() => pooledQuery<MutationRow>(this.sequelize, CHARGE_MANY_SQL, bind, allLive), {
-          alsoRetry: isIdempotencyClash,
-          connectionErrors: true,
-        });
-        const byUser = new Map(rows.map((r) => [r.user_id, r]));
-        for (const i of live) settle(i, this.emitReset(byUser.get(charges[i]!.userId)));
-      } catch (err) {
-        if (isDatabaseUnavailable(err)) for (const i of live) settle(i, err as Error);
-        else await alone(live);
-      }
-    })();
-    await firstsDone;
-    await alone(repeats);
-  }
-
-  /**
-   * Sends the settles of one turn as one statement. A settle whose request was already answered
-   * 503 is not sent (its hold is left to the sweep); the statement is checked again once a
-   * connection is in hand, and resent without a settle whose request was answered meanwhile.
-   */
-  private async runSettles(settles: readonly PendingSettle[], done: (index: number, result: SettleResult | Error) => void): Promise<void> {
-    const liveOnes = () =>
-      settles.flatMap((s, i) => {
-        try {
-          s.call.assertLive();
-          return [i];
-        } catch (err) {
-          done(i, err as Error);
-          return [];
-        }
-      });
-    for (let round = 0; round < 3; round++) {
-      const live = liveOnes();
-      if (live.length === 0) return;
-      const bind = [live.map((i) => settles[i]!.chargeId), live.map((i) => settles[i]!.userId), this.clock()];
-      let changed = false;
-      const allLive = () => {
-        for (const i of live) {
-          try {
-            settles[i]!.call.assertLive();
-          } catch (err) {
-            changed = true;
-            throw err;
-          }
-        }
-      };
-      try {
-        const rows = await retryTransient(() => pooledQuery<{ debit_id: string; settled: boolean; state: HoldState | null }>(this.sequelize, SETTLE_MANY_SQL, bind, allLive), {
-          connectionErrors: true,
-        });
-        const byId = new Map(rows.map((r) => [r.debit_id, r]));
-        for (const i of live) {
-          const row = byId.get(settles[i]!.chargeId);
-          done(i, row?.settled || row?.state === 'settled' ? 'settled' : row?.state === 'refunded' ? 'refunded' : 'not_found');
-        }
-        return;
-      } catch (err) {
-        if (changed) continue;
-        for (const i of live) done(i, err as Error);
-        return;
-      }
-    }
-  }
-
-  /** One charge in its own statement, checked against its request's call right before it leaves. */
-  private chargeOne(c: PendingCharge): Promise<MutationRow | undefined> {
-    return this.send(c.call, CHARGE_SQL, c.userId, false, [c.cost, c.description, c.key, c.holdMs], true);
+  /** One mutation statement under the guard (see Mutation); resolves undefined for no row. */
+  private mutate(operation: string, sql: Statement, userId: string, forceReset: boolean, values: unknown[], repeatable: boolean): Promise<MutationRow | undefined> {
+    return this.statements.mutate(operation, { sql, userId, forceReset, values, repeatable });
   }
 
   private refundResult(row: MutationRow | undefined): RefundResult {
-    if (!row || !row.charge_id) return { kind: 'charge_not_found' };
-    const account = this.account(row);
-    if (row.ok) return { kind: 'refunded', refundId: row.entry_id!, account };
-    // The hold's state under its lock decides; without a hold, a prior refund entry does.
-    if (row.prior_hold === 'settled') return { kind: 'settled', account };
-    if (row.prior_hold === 'refunded' || row.prior_id) return { kind: 'already_refunded', account };
-    // The sweep skipped a hold whose settle is under way: not refunded by this call.
-    return { kind: 'settled', account };
-  }
-
-  private emitReset(row: MutationRow | undefined): MutationRow | undefined {
-    if (row?.resetting) this.grants.emit({ isGuest: row.is_guest, amount: row.avail0 - row.available_credits, reason: 'reset' });
-    return row;
-  }
-
-  private translate(err: unknown): unknown {
-    const { code, constraint } = driverError(err);
-    if (code === '23514' && constraint?.includes('non_negative')) {
-      return new AppError('BALANCE_WOULD_BE_NEGATIVE', 'The balance cannot go below zero.', { cause: err });
-    }
-    if (code === '22003') {
-      return new AppError('VALIDATION_FAILED', 'The balance would exceed the largest number of credits.', {
-        details: [{ path: 'amount', message: 'would take the balance past 2147483647' }],
-        cause: err,
-      });
-    }
-    return err;
+    return refundResultOf(row, this.policy);
   }
 
   private account(row: MutationRow): CreditAccount {
-    const available = row.avail0 + row.applied;
-    return {
-      userId: row.user_id,
-      isGuest: row.is_guest,
-      available,
-      max: row.max0,
-      lastResetAt: row.reset0,
-      resetsAt: new Date(row.reset0.getTime() + this.policy.resetPeriodMs),
-    };
+    return accountOf(row, this.policy);
   }
 }

@@ -1,48 +1,16 @@
-import DataLoader from 'dataloader';
+import type { GuardedCall, StorageGuard } from './storage-guard.js';
 
 /** Items per statement at most; a larger burst is split into several statements. */
 const MAX_BATCH = 256;
 
-function loader<K, V>(run: (keys: readonly K[]) => Promise<(V | Error)[]>): DataLoader<K, V> {
-  return new DataLoader<K, V>(run, { cache: false, maxBatchSize: MAX_BATCH, batchScheduleFn: (callback) => setImmediate(callback) });
-}
-
 /**
- * Coalesces concurrent point reads of one kind into one statement per turn of the event loop
- * (DataLoader, scheduled with setImmediate, without its memo cache): under load, every request
- * that reached the same read in the same turn shares one round trip (`WHERE id = ANY($1)`)
- * instead of sending its own; at low load a batch holds one key, at no delay beyond the turn.
- * A read only ever joins a batch that has not been sent yet, so it never sees data older than
- * its own request. `fetch` resolves the rows it found by key; keys it did not find resolve
- * `undefined`; a failed fetch rejects every read of its batch.
- */
-export function readBatcher<K, V>(fetch: (keys: readonly K[]) => Promise<Map<K, V>>): (key: K) => Promise<V | undefined> {
-  const reads = loader<K, V | undefined>(async (keys) => {
-    const found = await fetch([...new Set(keys)]);
-    return keys.map((key) => found.get(key));
-  });
-  return (key) => reads.load(key);
-}
-
-/**
- * The same for writes that may share a statement (idempotent upserts of disposable data, such
- * as cache entries): each call resolves once the statement holding its item has completed, and
- * rejects if it failed.
- */
-export function writeBatcher<T>(write: (items: readonly T[]) => Promise<void>): (item: T) => Promise<void> {
-  const writes = loader<T, undefined>(async (items) => {
-    await write(items);
-    return items.map(() => undefined);
-  });
-  return (item) => writes.load(item);
-}
-
-/**
- * The general form, for statements that apply several callers' changes at once (the credit
- * repository's batched charges and settles): `run` gets the items of one turn of the event loop,
- * in call order, and settles each one through `settle(index, value | Error)` as soon as its own
- * part is done, so no caller waits for another caller's statement. An item `run` leaves
- * unsettled is rejected when `run` ends (with `run`'s error, if it threw).
+ * The scheduling under every batched statement (statements themselves go through
+ * `guardedBatcher`): `run` gets the items of one turn of the event loop (setImmediate), in call
+ * order, at most MAX_BATCH at a time, and settles each one through `settle(index, value | Error)`
+ * as soon as its own part is done, so no caller waits for another caller's statement. An item
+ * `run` leaves unsettled is rejected when `run` ends (with `run`'s error, if it threw). An item
+ * only ever joins a batch that has not been sent yet, so a read never sees data older than its
+ * own request; at low load a batch holds one item, at no delay beyond the turn.
  */
 export function itemBatcher<T, R>(run: (items: readonly T[], settle: (index: number, result: R | Error) => void) => Promise<void>): (item: T) => Promise<R> {
   interface Waiting {
@@ -77,4 +45,74 @@ export function itemBatcher<T, R>(run: (items: readonly T[], settle: (index: num
       if (queue.length === 0) setImmediate(flush);
       queue.push({ item, resolve, reject, done: false });
     });
+}
+
+/** One caller's item in a guarded batch, with the guarded call its caller runs under. */
+export interface GuardedItem<T> {
+  readonly item: T;
+  readonly call: GuardedCall;
+}
+
+/**
+ * The one way a hot-path statement is batched (docs/adr/0005). The guard sits around each
+ * caller's item, never around the batch: every caller runs `guard.run(operation, …)` of its own
+ * and joins the turn's batch from inside it, so
+ * - an open breaker refuses the caller at once, before it joins any batch;
+ * - each caller is bounded by its own time limit and answered 503 by its own guard, and each
+ *   failure it sees is translated and counted for it, whatever the others' outcomes were (a
+ *   batch that settles one item with an error and the rest with rows counts one failure);
+ * - the batch never has a guard of its own: it is the callers' statement, not a call.
+ * An item whose call was already answered 503 when the batch is flushed is not part of it.
+ * Statements that must not land after their caller was answered (writes of money) check every
+ * item's call again once a connection is in hand (`assertAllLive` as pooledQuery's `beforeSend`);
+ * reads and disposable writes need not.
+ */
+export function guardedBatcher<T, R>(
+  guard: StorageGuard,
+  operation: string,
+  run: (items: readonly GuardedItem<T>[], settle: (index: number, result: R | Error) => void) => Promise<void>,
+): (item: T) => Promise<R> {
+  const batched = itemBatcher<GuardedItem<T>, R>(async (items, settle) => {
+    const live: number[] = [];
+    items.forEach((it, i) => {
+      try {
+        it.call.assertLive();
+        live.push(i);
+      } catch (err) {
+        settle(i, err as Error);
+      }
+    });
+    if (live.length === items.length) return run(items, settle);
+    if (live.length > 0) await run(live.map((i) => items[i]!), (j, result) => settle(live[j]!, result));
+  });
+  return (item) => guard.run(operation, (call) => batched({ item, call }));
+}
+
+/** Throws unless every item's call is still live: `beforeSend` of a batched write. */
+export function assertAllLive(items: readonly GuardedItem<unknown>[]): void {
+  for (const it of items) it.call.assertLive();
+}
+
+/**
+ * Point reads of one kind through `guardedBatcher`, one statement per turn (`WHERE key =
+ * ANY($1)`): `fetch` gets each key once and resolves the rows it found by key; keys it did not
+ * find resolve `undefined`; a failed fetch rejects every read of its batch.
+ */
+export function guardedReads<K, V>(guard: StorageGuard, operation: string, fetch: (keys: readonly K[]) => Promise<Map<K, V>>): (key: K) => Promise<V | undefined> {
+  return guardedBatcher<K, V | undefined>(guard, operation, async (items, settle) => {
+    const found = await fetch([...new Set(items.map((it) => it.item))]);
+    items.forEach((it, i) => settle(i, found.get(it.item)));
+  });
+}
+
+/**
+ * Writes that may share a statement (idempotent upserts of disposable data, such as cache
+ * entries) through `guardedBatcher`: each call resolves once the statement holding its item has
+ * completed, and rejects if it failed.
+ */
+export function guardedWrites<T>(guard: StorageGuard, operation: string, write: (items: readonly T[]) => Promise<void>): (item: T) => Promise<void> {
+  return guardedBatcher<T, undefined>(guard, operation, async (items, settle) => {
+    await write(items.map((it) => it.item));
+    items.forEach((_, i) => settle(i, undefined));
+  });
 }

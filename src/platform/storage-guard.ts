@@ -35,3 +35,15 @@ export const GUARDED_CALL_OPTION = 'guardedCall';
 export function guardedOptions<O extends object>(call: GuardedCall, options: O): O {
   return Object.assign(options, { [GUARDED_CALL_OPTION]: call });
 }
+
+/**
+ * A guard that only refuses while `down()` says the backend is known to be down (its breaker
+ * elsewhere is open), with `error()`; it adds no time bound and counts nothing. For disposable
+ * data on the database (the PostgreSQL query cache), whose calls are bounded and counted by
+ * their own breaker, so that their failures never open the database's.
+ */
+export function failFastGuard(down: () => boolean, error: () => Error): StorageGuard {
+  return {
+    run: (_operation, fn) => (down() ? Promise.reject(error()) : fn(LIVE)),
+  };
+}

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { itemBatcher, readBatcher, writeBatcher } from '../../src/platform/batcher.js';
+import { guardedBatcher, guardedReads, guardedWrites, itemBatcher } from '../../src/platform/batcher.js';
+import { unguarded, type GuardedCall, type StorageGuard } from '../../src/platform/storage-guard.js';
+
+const readBatcher = <K, V>(fetch: (keys: readonly K[]) => Promise<Map<K, V>>) => guardedReads(unguarded, 'test', fetch);
+const writeBatcher = <T>(write: (items: readonly T[]) => Promise<void>) => guardedWrites(unguarded, 'test', write);
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
-describe('readBatcher', () => {
+describe('guardedReads', () => {
   it('sends the reads of one turn as one fetch, each key once, and resolves each caller its own row', async () => {
     const fetches: string[][] = [];
     const read = readBatcher<string, number>(async (keys) => {
@@ -46,7 +50,7 @@ describe('readBatcher', () => {
   });
 });
 
-describe('writeBatcher', () => {
+describe('guardedWrites', () => {
   it('writes the items of one turn together and settles each caller when its statement completes', async () => {
     const writes: number[][] = [];
     const write = writeBatcher<number>(async (items) => {
@@ -111,5 +115,67 @@ describe('itemBatcher', () => {
     const results = await Promise.allSettled([call(0), call(1)]);
     expect(results[0]).toEqual({ status: 'fulfilled', value: 7 });
     expect((results[1] as PromiseRejectedResult).reason).toEqual(new Error('connection lost'));
+  });
+});
+
+describe('guardedBatcher', () => {
+  /** A guard that records each run and whose calls can be answered (expired) by hand. */
+  function recordingGuard() {
+    const runs: string[] = [];
+    const calls: { expired: boolean }[] = [];
+    let open = false;
+    const guard: StorageGuard = {
+      run: (operation, fn) => {
+        if (open) return Promise.reject(new Error('breaker open'));
+        runs.push(operation);
+        const state = { expired: false };
+        calls.push(state);
+        const call: GuardedCall = {
+          assertLive: () => {
+            if (state.expired) throw new Error('answered 503');
+          },
+        };
+        return fn(call);
+      },
+    };
+    return { guard, runs, calls, open: () => (open = true) };
+  }
+
+  it('runs each caller under a guarded call of its own, and sends their items as one batch', async () => {
+    const { guard, runs } = recordingGuard();
+    const batches: number[][] = [];
+    const double = guardedBatcher<number, number>(guard, 'double', async (items, settle) => {
+      batches.push(items.map((it) => it.item));
+      items.forEach((it, i) => settle(i, it.item * 2));
+    });
+    expect(await Promise.all([double(1), double(2), double(3)])).toEqual([2, 4, 6]);
+    expect(runs).toEqual(['double', 'double', 'double']);
+    expect(batches).toEqual([[1, 2, 3]]);
+  });
+
+  it('leaves out of the batch an item whose caller was answered before the batch was sent', async () => {
+    const { guard, calls } = recordingGuard();
+    const batches: number[][] = [];
+    const echo = guardedBatcher<number, number>(guard, 'echo', async (items, settle) => {
+      batches.push(items.map((it) => it.item));
+      items.forEach((it, i) => settle(i, it.item));
+    });
+    const pending = [echo(1), echo(2), echo(3)];
+    calls[1]!.expired = true; // the guard answered the second caller 503 before the turn ended
+    const results = await Promise.allSettled(pending);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(batches).toEqual([[1, 3]]);
+  });
+
+  it('refuses a caller at once while its guard does, before it joins any batch', async () => {
+    const { guard, open } = recordingGuard();
+    let sent = 0;
+    const echo = guardedBatcher<number, number>(guard, 'echo', async (items, settle) => {
+      sent += items.length;
+      items.forEach((it, i) => settle(i, it.item));
+    });
+    open();
+    await expect(echo(1)).rejects.toThrow('breaker open');
+    expect(sent).toBe(0);
   });
 });

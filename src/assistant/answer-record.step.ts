@@ -1,0 +1,39 @@
+import type { ChargeOutcome } from '../credits/credit.service.js';
+import type { Caller } from '../identity/caller.js';
+import { AppError } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
+import type { QueryOutcome } from './assistant.service.js';
+import { userKind, type HoldStep } from './hold.step.js';
+import type { IdempotencyStep, OwnRecord } from './idempotency.step.js';
+
+/**
+ * Records the answer and settles its hold, the step before the 200: with an Idempotency-Key,
+ * the record's outcome and the settle are one step (both or neither); without, the settle
+ * alone. A hold that is no longer open (the sweep refunded it, or another attempt took the
+ * record over) gets no 200: the shopper is told to try again, and is not charged for this one.
+ */
+export class AnswerRecordStep {
+  constructor(private readonly deps: { idempotency: IdempotencyStep; holds: HoldStep; logger: Logger }) {}
+
+  async record(caller: Caller, charge: ChargeOutcome, result: QueryOutcome, record: OwnRecord | undefined): Promise<void> {
+    const { idempotency, holds } = this.deps;
+    let recorded: boolean;
+    try {
+      recorded = record ? await idempotency.complete(caller, record, result, charge.chargeId) : await holds.settle(caller, charge);
+    } catch (err) {
+      // The statement's outcome is unknown: it timed out or lost its connection, and may still
+      // commit. That is never answered 503 as it stands (a charged answer would be lost): the
+      // hold decides, below. Without a hold there is no charge to lose.
+      if (charge.chargeId === null) throw err;
+      recorded = await holds.decide(caller, charge.chargeId, result.body.creditsCharged, err);
+    }
+    if (recorded) return;
+    // Nothing was recorded or settled: the hold is refunded (or belongs to the attempt that took
+    // the record over), so this attempt's record may go.
+    if (record) record.chargeMayStand = false;
+    this.deps.logger.warn({ chargeId: charge.chargeId, userKind: userKind(caller) }, 'an answer came too late for its hold: not recorded, not charged');
+    throw new AppError('SERVICE_UNAVAILABLE', 'The answer took too long to record and was not charged; please try again.', {
+      headers: { 'Retry-After': '1' },
+    });
+  }
+}
