@@ -3,7 +3,6 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Caller } from '../identity/caller.js';
 import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../platform/cursor.js';
 import { AppError, StorageUnavailableError } from '../platform/errors.js';
-import type { TransactionType } from '../platform/models.js';
 import { isDatabaseUnavailable } from '../platform/db-guard.js';
 import { pooledQuery, statement, type Statement } from '../platform/pooled-query.js';
 import type { ReplicaReads } from '../platform/replica-reads.js';
@@ -28,6 +27,7 @@ import {
   type RefundResult,
   type SettleResult,
   type SweptHold,
+  type TransactionType,
 } from './credit.repository.js';
 import {
   ADJUST_OP,
