@@ -1,4 +1,4 @@
-import { fn, literal, Op, type Sequelize } from 'sequelize';
+import { fn, literal, Op, type ModelStatic, type Sequelize } from 'sequelize';
 import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../platform/cursor.js';
 import { findLagTolerant } from '../platform/model-reads.js';
 import { pooledQuery, statement } from '../platform/pooled-query.js';
@@ -45,7 +45,7 @@ const ATTRIBUTES = ['userId', 'termsAccepted', 'marketingConsent', 'timestamp', 
  */
 export class PostgresConsentRepository implements ConsentRepository {
   private readonly load: (userId: string) => Promise<Consent | undefined>;
-  private readonly consents;
+  private readonly consents: ModelStatic<UserConsentRow>;
 
   constructor(
     private readonly sequelize: Sequelize,
