@@ -15,6 +15,8 @@ const THROUGH_PGBOUNCER = [
   'test/rate-limit/rate-limit-store.integration.test.ts',
   'test/cache/cache-store.integration.test.ts',
   'test/cache/cache-batched-writes.integration.test.ts',
+  'test/conversations/conversation-store.integration.test.ts',
+  'test/conversations/conversation-batched-appends.integration.test.ts',
   'test/assistant/assistant-query.integration.test.ts',
 ];
 

@@ -29,14 +29,14 @@ const logger = createLogger({ level: 'silent' });
 const policy: CreditPolicy = { guestAllowance: 10, registeredAllowance: 1_000_000_000, resetPeriodMs: 24 * 3_600_000 };
 const CHARGE_SQL = mutation(CHARGE_OP);
 
-interface Measured {
+export interface Measured {
   perSecond: number;
   p50: number;
   p99: number;
 }
 
 /** IN_FLIGHT workers charging 1 credit of a random user for ROUND_MS. */
-async function measure(charge: (userId: string) => Promise<unknown>, users: string[]): Promise<Measured> {
+export async function measure(charge: (userId: string) => Promise<unknown>, users: string[]): Promise<Measured> {
   const latencies: number[] = [];
   const started = performance.now();
   const deadline = started + ROUND_MS;
@@ -56,7 +56,7 @@ async function measure(charge: (userId: string) => Promise<unknown>, users: stri
 }
 
 /** Best-of-ROUNDS figures for each contender, rounds interleaved so drift hits all alike. */
-async function compare(contenders: Record<string, (userId: string) => Promise<unknown>>, users: string[]): Promise<Record<string, Measured>> {
+export async function compare(contenders: Record<string, (userId: string) => Promise<unknown>>, users: string[]): Promise<Record<string, Measured>> {
   const best: Record<string, Measured> = {};
   for (const run of Object.values(contenders)) await measure(run, users); // warm-up
   for (let round = 0; round < ROUNDS; round++) {
@@ -68,7 +68,7 @@ async function compare(contenders: Record<string, (userId: string) => Promise<un
   return best;
 }
 
-async function benchDatabase(): Promise<{ url: string; poolMax: number; dispose(): Promise<void> }> {
+export async function benchDatabase(): Promise<{ url: string; poolMax: number; dispose(): Promise<void> }> {
   if (!SERVER_URL) {
     const embedded = await startEmbeddedPostgres();
     return { url: embedded.url, poolMax: EMBEDDED_POOL_MAX, dispose: () => embedded.stop() };

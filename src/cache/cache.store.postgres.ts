@@ -1,8 +1,10 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { pooledQuery, statement } from '../platform/pooled-query.js';
 import { guardedReads, guardedWrites } from '../platform/batcher.js';
+import { deleteExpiredRows } from '../platform/expiry-cleanup.js';
 import type { ReplicaReads } from '../platform/replica-reads.js';
 import { failFastGuard } from '../platform/storage-guard.js';
+import { cacheModel } from './cache.models.js';
 import type { CacheStore, JsonValue } from './cache.store.js';
 
 const COUNT_LIVE = statement('cache_count', 'SELECT count(*)::int AS n FROM query_cache WHERE expires_at > now()');
@@ -77,25 +79,9 @@ export function createPostgresCacheStore(
       await store({ key, json: JSON.stringify(value), ttlSeconds });
     },
     async clear() {
-      await sequelize.query('DELETE FROM query_cache');
+      await cacheModel(sequelize).destroy({ where: {} });
     },
-    async cleanupExpired() {
-      let total = 0;
-      for (;;) {
-        const [row] = await select<{ n: number }>(
-          `WITH doomed AS (
-             SELECT query_hash FROM query_cache WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED
-           ), gone AS (
-             DELETE FROM query_cache q USING doomed d WHERE q.query_hash = d.query_hash RETURNING 1
-           )
-           SELECT count(*)::int AS n FROM gone`,
-          [CLEANUP_BATCH_SIZE],
-        );
-        const deleted = row?.n ?? 0;
-        total += deleted;
-        if (deleted < CLEANUP_BATCH_SIZE) return total;
-      }
-    },
+    cleanupExpired: () => deleteExpiredRows(cacheModel(sequelize), { batchSize: CLEANUP_BATCH_SIZE }),
     async countEntries() {
       const [row] = options.reads ? await options.reads.query<{ n: number }>(COUNT_LIVE, []) : await select<{ n: number }>(COUNT_LIVE.text);
       return row?.n ?? 0;

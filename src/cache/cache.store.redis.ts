@@ -1,23 +1,13 @@
 import { Cluster } from 'ioredis';
 import { guardedReads } from '../platform/batcher.js';
 import { unguarded } from '../platform/storage-guard.js';
-import type { Logger } from '../platform/logger.js';
-import { assertKeyPrefix, createRedisClient, scanKeys, slotKey, type RedisTarget } from '../platform/redis-client.js';
+import { createStoreClient, scanKeys, slotKey, type RedisStoreOptions } from '../platform/redis-client.js';
 import type { CacheStore, JsonValue } from './cache.store.js';
 
 export const DEFAULT_REDIS_KEY_PREFIX = 'shopassist:cache:';
 
-export interface RedisCacheStoreOptions {
-  /** A single Redis (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES); see redisTarget. */
-  target: RedisTarget;
-  /** Every key this store writes starts with it (no braces); `clear` deletes only keys under it. */
-  keyPrefix?: string;
-  /** Gives up on a command after this long (ms). */
-  commandTimeoutMs?: number;
-  /** Gives up on a new connection after this long (ms). */
-  connectTimeoutMs?: number;
-  logger: Logger;
-}
+/** `keyPrefix`: `clear` deletes only keys under it. */
+export type RedisCacheStoreOptions = RedisStoreOptions;
 
 /**
  * CACHE_BACKEND=redis (ioredis), shared by every API process, on one Redis or a Redis Cluster
@@ -30,15 +20,7 @@ export interface RedisCacheStoreOptions {
  * slots, one GET per key, sent together in one pipeline per node (auto-pipelining).
  */
 export async function createRedisCacheStore(options: RedisCacheStoreOptions): Promise<CacheStore> {
-  const prefix = options.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX;
-  assertKeyPrefix(prefix);
-  const redis = await createRedisClient({
-    target: options.target,
-    commandTimeoutMs: options.commandTimeoutMs ?? 500,
-    connectTimeoutMs: options.connectTimeoutMs ?? 1000,
-    purpose: 'cache',
-    logger: options.logger,
-  });
+  const { redis, prefix } = await createStoreClient(options, { purpose: 'cache', defaultKeyPrefix: DEFAULT_REDIS_KEY_PREFIX });
   const keyOf = (key: string) => slotKey(prefix, key);
   const pattern = `${escapeGlob(prefix)}*`;
   // Unguarded here: the query cache service's breaker guards each call, and ioredis bounds it.

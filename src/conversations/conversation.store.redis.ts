@@ -1,20 +1,9 @@
-import type { Logger } from '../platform/logger.js';
-import { assertKeyPrefix, createRedisClient, slotKey, type RedisTarget } from '../platform/redis-client.js';
+import { createStoreClient, slotKey, type RedisStoreOptions } from '../platform/redis-client.js';
 import type { Conversation, ConversationStore, ConversationTurn } from './conversation.store.js';
 
 export const DEFAULT_CONVERSATION_KEY_PREFIX = 'shopassist:conv:';
 
-export interface RedisConversationStoreOptions {
-  /** A single Redis (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES); see redisTarget. */
-  target: RedisTarget;
-  /** Every key this store writes starts with it (no braces). */
-  keyPrefix?: string;
-  /** Gives up on a command after this long (ms). */
-  commandTimeoutMs?: number;
-  /** Gives up on a new connection after this long (ms). */
-  connectTimeoutMs?: number;
-  logger: Logger;
-}
+export type RedisConversationStoreOptions = RedisStoreOptions;
 
 /**
  * The value of a conversation's key: the owner's user id, then one turn per line as JSON
@@ -85,15 +74,7 @@ interface ConversationCommands {
  * split by another process).
  */
 export async function createRedisConversationStore(options: RedisConversationStoreOptions): Promise<ConversationStore> {
-  const prefix = options.keyPrefix ?? DEFAULT_CONVERSATION_KEY_PREFIX;
-  assertKeyPrefix(prefix);
-  const redis = await createRedisClient({
-    target: options.target,
-    commandTimeoutMs: options.commandTimeoutMs ?? 500,
-    connectTimeoutMs: options.connectTimeoutMs ?? 1000,
-    purpose: 'conversation',
-    logger: options.logger,
-  });
+  const { redis, prefix } = await createStoreClient(options, { purpose: 'conversation', defaultKeyPrefix: DEFAULT_CONVERSATION_KEY_PREFIX });
   redis.defineCommand('conversationAppend', { numberOfKeys: 1, lua: APPEND });
   redis.defineCommand('conversationGet', { numberOfKeys: 1, lua: GET });
   redis.defineCommand('conversationDelete', { numberOfKeys: 1, lua: DELETE });

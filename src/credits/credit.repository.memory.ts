@@ -1,6 +1,5 @@
 import type { Caller } from '../identity/caller.js';
 import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../platform/cursor.js';
-import type { TransactionType } from '../platform/models.js';
 import {
   allowanceFor,
   chargeKey,
@@ -19,6 +18,7 @@ import {
   type RefundResult,
   type SettleResult,
   type SweptHold,
+  type TransactionType,
 } from './credit.repository.js';
 
 interface Row {

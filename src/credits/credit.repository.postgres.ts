@@ -1,10 +1,10 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import { literal, Op, QueryTypes, type Order, type Sequelize } from 'sequelize';
 import type { Caller } from '../identity/caller.js';
 import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../platform/cursor.js';
 import { StorageUnavailableError } from '../platform/errors.js';
-import type { TransactionType } from '../platform/models.js';
 import { isDatabaseUnavailable } from '../platform/db-guard.js';
-import { pooledQuery, statement, type Statement } from '../platform/pooled-query.js';
+import { findLagTolerant } from '../platform/model-reads.js';
+import { statement, type Statement } from '../platform/pooled-query.js';
 import type { ReplicaReads } from '../platform/replica-reads.js';
 import { guardedOptions, type StorageGuard } from '../platform/storage-guard.js';
 import { retryTransient } from '../platform/transient-retry.js';
@@ -24,7 +24,8 @@ import {
   type SettleResult,
   type SweptHold,
 } from './credit.repository.js';
-import { ADJUST_OP, CLEANUP_BATCH, CLEANUP_HOLDS, EXPIRED_HOLDS, LIST_TRANSACTIONS, mutation, REFUND_OP, refundHoldStep, TOUCH_OP, VERIFY_LEDGER } from './credit.sql.js';
+import { creditModels, type CreditModels, type CreditTransactionRow } from './credit.models.js';
+import { ADJUST_OP, CLEANUP_BATCH, CLEANUP_HOLDS, EXPIRED_HOLDS, mutation, REFUND_OP, refundHoldStep, TOUCH_OP, VERIFY_LEDGER } from './credit.sql.js';
 import { accountOf, chargeResultOf, refundResultOf, type MutationRow } from './credit.rows.js';
 import { CreditStatements } from './credit.statements.js';
 
@@ -36,17 +37,9 @@ const SWEEP_DESCRIPTION = 'Refund: the answer was not recorded in time';
 const SWEEP_CONCURRENCY = 4;
 const ADJUST_SQL = statement('credits_adjust', mutation(ADJUST_OP));
 const TOUCH_SQL = statement('credits_touch', mutation(TOUCH_OP));
-const LIST_SQL = statement('credits_list', LIST_TRANSACTIONS);
 
-interface LedgerRow {
-  id: string;
-  transaction_type: TransactionType;
-  amount: number;
-  balance_after: number;
-  description: string | null;
-  timestamp: Date;
-  micros: string;
-}
+/** A ledger page's row: the entry's attributes and its timestamp in microseconds (the cursor's). */
+type LedgerRow = Pick<CreditTransactionRow, 'id' | 'transactionType' | 'amount' | 'balanceAfter' | 'description' | 'timestamp'> & { micros: string };
 
 /**
  * Balances in PostgreSQL. Every operation on a balance is ONE statement (see credit.sql.ts): it
@@ -164,6 +157,11 @@ export class PostgresCreditRepository implements CreditRepository {
     return row && this.account(row);
   }
 
+  /** The credit tables' models, for operator reads and maintenance (defined once per Sequelize instance). */
+  private get models(): CreditModels {
+    return creditModels(this.sequelize);
+  }
+
   async listTransactions(userId: string, options: ListOptions): Promise<Page<CreditTransaction>> {
     let after: { micros: string; id: string } | undefined;
     if (options.cursor !== undefined) {
@@ -173,12 +171,24 @@ export class PostgresCreditRepository implements CreditRepository {
     }
     // A ledger page may lag (DB_REPLICA_MAX_LAG_SECONDS): it is read from a replica when one
     // serves; the balance beside it never is.
-    const bind = [userId, after?.micros ?? null, after?.id ?? null, options.limit + 1];
+    const escape = (v: string) => this.sequelize.escape(v);
+    const before = after
+      ? literal(
+          `("timestamp", id) < (to_timestamp(0) + (${escape(after.micros)}::bigint / 1000000) * interval '1 second' + (${escape(after.micros)}::bigint % 1000000) * interval '1 microsecond', ${escape(after.id)}::bigint)`,
+        )
+      : undefined;
     const rows = await this.guard.run('credits.listTransactions', () =>
       retryTransient(() =>
-        this.reads
-          ? this.reads.query<LedgerRow>(LIST_SQL, bind)
-          : pooledQuery<LedgerRow>(this.sequelize, LIST_SQL, bind),
+        findLagTolerant<CreditTransactionRow, LedgerRow>(
+          this.models.CreditTransaction,
+          {
+            attributes: ['id', 'transactionType', 'amount', 'balanceAfter', 'description', 'timestamp', [literal('(extract(epoch FROM "timestamp") * 1000000)::bigint::text'), 'micros']],
+            where: { userId, ...(before ? { [Op.and]: [before] } : {}) },
+            order: [['timestamp', 'DESC'], ['id', 'DESC']],
+            limit: options.limit + 1,
+          },
+          this.reads,
+        ),
       ),
     );
     const page = rows.slice(0, options.limit);
@@ -186,9 +196,9 @@ export class PostgresCreditRepository implements CreditRepository {
     return {
       items: page.map((r) => ({
         id: r.id,
-        type: r.transaction_type,
+        type: r.transactionType,
         amount: r.amount,
-        balanceAfter: r.balance_after,
+        balanceAfter: r.balanceAfter,
         description: r.description,
         createdAt: r.timestamp,
       })),
@@ -218,41 +228,51 @@ export class PostgresCreditRepository implements CreditRepository {
 
   async idleGuests(idleSince: Date, limit: number): Promise<string[]> {
     const rows = await this.guard.run('credits.idleGuests', (call) =>
-      this.sequelize.query<{ user_id: string }>(
-        `SELECT user_id FROM user_credits WHERE is_guest AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
-        guardedOptions(call, { bind: [idleSince, limit], type: QueryTypes.SELECT }),
+      this.models.UserCredit.findAll(
+        guardedOptions(call, {
+          attributes: ['userId'],
+          where: { isGuest: true, updatedAt: { [Op.lt]: idleSince } },
+          order: [['updatedAt', 'ASC']] as Order,
+          limit,
+          raw: true,
+        }),
       ),
     );
-    return rows.map((r) => r.user_id);
+    return rows.map((r) => r.userId);
   }
 
   async deleteIdleGuests(userIds: string[], idleSince: Date): Promise<number> {
     if (userIds.length === 0) return 0;
-    const rows = await this.guard.run('credits.deleteIdleGuests', (call) =>
+    const { UserCredit, CreditTransaction, CreditHold } = this.models;
+    return this.guard.run('credits.deleteIdleGuests', (call) =>
       retryTransient(() =>
-        this.sequelize.query<{ n: number }>(
-          // The rows are locked and checked again: one touched since it was picked is kept, and
-          // a change waiting on its lock finds it gone (and starts a new account, with a grant).
-          // An account with a charge still held is kept until the sweep has ended that hold; the
-          // holds with an outcome go with the ledger.
-          `WITH doomed AS (
-             SELECT user_id FROM user_credits u
-              WHERE user_id = ANY($1::varchar[]) AND is_guest AND updated_at < $2
-                AND NOT EXISTS (SELECT 1 FROM credit_holds h WHERE h.user_id = u.user_id AND h.state = 'held')
-              FOR UPDATE
-           ), holds AS (
-             DELETE FROM credit_holds h USING doomed d WHERE h.user_id = d.user_id AND h.state <> 'held' RETURNING 1
-           ), ledger AS (
-             DELETE FROM credit_transactions t USING doomed d WHERE t.user_id = d.user_id RETURNING 1
-           ), accounts AS (
-             DELETE FROM user_credits u USING doomed d WHERE u.user_id = d.user_id RETURNING 1
-           )
-           SELECT (SELECT count(*) FROM accounts)::int AS n, (SELECT count(*) FROM ledger)::int AS entries`,
-          guardedOptions(call, { bind: [userIds, idleSince], type: QueryTypes.SELECT }),
-        ),
+        // One transaction. The rows are locked and checked again: one touched since it was picked
+        // is kept, and a change waiting on its lock finds it gone (and starts a new account, with
+        // a grant). An account with a charge still held is kept until the sweep has ended that
+        // hold; the holds with an outcome go with the ledger.
+        this.sequelize.transaction(async (transaction) => {
+          const doomed = await UserCredit.findAll(
+            guardedOptions(call, {
+              attributes: ['userId'],
+              where: {
+                userId: userIds,
+                isGuest: true,
+                updatedAt: { [Op.lt]: idleSince },
+                [Op.and]: [literal(`NOT EXISTS (SELECT 1 FROM credit_holds h WHERE h.user_id = "UserCredit"."user_id" AND h.state = 'held')`)],
+              },
+              lock: true,
+              raw: true,
+              transaction,
+            }),
+          );
+          if (doomed.length === 0) return 0;
+          const ids = doomed.map((r) => r.userId);
+          await CreditHold.destroy(guardedOptions(call, { where: { userId: ids, state: { [Op.ne]: 'held' } }, transaction }));
+          await CreditTransaction.destroy(guardedOptions(call, { where: { userId: ids }, transaction }));
+          return UserCredit.destroy(guardedOptions(call, { where: { userId: ids }, transaction }));
+        }),
       ),
     );
-    return rows[0]?.n ?? 0;
   }
 
   // ---- internals -------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Caller } from '../identity/caller.js';
 import type { Page } from '../platform/cursor.js';
-import type { TransactionType } from '../platform/models.js';
+
+/** The kinds of ledger entry (the CHECK `credit_transactions_type_known`). */
+export const TRANSACTION_TYPES = ['grant', 'debit', 'refund', 'reset', 'adjustment', 'carryover'] as const;
+export type TransactionType = (typeof TRANSACTION_TYPES)[number];
 
 /** A user's balance as every backend reports it, after any lazy reset that was due. */
 export interface CreditAccount {
@@ -42,8 +45,9 @@ export interface ChargeRequest {
   holdMs?: number;
 }
 
-/** Where a hold stands: open, or its one outcome. */
-export type HoldState = 'held' | 'settled' | 'refunded';
+/** Where a hold stands: open, or its one outcome (the CHECK `credit_holds_state_known`). */
+export const HOLD_STATES = ['held', 'settled', 'refunded'] as const;
+export type HoldState = (typeof HOLD_STATES)[number];
 
 export type ChargeResult =
   | { kind: 'charged'; chargeId: string | null; account: CreditAccount }

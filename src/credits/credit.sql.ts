@@ -248,17 +248,6 @@ INSERT INTO credit_transactions (user_id, transaction_type, amount, "timestamp",
 SELECT user_id, 'grant', available_credits, ${NOW}, 'Initial allowance', available_credits FROM ins
 RETURNING amount`;
 
-/** $1 user id, $2/$3 cursor (microseconds since the epoch, id) or NULLs, $4 rows to read. */
-export const LIST_TRANSACTIONS = `
-SELECT id, transaction_type, amount, balance_after, description, "timestamp",
-       (extract(epoch FROM "timestamp") * 1000000)::bigint::text AS micros
-  FROM credit_transactions
- WHERE user_id = $1
-   AND ($2::bigint IS NULL OR ("timestamp", id) <
-        (to_timestamp(0) + ($2::bigint / 1000000) * interval '1 second' + ($2::bigint % 1000000) * interval '1 microsecond', $3::bigint))
- ORDER BY "timestamp" DESC, id DESC
- LIMIT $4`;
-
 /**
  * $1 cutoff, $2 users per batch. Deletes every entry older than the cutoff of up to $2 users that
  * still have such entries (other than carryovers) and writes each one `carryover` with their sum

@@ -1,5 +1,7 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
+import { deleteExpiredRows } from '../platform/expiry-cleanup.js';
 import { guardedOptions, type StorageGuard } from '../platform/storage-guard.js';
+import { idempotencyModel } from './idempotency.models.js';
 import { DEFAULT_MAX_KEYS_PER_USER, type BeginParams, type BeginResult, type IdempotencyStore, type IdempotencyStoreOptions, type StoredResponse } from './idempotency.store.js';
 
 /**
@@ -150,23 +152,11 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     );
   }
 
-  async cleanupExpired(batchSize = 1000): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const deleted = await this.guard.run('idempotency.cleanup', async (call) => {
-        const rows = await this.sequelize.query<{ n: number }>(
-          `WITH doomed AS (
-             SELECT user_id, key FROM idempotency_keys WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2
-           ), gone AS (
-             DELETE FROM idempotency_keys k USING doomed d WHERE k.user_id = d.user_id AND k.key = d.key RETURNING 1
-           )
-           SELECT count(*)::int AS n FROM gone`,
-          guardedOptions(call, { bind: [this.now(), batchSize], type: QueryTypes.SELECT }),
-        );
-        return rows[0]?.n ?? 0;
-      });
-      total += deleted;
-      if (deleted < batchSize) return total;
-    }
+  cleanupExpired(batchSize = 1000): Promise<number> {
+    return deleteExpiredRows(idempotencyModel(this.sequelize), {
+      batchSize,
+      now: this.now,
+      run: (batch) => this.guard.run('idempotency.cleanup', batch),
+    });
   }
 }

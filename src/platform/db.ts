@@ -3,18 +3,17 @@ import pg from 'pg';
 import type { Config, DbSslMode } from '../config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 import type { Logger } from './logger.js';
-import { defineModels, type Models } from './models.js';
 import { evictOnReadTimeout } from './pg-eviction.js';
 import { deallocateStatements, probeStatements, setStatementMode } from './pooled-query.js';
 import { createReplicaReads, type ReplicaReads } from './replica-reads.js';
 
 /**
- * The database module the rest of the code receives by injection: one Sequelize instance, its
- * models, a readiness probe and a close that also stops the embedded server when there is one.
+ * The database module the rest of the code receives by injection: one Sequelize instance (each
+ * feature defines the models of its own tables on it), a readiness probe and a close that also
+ * stops the embedded server when there is one.
  */
 export interface Database {
   readonly sequelize: Sequelize;
-  readonly models: Models;
   /** The URL in use (the embedded server's when DATABASE_URL is unset). Never log it. */
   readonly url: string;
   readonly embedded: boolean;
@@ -132,14 +131,12 @@ export async function createDatabase(settings: DatabaseSettings, logger: Logger)
   };
   const sequelize = new Sequelize(url, options);
   setStatementMode(sequelize, { prepared: settings.preparedStatements });
-  const models = defineModels(sequelize);
   const replicaReads = createReplicaReads(sequelize, settings, logger);
   const pinBetween = !embeddedServer && poolOptions(settings, false, () => false).max! >= 2;
   let closed: Promise<void> | undefined;
 
   return {
     sequelize,
-    models,
     url,
     embedded: !!embeddedServer,
     replicaReads,

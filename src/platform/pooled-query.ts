@@ -22,6 +22,14 @@ export function statement(name: string, text: string): Statement {
   return { name, text };
 }
 
+/**
+ * A statement sent unnamed whatever the mode: text built per call (a model finder's SQL, values
+ * written into it by Sequelize's query generator) is never prepared, as no one name fits it.
+ */
+export function oneOffStatement(text: string): Statement {
+  return { name: '', text };
+}
+
 interface PgConnection {
   query(config: { name?: string; text: string; values?: unknown[] }): Promise<{ rows: unknown[] }>;
   /** Set here: connections of the embedded database share one backend session, so names carry the connection. */
@@ -56,7 +64,7 @@ export function statementMode(sequelize: Sequelize): StatementMode {
  */
 export async function runStatement<T>(connection: unknown, sql: Statement, values: unknown[], mode: StatementMode): Promise<T[]> {
   const c = connection as PgConnection;
-  if (!mode.prepared) return (await c.query({ text: sql.text, values })).rows as T[];
+  if (!mode.prepared || sql.name === '') return (await c.query({ text: sql.text, values })).rows as T[];
   c.shopassistStatementPrefix ??= `sa${randomBytes(6).toString('hex')}_`;
   return (await c.query({ name: c.shopassistStatementPrefix + sql.name, text: sql.text, values })).rows as T[];
 }

@@ -100,6 +100,39 @@ export function assertKeyPrefix(prefix: string): void {
   if (/[{}]/.test(prefix)) throw new Error(`a Redis key prefix must not contain braces: ${prefix}`);
 }
 
+/** What a store on Redis (the cache, the conversations) is configured with. */
+export interface RedisStoreOptions {
+  /** A single Redis (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES); see redisTarget. */
+  target: RedisTarget;
+  /** Every key the store writes starts with it (no braces). */
+  keyPrefix?: string;
+  /** Gives up on a command after this long (ms); default 500. */
+  commandTimeoutMs?: number;
+  /** Gives up on a new connection after this long (ms); default 1000. */
+  connectTimeoutMs?: number;
+  logger: Logger;
+}
+
+/**
+ * The client of a store on Redis and the prefix of its keys (the store's default unless
+ * configured; checked by assertKeyPrefix), with the stores' common time limits.
+ */
+export async function createStoreClient(
+  options: RedisStoreOptions,
+  store: { purpose: string; defaultKeyPrefix: string },
+): Promise<{ redis: RedisClient; prefix: string }> {
+  const prefix = options.keyPrefix ?? store.defaultKeyPrefix;
+  assertKeyPrefix(prefix);
+  const redis = await createRedisClient({
+    target: options.target,
+    commandTimeoutMs: options.commandTimeoutMs ?? 500,
+    connectTimeoutMs: options.connectTimeoutMs ?? 1000,
+    purpose: store.purpose,
+    logger: options.logger,
+  });
+  return { redis, prefix };
+}
+
 /**
  * Every key matching `pattern`, handed over a page at a time: SCAN on the one Redis, or on each
  * master of a cluster (every master holds its own share of the keys).

@@ -1,6 +1,7 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import { Op, QueryTypes, type Sequelize } from 'sequelize';
 import { guardedOptions, type StorageGuard } from '../platform/storage-guard.js';
 import { retryTransient } from '../platform/transient-retry.js';
+import { rateLimitModel } from './rate-limit.models.js';
 import { windowOf, type RateLimitHit, type RateLimitStore } from './rate-limit.store.js';
 
 /**
@@ -34,13 +35,9 @@ export class PostgresRateLimitStore implements RateLimitStore {
     return { count: rows[0].count, resetsAt: rows[0].window_end };
   }
 
-  async deleteExpired(before: Date): Promise<number> {
-    const rows = await this.guard.run('rateLimit.deleteExpired', (call) =>
-      this.sequelize.query<{ deleted: string }>(
-        `WITH d AS (DELETE FROM rate_limit_counters WHERE window_end < $1 RETURNING 1) SELECT count(*) AS deleted FROM d`,
-        guardedOptions(call, { bind: [before], type: QueryTypes.SELECT }),
-      ),
+  deleteExpired(before: Date): Promise<number> {
+    return this.guard.run('rateLimit.deleteExpired', (call) =>
+      rateLimitModel(this.sequelize).destroy(guardedOptions(call, { where: { windowEnd: { [Op.lt]: before } } })),
     );
-    return Number(rows[0].deleted);
   }
 }

@@ -93,6 +93,19 @@ export function consentRepositoryContract(name: string, make: (clock: TestClock)
       expect(none.items.map((c) => c.userId)).toEqual(['user-5', 'user-3', 'user-1']);
     });
 
+    it('pages through user ids holding quotes and backslashes like any other (the cursor carries them)', async () => {
+      const ids = [`o'neil`, `back\\slash`, `quote"d`, `semi';--`];
+      for (const u of ids) await repo.record(u, { termsAccepted: true, marketingConsent: false }); // one instant
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await repo.list({ limit: 1, cursor });
+        seen.push(...page.items.map((c) => c.userId));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(seen).toEqual([...ids].sort().reverse());
+    });
+
     it('refuses a cursor it did not make', async () => {
       await expect(repo.list({ limit: 5, cursor: 'garbage!' })).rejects.toBeInstanceOf(InvalidCursorError);
       await expect(repo.list({ limit: 5, cursor: Buffer.from('[1,2]').toString('base64url') })).rejects.toBeInstanceOf(InvalidCursorError);

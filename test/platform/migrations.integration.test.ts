@@ -2,7 +2,13 @@ import { QueryTypes, Sequelize } from 'sequelize';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator } from '../../src/platform/migrator.js';
-import { defineModels } from '../../src/platform/models.js';
+import { cacheModel } from '../../src/cache/cache.models.js';
+import { catalogModels } from '../../src/catalog/catalog.models.js';
+import { consentModel } from '../../src/consent/consent.models.js';
+import { conversationModel } from '../../src/conversations/conversation.models.js';
+import { creditModels } from '../../src/credits/credit.models.js';
+import { idempotencyModel } from '../../src/idempotency/idempotency.models.js';
+import { rateLimitModel } from '../../src/rate-limit/rate-limit.models.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 let testDb: TestDatabase;
@@ -172,17 +178,68 @@ describe('migrations', () => {
   });
 
   it('has typed models that read and write each table as migrated', async () => {
-    const m = defineModels(sequelize);
+    const m = { ...creditModels(sequelize), ...catalogModels(sequelize) };
+    const UserConsent = consentModel(sequelize);
+    const QueryCache = cacheModel(sequelize);
+    const Conversation = conversationModel(sequelize);
+    const IdempotencyKey = idempotencyModel(sequelize);
+    const RateLimitCounter = rateLimitModel(sequelize);
     const now = new Date('2026-11-22T12:00:00.000Z');
+    const later = new Date(Date.now() + 60_000);
     await m.UserCredit.create({ userId: 'model-user', isGuest: false, availableCredits: 3, maxCredits: 100, lastResetTimestamp: now });
     const entry = await m.CreditTransaction.create({ userId: 'model-user', transactionType: 'grant', amount: 3, description: 'Initial allowance', balanceAfter: 3, idempotencyKey: null });
-    await m.UserConsent.create({ userId: 'model-user', termsAccepted: true, marketingConsent: false });
-    await m.QueryCache.create({ queryHash: 'model-hash', result: { answer: 'ok', n: [1, 2.5] }, expiresAt: new Date(Date.now() + 60_000) });
+    await m.CreditHold.create({ debitId: entry.id, userId: 'model-user', amount: 1, createdAt: now, expiresAt: later });
+    await UserConsent.create({ userId: 'model-user', termsAccepted: true, marketingConsent: false });
+    await QueryCache.create({ queryHash: 'model-hash', result: { answer: 'ok', n: [1, 2.5] }, expiresAt: later });
+    const turn = { query: 'boots', resolvedQuery: { query: 'boots', filters: {} }, productIds: ['p-1'], prices: [10], createdAt: now.toISOString() };
+    await Conversation.create({ conversationId: 'model-conv', userId: 'model-user', turns: [turn], expiresAt: later });
+    await IdempotencyKey.create({ userId: 'model-user', key: 'k', requestHash: 'h', status: 'completed', response: { ok: true }, attempt: 'a', chargeToken: 't', lockedUntil: later, expiresAt: later });
+    await RateLimitCounter.create({ key: 'model-key', windowStart: now, windowEnd: later, count: 1 });
+    await m.Product.create({ generation: '1', id: 'p-1', name: 'Boot', brand: 'B', category: 'boots', price: '99.50', currency: 'USD', rating: 4.5, url: null, imageUrl: null, contentHash: 'x'.repeat(64) });
+    await m.CatalogState.create({ generation: '1', version: 'v'.repeat(64), productCount: 1 });
 
     expect((await m.UserCredit.findByPk('model-user'))?.toJSON()).toMatchObject({ isGuest: false, availableCredits: 3, maxCredits: 100, lastResetTimestamp: now });
     expect((await m.CreditTransaction.findByPk(entry.id))?.toJSON()).toMatchObject({ transactionType: 'grant', amount: 3, balanceAfter: 3, idempotencyKey: null });
-    expect((await m.UserConsent.findByPk('model-user'))?.toJSON()).toMatchObject({ termsAccepted: true, marketingConsent: false, timestamp: expect.any(Date) });
-    expect((await m.QueryCache.findByPk('model-hash'))?.result).toEqual({ answer: 'ok', n: [1, 2.5] });
+    expect((await m.CreditHold.findByPk(entry.id))?.toJSON()).toMatchObject({ userId: 'model-user', amount: 1, state: 'held', settledAt: null, refundedAt: null });
+    expect((await UserConsent.findByPk('model-user'))?.toJSON()).toMatchObject({ termsAccepted: true, marketingConsent: false, timestamp: expect.any(Date) });
+    expect((await QueryCache.findByPk('model-hash'))?.result).toEqual({ answer: 'ok', n: [1, 2.5] });
+    expect((await Conversation.findByPk('model-conv'))?.turns).toEqual([turn]);
+    expect((await IdempotencyKey.findOne({ where: { userId: 'model-user', key: 'k' } }))?.response).toEqual({ ok: true });
+    expect((await RateLimitCounter.findByPk('model-key'))?.count).toBe(1);
+    expect((await m.Product.findOne({ where: { generation: '1', id: 'p-1' } }))?.toJSON()).toMatchObject({ price: '99.50', tags: [], inStock: true, rating: 4.5 });
+    expect((await m.CatalogState.findOne())?.productCount).toBe(1);
+  });
+
+  it("mirrors each CHECK constraint as a model validation: the model refuses what the table would", async () => {
+    const m = { ...creditModels(sequelize), ...catalogModels(sequelize) };
+    const now = new Date('2026-11-22T12:00:00.000Z');
+    const later = new Date('2026-11-22T13:00:00.000Z');
+    const refused = (p: Promise<unknown>) => expect(p).rejects.toThrow(/Validation/);
+    const turn = { query: 'q', resolvedQuery: { query: 'q', filters: {} }, productIds: [], prices: [], createdAt: now.toISOString() };
+    await refused(m.UserCredit.build({ userId: 'v', isGuest: true, availableCredits: -1, maxCredits: 1, lastResetTimestamp: now }).validate());
+    await refused(m.UserCredit.build({ userId: 'v', isGuest: true, availableCredits: 0, maxCredits: 0, lastResetTimestamp: now }).validate());
+    await refused(m.CreditTransaction.build({ userId: 'v', transactionType: 'gift' as never, amount: 1, description: null, balanceAfter: 1, idempotencyKey: null }).validate());
+    await refused(m.CreditTransaction.build({ userId: 'v', transactionType: 'grant', amount: 0, description: null, balanceAfter: 1, idempotencyKey: null }).validate());
+    await refused(m.CreditTransaction.build({ userId: 'v', transactionType: 'debit', amount: -1, description: null, balanceAfter: -1, idempotencyKey: null }).validate());
+    await refused(m.CreditHold.build({ debitId: '1', userId: 'v', amount: 0, createdAt: now, expiresAt: later }).validate());
+    await refused(m.CreditHold.build({ debitId: '1', userId: 'v', amount: 1, createdAt: later, expiresAt: now }).validate());
+    await refused(m.CreditHold.build({ debitId: '1', userId: 'v', amount: 1, state: 'settled', createdAt: now, expiresAt: later }).validate());
+    await refused(m.CreditHold.build({ debitId: '1', userId: 'v', amount: 1, state: 'held', createdAt: now, expiresAt: later, refundedAt: later }).validate());
+    await refused(cacheModel(sequelize).build({ queryHash: 'h', result: {}, cachedAt: later, expiresAt: now }).validate());
+    await refused(conversationModel(sequelize).build({ conversationId: 'c', userId: 'v', turns: [], expiresAt: later }).validate());
+    await refused(conversationModel(sequelize).build({ conversationId: 'c', userId: 'v', turns: Array.from({ length: 21 }, () => turn), expiresAt: later }).validate());
+    await refused(conversationModel(sequelize).build({ conversationId: 'c', userId: 'v', turns: [turn], updatedAt: later, expiresAt: now }).validate());
+    await refused(idempotencyModel(sequelize).build({ userId: 'v', key: 'k', requestHash: 'h', status: 'done' as never, response: {}, attempt: 'a', chargeToken: 't', lockedUntil: now, expiresAt: later }).validate());
+    await refused(idempotencyModel(sequelize).build({ userId: 'v', key: 'k', requestHash: 'h', status: 'completed', response: null, attempt: 'a', chargeToken: 't', lockedUntil: now, expiresAt: later }).validate());
+    await refused(rateLimitModel(sequelize).build({ key: 'k', windowStart: now, windowEnd: later, count: 0 }).validate());
+    await refused(rateLimitModel(sequelize).build({ key: 'k', windowStart: later, windowEnd: now, count: 1 }).validate());
+    const product = { generation: '1', id: 'p', name: 'n', brand: 'b', category: 'c', currency: 'USD', url: null, imageUrl: null, contentHash: 'x'.repeat(64) };
+    await refused(m.Product.build({ ...product, price: '-1', rating: null }).validate());
+    await refused(m.Product.build({ ...product, price: '1', rating: 5.5 }).validate());
+    await refused(m.CatalogState.build({ generation: '1', version: 'v', productCount: -1 }).validate());
+    // And what the table accepts, the model accepts.
+    await expect(m.CreditHold.build({ debitId: '1', userId: 'v', amount: 1, state: 'refunded', createdAt: now, expiresAt: later, refundedAt: later, settledAt: null }).validate()).resolves.toBeDefined();
+    await expect(m.Product.build({ ...product, price: '0', rating: null }).validate()).resolves.toBeDefined();
   });
 
   it('keeps an idempotency key unique per user (23505), but not across users', async () => {
