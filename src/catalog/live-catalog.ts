@@ -27,9 +27,11 @@ async function buildView(snapshot: CatalogSnapshot, source: string): Promise<Cat
 /**
  * The catalog this process answers from, kept up to date with the store. A change is noticed by
  * notification (LISTEN/NOTIFY on PostgreSQL) or, where notifications are lost, by polling the
- * version every half CATALOG_REFRESH_SECONDS. The new catalog is read in one snapshot and its
- * index built in slices between requests; until it is ready the current one keeps answering,
- * then one assignment swaps them, so every answer reads one whole catalog.
+ * version every half CATALOG_REFRESH_SECONDS. Single-product changes are read from the store
+ * (what changed since this process's catalog, in one snapshot) and make the next index from the
+ * current one, sharing all they leave alone; a whole-catalog upload is read in one snapshot and
+ * its index built in slices between requests. Until the new index is ready the current one keeps
+ * answering, then one assignment swaps them, so every answer reads one whole catalog.
  */
 export class LiveCatalog implements CatalogIndex {
   private running: Promise<void> | undefined;
