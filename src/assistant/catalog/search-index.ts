@@ -127,9 +127,9 @@ export class SearchIndex {
           return;
         }
         const { docs } = postings;
-        const tail = lowerBoundInt(docs, range.tail);
+        const tail = lowerBound(docs, range.tail);
         if (range.from < range.to) {
-          count = accumulate(scratch, postings, lowerBoundInt(docs, range.from), Math.min(tail, lowerBoundInt(docs, range.to)), weight * times, word, cover, count, range.residual);
+          count = accumulate(scratch, postings, lowerBound(docs, range.from), Math.min(tail, lowerBound(docs, range.to)), weight * times, word, cover, count, range.residual);
         }
         count = accumulate(scratch, postings, tail, docs.length, weight * times, word, cover, count, options.accepts);
       };
@@ -230,18 +230,8 @@ function accumulate(
   return count;
 }
 
-function lowerBoundInt(sorted: Int32Array, value: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function lowerBound(sorted: string[], value: string): number {
+/** The first position in `sorted` whose item is not below `value`. */
+function lowerBound<T extends string | number>(sorted: ArrayLike<T>, value: T): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
