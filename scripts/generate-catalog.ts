@@ -14,23 +14,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CatalogProductInput } from '../src/assistant/catalog/catalog.js';
 
 const SEED = 20261122;
 
-interface Product {
-  id: string;
-  name: string;
-  brand: string;
-  category: string;
-  price: number;
-  currency: string;
-  description: string;
-  tags: string[];
-  rating: number;
-  url?: string;
-  imageUrl?: string;
-  inStock?: boolean;
-}
+/** Every generated product has a rating. */
+type Product = CatalogProductInput & { rating: number };
 
 /** mulberry32: a tiny, well-distributed seeded PRNG. */
 function seeded(seed: number) {

@@ -6,7 +6,7 @@ import { connectionOptions, type DatabaseSettings } from '../platform/db.js';
 import { StorageUnavailableError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { PostgresJobLock } from '../maintenance/job-lock.js';
-import type { CatalogSnapshot, CatalogStore, CatalogSummary, ProductChange } from './catalog.store.js';
+import type { CatalogBase, CatalogDelta, CatalogSnapshot, CatalogStore, CatalogSummary, ProductChange } from './catalog.store.js';
 
 /** Any constant shared by every process of this app: the key of the whole-catalog upload lock. */
 const REPLACE_LOCK_KEY = 724_311_003;
@@ -21,23 +21,14 @@ const VERSION_SQL = `
          encode(sha256(convert_to(coalesce(string_agg(content_hash::text, '' ORDER BY id COLLATE "C"), ''), 'UTF8')), 'hex') AS version
     FROM products WHERE generation = $1`;
 
-const COLUMNS = 'id, name, brand, category, price::float8 AS price, currency, description, tags, rating, url, image_url, in_stock';
-const P_COLUMNS = 'p.id, p.name, p.brand, p.category, p.price::float8 AS price, p.currency, p.description, p.tags, p.rating, p.url, p.image_url, p.in_stock';
+/** The product columns under the product's own field names (see ProductRow). */
+const columns = (p: string) =>
+  `${p}id, ${p}name, ${p}brand, ${p}category, ${p}price::float8 AS price, ${p}currency, ${p}description, ${p}tags, ${p}rating, ${p}url, ${p}image_url AS "imageUrl", ${p}in_stock AS "inStock"`;
+const COLUMNS = columns('');
+const P_COLUMNS = columns('p.');
 
-interface ProductRow {
-  id: string;
-  name: string;
-  brand: string;
-  category: string;
-  price: number;
-  currency: string;
-  description: string;
-  tags: string[];
-  rating: number | null;
-  url: string | null;
-  image_url: string | null;
-  in_stock: boolean;
-}
+/** A product as selected: its own fields, null where an optional one is absent. */
+type ProductRow = { [K in keyof CatalogProduct]-?: undefined extends CatalogProduct[K] ? Exclude<CatalogProduct[K], undefined> | null : CatalogProduct[K] };
 
 interface StateRow {
   generation: string;
@@ -46,21 +37,11 @@ interface StateRow {
   updated_at: Date;
 }
 
-function toProduct(row: ProductRow): CatalogProduct {
-  const p: CatalogProduct = {
-    id: row.id,
-    name: row.name,
-    brand: row.brand,
-    category: row.category,
-    price: row.price,
-    currency: row.currency,
-    description: row.description,
-    tags: row.tags,
-    inStock: row.in_stock,
-  };
-  if (row.rating !== null) p.rating = row.rating;
-  if (row.url !== null) p.url = row.url;
-  if (row.image_url !== null) p.imageUrl = row.image_url;
+function toProduct({ rating, url, imageUrl, ...required }: ProductRow): CatalogProduct {
+  const p: CatalogProduct = required;
+  if (rating !== null) p.rating = rating;
+  if (url !== null) p.url = url;
+  if (imageUrl !== null) p.imageUrl = imageUrl;
   return Object.freeze(p);
 }
 
@@ -68,31 +49,15 @@ const toSummary = (row: StateRow): CatalogSummary => ({ version: row.version, pr
 
 /** One batch as JSON for `jsonb_to_recordset`: a single parameter, however many products. */
 function batchJson(products: CatalogProduct[]): string {
-  return JSON.stringify(
-    products.map((p) => ({
-      id: p.id,
-      name: p.name,
-      brand: p.brand,
-      category: p.category,
-      price: p.price,
-      currency: p.currency,
-      description: p.description,
-      tags: p.tags,
-      rating: p.rating ?? null,
-      url: p.url ?? null,
-      image_url: p.imageUrl ?? null,
-      in_stock: p.inStock,
-      content_hash: productHash(p),
-    })),
-  );
+  return JSON.stringify(products.map((p) => ({ ...p, rating: p.rating ?? null, url: p.url ?? null, imageUrl: p.imageUrl ?? null, content_hash: productHash(p) })));
 }
 
 const INSERT_SQL = `
   INSERT INTO products (generation, id, name, brand, category, price, currency, description, tags, rating, url, image_url, in_stock, content_hash)
   SELECT $1, r.id, r.name, r.brand, r.category, r.price, r.currency, r.description,
-         ARRAY(SELECT jsonb_array_elements_text(r.tags)), r.rating, r.url, r.image_url, r.in_stock, r.content_hash
+         ARRAY(SELECT jsonb_array_elements_text(r.tags)), r.rating, r.url, r."imageUrl", r."inStock", r.content_hash
     FROM jsonb_to_recordset($2::jsonb) AS r(id text, name text, brand text, category text, price numeric, currency text, description text,
-                                          tags jsonb, rating float8, url text, image_url text, in_stock boolean, content_hash text)`;
+                                          tags jsonb, rating float8, url text, "imageUrl" text, "inStock" boolean, content_hash text)`;
 
 /**
  * The catalog in PostgreSQL (see migrations/202612031300-create-products.ts). Bulk work runs on
@@ -128,8 +93,8 @@ export class PostgresCatalogStore implements CatalogStore {
   async load(): Promise<CatalogSnapshot | undefined> {
     return this.guard(async () => {
       // One statement, one snapshot: the products are exactly those of the version read with them.
-      const { rows } = await this.pool.query<ProductRow & { s_version: string; s_count: number; s_updated_at: Date }>(
-        `SELECT ${P_COLUMNS}, s.version AS s_version, s.product_count AS s_count, s.updated_at AS s_updated_at
+      const { rows } = await this.pool.query<ProductRow & { content_hash: string; s_generation: string; s_version: string; s_count: number; s_updated_at: Date }>(
+        `SELECT ${P_COLUMNS}, p.content_hash, s.generation::text AS s_generation, s.version AS s_version, s.product_count AS s_count, s.updated_at AS s_updated_at
            FROM catalog_state s JOIN products p ON p.generation = s.generation
           ORDER BY p.id COLLATE "C"`,
       );
@@ -138,8 +103,36 @@ export class PostgresCatalogStore implements CatalogStore {
         return summary && summary.products === 0 ? { summary, products: [] } : summary ? this.load() : undefined;
       }
       const first = rows[0];
-      return { summary: { version: first.s_version, products: first.s_count, updatedAt: first.s_updated_at }, products: rows.map(toProduct) };
+      return {
+        summary: { version: first.s_version, products: first.s_count, updatedAt: first.s_updated_at },
+        products: rows.map(({ content_hash: _hash, s_generation: _generation, s_version: _version, s_count: _count, s_updated_at: _updatedAt, ...product }) => toProduct(product)),
+        base: { generation: first.s_generation, hashes: new Map(rows.map((r) => [r.id, r.content_hash])) },
+      };
     });
+  }
+
+  async changesSince(base: CatalogBase, max: number): Promise<CatalogDelta | undefined> {
+    return this.guard(() =>
+      // Three statements, one snapshot: the hashes, the changed products and the version agree.
+      this.transaction('REPEATABLE READ READ ONLY', async (client) => {
+        const state = (await client.query<StateRow>('SELECT generation::text AS generation, version, product_count, updated_at FROM catalog_state')).rows[0];
+        if (!state || state.generation !== base.generation) return undefined;
+        const { rows } = await client.query<{ id: string; content_hash: string }>('SELECT id, content_hash FROM products WHERE generation = $1', [state.generation]);
+        const hashes = new Map<string, string>();
+        const changed: string[] = [];
+        for (const { id, content_hash } of rows) {
+          hashes.set(id, content_hash);
+          if (base.hashes.get(id) !== content_hash) changed.push(id);
+        }
+        const deleted: string[] = [];
+        if (hashes.size - changed.length !== base.hashes.size) for (const id of base.hashes.keys()) if (!hashes.has(id)) deleted.push(id);
+        if (changed.length + deleted.length > max) return undefined;
+        const put = changed.length
+          ? (await client.query<ProductRow>(`SELECT ${COLUMNS} FROM products WHERE generation = $1 AND id = ANY($2::text[]) ORDER BY id COLLATE "C"`, [state.generation, changed])).rows.map(toProduct)
+          : [];
+        return { summary: toSummary(state), base: { generation: state.generation, hashes }, put, deleted };
+      }),
+    );
   }
 
   async replace(fill: (add: (batch: CatalogProduct[]) => Promise<void>) => Promise<boolean>): Promise<CatalogSummary | undefined> {

@@ -14,6 +14,27 @@ export interface CatalogSnapshot {
   summary: CatalogSummary;
   /** In id order (UTF-8 byte order), validated and normalised when they were written. */
   products: CatalogProduct[];
+  /**
+   * Where the store can tell single-product changes apart (see `changesSince`): the catalog's
+   * generation (a whole-catalog upload starts a new one) and each product's content hash by id.
+   */
+  base?: CatalogBase;
+}
+
+/** A catalog as a process last read it: enough to ask the store what changed since. */
+export interface CatalogBase {
+  generation: string;
+  hashes: ReadonlyMap<string, string>;
+}
+
+/** The single-product changes from one catalog version to the next, read in one snapshot. */
+export interface CatalogDelta {
+  summary: CatalogSummary;
+  base: CatalogBase;
+  /** New and replaced products. */
+  put: CatalogProduct[];
+  /** Ids of the products gone. */
+  deleted: string[];
 }
 
 /** What a single-product change does, decided from the product as it is (undefined: none). */
@@ -38,6 +59,12 @@ export interface CatalogStore {
   load(): Promise<CatalogSnapshot | undefined>;
   replace(fill: (add: (batch: CatalogProduct[]) => Promise<void>) => Promise<boolean>): Promise<CatalogSummary | undefined>;
   change(id: string, decide: (current: CatalogProduct | undefined) => ProductChange): Promise<{ product: CatalogProduct | undefined; summary: CatalogSummary }>;
+  /**
+   * The products changed since `base` (a snapshot's `base`), in one snapshot; `undefined` when
+   * the catalog was replaced whole since (another generation) or more than `max` products
+   * changed: then `load()` is the cheaper read. A store without it is always read whole.
+   */
+  changesSince?(base: CatalogBase, max: number): Promise<CatalogDelta | undefined>;
   /**
    * Calls `listener` when another process (or this one) may have changed the catalog; resolves a
    * function that stops listening. A store without notifications resolves a no-op: the live

@@ -1,8 +1,16 @@
-import { makeCatalog } from '../assistant/catalog/catalog.js';
+import { changedCatalog, makeCatalog } from '../assistant/catalog/catalog.js';
 import type { CatalogIndex, CatalogView } from '../assistant/catalog/catalog-index.js';
 import { CatalogSearch } from '../assistant/catalog/catalog-search.js';
 import type { Logger } from '../platform/logger.js';
-import type { CatalogSnapshot, CatalogStore } from './catalog.store.js';
+import type { CatalogBase, CatalogSnapshot, CatalogStore } from './catalog.store.js';
+
+/**
+ * Single-product changes are applied to the current index when at most this share of the
+ * catalog changed since its last whole build (at least MIN_CHANGES products); beyond it the
+ * catalog is read and indexed whole, which also renews the scoring statistics.
+ */
+const MAX_DRIFT = 0.05;
+const MIN_CHANGES = 50;
 
 export interface LiveCatalogSettings {
   /** Every process answers from a changed catalog within this many seconds (CATALOG_REFRESH_SECONDS). */
@@ -19,9 +27,11 @@ async function buildView(snapshot: CatalogSnapshot, source: string): Promise<Cat
 /**
  * The catalog this process answers from, kept up to date with the store. A change is noticed by
  * notification (LISTEN/NOTIFY on PostgreSQL) or, where notifications are lost, by polling the
- * version every half CATALOG_REFRESH_SECONDS. The new catalog is read in one snapshot and its
- * index built in slices between requests; until it is ready the current one keeps answering,
- * then one assignment swaps them, so every answer reads one whole catalog.
+ * version every half CATALOG_REFRESH_SECONDS. Single-product changes are read from the store
+ * (what changed since this process's catalog, in one snapshot) and make the next index from the
+ * current one, sharing all they leave alone; a whole-catalog upload is read in one snapshot and
+ * its index built in slices between requests. Until the new index is ready the current one keeps
+ * answering, then one assignment swaps them, so every answer reads one whole catalog.
  */
 export class LiveCatalog implements CatalogIndex {
   private running: Promise<void> | undefined;
@@ -33,6 +43,8 @@ export class LiveCatalog implements CatalogIndex {
   private constructor(
     private readonly store: CatalogStore,
     private view: CatalogView,
+    /** What the store needs to tell this view's catalog apart from its next version. */
+    private base: CatalogBase | undefined,
     private readonly source: string,
     private readonly logger: Logger,
   ) {}
@@ -41,7 +53,7 @@ export class LiveCatalog implements CatalogIndex {
   static async open(store: CatalogStore, settings: LiveCatalogSettings, logger: Logger, source = 'database'): Promise<LiveCatalog> {
     const snapshot = await store.load();
     if (!snapshot) throw new Error('There is no catalog in the store to answer from.');
-    const live = new LiveCatalog(store, await buildView(snapshot, source), source, logger);
+    const live = new LiveCatalog(store, await buildView(snapshot, source), snapshot.base, source, logger);
     if (store.writable) {
       const every = Math.max(250, (settings.refreshSeconds * 1000) / 2);
       live.timer = setInterval(() => live.refreshQuietly(), every);
@@ -85,14 +97,38 @@ export class LiveCatalog implements CatalogIndex {
     const summary = await this.store.summary();
     if (this.closed || !summary || summary.version === this.view.catalog.hash) return;
     const started = performance.now();
+    if (await this.applyChanges(started)) return;
     const snapshot = await this.store.load();
     if (this.closed || !snapshot || snapshot.summary.version === this.view.catalog.hash) return;
     const view = await buildView(snapshot, this.source);
     if (this.closed) return;
+    this.swap(view, snapshot.base, started, false);
+  }
+
+  /**
+   * Single-product changes since the current view: a new view whose index shares all the
+   * products did not change, made while the current one answers. False when the store cannot
+   * tell (a whole-catalog upload, too many changes): then the catalog is read whole.
+   */
+  private async applyChanges(started: number): Promise<boolean> {
+    const { base, view } = this;
+    const max = Math.max(MIN_CHANGES, view.catalog.products.length * MAX_DRIFT) - view.search.drift * view.catalog.products.length;
+    if (!base || !this.store.changesSince || max <= 0) return false;
+    const delta = await this.store.changesSince(base, max);
+    if (this.closed || !delta) return false;
+    if (delta.summary.version !== view.catalog.hash && this.view === view) {
+      const catalog = changedCatalog(view.catalog, delta, delta.summary.version);
+      this.swap({ catalog, search: view.search.withChanges(catalog, delta) }, delta.base, started, true);
+    }
+    return true;
+  }
+
+  private swap(view: CatalogView, base: CatalogBase | undefined, started: number, incremental: boolean): void {
     const previous = this.view.catalog.hash;
     this.view = view;
+    this.base = base;
     this.logger.info(
-      { catalogVersion: view.catalog.hash, previousVersion: previous, products: view.catalog.products.length, ms: Math.round(performance.now() - started) },
+      { catalogVersion: view.catalog.hash, previousVersion: previous, products: view.catalog.products.length, incremental, ms: Math.round(performance.now() - started) },
       'catalog refreshed',
     );
   }

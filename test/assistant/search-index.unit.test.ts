@@ -1,7 +1,8 @@
 import MiniSearch from 'minisearch';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog, type Catalog } from '../../src/assistant/catalog/catalog.js';
-import { SearchIndex } from '../../src/assistant/catalog/search-index.js';
+import type { SearchIndex } from '../../src/assistant/catalog/search-index.js';
+import { SearchIndexBuilder } from '../../src/assistant/catalog/search-index-builder.js';
 import { processTerm, termsOf, tokenize } from '../../src/assistant/catalog/terms.js';
 
 /**
@@ -29,9 +30,9 @@ beforeAll(async () => {
     },
   });
   library.addAll(catalog.products.map((p) => ({ ...p, tags: p.tags.join(' ') })));
-  index = new SearchIndex(catalog.products.length);
-  for (const p of catalog.products) index.add({ name: p.name, brand: p.brand, category: p.category, description: p.description, tags: p.tags.join(' ') });
-  index.finishNow();
+  const builder = new SearchIndexBuilder();
+  for (const p of catalog.products) builder.add({ name: p.name, brand: p.brand, category: p.category, description: p.description, tags: p.tags.join(' ') });
+  index = builder.finishNow();
 });
 
 const QUESTIONS = [
@@ -56,7 +57,7 @@ describe('the catalog index against MiniSearch', () => {
       const terms = tokenize(question).flatMap((t) => processTerm(t) ?? []);
       const matches = index.search(terms, { prefix: (t) => t.length >= 4, fuzzy: (t) => t.length >= 6 && !index.has(t), accepts: () => true });
       const actual = new Map<string, number>();
-      for (let i = 0; i < matches.count; i++) actual.set(catalog.products[matches.docs[i]].id, matches.scores[matches.docs[i]]);
+      for (let i = 0; i < matches.count; i++) actual.set(catalog.products[matches.docs[i]].id, matches.scores[i]);
       expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
       for (const [id, score] of expected) expect(actual.get(id)).toBeCloseTo(score, 9);
     });

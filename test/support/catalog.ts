@@ -1,19 +1,8 @@
+import type { CatalogProductInput } from '../../src/assistant/catalog/catalog.js';
+
 /** Small catalogs for the catalog tests: products that differ in whatever a test needs. */
 
-export interface TestProduct {
-  id: string;
-  name: string;
-  brand: string;
-  category: string;
-  price: number;
-  currency: string;
-  description?: string;
-  tags?: string[];
-  rating?: number;
-  url?: string;
-  imageUrl?: string;
-  inStock?: boolean;
-}
+export type TestProduct = CatalogProductInput;
 
 /** `n` kettles of one brand at one price: a catalog whose every answer shows which upload it came from. */
 export function kettles(n: number, brand: string, price: number): TestProduct[] {

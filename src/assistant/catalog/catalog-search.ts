@@ -1,8 +1,13 @@
+// Over 300 lines: one immutable search holds the product numbering, the flat filter arrays and
+// the index together, and both of its ways to be made (whole, or from the last one and a change)
+// must keep them in step; the ranking's helpers are apart in ranking.ts.
 import type { ProductFilters } from '../providers/provider.js';
 import type { Catalog, CatalogProduct } from './catalog.js';
 import { parseQueryHints } from './query-hints.js';
-import { SearchIndex, type Matches } from './search-index.js';
-import { processTerm, termsOf, tokenize } from './terms.js';
+import type { IndexedFields, Matches, SearchIndex, SearchOptions } from './search-index.js';
+import { SearchIndexBuilder } from './search-index-builder.js';
+import { cheaperFirst, effectiveFilters, HEAD_WEIGHT, headTerm, topK } from './ranking.js';
+import { processTerm, tokenize } from './terms.js';
 
 export interface CatalogHit {
   product: CatalogProduct;
@@ -32,21 +37,69 @@ export const normalizeLabel = (s: string) => s.normalize('NFC').trim().toLowerCa
 
 const round3 = (n: number) => Math.round(Math.min(1, Math.max(0, n)) * 1000) / 1000;
 
+/** A product's stock value once it left the catalog (never equal to a filter's 0 or 1). */
+const GONE = 2;
+
+interface Facets {
+  prices: Float64Array;
+  stock: Uint8Array;
+  categories: Int32Array;
+  brands: Int32Array;
+}
+
+function growFacets(from: Facets | undefined, capacity: number): Facets {
+  const to: Facets = { prices: new Float64Array(capacity), stock: new Uint8Array(capacity), categories: new Int32Array(capacity), brands: new Int32Array(capacity) };
+  if (from) {
+    const n = Math.min(capacity, from.prices.length);
+    to.prices.set(from.prices.subarray(0, n));
+    to.stock.set(from.stock.subarray(0, n));
+    to.categories.set(from.categories.subarray(0, n));
+    to.brands.set(from.brands.subarray(0, n));
+  }
+  return to;
+}
+
+const fieldsOf = (p: CatalogProduct): IndexedFields => ({ name: p.name, brand: p.brand, category: p.category, description: p.description, tags: p.tags.join(' ') });
+
+/** What changed in a catalog since the one a search was built over: products put (new or replaced) and ids gone. */
+export interface CatalogChanges {
+  put: readonly CatalogProduct[];
+  deleted: readonly string[];
+}
+
 /**
- * Full-text product search over one catalog (BM25+, see search-index.ts). The index is built
- * once; a search is in-process and synchronous. Ranking: matches that contain more of the
- * question's words come first, then the BM25 score (name counts most, then tags, category and
- * brand, then the description); a "budget" question tilts the order towards cheaper products.
+ * Full-text product search over one catalog (BM25+, see search-index.ts). A search is in-process
+ * and synchronous, and a CatalogSearch never changes once made: `withChanges` makes the search
+ * of the next catalog sharing all it can, while this one keeps answering. Ranking: matches that
+ * cover more of the question come first (the thing asked for counts double, a word found only in
+ * a description a quarter), then the BM25 score (name counts most, then tags, category and brand,
+ * then the description); a "budget" question tilts the order towards cheaper products.
  */
 export class CatalogSearch {
-  private readonly index: SearchIndex;
-  /** Per product number: price, in stock (1/0), category and brand label numbers. */
-  private readonly facets: { prices: Float64Array; stock: Uint8Array; categories: Int32Array; brands: Int32Array };
+  /** How many searches were built whole from a catalog (the rest were made by `withChanges`). */
+  static wholeBuilds = 0;
+
+  private index!: SearchIndex;
+  /** Per product number: price, in stock (1/0, GONE once removed), category and brand label numbers. */
+  private facets: Facets;
   /** Normalised category and brand labels, numbered. */
-  private readonly labelIds = new Map<string, number>();
-  private added = 0;
-  /** Each search's relevance per match, reused (a search is synchronous). */
-  private readonly relevance: Float64Array;
+  private labelIds = new Map<string, number>();
+  /** Product number → product (removed and replaced products stay, marked GONE in the facets). */
+  private byDoc: CatalogProduct[] = [];
+  /** Id → product number: as built, then the changes since. */
+  private docOfBuilt = new Map<string, number>();
+  private docOfChanged = new Map<string, number>();
+  /** Products added or marked gone since the last whole build (their scores use its statistics). */
+  private drifted = 0;
+  /**
+   * The whole build numbers products in stock first, each part by price, so a question's stock
+   * and price filters are one range of product numbers: [0, inStock) in stock, [inStock, sorted)
+   * sold out. Products added since are numbered from `sorted` on and checked one by one.
+   */
+  private sorted = 0;
+  private inStock = 0;
+  /** Each search's relevance per match, shared by one lineage (a search is synchronous). */
+  private relevance: { values: Float64Array };
 
   /**
    * Builds the whole index synchronously. `deferred`: builds nothing yet (see `CatalogSearch.build`,
@@ -57,12 +110,13 @@ export class CatalogSearch {
     deferred = false,
   ) {
     const n = catalog.products.length;
-    this.index = new SearchIndex(n);
-    this.facets = { prices: new Float64Array(n), stock: new Uint8Array(n), categories: new Int32Array(n), brands: new Int32Array(n) };
-    this.relevance = new Float64Array(n);
+    this.facets = growFacets(undefined, n);
+    this.relevance = { values: new Float64Array(n) };
     if (!deferred) {
-      this.add(catalog.products);
-      this.index.finishNow();
+      const builder = new SearchIndexBuilder();
+      this.add(builder, this.ordered());
+      this.index = builder.finishNow();
+      CatalogSearch.wholeBuilds++;
     }
   }
 
@@ -73,24 +127,113 @@ export class CatalogSearch {
    */
   static async build(catalog: Catalog, sliceSize = 2000): Promise<CatalogSearch> {
     const search = new CatalogSearch(catalog, true);
+    const builder = new SearchIndexBuilder();
     const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
-    for (let i = 0; i < catalog.products.length; i += sliceSize) {
-      search.add(catalog.products.slice(i, i + sliceSize));
+    const ordered = search.ordered();
+    for (let i = 0; i < ordered.length; i += sliceSize) {
+      search.add(builder, ordered.slice(i, i + sliceSize));
       await pause();
     }
-    await search.index.finish(pause);
+    search.index = await builder.finish(pause);
+    CatalogSearch.wholeBuilds++;
     return search;
   }
 
-  private add(products: readonly CatalogProduct[]): void {
-    for (const p of products) {
-      this.index.add({ name: p.name, brand: p.brand, category: p.category, description: p.description, tags: p.tags.join(' ') });
-      const doc = this.added++;
-      this.facets.prices[doc] = p.price;
-      this.facets.stock[doc] = p.inStock ? 1 : 0;
-      this.facets.categories[doc] = this.labelId(normalizeLabel(p.category));
-      this.facets.brands[doc] = this.labelId(normalizeLabel(p.brand));
+  /** Share of this search's products added or removed since its last whole build. */
+  get drift(): number {
+    return this.drifted / Math.max(1, this.catalog.products.length);
+  }
+
+  /**
+   * The search over `catalog`, which is this one's catalog with `changes` applied: it shares the
+   * index of every term the changed products do not hold, the products and the labels; only the
+   * flat per-product arrays are copied. This search is left as it was.
+   */
+  withChanges(catalog: Catalog, changes: CatalogChanges): CatalogSearch {
+    const next = Object.create(CatalogSearch.prototype) as CatalogSearch;
+    const mutable = next as unknown as { catalog: Catalog };
+    mutable.catalog = catalog;
+    const first = this.byDoc.length;
+    const needed = first + changes.put.length;
+    next.facets = growFacets(this.facets, needed <= this.facets.prices.length ? this.facets.prices.length : Math.ceil(needed * 1.25));
+    next.labelIds = new Map(this.labelIds);
+    next.byDoc = [...this.byDoc];
+    next.docOfBuilt = this.docOfBuilt;
+    next.docOfChanged = new Map(this.docOfChanged);
+    next.drifted = this.drifted;
+    next.sorted = this.sorted;
+    next.inStock = this.inStock;
+    next.relevance = this.relevance;
+    for (const id of [...changes.deleted, ...changes.put.map((p) => p.id)]) {
+      const doc = this.docOf(id);
+      if (doc === undefined || next.facets.stock[doc] === GONE) continue;
+      next.facets.stock[doc] = GONE;
+      next.docOfChanged.set(id, -1);
+      next.drifted++;
     }
+    const added = changes.put.map((p) => {
+      const doc = next.place(p);
+      next.docOfChanged.set(p.id, doc);
+      next.drifted++;
+      return { doc, fields: fieldsOf(p) };
+    });
+    next.index = this.index.withProducts(added);
+    return next;
+  }
+
+  private docOf(id: string): number | undefined {
+    const changed = this.docOfChanged.get(id);
+    if (changed !== undefined) return changed < 0 ? undefined : changed;
+    return this.docOfBuilt.get(id);
+  }
+
+  /** The catalog's products in the order of their numbers: in stock first, then by price. */
+  private ordered(): CatalogProduct[] {
+    const products = this.catalog.products;
+    this.sorted = products.length;
+    this.inStock = products.reduce((n, p) => n + (p.inStock ? 1 : 0), 0);
+    return [...products].sort((a, b) => Number(b.inStock) - Number(a.inStock) || a.price - b.price);
+  }
+
+  private add(builder: SearchIndexBuilder, products: readonly CatalogProduct[]): void {
+    for (const p of products) {
+      builder.add(fieldsOf(p));
+      this.docOfBuilt.set(p.id, this.place(p));
+    }
+  }
+
+  /** The numbers of the whole build's products that pass the stock and price filters (see `sorted`). */
+  private range(filters: ProductFilters, accepts: (doc: number) => boolean): SearchOptions['range'] {
+    const prices = this.facets.prices;
+    let from = filters.inStock === false ? this.inStock : 0;
+    let to = filters.inStock === false ? this.sorted : this.inStock;
+    // The first product of [from, to) priced above `bound` (at or above it when `inclusive`).
+    const cut = (bound: number, inclusive: boolean) => {
+      let lo = from;
+      let hi = to;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (prices[mid] < bound || (!inclusive && prices[mid] === bound)) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    if (filters.maxPrice !== undefined) to = cut(filters.maxPrice, false);
+    if (filters.minPrice !== undefined) from = cut(filters.minPrice, true);
+    // Removed products and label filters are checked one by one.
+    const residual = this.drifted > 0 || filters.category !== undefined || filters.brand !== undefined ? accepts : undefined;
+    return { from, to, tail: this.sorted, residual };
+  }
+
+  /** Gives `p` the next product number and its facets. */
+  private place(p: CatalogProduct): number {
+    const doc = this.byDoc.length;
+    this.byDoc.push(p);
+    this.facets.prices[doc] = p.price;
+    this.facets.stock[doc] = p.inStock ? 1 : 0;
+    this.facets.categories[doc] = this.labelId(normalizeLabel(p.category));
+    this.facets.brands[doc] = this.labelId(normalizeLabel(p.brand));
+    return doc;
   }
 
   private labelId(label: string): number {
@@ -103,30 +246,30 @@ export class CatalogSearch {
     const hints = parseQueryHints(request.query);
     const filters = effectiveFilters(request.filters ?? {}, hints);
     const accepts = this.predicate(filters);
-    const terms = termsOf(hints.text);
+    const words = tokenize(hints.text).flatMap((t) => processTerm(t) ?? []);
+    const distinct = new Set(words).size;
     const base = { text: hints.text, filters, preferCheap: hints.preferCheap };
-    const products = this.catalog.products;
 
-    const matches = terms.length
-      ? this.index.search(
-          tokenize(hints.text).flatMap((t) => processTerm(t) ?? []),
-          {
-            // Prefix and typo tolerance only on longer words: "boot" must not find "book". A word the
-            // catalog holds is no typo: "hiking" must not also find "biking".
-            prefix: (term) => term.length >= 4,
-            fuzzy: (term) => term.length >= 6 && !this.index.has(term),
-            accepts,
-          },
-        )
+    const head = distinct > 1 ? headTerm(hints.text) : undefined;
+    const matches = distinct
+      ? this.index.search(words, {
+          // Prefix and typo tolerance only on longer words: "boot" must not find "book". A word the
+          // catalog holds is no typo: "hiking" must not also find "biking".
+          prefix: (term) => term.length >= 4,
+          fuzzy: (term) => term.length >= 6 && !this.index.has(term),
+          accepts,
+          range: this.range(filters, accepts),
+          weight: (term) => (term === head ? HEAD_WEIGHT : 1),
+        })
       : undefined;
     if (!matches || matches.count === 0) {
       const narrowed =
         filters.category !== undefined || filters.brand !== undefined || filters.minPrice !== undefined || filters.maxPrice !== undefined || filters.inStock === false;
-      if (!narrowed && !(hints.preferCheap && terms.length === 0)) return { ...base, hits: [], total: 0, fallback: false };
-      const pool = products.filter((_p, i) => accepts(i));
+      if (!narrowed && !(hints.preferCheap && distinct === 0)) return { ...base, hits: [], total: 0, fallback: false };
+      const pool = this.byDoc.filter((_p, i) => accepts(i));
       return { ...base, hits: this.fallback(pool, hints.preferCheap, request.limit), total: pool.length, fallback: true };
     }
-    return { ...base, hits: this.rank(matches, terms.length, hints.preferCheap, request.limit), total: matches.count, fallback: false };
+    return { ...base, hits: this.rank(matches, hints.preferCheap, request.limit), total: matches.count, fallback: false };
   }
 
   /** Whether product number `doc` passes the filters (read from flat arrays: this runs for every match). */
@@ -147,33 +290,32 @@ export class CatalogSearch {
   }
 
   /**
-   * The best `limit` matches, best first: relevance is the share of the question's words a
-   * product covers (to the power 1.5: covering every word matters more than a high score on a
-   * few), times its score against the best one. Only the best are put in order.
+   * The best `limit` matches, best first: relevance is the share of the question a product
+   * covers (to the power 1.5: covering every word matters more than a high score on a few),
+   * times its score against the best one. Only the best are put in order.
    */
-  private rank(matches: Matches, termCount: number, preferCheap: boolean, limit: number): CatalogHit[] {
-    const { count, docs, scores, words } = matches;
-    const products = this.catalog.products;
+  private rank(matches: Matches, preferCheap: boolean, limit: number): CatalogHit[] {
+    const { count, docs, scores, cover } = matches;
+    const products = this.byDoc;
+    const prices = this.facets.prices;
     let top = 0;
-    for (let i = 0; i < count; i++) top = Math.max(top, scores[docs[i]]);
-    const relevance = this.relevance.subarray(0, count);
-    // coverage^1.5 for each possible number of words matched (at most 255 are counted).
-    const coverage = Array.from({ length: 256 }, (_, w) => Math.min(1, w / termCount) ** 1.5);
+    for (let i = 0; i < count; i++) if (scores[i] > top) top = scores[i];
+    if (this.relevance.values.length < count) this.relevance.values = new Float64Array(Math.ceil(count * 1.25));
+    const relevance = this.relevance.values.subarray(0, count);
     for (let i = 0; i < count; i++) {
-      const d = docs[i];
-      relevance[i] = coverage[words[d]] * (0.4 + 0.6 * (scores[d] / top));
+      const c = Math.min(1, cover[i]);
+      relevance[i] = c * Math.sqrt(c) * (0.4 + (0.6 * scores[i]) / top);
     }
-    if (preferCheap) cheaperFirst(relevance, (i) => products[docs[i]].price);
+    if (preferCheap) cheaperFirst(relevance, (i) => prices[docs[i]]);
     const order = (a: number, b: number) => {
       // Most comparisons are settled by relevance alone: no product is looked at.
       if (relevance[a] !== relevance[b]) return relevance[b] - relevance[a];
       const pa = products[docs[a]];
       const pb = products[docs[b]];
-      return relevance[b] - relevance[a] || (pb.rating ?? 0) - (pa.rating ?? 0) || pa.price - pb.price || (pa.id < pb.id ? -1 : 1);
+      return (pb.rating ?? 0) - (pa.rating ?? 0) || pa.price - pb.price || (pa.id < pb.id ? -1 : 1);
     };
     return topK(count, limit, order, relevance).map((i) => ({ product: products[docs[i]], score: round3(relevance[i]) }));
   }
-
   private fallback(pool: CatalogProduct[], preferCheap: boolean, limit: number): CatalogHit[] {
     const order = (a: CatalogProduct, b: CatalogProduct) =>
       preferCheap
@@ -183,68 +325,4 @@ export class CatalogSearch {
     const best = topK(pool.length, limit, (i, j) => order(pool[i], pool[j]) || i - j);
     return best.map((index, i) => ({ product: pool[index], score: round3(FALLBACK_MAX_SCORE * (1 - i / Math.max(limit, pool.length))) }));
   }
-}
-
-/**
- * The first `k` of the numbers 0…n−1 in `order`, without sorting them all (the same as sorting
- * and slicing, ties kept in their order). `key`, when given, must be the order's first criterion
- * (a higher key first).
- */
-export function topK(n: number, k: number, order: (a: number, b: number) => number, key?: Float64Array): number[] {
-  const best: number[] = [];
-  for (let item = 0; item < n; item++) {
-    // `key` (highest first, the order's first criterion) settles most items without a call.
-    if (best.length === k && ((key !== undefined && key[item] < key[best[k - 1]]) || order(item, best[k - 1]) >= 0)) continue;
-    let lo = 0;
-    let hi = best.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (order(item, best[mid]) < 0) hi = mid;
-      else lo = mid + 1;
-    }
-    best.splice(lo, 0, item);
-    if (best.length > k) best.pop();
-  }
-  return best;
-}
-
-/**
- * "budget laptop": among the products about as relevant as the best one, cheaper ones gain up
- * to 40% (by log price, so $200 vs $400 counts like $1,000 vs $2,000); less relevant products do
- * not get pulled up by being cheap. Changes `relevance` in place.
- */
-function cheaperFirst(relevance: Float64Array, priceOf: (i: number) => number): void {
-  let best = 0;
-  for (const r of relevance) best = Math.max(best, r);
-  const threshold = best * 0.75;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < relevance.length; i++) {
-    if (relevance[i] < threshold) continue;
-    const log = Math.log(priceOf(i) + 1);
-    lo = Math.min(lo, log);
-    hi = Math.max(hi, log);
-  }
-  const span = hi - lo;
-  for (let i = 0; i < relevance.length; i++) {
-    if (relevance[i] < threshold) relevance[i] *= 0.6;
-    else if (span > 0) relevance[i] *= 1 - (0.4 * (Math.log(priceOf(i) + 1) - lo)) / span;
-  }
-}
-
-/** Explicit filters win; a price hint fills a bound the request left open, unless it contradicts one. */
-function effectiveFilters(explicit: ProductFilters, hints: { minPrice?: number; maxPrice?: number }): ProductFilters {
-  const out: ProductFilters = {};
-  if (explicit.category !== undefined) out.category = explicit.category;
-  if (explicit.brand !== undefined) out.brand = explicit.brand;
-  if (explicit.inStock !== undefined) out.inStock = explicit.inStock;
-  let minPrice = explicit.minPrice ?? hints.minPrice;
-  let maxPrice = explicit.maxPrice ?? hints.maxPrice;
-  if (minPrice !== undefined && maxPrice !== undefined && minPrice > maxPrice) {
-    if (explicit.minPrice === undefined) minPrice = undefined;
-    else if (explicit.maxPrice === undefined) maxPrice = undefined;
-  }
-  if (minPrice !== undefined) out.minPrice = minPrice;
-  if (maxPrice !== undefined) out.maxPrice = maxPrice;
-  return out;
 }

@@ -43,6 +43,8 @@ export const catalogProductSchema = z.object({
 });
 
 export type CatalogProduct = z.output<typeof catalogProductSchema>;
+/** A product as a catalog file or an upload may spell it: description, tags and stock may be left out. */
+export type CatalogProductInput = z.input<typeof catalogProductSchema>;
 
 const catalogFileSchema = z
   .object({
@@ -116,13 +118,41 @@ export function normalizeProduct(p: CatalogProduct): CatalogProduct {
 
 /** A catalog of products already validated and normalised (`hash`: their `catalogHash`). */
 export function makeCatalog(products: CatalogProduct[], hash: string, source: string): Catalog {
-  const index = new Map(products.map((p) => [p.id, p]));
+  // Made on first use: a catalog made for one product's change should not pay for it up front.
+  let index: Map<string, CatalogProduct> | undefined;
   return {
     products: Object.freeze(products),
     hash,
     source,
-    byId: (id) => index.get(id),
+    byId: (id) => (index ??= new Map(products.map((p) => [p.id, p]))).get(id),
   };
+}
+
+/**
+ * `catalog` with products put (new or replacing the one of their id) and ids deleted, as the
+ * catalog of version `hash`: the products stay in id order, found by binary search.
+ */
+export function changedCatalog(catalog: Catalog, changes: { put: readonly CatalogProduct[]; deleted: readonly string[] }, hash: string): Catalog {
+  const products = [...catalog.products];
+  const position = (id: string) => {
+    let lo = 0;
+    let hi = products.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareIds(products[mid].id, id) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  for (const id of changes.deleted) {
+    const at = position(id);
+    if (products[at]?.id === id) products.splice(at, 1);
+  }
+  for (const p of changes.put) {
+    const at = position(p.id);
+    products.splice(at, products[at]?.id === p.id ? 1 : 0, p);
+  }
+  return makeCatalog(products, hash, catalog.source);
 }
 
 /** The bundled catalog: `catalog/products.json` at the project root (found from src/ and dist/src/). */

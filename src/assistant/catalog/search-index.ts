@@ -1,152 +1,137 @@
-import { processTerm, tokenize } from './terms.js';
+import { analyse, bm25, BOOST, DESCRIPTION, DESCRIPTION_ONLY_COVER, FIELDS, FUZZY_WEIGHT, PREFIX_WEIGHT, type IndexedFields, type Postings, type Scratch, type Stats } from './index-parts.js';
 
 /**
  * The catalog's full-text index: BM25+ over a product's fields with per-field boosts, prefix
  * matches for longer words and one-typo tolerance for words the catalog does not hold — the
  * scoring MiniSearch used here before (its formula and weights, kept so answers rank as they
  * did), laid out for catalogs of 100k products and more:
- * - each term's postings are two typed arrays (product number, score), the field scores summed
- *   and boosted when the index is built, so a search only adds numbers;
- * - a search adds into one score array reused by every search, touching only the products that
- *   contain a word of the question, and hands them over without building a result object each.
+ * - each term's postings are typed arrays (product number, score, whether the term is in one of
+ *   the product's strong fields), the field scores summed and boosted when the index is built, so
+ *   a search only adds numbers;
+ * - a search keeps its per-product state in one flat array (one cache line per product), checks
+ *   a product's filters the first time one of its words is met and skips it from then on, and
+ *   hands the matches over packed in match order, so ranking reads memory in sequence;
+ * - an index never changes once built: a single product's change makes a new index that shares
+ *   every term the product does not contain (`withProducts`), scored with the statistics of the
+ *   last whole build.
  * See docs/adr/0008-catalog-search-at-shop-scale.md.
  */
 
-export interface IndexedFields {
-  name: string;
-  brand: string;
-  category: string;
-  description: string;
-  tags: string;
-}
+export type { IndexedFields } from './index-parts.js';
 
-const FIELDS = ['name', 'brand', 'category', 'description', 'tags'] as const;
-/** Name counts most, then tags, category and brand, then the description. */
-const BOOST = [3, 2, 2, 1, 2];
-/** BM25+ parameters and match weights (MiniSearch's defaults). */
-const K = 1.2;
-const B = 0.7;
-const D = 0.5;
-const PREFIX_WEIGHT = 0.375;
-const FUZZY_WEIGHT = 0.45;
-
-interface Postings {
-  docs: Int32Array;
-  scores: Float64Array;
-}
-
-interface Building {
-  /** Per field: doc → term frequency. */
-  fields: Map<number, number>[];
-}
-
-/** The matches of one search: products (by number) with their score and how many distinct question words they contain. */
+/** The matches of one search, in match order (valid until the next search). */
 export interface Matches {
   count: number;
+  /** Product number of match i. */
   docs: Int32Array;
-  /** Score of docs[i] is scores[docs[i]] (shared arrays: valid until the next search). */
+  /** Score of match i (MiniSearch's: the summed score times the number of distinct words matched). */
   scores: Float64Array;
-  words: Uint8Array;
+  /** Weighted share of the question's words match i covers (see `search`), in [0, 1]. */
+  cover: Float64Array;
+}
+
+export interface SearchOptions {
+  prefix: (term: string) => boolean;
+  fuzzy: (term: string) => boolean;
+  accepts: (doc: number) => boolean;
+  /**
+   * Product numbers known to pass the filters but for `residual`: those in [from, to) below
+   * `tail`. Postings outside it are skipped unread; products from `tail` on go through `accepts`.
+   */
+  range?: { from: number; to: number; tail: number; residual?: (doc: number) => boolean };
+  /** How much each distinct term counts towards covering the question (default 1). */
+  weight?: (term: string) => number;
 }
 
 export class SearchIndex {
-  private readonly building = new Map<string, Building>();
-  private readonly lengths: number[][] = FIELDS.map(() => []);
-  private postings = new Map<string, Postings>();
-  /** The index's terms in code-unit order, for prefix lookups. */
-  private sorted: string[] = [];
-  private docCount = 0;
-  private readonly scoreOf: Float64Array;
-  private readonly wordsOf: Uint8Array;
-  private readonly lastWord: Int32Array;
-  private readonly touched: Int32Array;
-
-  constructor(capacity: number) {
-    this.scoreOf = new Float64Array(capacity);
-    this.wordsOf = new Uint8Array(capacity);
-    this.lastWord = new Int32Array(capacity).fill(-1);
-    this.touched = new Int32Array(capacity);
-  }
+  /** @internal use SearchIndexBuilder */
+  constructor(
+    private readonly postings: Map<string, Postings>,
+    /** The index's terms in code-unit order, for prefix lookups. */
+    private readonly sorted: string[],
+    private readonly stats: Stats,
+    private readonly scratch: Scratch,
+  ) {}
 
   has(term: string): boolean {
-    return this.postings.has(term) || this.building.has(term);
+    return this.postings.has(term);
   }
 
-  /** Adds the next product (numbered in the order added). */
-  add(doc: IndexedFields): number {
-    const id = this.docCount++;
-    FIELDS.forEach((field, f) => {
-      const tokens = tokenize(doc[field]);
-      // As MiniSearch: a field's length is its number of distinct tokens.
-      this.lengths[f][id] = new Set(tokens).size;
-      for (const token of tokens) {
-        const term = processTerm(token);
-        if (!term) continue;
-        let entry = this.building.get(term);
-        if (!entry) this.building.set(term, (entry = { fields: FIELDS.map(() => new Map<number, number>()) }));
-        const tf = entry.fields[f];
-        tf.set(id, (tf.get(id) ?? 0) + 1);
-      }
-    });
-    return id;
-  }
-
-  /** Turns what was added into postings. */
-  finishNow(): void {
-    const avg = this.averageLengths();
-    for (const [term, entry] of this.building) this.finishTerm(term, entry, avg);
-    this.seal();
-  }
-
-  /** As finishNow, calling `pause` (to yield to the event loop) between groups of terms. */
-  async finish(pause: () => Promise<void>): Promise<void> {
-    const avg = this.averageLengths();
-    let done = 0;
-    for (const [term, entry] of this.building) {
-      this.finishTerm(term, entry, avg);
-      if (++done % 2000 === 0) await pause();
-    }
-    this.seal();
-  }
-
-  private averageLengths(): number[] {
-    return this.lengths.map((l) => (this.docCount ? l.reduce((a, b) => a + b, 0) / this.docCount : 0));
-  }
-
-  private seal(): void {
-    this.building.clear();
-    this.sorted = [...this.postings.keys()].sort();
-  }
-
-  private finishTerm(term: string, entry: Building, avg: number[]): void {
-    {
-      const merged = new Map<number, number>();
-      entry.fields.forEach((tfs, f) => {
-        if (tfs.size === 0) return;
-        const idf = Math.log(1 + (this.docCount - tfs.size + 0.5) / (tfs.size + 0.5));
-        for (const [doc, tf] of tfs) {
-          const bm25 = idf * (D + (tf * (K + 1)) / (tf + K * (1 - B + (B * this.lengths[f][doc]) / avg[f])));
-          merged.set(doc, (merged.get(doc) ?? 0) + BOOST[f] * bm25);
+  /**
+   * A new index with `added` products (numbered above every product already here) and everything
+   * else shared with this one: only the postings of their terms are copied. They are scored with
+   * the statistics of the last whole build (a change of one product moves them by 1/N); products
+   * that went away are the caller's to filter out.
+   */
+  withProducts(added: { doc: number; fields: IndexedFields }[]): SearchIndex {
+    const postings = new Map(this.postings);
+    let sorted = this.sorted;
+    let top = 0;
+    for (const { doc, fields } of added) {
+      top = Math.max(top, doc + 1);
+      const { tfs, lengths } = analyse(fields);
+      for (const [term, tf] of tfs) {
+        const old = postings.get(term);
+        if (!old) sorted = sorted === this.sorted ? [...sorted, term] : (sorted.push(term), sorted);
+        const df = old ? Int32Array.from(old.df) : new Int32Array(FIELDS.length);
+        let score = 0;
+        let strong = 0;
+        for (let f = 0; f < FIELDS.length; f++) {
+          if (tf[f] === 0) continue;
+          df[f]++;
+          score += BOOST[f] * bm25(tf[f], lengths[f], this.stats.avg[f] || lengths[f] || 1, df[f], Math.max(this.stats.docCount, df[f]));
+          if (f !== DESCRIPTION) strong = 1;
         }
-      });
-      this.postings.set(term, { docs: Int32Array.from(merged.keys()), scores: Float64Array.from(merged.values()) });
+        const n = old ? old.docs.length : 0;
+        const docs = new Int32Array(n + 1);
+        const scores = new Float64Array(n + 1);
+        const strongs = new Uint8Array(n + 1);
+        if (old) {
+          docs.set(old.docs);
+          scores.set(old.scores);
+          strongs.set(old.strong);
+        }
+        docs[n] = doc;
+        scores[n] = score;
+        strongs[n] = strong;
+        postings.set(term, { docs, scores, strong: strongs, df });
+      }
     }
+    if (sorted !== this.sorted) sorted.sort();
+    return new SearchIndex(postings, sorted, this.stats, this.scratch.ensure(top));
   }
 
   /**
    * Every product containing a word of `terms` (the question's processed words, repeats
-   * included, as MiniSearch counted them), scored as MiniSearch scored an OR search, with
-   * `accepts` applied. `prefix`/`fuzzy` say which words also match longer words / one typo.
+   * included, as MiniSearch counted them) that `accepts` lets through, scored as MiniSearch
+   * scored an OR search. `prefix`/`fuzzy` say which words also match longer words / one typo.
+   * `cover`: the words a product holds, each counted by its `weight`, a word found only in the
+   * description counting DESCRIPTION_ONLY_COVER of it, over the question's total weight.
    */
-  search(terms: string[], options: { prefix: (term: string) => boolean; fuzzy: (term: string) => boolean; accepts: (doc: number) => boolean }): Matches {
-    const { scoreOf, wordsOf, lastWord, touched } = this;
+  search(terms: string[], options: SearchOptions): Matches {
+    const scratch = this.scratch;
+    const { state, touched } = scratch;
     let count = 0;
     const repeats = new Map<string, number>();
     for (const t of terms) repeats.set(t, (repeats.get(t) ?? 0) + 1);
+    let totalWeight = 0;
     let word = 0;
     for (const [term, times] of repeats) {
+      const cover = options.weight?.(term) ?? 1;
+      totalWeight += cover;
       const add = (postings: Postings | undefined, weight: number) => {
-        if (postings) count = this.accumulate(postings, weight * times, word, count);
+        if (!postings) return;
+        const { range } = options;
+        if (!range) {
+          count = accumulate(scratch, postings, 0, postings.docs.length, weight * times, word, cover, count, options.accepts);
+          return;
+        }
+        const { docs } = postings;
+        const tail = lowerBound(docs, range.tail);
+        if (range.from < range.to) {
+          count = accumulate(scratch, postings, lowerBound(docs, range.from), Math.min(tail, lowerBound(docs, range.to)), weight * times, word, cover, count, range.residual);
+        }
+        count = accumulate(scratch, postings, tail, docs.length, weight * times, word, cover, count, options.accepts);
       };
       add(this.postings.get(term), 1);
       const prefixed = new Set<string>();
@@ -168,36 +153,20 @@ export class SearchIndex {
       word++;
     }
     // MiniSearch's final score: the sum times the number of distinct words matched.
+    const { docs, scores, cover } = scratch.out;
     let kept = 0;
     for (let i = 0; i < count; i++) {
       const d = touched[i];
-      lastWord[d] = -1;
-      if (!options.accepts(d)) continue;
-      scoreOf[d] *= wordsOf[d];
-      touched[kept++] = d;
+      const o = d << 2;
+      const tag = state[o];
+      state[o] = -1;
+      if (tag === -2) continue;
+      docs[kept] = d;
+      scores[kept] = state[o + 2] * state[o + 1];
+      cover[kept] = totalWeight > 0 ? state[o + 3] / totalWeight : 0;
+      kept++;
     }
-    return { count: kept, docs: touched, scores: scoreOf, words: wordsOf };
-  }
-
-  /** Adds one term's postings into the shared score arrays; returns the new number of touched products. */
-  private accumulate({ docs, scores }: Postings, weight: number, word: number, touchedCount: number): number {
-    const { scoreOf, wordsOf, lastWord, touched } = this;
-    let count = touchedCount;
-    for (let i = 0; i < docs.length; i++) {
-      const d = docs[i];
-      const last = lastWord[d];
-      if (last !== word) {
-        if (last === -1) {
-          touched[count++] = d;
-          scoreOf[d] = 0;
-          wordsOf[d] = 0;
-        }
-        lastWord[d] = word;
-        if (wordsOf[d] < 255) wordsOf[d]++;
-      }
-      scoreOf[d] += weight * scores[i];
-    }
-    return count;
+    return { count: kept, docs, scores, cover };
   }
 
   /** The index's terms one insertion, deletion or substitution away from `term`. */
@@ -210,7 +179,59 @@ export class SearchIndex {
   }
 }
 
-function lowerBound(sorted: string[], value: string): number {
+/**
+ * Adds one term's postings into the scratch state; returns the new number of touched products.
+ * A product's filters are checked once, when it is first met; one that fails is skipped after.
+ */
+function accumulate(
+  scratch: Scratch,
+  { docs, scores, strong }: Postings,
+  from: number,
+  to: number,
+  weight: number,
+  word: number,
+  cover: number,
+  touchedCount: number,
+  accepts: ((doc: number) => boolean) | undefined,
+): number {
+  const { state, touched } = scratch;
+  const weak = cover * DESCRIPTION_ONLY_COVER;
+  const raise = cover - weak;
+  const plain = word * 2;
+  let count = touchedCount;
+  for (let i = from; i < to; i++) {
+    const d = docs[i];
+    const o = d << 2;
+    let tag = state[o];
+    if (tag === -2) continue;
+    if (tag === -1) {
+      touched[count++] = d;
+      if (accepts !== undefined && !accepts(d)) {
+        state[o] = -2;
+        continue;
+      }
+      state[o + 1] = 0;
+      state[o + 2] = 0;
+      state[o + 3] = 0;
+    }
+    // The tag is the word last met (times 2), plus 1 when it was met in a strong field.
+    const s = strong[i];
+    if (tag < plain) {
+      state[o + 1]++;
+      state[o + 3] += s ? cover : weak;
+      tag = plain + s;
+    } else if (s && tag === plain) {
+      state[o + 3] += raise;
+      tag = plain + 1;
+    }
+    state[o] = tag;
+    state[o + 2] += weight * scores[i];
+  }
+  return count;
+}
+
+/** The first position in `sorted` whose item is not below `value`. */
+function lowerBound<T extends string | number>(sorted: ArrayLike<T>, value: T): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {

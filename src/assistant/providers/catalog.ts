@@ -15,7 +15,7 @@ import {
  * results. Bump the version in `model` whenever ranking or answer wording changes, so cached
  * answers of the old behaviour are not served.
  */
-export const CATALOG_MODEL = 'catalog-search-v3';
+export const CATALOG_MODEL = 'catalog-search-v4';
 
 export class CatalogProvider implements AssistantProvider {
   readonly name = 'catalog' as const;

@@ -1,4 +1,5 @@
 import { AppError } from '../../platform/errors.js';
+import type { CatalogProduct } from '../catalog/catalog.js';
 
 /** Optional narrowing of a question; every key is optional and `{}` means no filters. */
 export interface ProductFilters {
@@ -38,20 +39,13 @@ export interface ConversationMessage {
   summary: string;
 }
 
-export interface AnsweredProduct {
-  id: string;
-  name: string;
-  brand: string;
-  category: string;
-  price: number;
-  /** ISO 4217 code. */
-  currency: string;
+/**
+ * A product of an answer: the catalog product's identity, price (`currency`: ISO 4217), links
+ * (absolute http(s) URLs, when the catalog has them) and stock, with its relevance `score` in [0, 1].
+ */
+export interface AnsweredProduct extends Pick<CatalogProduct, 'id' | 'name' | 'brand' | 'category' | 'price' | 'currency' | 'url' | 'imageUrl' | 'inStock'> {
   /** Relevance in [0, 1]. */
   score: number;
-  /** The product's page and picture (absolute http(s) URLs), when the catalog has them. */
-  url?: string;
-  imageUrl?: string;
-  inStock: boolean;
 }
 
 export interface AssistantAnswer {
