@@ -264,7 +264,7 @@ export class AssistantService {
       options.onCharged?.(this.outcome(UNKNOWN_YET, placed, { cached: true, cost, charge, cache: 'HIT' }));
       const value = lookup.value as unknown as AssistantAnswer;
       result = this.outcome(value, placed, { cached: true, cost, charge, cache: 'HIT' });
-      await this.recordAnswer(caller, charge, result, record);
+      await this.recordAnswer(caller, charge, result, record, key);
       await this.deps.conversation.record(caller.userId, placed, request, value, this.now());
       return result;
     }
@@ -282,7 +282,7 @@ export class AssistantService {
     }
     await cache.set(key, fresh as unknown as Parameters<QueryCacheService['set']>[1]);
     result = this.outcome(fresh, placed, { cached: false, cost, charge, cache: cacheHeader });
-    await this.recordAnswer(caller, charge, result, record);
+    await this.recordAnswer(caller, charge, result, record, key);
     // The turn is kept once the answer stands (recorded and settled).
     await this.deps.conversation.record(caller.userId, placed, request, fresh, this.now());
     return result;
@@ -291,10 +291,10 @@ export class AssistantService {
   /**
    * Records the answer and settles its hold, the step before the 200: with an Idempotency-Key,
    * the record's outcome and the settle are one step (both or neither); without, the settle
-   * alone. A hold that is no longer open (the sweep refunded it, or another attempt took the
+   * alone. `cacheKey`: the cache entry holding the answer, which the record may refer to. A hold that is no longer open (the sweep refunded it, or another attempt took the
    * record over) gets no 200: the shopper is told to try again, and is not charged for this one.
    */
-  private async recordAnswer(caller: Caller, charge: ChargeOutcome, result: QueryOutcome, record: OwnRecord | undefined): Promise<void> {
+  private async recordAnswer(caller: Caller, charge: ChargeOutcome, result: QueryOutcome, record: OwnRecord | undefined, cacheKey?: string): Promise<void> {
     const { idempotency, credits } = this.deps;
     const cost = result.body.creditsCharged;
     let recorded: boolean;
@@ -309,7 +309,7 @@ export class AssistantService {
           conversationId: result.body.conversationId,
           resolvedQuery: result.body.resolvedQuery,
         };
-        recorded = await idempotency.complete(caller.userId, record.key, record.attempt, kept as unknown as Record<string, unknown>, charge.chargeId);
+        recorded = await idempotency.complete(caller.userId, record.key, record.attempt, kept as unknown as Record<string, unknown>, charge.chargeId, { cacheKey });
       } else {
         recorded = charge.chargeId === null || (await credits.settle(caller, charge.chargeId)) === 'settled';
       }

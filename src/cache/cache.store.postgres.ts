@@ -35,7 +35,10 @@ export const CLEANUP_BATCH_SIZE = 1000;
  * CACHE_BACKEND=postgres: the `query_cache` table (docs/storage.md). Shared by every API process on
  * the database. Writes upsert on the primary key; reads never serve a row whose `expires_at`
  * has passed, cleaned up or not; cleanup deletes expired rows in batches found through the
- * `expires_at` index, skipping rows another cleanup holds. Timeouts come from the pool's
+ * `expires_at` index, skipping rows another cleanup holds and rows an idempotency record still
+ * refers to (docs/adr/0010: one copy of an answer serves every record referring to it; the row
+ * goes at the first cleanup after the last of them, and should one go earlier, its trigger
+ * copies the answer into them). Timeouts come from the pool's
  * statement/query timeouts; the query cache service bounds each call further.
  */
 export function createPostgresCacheStore(
@@ -83,7 +86,10 @@ export function createPostgresCacheStore(
       for (;;) {
         const [row] = await select<{ n: number }>(
           `WITH doomed AS (
-             SELECT query_hash FROM query_cache WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED
+             SELECT query_hash FROM query_cache q
+              WHERE expires_at <= now()
+                AND NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.cache_ref = q.query_hash)
+              LIMIT $1 FOR UPDATE SKIP LOCKED
            ), gone AS (
              DELETE FROM query_cache q USING doomed d WHERE q.query_hash = d.query_hash RETURNING 1
            )

@@ -71,7 +71,11 @@ export function createCreditFeatures(options: { config: Config; database: Databa
     repository = new PostgresCreditRepository(database.sequelize, dbGuard, policy, undefined, database.replicaReads);
     consents = new ConsentService(new PostgresConsentRepository(database.sequelize, dbGuard, undefined, database.replicaReads));
     rateLimits = new PostgresRateLimitStore(database.sequelize, dbGuard);
-    idempotency = new PostgresIdempotencyStore(database.sequelize, dbGuard, undefined, { maxKeysPerUser: config.idempotencyMaxKeysPerUser });
+    idempotency = new PostgresIdempotencyStore(database.sequelize, dbGuard, undefined, {
+      maxKeysPerUser: config.idempotencyMaxKeysPerUser,
+      // Answers in the `query_cache` table of this database are referred to, not copied (ADR 0010).
+      referToCache: config.cacheBackend === 'postgres',
+    });
   } else {
     const memory = new MemoryCreditRepository(policy);
     repository = memory;
