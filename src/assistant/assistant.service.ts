@@ -291,8 +291,9 @@ export class AssistantService {
   /**
    * Records the answer and settles its hold, the step before the 200: with an Idempotency-Key,
    * the record's outcome and the settle are one step (both or neither); without, the settle
-   * alone. `cacheKey`: the cache entry holding the answer, which the record may refer to. A hold that is no longer open (the sweep refunded it, or another attempt took the
+   * alone. A hold that is no longer open (the sweep refunded it, or another attempt took the
    * record over) gets no 200: the shopper is told to try again, and is not charged for this one.
+   * `cacheKey`: the cache entry holding the answer, which the record may refer to (ADR 0010).
    */
   private async recordAnswer(caller: Caller, charge: ChargeOutcome, result: QueryOutcome, record: OwnRecord | undefined, cacheKey?: string): Promise<void> {
     const { idempotency, credits } = this.deps;

@@ -39,8 +39,9 @@
 
 /**
  * Verified bearer tokens remembered, so the same token needs no second signature check. A token
- * and its caller are a few hundred bytes: ~5 MB at most, and 10 000 covers every shopper active
- * in the 5 minutes a token is remembered at far more traffic than one process serves.
+ * and its caller are a few hundred bytes: ~5 MB at most. A token is remembered 5 minutes at most,
+ * so this is the shoppers one process can serve from memory within 5 minutes; past it the least
+ * recently used token is verified again (a signature check, no error).
  */
 export const VERIFIED_TOKENS_MAX = 10_000;
 
