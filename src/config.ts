@@ -144,6 +144,7 @@ const envSchema = z
     REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379/0'),
     REDIS_CLUSTER_NODES: hostPortList.optional(),
     CACHE_TTL_SECONDS: int(1, 86_400 * 365).default(3600),
+    // The memory cache's bound; why this default: src/platform/memory-bounds.ts.
     CACHE_MAX_ENTRIES: int(1, 10_000_000).default(10_000),
     CONVERSATION_BACKEND: oneOf(['postgres', 'redis', 'memory']).optional(),
     CONVERSATION_TTL_SECONDS: int(1, 86_400 * 30).default(28_800),

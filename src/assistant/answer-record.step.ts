@@ -15,11 +15,12 @@ import type { IdempotencyStep, OwnRecord } from './idempotency.step.js';
 export class AnswerRecordStep {
   constructor(private readonly deps: { idempotency: IdempotencyStep; holds: HoldStep; logger: Logger }) {}
 
-  async record(caller: Caller, charge: ChargeOutcome, result: QueryOutcome, record: OwnRecord | undefined): Promise<void> {
+  /** `cacheKey`: the cache entry holding the answer, which the idempotency record may refer to. */
+  async record(caller: Caller, charge: ChargeOutcome, result: QueryOutcome, record: OwnRecord | undefined, cacheKey?: string): Promise<void> {
     const { idempotency, holds } = this.deps;
     let recorded: boolean;
     try {
-      recorded = record ? await idempotency.complete(caller, record, result, charge.chargeId) : await holds.settle(caller, charge);
+      recorded = record ? await idempotency.complete(caller, record, result, charge.chargeId, cacheKey) : await holds.settle(caller, charge);
     } catch (err) {
       // The statement's outcome is unknown: it timed out or lost its connection, and may still
       // commit. That is never answered 503 as it stands (a charged answer would be lost): the

@@ -185,7 +185,7 @@ export class AssistantService {
       const charge = await this.holds.charge(caller, cost, 'Assistant answer (cached)', record);
       options.onCharged?.(this.outcome(UNKNOWN_YET, placed, { cached: true, cost, charge, cache: 'HIT' }));
       const result = this.outcome(cached, placed, { cached: true, cost, charge, cache: 'HIT' });
-      await this.recording.record(caller, charge, result, record);
+      await this.recording.record(caller, charge, result, record, key);
       await this.deps.conversation.record(caller.userId, placed, request, cached, new Date(this.clock.now()));
       return result;
     }
@@ -203,7 +203,7 @@ export class AssistantService {
     }
     await cache.set(key, answerToJson(fresh));
     const result = this.outcome(fresh, placed, { cached: false, cost, charge, cache: cacheHeader });
-    await this.recording.record(caller, charge, result, record);
+    await this.recording.record(caller, charge, result, record, key);
     // The turn is kept once the answer stands (recorded and settled).
     await this.deps.conversation.record(caller.userId, placed, request, fresh, new Date(this.clock.now()));
     return result;

@@ -107,8 +107,12 @@ export class IdempotencyStep {
     };
   }
 
-  /** Records the outcome and settles `holdId` as one step; false when the hold is no longer open or the record no longer this attempt's. */
-  complete(caller: Caller, record: OwnRecord, result: QueryOutcome, holdId: string | null): Promise<boolean> {
+  /**
+   * Records the outcome and settles `holdId` as one step; false when the hold is no longer open or
+   * the record no longer this attempt's. `cacheKey`: the cache entry holding the answer, which the
+   * record may refer to instead of keeping a copy (ADR 0011).
+   */
+  complete(caller: Caller, record: OwnRecord, result: QueryOutcome, holdId: string | null, cacheKey?: string): Promise<boolean> {
     const kept: Replayable = {
       answer: result.body.answer,
       products: result.body.products,
@@ -118,7 +122,7 @@ export class IdempotencyStep {
       conversationId: result.body.conversationId,
       resolvedQuery: result.body.resolvedQuery,
     };
-    return this.deps.idempotency.complete(caller.userId, record.key, record.attempt, kept, holdId);
+    return this.deps.idempotency.complete(caller.userId, record.key, record.attempt, kept, holdId, { cacheKey });
   }
 
   /**

@@ -1,14 +1,4 @@
-/**
- * Distinct keys whose call is shared at once, at most. Each key is one provider call running on
- * this process: a healthy process holds a few dozen (fresh answers a second × a call's duration,
- * some hundreds × well under a second), and a hanging upstream opens the assistant breaker within
- * a few timed-out calls, after which calls fail at once and leave the map. 1024 is far past both,
- * so it never takes sharing away from real traffic, while a flood of distinct questions against a
- * slow upstream cannot grow the map (and the answers its promises hold) without end. Past it a
- * call simply runs on its own, uncoalesced: sharing is an optimisation, never a reason to refuse
- * a question.
- */
-export const SINGLE_FLIGHT_MAX_KEYS = 1024;
+import { SINGLE_FLIGHT_MAX_KEYS } from '../platform/memory-bounds.js';
 
 /**
  * One call per key at a time on this process: a call for a key whose call is still running

@@ -1,4 +1,4 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import { literal, QueryTypes, type Sequelize } from 'sequelize';
 import { pooledQuery, statement } from '../platform/pooled-query.js';
 import { guardedReads, guardedWrites } from '../platform/batcher.js';
 import { deleteExpiredRows } from '../platform/expiry-cleanup.js';
@@ -38,7 +38,10 @@ export const CLEANUP_BATCH_SIZE = 1000;
  * CACHE_BACKEND=postgres: the `query_cache` table (docs/storage.md). Shared by every API process on
  * the database. Writes upsert on the primary key; reads never serve a row whose `expires_at`
  * has passed, cleaned up or not; cleanup deletes expired rows in batches found through the
- * `expires_at` index, skipping rows another cleanup holds. Timeouts come from the pool's
+ * `expires_at` index, skipping rows another cleanup holds and rows an idempotency record still
+ * refers to (docs/adr/0011: one copy of an answer serves every record referring to it; the row
+ * goes at the first cleanup after the last of them, and should one go earlier, its trigger
+ * copies the answer into them). Timeouts come from the pool's
  * statement/query timeouts; the query cache service bounds each call further.
  */
 export function createPostgresCacheStore(
@@ -81,7 +84,12 @@ export function createPostgresCacheStore(
     async clear() {
       await cacheModel(sequelize).destroy({ where: {} });
     },
-    cleanupExpired: () => deleteExpiredRows(cacheModel(sequelize), { batchSize: CLEANUP_BATCH_SIZE }),
+    cleanupExpired: () =>
+      deleteExpiredRows(cacheModel(sequelize), {
+        batchSize: CLEANUP_BATCH_SIZE,
+        // A row an idempotency record still refers to stays until the last such record is gone.
+        where: literal('NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.cache_ref = "QueryCache"."query_hash")'),
+      }),
     async countEntries() {
       const [row] = options.reads ? await options.reads.query<{ n: number }>(COUNT_LIVE, []) : await select<{ n: number }>(COUNT_LIVE.text);
       return row?.n ?? 0;

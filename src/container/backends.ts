@@ -117,7 +117,11 @@ function storageBackends(config: Config, { database, databaseGuard }: Platform):
         credits: new PostgresCreditRepository(db.sequelize, guard, policy, undefined, db.replicaReads),
         consents: new PostgresConsentRepository(db.sequelize, guard, undefined, db.replicaReads),
         rateLimits: new PostgresRateLimitStore(db.sequelize, guard),
-        idempotency: new PostgresIdempotencyStore(db.sequelize, guard, undefined, idempotencyLimits),
+        idempotency: new PostgresIdempotencyStore(db.sequelize, guard, undefined, {
+          ...idempotencyLimits,
+          // Answers in the `query_cache` table of this database are referred to, not copied (ADR 0011).
+          referToCache: config.cacheBackend === 'postgres',
+        }),
         jobLock: new PostgresJobLock(db.url, config.database, CLEANUP_LOCK_KEY),
       };
     }

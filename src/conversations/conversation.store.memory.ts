@@ -1,8 +1,6 @@
 import { LRUCache } from 'lru-cache';
+import { MEMORY_MAX_CONVERSATIONS } from '../platform/memory-bounds.js';
 import type { Conversation, ConversationStore, ConversationTurn } from './conversation.store.js';
-
-/** Conversations one process keeps at most; past it, the least recently used one is forgotten. */
-export const MEMORY_MAX_CONVERSATIONS = 10_000;
 
 export interface MemoryConversationStoreOptions {
   maxConversations?: number;

@@ -1,4 +1,5 @@
 import type { Request, RequestHandler } from 'express';
+import { HTTP_METRIC_LABEL_SETS_MAX } from '../platform/memory-bounds.js';
 import type { Metrics } from '../platform/metrics.js';
 
 /** The route label of a request that matched no route: never the raw URL, so cardinality stays bounded. */
@@ -9,22 +10,11 @@ type Labels = { method: string; route: string; status: string };
 /**
  * Counts every answered request and observes its duration in `http_requests_total` and
  * `http_request_duration_seconds`, labelled by method, route TEMPLATE and status. The label
- * objects are interned (method → route → status), so the hot path allocates nothing per request
- * beyond the finish listener; every key is bounded (HTTP methods, declared routes, status codes).
+ * objects are interned (see labelInterner), so the hot path allocates nothing per request beyond
+ * the finish listener.
  */
 export function httpMetrics(metrics: Metrics): RequestHandler {
-  const interned = new Map<string, Map<string, Map<number, Labels>>>();
-
-  function labelsFor(method: string, route: string, status: number): Labels {
-    let byRoute = interned.get(method);
-    if (!byRoute) interned.set(method, (byRoute = new Map()));
-    let byStatus = byRoute.get(route);
-    if (!byStatus) byRoute.set(route, (byStatus = new Map()));
-    let labels = byStatus.get(status);
-    if (!labels) byStatus.set(status, (labels = { method, route, status: String(status) }));
-    return labels;
-  }
-
+  const labelsFor = labelInterner();
   return (req, res, next) => {
     const started = performance.now();
     res.once('finish', () => {
@@ -45,4 +35,29 @@ export function routeTemplate(req: Request): string {
   const route = req.route as { path?: unknown } | undefined;
   if (!route || typeof route.path !== 'string') return UNMATCHED_ROUTE;
   return req.baseUrl ? req.baseUrl + route.path : route.path;
+}
+
+/**
+ * The label object of each (method, route, status), kept in nested maps (method → route →
+ * status). Every key is bounded (HTTP methods, declared routes, status codes); the sets kept are
+ * capped at `max` (HTTP_METRIC_LABEL_SETS_MAX) all the same: past it a label object is made per
+ * call and not kept. `size` tells how many are kept.
+ */
+export function labelInterner(max = HTTP_METRIC_LABEL_SETS_MAX): ((method: string, route: string, status: number) => Labels) & { readonly size: number } {
+  const interned = new Map<string, Map<string, Map<number, Labels>>>();
+  let size = 0;
+  const labelsFor = (method: string, route: string, status: number): Labels => {
+    const kept = interned.get(method)?.get(route)?.get(status);
+    if (kept) return kept;
+    const labels = { method, route, status: String(status) };
+    if (size >= max) return labels;
+    let byRoute = interned.get(method);
+    if (!byRoute) interned.set(method, (byRoute = new Map()));
+    let byStatus = byRoute.get(route);
+    if (!byStatus) byRoute.set(route, (byStatus = new Map()));
+    byStatus.set(status, labels);
+    size++;
+    return labels;
+  };
+  return Object.defineProperty(labelsFor, 'size', { get: () => size }) as typeof labelsFor & { readonly size: number };
 }

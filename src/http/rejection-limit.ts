@@ -5,18 +5,13 @@ import type { Caller } from '../identity/caller.js';
 import { addressGroup } from '../identity/client-address.js';
 import { AppError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
+import { REJECTION_BLOCKED_MAX } from '../platform/memory-bounds.js';
 import type { RateLimitStore } from '../rate-limit/rate-limit.store.js';
 import { expectedError } from './error-handler.js';
 
 const WINDOW_SECONDS = 60;
 /** The answers counted: a request the API refused for its own shape (400, 413, 415). */
 const COUNTED_STATUSES = new Set([400, 413, 415]);
-/**
- * Callers and addresses this process turns away without looking at their requests, until
- * their window ends. Bounded: past it the least recently blocked go first (they are still
- * counted in shared storage, so they are blocked again at their next refused request).
- */
-const BLOCKED_MAX = 10_000;
 
 export interface RejectionLimits {
   /** Refused requests per caller (user id) and minute; 0 = not counted per caller. */
@@ -34,7 +29,7 @@ export interface RejectionLimits {
  * bounded by the limit, not by the sender. Other processes learn of it at their next refusal.
  */
 export class RejectionThrottle {
-  private readonly blocked = new LRUCache<string, number>({ max: BLOCKED_MAX });
+  private readonly blocked = new LRUCache<string, number>({ max: REJECTION_BLOCKED_MAX });
 
   constructor(
     private readonly store: RateLimitStore,

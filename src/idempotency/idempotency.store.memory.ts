@@ -1,4 +1,12 @@
-import { DEFAULT_MAX_KEYS_PER_USER, type BeginParams, type BeginResult, type IdempotencyStore, type IdempotencyStoreOptions, type StoredResponse } from './idempotency.store.js';
+import {
+  DEFAULT_MAX_KEYS_PER_USER,
+  type BeginParams,
+  type BeginResult,
+  type CompleteOptions,
+  type IdempotencyStore,
+  type IdempotencyStoreOptions,
+  type StoredResponse,
+} from './idempotency.store.js';
 
 /** Settles an open hold at once, without a turn of the event loop (the memory credit repository). */
 export interface HoldSettler {
@@ -68,7 +76,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return { state: 'in_progress' };
   }
 
-  async complete(userId: string, key: string, attempt: string, response: StoredResponse, holdId?: string | null): Promise<boolean> {
+  /** Keeps a copy of the response: a cache key (`_options`) is never referred to in memory. */
+  async complete(userId: string, key: string, attempt: string, response: StoredResponse, holdId?: string | null, _options?: CompleteOptions): Promise<boolean> {
     const entry = this.mine(userId, key, attempt);
     if (!entry) return false;
     if (holdId) {

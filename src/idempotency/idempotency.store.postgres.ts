@@ -2,7 +2,15 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 import { deleteExpiredRows } from '../platform/expiry-cleanup.js';
 import { guardedOptions, type StorageGuard } from '../platform/storage-guard.js';
 import { idempotencyModel } from './idempotency.models.js';
-import { DEFAULT_MAX_KEYS_PER_USER, type BeginParams, type BeginResult, type IdempotencyStore, type IdempotencyStoreOptions, type StoredResponse } from './idempotency.store.js';
+import {
+  DEFAULT_MAX_KEYS_PER_USER,
+  type BeginParams,
+  type BeginResult,
+  type CompleteOptions,
+  type IdempotencyStore,
+  type IdempotencyStoreOptions,
+  type StoredResponse,
+} from './idempotency.store.js';
 
 /**
  * After a new record: the user's expired records, and the oldest completed ones past the cap
@@ -22,6 +30,63 @@ DELETE FROM idempotency_keys k USING doomed d
  WHERE k.user_id = $1 AND k.key = d.key AND (k.status = 'completed' OR k.expires_at <= $2)`;
 
 /**
+ * Completes a record ($1 user, $2 key, $3 attempt, $4 response, $5 hold or NULL, $6 now, $7 cache
+ * key or NULL): the hold (when given) and the record are locked first; each update then runs only
+ * if the other row was found as required (the hold open, the record this attempt's), so the
+ * answer is recorded and its hold settled together or not at all. A hold a sweep refunded
+ * meanwhile is seen as refunded once its lock is granted (READ COMMITTED rechecks a locked row).
+ *
+ * With a cache key, the cache row is share-locked in the same statement, and the response's
+ * top-level fields it holds exactly (compared as jsonb text, as a replay would print them) are
+ * left out of `response` and referred to by `cache_ref`/`cache_fields`. The lock makes a
+ * concurrent overwrite or delete of that row wait for this commit, and the row's trigger then
+ * copies the fields back into this record; an overwrite that got the row first is waited for
+ * here, and its new answer (or its absence) is what is compared, so then a copy is kept.
+ */
+export const COMPLETE = `
+WITH h AS (
+  SELECT debit_id FROM credit_holds
+   WHERE debit_id = $5::bigint AND user_id = $1 AND state = 'held'
+   FOR UPDATE
+), k AS (
+  SELECT user_id, key FROM idempotency_keys
+   WHERE user_id = $1 AND key = $2 AND attempt = $3 AND status = 'in_progress'
+   FOR UPDATE
+), q AS (
+  SELECT result FROM query_cache WHERE query_hash = $7::varchar FOR SHARE
+), shared AS (
+  SELECT array_agg(r.f ORDER BY r.f) AS fields
+    FROM q, jsonb_each($4::jsonb) AS r(f, v)
+   WHERE (q.result -> r.f)::text = r.v::text
+), s AS (
+  UPDATE credit_holds SET state = 'settled', settled_at = $6
+   WHERE debit_id IN (SELECT debit_id FROM h) AND EXISTS (SELECT 1 FROM k)
+  RETURNING debit_id
+), c AS (
+  UPDATE idempotency_keys i
+     SET status = 'completed',
+         response = $4::jsonb - COALESCE(shared.fields, '{}'::text[]),
+         cache_ref = CASE WHEN shared.fields IS NULL THEN NULL ELSE $7::varchar END,
+         cache_fields = shared.fields
+    FROM k, shared
+   WHERE i.user_id = k.user_id AND i.key = k.key AND ($5::bigint IS NULL OR EXISTS (SELECT 1 FROM h))
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM c)::int AS completed`;
+
+/**
+ * A record as `begin` finds it: a referred answer is read through the cache row in the same
+ * statement (one snapshot: a row's change and the copy into its records commit together).
+ */
+const READ_RECORD = `
+SELECT k.request_hash, k.status,
+       CASE WHEN k.cache_ref IS NULL THEN k.response
+            ELSE k.response || (SELECT jsonb_object_agg(f, q.result -> f) FROM unnest(k.cache_fields) AS f) END AS response,
+       k.cache_ref IS NOT NULL AND q.query_hash IS NULL AS lost
+  FROM idempotency_keys k LEFT JOIN query_cache q ON q.query_hash = k.cache_ref
+ WHERE k.user_id = $1 AND k.key = $2`;
+
+/**
  * Idempotency records in PostgreSQL, so they hold across processes and restarts. `begin` is
  * one INSERT … ON CONFLICT that either creates the record, takes over an expired one (or an
  * in-progress one whose lease ran out), or leaves the existing one alone; only in the last
@@ -29,6 +94,7 @@ DELETE FROM idempotency_keys k USING doomed d
  */
 export class PostgresIdempotencyStore implements IdempotencyStore {
   private readonly maxKeysPerUser: number;
+  private readonly referToCache: boolean;
 
   constructor(
     private readonly sequelize: Sequelize,
@@ -37,6 +103,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     options: IdempotencyStoreOptions = {},
   ) {
     this.maxKeysPerUser = options.maxKeysPerUser ?? DEFAULT_MAX_KEYS_PER_USER;
+    this.referToCache = options.referToCache ?? false;
   }
 
   async begin(p: BeginParams): Promise<BeginResult> {
@@ -49,6 +116,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
            VALUES ($1, $2, $3, 'in_progress', $4, $4, $5, $6, $7)
            ON CONFLICT (user_id, key) DO UPDATE
               SET request_hash = EXCLUDED.request_hash, status = 'in_progress', response = NULL,
+                  cache_ref = NULL, cache_fields = NULL,
                   attempt = EXCLUDED.attempt,
                   -- a taken-over attempt keeps its charge; a new record gets a new one
                   charge_token = CASE WHEN idempotency_keys.expires_at <= $5 THEN EXCLUDED.charge_token
@@ -72,11 +140,13 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
           return { state: 'started', chargeToken: started[0].charge_token };
         }
 
-        const [existing] = await this.sequelize.query<{ request_hash: string; status: string; response: StoredResponse | null }>(
-          `SELECT request_hash, status, response FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
+        const [existing] = await this.sequelize.query<{ request_hash: string; status: string; response: StoredResponse | null; lost: boolean }>(
+          READ_RECORD,
           { bind: [p.userId, p.key], type: QueryTypes.SELECT },
         );
         if (!existing) continue;
+        // The cache table's triggers make this impossible; a replay of a part is never served.
+        if (existing.lost) throw new Error('an idempotency record refers to a cache row that is gone');
         if (existing.request_hash !== p.requestHash) return { state: 'conflict' };
         if (existing.status === 'completed' && existing.response) return { state: 'completed', response: existing.response };
         return { state: 'in_progress' };
@@ -85,37 +155,15 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     });
   }
 
-  /**
-   * One statement: the hold (when given) and the record are locked first; each update then runs
-   * only if the other row was found as required (the hold open, the record this attempt's), so
-   * the answer is recorded and its hold settled together or not at all. A hold a sweep refunded
-   * meanwhile is seen as refunded once its lock is granted (READ COMMITTED rechecks a locked row).
-   */
-  async complete(userId: string, key: string, attempt: string, response: StoredResponse, holdId?: string | null): Promise<boolean> {
+  /** One statement (COMPLETE); a cache key is passed on only where the cache is `query_cache`. */
+  async complete(userId: string, key: string, attempt: string, response: StoredResponse, holdId?: string | null, options?: CompleteOptions): Promise<boolean> {
     const hold = holdId ?? null;
     if (hold !== null && !/^\d{1,18}$/.test(hold)) return false;
+    const cacheKey = this.referToCache ? (options?.cacheKey ?? null) : null;
     const [row] = await this.guard.run('idempotency.complete', (call) =>
       this.sequelize.query<{ completed: number }>(
-        `WITH h AS (
-           SELECT debit_id FROM credit_holds
-            WHERE debit_id = $5::bigint AND user_id = $1 AND state = 'held'
-            FOR UPDATE
-         ), k AS (
-           SELECT user_id, key FROM idempotency_keys
-            WHERE user_id = $1 AND key = $2 AND attempt = $3 AND status = 'in_progress'
-            FOR UPDATE
-         ), s AS (
-           UPDATE credit_holds SET state = 'settled', settled_at = $6
-            WHERE debit_id IN (SELECT debit_id FROM h) AND EXISTS (SELECT 1 FROM k)
-           RETURNING debit_id
-         ), c AS (
-           UPDATE idempotency_keys i SET status = 'completed', response = $4::jsonb
-             FROM k
-            WHERE i.user_id = k.user_id AND i.key = k.key AND ($5::bigint IS NULL OR EXISTS (SELECT 1 FROM h))
-           RETURNING 1
-         )
-         SELECT (SELECT count(*) FROM c)::int AS completed`,
-        guardedOptions(call, { bind: [userId, key, attempt, JSON.stringify(response), hold, this.now()], type: QueryTypes.SELECT }),
+        COMPLETE,
+        guardedOptions(call, { bind: [userId, key, attempt, JSON.stringify(response), hold, this.now(), cacheKey], type: QueryTypes.SELECT }),
       ),
     );
     return row?.completed === 1;

@@ -14,6 +14,8 @@
  * - `complete` with a hold records the outcome and settles the hold as one step: both or neither.
  *   It resolves false, changing nothing, when the hold is no longer open (a sweep refunded it) or
  *   the record is no longer this attempt's.
+ * - `complete` told a cache key (see CompleteOptions) replays exactly the same outcome as without
+ *   it, whatever becomes of that cache entry meanwhile; only what is stored may differ.
  * - `release` ends an in-progress record's lease now, keeping its charge token, so a retry takes
  *   it over at once and adopts the attempt's charge (for a failure after which that charge may
  *   stand). `renewChargeToken` gives this attempt's record a new charge token (= the attempt), for
@@ -25,7 +27,7 @@
  */
 export interface IdempotencyStore {
   begin(params: BeginParams): Promise<BeginResult>;
-  complete(userId: string, key: string, attempt: string, response: StoredResponse, holdId?: string | null): Promise<boolean>;
+  complete(userId: string, key: string, attempt: string, response: StoredResponse, holdId?: string | null, options?: CompleteOptions): Promise<boolean>;
   abandon(userId: string, key: string, attempt: string): Promise<void>;
   release(userId: string, key: string, attempt: string): Promise<void>;
   /** Resolves the new token, or undefined when the record is no longer this attempt's. */
@@ -40,6 +42,22 @@ export const DEFAULT_MAX_KEYS_PER_USER = 1000;
 export interface IdempotencyStoreOptions {
   /** Live records kept per user (IDEMPOTENCY_MAX_KEYS_PER_USER); default 1000. */
   maxKeysPerUser?: number;
+  /**
+   * PostgreSQL only: the query cache is the `query_cache` table of the same database
+   * (CACHE_BACKEND=postgres), so a record may refer to its rows (see CompleteOptions).
+   */
+  referToCache?: boolean;
+}
+
+export interface CompleteOptions {
+  /**
+   * The query-cache key of the entry the response's answer was read from or written to. A store
+   * whose records sit beside that cache (PostgreSQL with CACHE_BACKEND=postgres) keeps, for the
+   * top-level fields of the response that the entry holds exactly at completion, a reference to
+   * the entry instead of a copy; the database keeps what is referred to for the record's life
+   * (docs/adr/0011). Every other store keeps a copy.
+   */
+  cacheKey?: string | undefined;
 }
 
 export interface BeginParams {

@@ -3,6 +3,7 @@ import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, SignJWT, type JWTPayl
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config.js';
 import { AppError, StorageUnavailableError } from '../platform/errors.js';
+import { VERIFIED_TOKENS_MAX } from '../platform/memory-bounds.js';
 import { GUEST_USER_ID, REGISTERED_USER_ID, type Caller } from './caller.js';
 
 /** Issuer and audience of the guest tokens this API signs; registered tokens never carry them. */
@@ -11,8 +12,6 @@ const GUEST_AUDIENCE = 'shopassist-guest';
 /** The claim that marks a guest token. A token with it is only ever verified as a guest token. */
 const GUEST_CLAIM = 'guest';
 const CLOCK_TOLERANCE_SECONDS = 30;
-/** Verified tokens kept in memory (a token is a few hundred bytes). */
-const VERIFIED_TOKENS_MAX = 10_000;
 /**
  * A verified token is answered from memory until its `exp`, and for at most this long, so that a
  * key the identity provider withdraws from its key set stops working within this bound.

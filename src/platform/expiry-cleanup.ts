@@ -8,6 +8,8 @@ export interface ExpiryCleanupOptions {
   batchSize: number;
   /** The clock a row is expired by; unset = the database's `now()` (one clock for every process). */
   now?: () => Date;
+  /** A further condition on the rows to delete (e.g. rows nothing refers to any more). */
+  where?: WhereOptions;
   /** Runs each batch (the storage guard, whose call each statement carries); unset = unguarded. */
   run?: <T>(batch: (call: GuardedCall) => Promise<T>) => Promise<T>;
 }
@@ -26,7 +28,8 @@ export async function deleteExpiredRows<M extends Model>(model: ModelStatic<M>, 
   for (;;) {
     const deleted = await run((call) =>
       model.sequelize!.transaction(async (transaction) => {
-        const expired = { expiresAt: { [Op.lte]: options.now ? options.now() : fn('now') } } as WhereOptions;
+        const due = { expiresAt: { [Op.lte]: options.now ? options.now() : fn('now') } } as WhereOptions;
+        const expired = options.where ? ({ [Op.and]: [due, options.where] } as WhereOptions) : due;
         const doomed = await model.findAll(
           guardedOptions<FindOptions>(call, { attributes: keys, where: expired, order: [['expiresAt', 'ASC']], limit: options.batchSize, lock: true, skipLocked: true, raw: true, transaction }),
         );

@@ -5,7 +5,8 @@ import { MemoryIdempotencyStore } from '../../src/idempotency/idempotency.store.
 import type { CreditService } from '../../src/credits/credit.service.js';
 import { ProviderCallStep } from '../../src/assistant/provider-call.step.js';
 import { AssistantTimeoutError, type AssistantAnswer, type AssistantProvider } from '../../src/assistant/providers/provider.js';
-import { SINGLE_FLIGHT_MAX_KEYS, SingleFlight } from '../../src/assistant/single-flight.step.js';
+import { SingleFlight } from '../../src/assistant/single-flight.step.js';
+import { SINGLE_FLIGHT_MAX_KEYS } from '../../src/platform/memory-bounds.js';
 import { answerFromJson, answerToJson } from '../../src/assistant/stored-answer.js';
 import { BreakerRegistry } from '../../src/platform/breaker.js';
 import { createLogger } from '../../src/platform/logger.js';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import type { CacheStore } from '../../src/cache/cache.store.js';
 import type { CreditRepository } from '../../src/credits/credit.repository.js';
 import type { BeginParams, IdempotencyStore } from '../../src/idempotency/idempotency.store.js';
 import type { TestClock } from './clock.js';
@@ -11,6 +12,11 @@ export interface IdempotencyHarness {
   /** The credit repository on the same storage, whose holds `complete` settles. */
   credits: CreditRepository;
   clock: TestClock;
+  /**
+   * The query cache beside the store, where there is one the store may refer to (PostgreSQL
+   * with CACHE_BACKEND=postgres): `complete` told its key replays the same either way.
+   */
+  cache?: CacheStore;
   dispose?(): Promise<void>;
 }
 
@@ -44,6 +50,21 @@ export function idempotencyStoreContract(name: string, make: () => Promise<Idemp
       await h.store.begin(p);
       const response = { answer: 'Grüße ✓', products: [{ id: 'p1', price: 89.99, score: 0.87 }], cached: false, creditsCharged: 1 };
       await h.store.complete(p.userId, p.key, p.attempt, response);
+      expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'completed', response });
+    });
+
+    it('replays the same outcome when told the cache key of its answer, whatever becomes of that entry', async () => {
+      const p = params();
+      await h.store.begin(p);
+      const answer = { answer: 'Trail boots, 1.0 and 1 apart', products: [{ id: 'p1', price: 1.5, tags: ['a', 'ü'] }] };
+      const response = { ...answer, cached: true, creditsCharged: 0, conversationId: 'c1' };
+      const cacheKey = `contract-${randomUUID()}`;
+      await h.cache?.set(cacheKey, answer, 60);
+      expect(await h.store.complete(p.userId, p.key, p.attempt, response, null, { cacheKey })).toBe(true);
+      expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'completed', response });
+      await h.cache?.set(cacheKey, { answer: 'another', products: [] }, 60);
+      expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'completed', response });
+      await h.cache?.clear();
       expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'completed', response });
     });
 

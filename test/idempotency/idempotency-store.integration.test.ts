@@ -1,5 +1,6 @@
 import { Sequelize } from 'sequelize';
 import pg from 'pg';
+import { createPostgresCacheStore } from '../../src/cache/cache.store.postgres.js';
 import { MemoryCreditRepository } from '../../src/credits/credit.repository.memory.js';
 import { PostgresCreditRepository } from '../../src/credits/credit.repository.postgres.js';
 import { MemoryIdempotencyStore } from '../../src/idempotency/idempotency.store.memory.js';
@@ -26,6 +27,24 @@ idempotencyStoreContract('postgres', async () => {
   return {
     store: new PostgresIdempotencyStore(sequelize, unguarded, clock.now, { maxKeysPerUser: MAX_KEYS }),
     credits: new PostgresCreditRepository(sequelize, unguarded, policy, clock.now),
+    clock,
+    async dispose() {
+      await sequelize.close();
+      await db.dispose();
+    },
+  };
+});
+
+// CACHE_BACKEND=postgres: answers held by a `query_cache` row are referred to, not copied.
+idempotencyStoreContract('postgres referring to query_cache', async () => {
+  const db = await createTestDatabase();
+  const sequelize = new Sequelize(db.url, { dialect: 'postgres', dialectModule: pg, logging: false, pool: { max: 4 } });
+  await new Migrator(sequelize).up();
+  const clock = new TestClock();
+  return {
+    store: new PostgresIdempotencyStore(sequelize, unguarded, clock.now, { maxKeysPerUser: MAX_KEYS, referToCache: true }),
+    credits: new PostgresCreditRepository(sequelize, unguarded, policy, clock.now),
+    cache: createPostgresCacheStore(sequelize),
     clock,
     async dispose() {
       await sequelize.close();

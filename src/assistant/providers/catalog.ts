@@ -1,4 +1,5 @@
 import type { Catalog, CatalogProduct } from '../catalog/catalog.js';
+import { PRICE_FORMATTERS_MAX } from '../../platform/memory-bounds.js';
 import { fixedIndex, isCatalogIndex, type CatalogIndex } from '../catalog/catalog-index.js';
 import type { CatalogHit, CatalogSearch, CatalogSearchResult } from '../catalog/catalog-search.js';
 import {
@@ -59,8 +60,8 @@ export function toAnsweredProduct(hit: CatalogHit): AnsweredProduct {
 
 /**
  * Formatters by currency and whole/cents: building an Intl.NumberFormat costs far more than using
- * one, and every answer formats several prices. Bounded by the catalog's currencies (null: a code
- * Intl does not know).
+ * one, and every answer formats several prices. Bounded by the catalog's currencies and by
+ * PRICE_FORMATTERS_MAX (null: a code Intl does not know).
  */
 const formatters = new Map<string, Intl.NumberFormat | null>();
 
@@ -73,7 +74,7 @@ function formatterFor(currency: string, whole: boolean): Intl.NumberFormat | nul
     } catch {
       formatter = null;
     }
-    if (formatters.size < 512) formatters.set(key, formatter);
+    if (formatters.size < PRICE_FORMATTERS_MAX) formatters.set(key, formatter);
   }
   return formatter;
 }
