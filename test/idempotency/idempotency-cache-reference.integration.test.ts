@@ -83,6 +83,14 @@ describe.skipIf(!TEST_DATABASE_URL)('idempotency records that refer to the query
     return p;
   }
 
+  /** An answer in a new cache row (`key`), and the response a record of it keeps. */
+  async function cachedAnswer(topic = 'boots') {
+    const key = `k-${randomUUID()}`;
+    const answer = answerOf(topic);
+    await cache.set(key, answer, 3600);
+    return { key, answer, response: responseOf(answer) };
+  }
+
   /** A record completed with `response`, told `cacheKey`. */
   async function completed(response: StoredResponse, cacheKey: string): Promise<BeginParams> {
     const p = await started();
@@ -127,10 +135,7 @@ describe.skipIf(!TEST_DATABASE_URL)('idempotency records that refer to the query
   }
 
   it('keeps no copy of an answer the cache row holds: the record names the row and the fields', async () => {
-    const key = `k-${randomUUID()}`;
-    const answer = answerOf('boots');
-    await cache.set(key, answer, 3600);
-    const response = responseOf(answer);
+    const { key, response } = await cachedAnswer();
     const p = await completed(response, key);
     const r = await row(p);
     expect(r.cache_ref).toBe(key);
@@ -140,9 +145,7 @@ describe.skipIf(!TEST_DATABASE_URL)('idempotency records that refer to the query
   });
 
   it('refers to the fields the row holds and keeps the rest (a follow-up explains its answer first)', async () => {
-    const key = `k-${randomUUID()}`;
-    const answer = answerOf('boots for women');
-    await cache.set(key, answer, 3600);
+    const { key, answer } = await cachedAnswer('boots for women');
     const response = responseOf(answer, { answer: `Narrowed to women. ${answer.answer}` });
     const p = await completed(response, key);
     expect((await row(p)).cache_fields).toEqual(['products']);
@@ -171,10 +174,7 @@ describe.skipIf(!TEST_DATABASE_URL)('idempotency records that refer to the query
   });
 
   it('replays the original answer after the entry expired (not yet cleaned up): the reference stays', async () => {
-    const key = `k-${randomUUID()}`;
-    const answer = answerOf('boots');
-    await cache.set(key, answer, 3600);
-    const response = responseOf(answer);
+    const { key, response } = await cachedAnswer();
     const p = await completed(response, key);
     await expire(key);
     await expect(cache.get(key)).resolves.toBeUndefined();
@@ -183,10 +183,7 @@ describe.skipIf(!TEST_DATABASE_URL)('idempotency records that refer to the query
   });
 
   it('cleanup keeps an expired entry while a record refers to it (one copy for every key), and deletes it after the last one', async () => {
-    const key = `k-${randomUUID()}`;
-    const answer = answerOf('boots');
-    await cache.set(key, answer, 3600);
-    const response = responseOf(answer);
+    const { key, response } = await cachedAnswer();
     const [p, q] = [await completed(response, key), await completed(response, key)];
     await expire(key);
     await cache.cleanupExpired();
@@ -203,10 +200,7 @@ describe.skipIf(!TEST_DATABASE_URL)('idempotency records that refer to the query
   });
 
   it('replays the original answer after an expired entry was deleted all the same: the answer was copied into the record', async () => {
-    const key = `k-${randomUUID()}`;
-    const answer = answerOf('boots');
-    await cache.set(key, answer, 3600);
-    const response = responseOf(answer);
+    const { key, response } = await cachedAnswer();
     const p = await completed(response, key);
     await expire(key);
     await sequelize.query('DELETE FROM query_cache WHERE expires_at <= now()');
@@ -215,10 +209,7 @@ describe.skipIf(!TEST_DATABASE_URL)('idempotency records that refer to the query
   });
 
   it('replays the original answer after a fresh answer overwrote the entry', async () => {
-    const key = `k-${randomUUID()}`;
-    const answer = answerOf('boots');
-    await cache.set(key, answer, 3600);
-    const response = responseOf(answer);
+    const { key, answer, response } = await cachedAnswer();
     const [p, q] = [await completed(response, key), await completed(responseOf(answer, { cached: false }), key)];
     await cache.set(key, answerOf('boots, new stock'), 3600);
     expect((await row(p)).cache_ref).toBeNull();
@@ -227,10 +218,7 @@ describe.skipIf(!TEST_DATABASE_URL)('idempotency records that refer to the query
   });
 
   it('keeps referring when the entry is written again with the same answer (a refresh)', async () => {
-    const key = `k-${randomUUID()}`;
-    const answer = answerOf('boots');
-    await cache.set(key, answer, 3600);
-    const response = responseOf(answer);
+    const { key, answer, response } = await cachedAnswer();
     const p = await completed(response, key);
     await cache.set(key, structuredClone(answer) as JsonValue, 3600);
     expect((await row(p)).cache_ref).toBe(key);
@@ -239,10 +227,7 @@ describe.skipIf(!TEST_DATABASE_URL)('idempotency records that refer to the query
 
   it('replays the original answer after the operator cleared the cache, or it was truncated', async () => {
     for (const empty of [() => cache.clear(), () => sequelize.query('TRUNCATE query_cache').then(() => {})]) {
-      const key = `k-${randomUUID()}`;
-      const answer = answerOf('boots');
-      await cache.set(key, answer, 3600);
-      const response = responseOf(answer);
+      const { key, response } = await cachedAnswer();
       const p = await completed(response, key);
       await empty();
       expect(await row(p)).toMatchObject({ cache_ref: null, response });
@@ -251,9 +236,7 @@ describe.skipIf(!TEST_DATABASE_URL)('idempotency records that refer to the query
   });
 
   it('a record taken over after it expired no longer refers to the row', async () => {
-    const key = `k-${randomUUID()}`;
-    const answer = answerOf('boots');
-    await cache.set(key, answer, 3600);
+    const { key, answer } = await cachedAnswer();
     const p = await completed(responseOf(answer), key);
     clock.advance(TTL + 1);
     expect((await store.begin({ ...p, attempt: randomUUID() })).state).toBe('started');
@@ -262,9 +245,7 @@ describe.skipIf(!TEST_DATABASE_URL)('idempotency records that refer to the query
 
   it('does not refer to the cache unless told it is query_cache (another CACHE_BACKEND)', async () => {
     const copying = new PostgresIdempotencyStore(sequelize, unguarded, clock.now);
-    const key = `k-${randomUUID()}`;
-    const answer = answerOf('boots');
-    await cache.set(key, answer, 3600);
+    const { key, answer } = await cachedAnswer();
     const p = await started();
     expect(await copying.complete(p.userId, p.key, p.attempt, responseOf(answer), null, { cacheKey: key })).toBe(true);
     expect((await row(p)).cache_ref).toBeNull();
@@ -286,10 +267,7 @@ describe.skipIf(!TEST_DATABASE_URL)('idempotency records that refer to the query
 
   describe('races, with real concurrent transactions', () => {
     it('an overwrite that comes while a completion holds the row waits for it, then copies the answer into the record', async () => {
-      const key = `k-${randomUUID()}`;
-      const answer = answerOf('boots');
-      await cache.set(key, answer, 3600);
-      const response = responseOf(answer);
+      const { key, response } = await cachedAnswer();
       const p = await started();
       // The completion statement, in a transaction left open after it.
       const completion = await sequelize.transaction();
@@ -309,10 +287,7 @@ describe.skipIf(!TEST_DATABASE_URL)('idempotency records that refer to the query
     });
 
     it('a delete (cleanup, clear) that comes while a completion holds the row waits for it, then copies the answer', async () => {
-      const key = `k-${randomUUID()}`;
-      const answer = answerOf('boots');
-      await cache.set(key, answer, 3600);
-      const response = responseOf(answer);
+      const { key, response } = await cachedAnswer();
       const p = await started();
       const completion = await sequelize.transaction();
       await sequelize.query(COMPLETE, { bind: [p.userId, p.key, p.attempt, JSON.stringify(response), null, clock.now(), key], type: QueryTypes.SELECT, transaction: completion });
@@ -325,10 +300,7 @@ describe.skipIf(!TEST_DATABASE_URL)('idempotency records that refer to the query
     });
 
     it('a completion that comes while an overwrite holds the row waits for it, then keeps a copy', async () => {
-      const key = `k-${randomUUID()}`;
-      const answer = answerOf('boots');
-      await cache.set(key, answer, 3600);
-      const response = responseOf(answer);
+      const { key, response } = await cachedAnswer();
       const p = await started();
       const overwrite = await sequelize.transaction();
       await sequelize.query('UPDATE query_cache SET result = $2::jsonb WHERE query_hash = $1', { bind: [key, JSON.stringify(answerOf('tents'))], transaction: overwrite });
@@ -341,10 +313,7 @@ describe.skipIf(!TEST_DATABASE_URL)('idempotency records that refer to the query
     });
 
     it('a completion that comes while a delete holds the row waits for it, then keeps a copy', async () => {
-      const key = `k-${randomUUID()}`;
-      const answer = answerOf('boots');
-      await cache.set(key, answer, 3600);
-      const response = responseOf(answer);
+      const { key, response } = await cachedAnswer();
       const p = await started();
       const deletion = await sequelize.transaction();
       await sequelize.query('DELETE FROM query_cache WHERE query_hash = $1', { bind: [key], transaction: deletion });
@@ -399,10 +368,7 @@ describe.skipIf(!TEST_DATABASE_URL)('idempotency records that refer to the query
   });
 
   it('a rolled-back migration turns every reference into a copy', async () => {
-    const key = `k-${randomUUID()}`;
-    const answer = answerOf('boots');
-    await cache.set(key, answer, 3600);
-    const response = responseOf(answer);
+    const { key, response } = await cachedAnswer();
     const p = await completed(response, key);
     const { Migrator } = await import('../../src/platform/migrator.js');
     const migrator = new Migrator(sequelize);
