@@ -1,3 +1,6 @@
+// Over 300 lines: this is the one place that reads the environment, so every setting's schema,
+// default and error text is here, side by side; splitting it by feature would bring back reads
+// of process.env in several places.
 import { createHmac, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 

@@ -1,3 +1,5 @@
+// Over 300 lines: three streamed formats (JSON, NDJSON, CSV) behind one reader, each naming
+// where a bad product was; they share the product validation and the error shape.
 /**
  * Reads a catalog upload as it streams in, one product at a time, so an upload of any size is
  * held in memory once at most (as the products being written), never as a whole body plus its

@@ -1,3 +1,6 @@
+// Over 300 lines: the memory twin of every CreditRepository operation (charges, holds, settles,
+// sweeps, resets, the ledger and its cleanup), kept in one class so its semantics can be read
+// against credit.sql.ts; the same contract suite runs on both.
 import type { Caller } from '../identity/caller.js';
 import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../platform/cursor.js';
 import {

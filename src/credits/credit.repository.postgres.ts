@@ -1,3 +1,5 @@
+// Over 300 lines (just): the repository's operator reads, maintenance and single guarded
+// statements; the batched hot-path statements are in credit.statements.ts.
 import { literal, Op, QueryTypes, type Order, type Sequelize } from 'sequelize';
 import type { Caller } from '../identity/caller.js';
 import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../platform/cursor.js';

@@ -1,3 +1,6 @@
+// Over 300 lines: one provider, the request it builds from the catalog's candidates, and the two
+// ways its reply arrives (whole, or streamed token by token) with the same validation of which
+// products it may name; they share the candidate list and the reply schema.
 import { z } from 'zod';
 import type { Catalog } from '../catalog/catalog.js';
 import { fixedIndex, isCatalogIndex, type CatalogIndex } from '../catalog/catalog-index.js';
