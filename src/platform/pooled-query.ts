@@ -89,8 +89,14 @@ export async function pooledQuery<T>(sequelize: Sequelize, sql: Statement, value
   }
 }
 
-/** The probe: also says whether the server is the embedded one (PGlite: one session for every connection). */
-const PROBE = statement('ready_probe', `SELECT position('PGlite' IN version()) > 0 AS single_session`);
+/** The probe: also says whether the server is the embedded one (PGlite: one session for every connection), and which session ran it. */
+const PROBE = statement('ready_probe', `SELECT position('PGlite' IN version()) > 0 AS single_session, pg_backend_pid() AS pid`);
+
+/**
+ * How many times the pinned probe is tried while it proves nothing: another client of the
+ * pooler took the session the first run used before the second connection could pin it.
+ */
+const PIN_ATTEMPTS = 3;
 
 /**
  * Readiness's database check: the probe statement run twice on one pooled connection, the way
@@ -99,29 +105,38 @@ const PROBE = statement('ready_probe', `SELECT position('PGlite' IN version()) >
  * changes nothing; behind a pooler in transaction mode the second connection is handed the
  * server session the first run just used (PgBouncer reuses the most recently released one), so
  * the second run lands on another session, where a named statement does not exist: the probe
- * fails exactly when the hot path would. Never on the embedded database (one session serves
- * every connection; a transaction held open there would block the second run), which the first
- * run recognises whatever URL it was reached by.
+ * fails exactly when the hot path would. The second connection says which session it holds: when
+ * that is not the first run's (the pooler's other clients took it meanwhile, or there is no
+ * pooler), the round proved nothing and is tried again, up to PIN_ATTEMPTS rounds. Never on the
+ * embedded database (one session serves every connection; a transaction held open there would
+ * block the second run), which the first run recognises whatever URL it was reached by.
  */
 export async function probeStatements(sequelize: Sequelize, pinBetween: boolean): Promise<void> {
   const pool = sequelize.connectionManager;
   const mode = statementMode(sequelize);
   const first = await pool.getConnection({ type: 'write' });
   try {
-    const [probe] = await runStatement<{ single_session: boolean }>(first, PROBE, [], mode);
+    const [probe] = await runStatement<{ single_session: boolean; pid: number }>(first, PROBE, [], mode);
     if (!pinBetween || probe?.single_session) {
       await runStatement(first, PROBE, [], mode);
       return;
     }
     const second = (await pool.getConnection({ type: 'write' })) as unknown as PgConnection & { _invalid?: boolean };
     try {
-      await second.query({ text: 'BEGIN' });
-      try {
-        await runStatement(first, PROBE, [], mode);
-      } finally {
-        await second.query({ text: 'ROLLBACK' }).catch(() => {
-          second._invalid = true; // never hand out a connection that may still be inside a transaction
-        });
+      let used = probe?.pid;
+      for (let round = 0; round < PIN_ATTEMPTS; round++) {
+        if (round > 0) used = (await runStatement<{ pid: number }>(first, PROBE, [], mode))[0]?.pid;
+        await second.query({ text: 'BEGIN' });
+        let pinned: number | undefined;
+        try {
+          pinned = ((await second.query({ text: 'SELECT pg_backend_pid() AS pid' })).rows[0] as { pid: number } | undefined)?.pid;
+          await runStatement(first, PROBE, [], mode);
+        } finally {
+          await second.query({ text: 'ROLLBACK' }).catch(() => {
+            second._invalid = true; // never hand out a connection that may still be inside a transaction
+          });
+        }
+        if (pinned === used) return;
       }
     } finally {
       pool.releaseConnection(second as never);
