@@ -93,7 +93,9 @@ export class HoldStep {
     for (let attempt = 0; attempt === 0 || clock.now() < deadline; attempt++) {
       if (attempt > 0) await clock.sleep(Math.min(DECIDE_BACKOFF_MAX_MS, DECIDE_BACKOFF_MS * 2 ** (attempt - 1), Math.max(0, deadline - clock.now())));
       try {
-        const result = await credits.refund(caller, chargeId, REFUND_DESCRIPTION);
+        // Urgent: tried even while the database's breaker is open, which other requests' failures
+        // may have opened a moment ago although the database answers again.
+        const result = await credits.refund(caller, chargeId, REFUND_DESCRIPTION, { urgent: true });
         if (result === 'refunded') metrics.creditsRefunded.inc({ user_kind: userKind(caller) }, cost);
         return result === 'settled';
       } catch (err) {

@@ -22,6 +22,7 @@ import {
   type GrantListener,
   type LedgerReport,
   type ListOptions,
+  type RefundOptions,
   type RefundResult,
   type SettleResult,
   type SweptHold,
@@ -94,9 +95,9 @@ export class PostgresCreditRepository implements CreditRepository {
     return chargeResultOf(await this.statements.chargeRow(caller, request), request.cost, this.policy);
   }
 
-  async refund(caller: Caller, chargeId: string, description: string): Promise<RefundResult> {
+  async refund(caller: Caller, chargeId: string, description: string, options?: RefundOptions): Promise<RefundResult> {
     if (!/^\d{1,18}$/.test(chargeId)) return { kind: 'charge_not_found' };
-    const row = await this.mutate('credits.refund', REFUND_SQL, caller.userId, false, [description, chargeId], true);
+    const row = await this.statements.mutate('credits.refund', { sql: REFUND_SQL, userId: caller.userId, forceReset: false, values: [description, chargeId], repeatable: true }, { whileOpen: options?.urgent === true });
     return this.refundResult(row);
   }
 

@@ -57,6 +57,11 @@ export type ChargeResult =
   /** `priorChargeId`: the entry that already holds the key (a charge of another cost). */
   | { kind: 'conflict'; priorChargeId: string; account: CreditAccount };
 
+/** See CreditRepository.refund. */
+export interface RefundOptions {
+  urgent?: boolean;
+}
+
 export type RefundResult =
   | { kind: 'refunded'; refundId: string; account: CreditAccount }
   | { kind: 'already_refunded'; account: CreditAccount }
@@ -152,7 +157,12 @@ export interface CreditRepository {
   ensure(caller: Caller): Promise<void>;
   find(userId: string): Promise<CreditAccount | undefined>;
   charge(caller: Caller, request: ChargeRequest): Promise<ChargeResult>;
-  refund(caller: Caller, chargeId: string, description: string): Promise<RefundResult>;
+  /**
+   * `urgent`: the refund decides a charge whose settle has an unknown outcome, so it is tried even
+   * while the storage's breaker is open (still bounded like every call): an open breaker must not
+   * leave a shopper charged for an answer they never got.
+   */
+  refund(caller: Caller, chargeId: string, description: string, options?: RefundOptions): Promise<RefundResult>;
   /** Settles an open hold of `userId` (its answer is recorded). Settling a settled hold is `settled` again. */
   settle(userId: string, chargeId: string): Promise<SettleResult>;
   /**

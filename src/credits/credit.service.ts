@@ -2,7 +2,7 @@ import type { Caller } from '../identity/caller.js';
 import { InvalidCursorError, type Page } from '../platform/cursor.js';
 import { AppError } from '../platform/errors.js';
 import { balanceHeaders } from './credit.headers.js';
-import type { CreditAccount, CreditRepository, CreditTransaction, HoldState, LedgerReport, ListOptions, RefundResult, SettleResult, SweptHold } from './credit.repository.js';
+import type { CreditAccount, CreditRepository, CreditTransaction, HoldState, LedgerReport, ListOptions, RefundOptions, RefundResult, SettleResult, SweptHold } from './credit.repository.js';
 
 export interface ChargeOutcome {
   /** The debit entry's id; null for a charge of 0 (no entry). */
@@ -84,8 +84,8 @@ export class CreditService {
    * Gives a charge back (once; a second refund of it changes nothing, and a settled hold is
    * never refunded): `refunded` when this call did it.
    */
-  async refund(caller: Caller, chargeId: string, description: string): Promise<Exclude<RefundResult['kind'], 'charge_not_found'>> {
-    const result = await this.repository.refund(caller, chargeId, description);
+  async refund(caller: Caller, chargeId: string, description: string, options?: RefundOptions): Promise<Exclude<RefundResult['kind'], 'charge_not_found'>> {
+    const result = await this.repository.refund(caller, chargeId, description, options);
     if (result.kind === 'charge_not_found') throw new Error(`no charge ${chargeId} of ${caller.userId} to refund`);
     return result.kind;
   }

@@ -4,7 +4,7 @@ import type { Caller } from '../identity/caller.js';
 import { isDatabaseUnavailable } from '../platform/db-guard.js';
 import { pooledQuery, statement, type Statement } from '../platform/pooled-query.js';
 import { assertAllLive, guardedBatcher, guardedReads, type GuardedItem } from '../platform/batcher.js';
-import { guardedOptions, type GuardedCall, type StorageGuard } from '../platform/storage-guard.js';
+import { guardedOptions, type GuardedCall, type GuardOptions, type StorageGuard } from '../platform/storage-guard.js';
 import { driverError, retryTransient } from '../platform/transient-retry.js';
 import { allowanceFor, chargeKey, type ChargeRequest, type CreditPolicy, type GrantListeners, type HoldState, type SettleResult } from './credit.repository.js';
 import { translateCreditError, type MutationRow } from './credit.rows.js';
@@ -146,9 +146,9 @@ export class CreditStatements {
   }
 
   /** One mutation statement under the guard, its errors translated; resolves undefined for no row. */
-  async mutate(operation: string, m: Mutation): Promise<MutationRow | undefined> {
+  async mutate(operation: string, m: Mutation, options?: GuardOptions): Promise<MutationRow | undefined> {
     try {
-      return await this.guard.run(operation, (call) => this.send(call, m));
+      return await this.guard.run(operation, (call) => this.send(call, m), options);
     } catch (err) {
       throw translateCreditError(err);
     }

@@ -2,7 +2,7 @@ import { ConnectionError, type Sequelize } from 'sequelize';
 import type { ComponentHealth } from '../health/health.service.js';
 import { BreakerOpenError, BreakerTimeoutError, type Breaker, type BreakerRegistry } from './breaker.js';
 import { isAppError, StorageUnavailableError } from './errors.js';
-import { GUARDED_CALL_OPTION, type GuardedCall, type StorageGuard } from './storage-guard.js';
+import { GUARDED_CALL_OPTION, type GuardedCall, type GuardOptions, type StorageGuard } from './storage-guard.js';
 
 export const DATABASE_BREAKER = 'database';
 
@@ -51,14 +51,16 @@ export function isDatabaseUnavailable(err: unknown): boolean {
  */
 export class DbGuard implements StorageGuard {
   readonly breaker: Breaker;
+  private readonly timeoutMs: number;
 
   constructor(
     breakers: BreakerRegistry,
     sequelize: Sequelize,
     settings: DbGuardSettings,
   ) {
+    this.timeoutMs = settings.queryTimeoutMs + 100;
     this.breaker = breakers.create(DATABASE_BREAKER, {
-      timeoutMs: settings.queryTimeoutMs + 100,
+      timeoutMs: this.timeoutMs,
       errorThresholdPercentage: 50,
       volumeThreshold: 3,
       resetTimeoutMs: settings.resetTimeoutMs ?? 5000,
@@ -71,7 +73,8 @@ export class DbGuard implements StorageGuard {
     });
   }
 
-  async run<T>(_operation: string, fn: (call: GuardedCall) => Promise<T>): Promise<T> {
+  async run<T>(_operation: string, fn: (call: GuardedCall) => Promise<T>, options?: GuardOptions): Promise<T> {
+    if (this.breaker.state !== 'closed' && options?.whileOpen) return this.runPastBreaker(fn);
     if (this.breaker.state === 'open') throw new StorageUnavailableError(this.breaker.secondsUntilProbe());
     let expired = false;
     const call: GuardedCall = {
@@ -89,6 +92,34 @@ export class DbGuard implements StorageGuard {
       if (err instanceof BreakerOpenError) throw new StorageUnavailableError(this.breaker.secondsUntilProbe(), err);
       if (!isAppError(err) && isDatabaseUnavailable(err)) throw new StorageUnavailableError(this.retryAfter(), err);
       throw err;
+    }
+  }
+
+  /**
+   * A call the open (or half-open) breaker would refuse, made anyway (GuardOptions.whileOpen):
+   * bounded by the same time limit, with the same outage mapping, and not counted.
+   */
+  private async runPastBreaker<T>(fn: (call: GuardedCall) => Promise<T>): Promise<T> {
+    let expired = false;
+    const call: GuardedCall = {
+      assertLive: () => {
+        if (expired) throw new StorageUnavailableError(this.retryAfter());
+      },
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        expired = true;
+        reject(new StorageUnavailableError(this.retryAfter()));
+      }, this.timeoutMs);
+    });
+    try {
+      return await Promise.race([fn(call), bound]);
+    } catch (err) {
+      if (!isAppError(err) && isDatabaseUnavailable(err)) throw new StorageUnavailableError(this.retryAfter(), err);
+      throw err;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

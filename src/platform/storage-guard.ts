@@ -6,7 +6,16 @@
  */
 export interface StorageGuard {
   /** Runs `operation` (a name for logs and metrics) under the guard; `fn` gets the call's handle. */
-  run<T>(operation: string, fn: (call: GuardedCall) => Promise<T>): Promise<T>;
+  run<T>(operation: string, fn: (call: GuardedCall) => Promise<T>, options?: GuardOptions): Promise<T>;
+}
+
+export interface GuardOptions {
+  /**
+   * Tried even while the breaker is open (or half-open), still bounded by the guard's time limit
+   * and not counted by the breaker: for the few calls that decide a money outcome, which must
+   * not be refused because other calls failed a moment ago.
+   */
+  whileOpen?: boolean;
 }
 
 /**

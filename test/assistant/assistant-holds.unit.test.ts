@@ -28,7 +28,7 @@ import { MemoryRateLimitStore } from '../../src/rate-limit/rate-limit.store.memo
 const POLICY = { guestAllowance: 10, registeredAllowance: 10, resetPeriodMs: 24 * 3600_000 };
 const logger = createLogger({ level: 'silent' });
 
-async function setup(options: { settle?: 'lost-after-commit' | 'lost-before-commit'; complete?: 'lost-after-commit' | 'lost-before-commit' } = {}) {
+async function setup(options: { settle?: 'lost-after-commit' | 'lost-before-commit'; complete?: 'lost-after-commit' | 'lost-before-commit'; breakerOpen?: true } = {}) {
   const repository = new MemoryCreditRepository(POLICY);
   const credits = new CreditService(repository);
   const idempotency = new MemoryIdempotencyStore(undefined, {}, repository);
@@ -46,6 +46,14 @@ async function setup(options: { settle?: 'lost-after-commit' | 'lost-before-comm
     credits.settle = async (caller, chargeId) => {
       if (options.settle === 'lost-after-commit') await settle(caller, chargeId);
       throw new StorageUnavailableError(1);
+    };
+  }
+  if (options.breakerOpen) {
+    const refund = credits.refund.bind(credits);
+    // The database's breaker is open (other requests' failures): only an urgent call is made.
+    credits.refund = async (caller, chargeId, description, refundOptions) => {
+      if (!refundOptions?.urgent) throw new StorageUnavailableError(5);
+      return refund(caller, chargeId, description, refundOptions);
     };
   }
   const consents = new ConsentService(new MemoryConsentRepository());
@@ -74,6 +82,15 @@ async function setup(options: { settle?: 'lost-after-commit' | 'lost-before-comm
 describe('a settle whose answer is lost (no Idempotency-Key)', () => {
   it('committed after all: the answer goes out, charged once', async () => {
     const { service, caller, balance, repository, close } = await setup({ settle: 'lost-after-commit' });
+    const outcome = await service.query(caller, { query: 'waterproof hiking boots', limit: 3 });
+    expect(outcome.body.creditsCharged).toBe(3);
+    expect(await balance()).toBe(7);
+    expect(await repository.verifyLedger()).toMatchObject({ mismatched: 0, openHolds: 0 });
+    close();
+  });
+
+  it('committed after all, with the database\'s breaker open meanwhile: the deciding refund is still made, and the answer goes out', async () => {
+    const { service, caller, balance, repository, close } = await setup({ settle: 'lost-after-commit', breakerOpen: true });
     const outcome = await service.query(caller, { query: 'waterproof hiking boots', limit: 3 });
     expect(outcome.body.creditsCharged).toBe(3);
     expect(await balance()).toBe(7);

@@ -111,4 +111,38 @@ describe('the database guard', () => {
     await expect(guard.health(() => database.ping())).resolves.toEqual({ status: 'down', latencyMs: null });
     ownBreakers.shutdown();
   });
+
+  it('still makes a call that decides money while the breaker is open: bounded, mapped, and not counted', async () => {
+    const ownBreakers = new BreakerRegistry(logger);
+    const settings = { ...testConfig().database, queryTimeoutMs: 300 };
+    const guard = new DbGuard(ownBreakers, database.sequelize, settings);
+    const fail = () => guard.run('read', () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })));
+    for (let i = 0; i < 6 && guard.breaker.state !== 'open'; i++) await expect(fail()).rejects.toBeInstanceOf(StorageUnavailableError);
+    expect(guard.breaker.state).toBe('open');
+    // The database answers again, but the breaker is still open: a plain call is refused, an urgent one is made.
+    await expect(guard.run('refund', () => database.sequelize.query("INSERT INTO guard_probe VALUES ('refused')"))).rejects.toBeInstanceOf(StorageUnavailableError);
+    await guard.run('refund', (call) => database.sequelize.query("INSERT INTO guard_probe VALUES ('urgent')", guardedOptions(call, {})), { whileOpen: true });
+    expect(await rows('refused')).toBe(0);
+    expect(await rows('urgent')).toBe(1);
+    // Bounded like any call: a hanging one is answered 503 within the limit, and a statement it
+    // had not sent by then never leaves.
+    const started = performance.now();
+    const hanging = guard.run(
+      'refund',
+      async (call) => {
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        await database.sequelize.query("INSERT INTO guard_probe VALUES ('late-urgent')", guardedOptions(call, {}));
+      },
+      { whileOpen: true },
+    );
+    await expect(hanging).rejects.toBeInstanceOf(StorageUnavailableError);
+    expect(performance.now() - started).toBeLessThan(600);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await rows('late-urgent')).toBe(0);
+    // Outages map as usual; business errors pass through.
+    await expect(guard.run('refund', () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })), { whileOpen: true })).rejects.toBeInstanceOf(StorageUnavailableError);
+    await expect(guard.run('refund', () => Promise.reject(new AppError('USER_NOT_FOUND', 'no such user')), { whileOpen: true })).rejects.toBeInstanceOf(AppError);
+    expect(guard.breaker.state).toBe('open');
+    ownBreakers.shutdown();
+  });
 });
