@@ -86,6 +86,8 @@ export interface AssistantSettings {
    * the database is out of reach (counted in the request budget, so the hold outlives it).
    */
   decideWindowMs: number;
+  /** The longest one try of that refund can take (the database guard's bound). */
+  decideTryMs?: number;
   /** How long a retry waits for an attempt with the same key still running. */
   idempotencyWaitMs?: number;
   idempotencyPollMs?: number;

@@ -17,6 +17,12 @@ export interface HoldSettings {
   holdMs: number;
   /** How long the refund that decides a hold whose settle has an unknown outcome is tried while the database is out of reach. */
   decideWindowMs: number;
+  /**
+   * The longest one try of that refund can take (the database guard's bound): a try is started
+   * only if it can end within the window, so the window, and the request budget that counts it,
+   * holds even when every try hangs.
+   */
+  decideTryMs?: number;
 }
 
 /**
@@ -90,8 +96,12 @@ export class HoldStep {
     // Tries until the window closes (a refused connection fails at once, a hanging one takes the
     // guard's bound): the window is counted in the request budget, so the hold outlives it.
     const deadline = clock.now() + this.settings.decideWindowMs;
-    for (let attempt = 0; attempt === 0 || clock.now() < deadline; attempt++) {
-      if (attempt > 0) await clock.sleep(Math.min(DECIDE_BACKOFF_MAX_MS, DECIDE_BACKOFF_MS * 2 ** (attempt - 1), Math.max(0, deadline - clock.now())));
+    const tryMs = this.settings.decideTryMs ?? 0;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) {
+        await clock.sleep(Math.min(DECIDE_BACKOFF_MAX_MS, DECIDE_BACKOFF_MS * 2 ** (attempt - 1), Math.max(0, deadline - clock.now())));
+        if (clock.now() >= deadline || clock.now() + tryMs > deadline) break;
+      }
       try {
         // Urgent: tried even while the database's breaker is open, which other requests' failures
         // may have opened a moment ago although the database answers again.

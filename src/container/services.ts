@@ -88,6 +88,7 @@ export function createServices(config: Config, platform: Platform, backends: Bac
       holdMs: config.holds.holdSeconds * 1000,
       leaseMs: config.assistant.requestBudgetMs,
       decideWindowMs: config.assistant.decideWindowMs,
+      decideTryMs: config.database.queryTimeoutMs + 100,
     },
   );
   logger.info(

@@ -39,7 +39,9 @@ export function isDatabaseUnavailable(err: unknown): boolean {
  * The PostgreSQL guard of the credit and consent repositories: one breaker (`database`) and a
  * time bound per call.
  * - While the breaker is open every call fails at once with StorageUnavailableError carrying the
- *   seconds until the next probe (Retry-After).
+ *   seconds until the next probe (Retry-After), except a call marked `whileOpen` (the refund
+ *   that decides a charge whose settle has an unknown outcome), which is made, bounded, and not
+ *   counted.
  * - Each call answers within DB_QUERY_TIMEOUT_MS + 100 ms even when a connection hangs silently
  *   or the pool has no free connection; the statements a call had not yet sent by then are
  *   refused (each statement carries its call, see GuardedCall), so a write never lands after

@@ -3,6 +3,8 @@ import type { Clock } from '../../src/assistant/clock.js';
 import { IdempotencyStep } from '../../src/assistant/idempotency.step.js';
 import { MemoryIdempotencyStore } from '../../src/idempotency/idempotency.store.memory.js';
 import type { CreditService } from '../../src/credits/credit.service.js';
+import { HoldStep } from '../../src/assistant/hold.step.js';
+import { StorageUnavailableError } from '../../src/platform/errors.js';
 import { ProviderCallStep } from '../../src/assistant/provider-call.step.js';
 import { AssistantTimeoutError, type AssistantAnswer, type AssistantProvider } from '../../src/assistant/providers/provider.js';
 import { SingleFlight } from '../../src/assistant/single-flight.step.js';
@@ -104,5 +106,28 @@ describe('the idempotency step', () => {
     // Five seconds of polling by the injected clock, none of it waited for real.
     expect(slept.length).toBe(50);
     expect(performance.now() - started).toBeLessThan(1000);
+  });
+});
+
+describe('the refund that decides an unknown settle', () => {
+  it('starts a try only if it can end within the decide window, even when every try hangs for the guard\'s bound', async () => {
+    // Virtual time: a try hangs for the whole bound (T), then fails as an outage.
+    let now = 0;
+    const clock: Clock = { now: () => now, sleep: async (ms) => void (now += ms), after: () => () => {} };
+    const T = 1600;
+    const windowMs = 3 * T + 750; // config's decideWindowMs for DB_QUERY_TIMEOUT_MS=1500
+    const tries: { start: number; urgent: boolean }[] = [];
+    const credits = {
+      refund: async (_caller: unknown, _chargeId: string, _description: string, options?: { urgent?: boolean }) => {
+        tries.push({ start: now, urgent: options?.urgent === true });
+        now += T;
+        throw new StorageUnavailableError(1);
+      },
+    } as unknown as CreditService;
+    const holds = new HoldStep({ credits, idempotency: {} as IdempotencyStep, metrics: new Metrics(), logger, clock }, { holdMs: 60_000, decideWindowMs: windowMs, decideTryMs: T });
+    await expect(holds.decide({ userId: 'u', isGuest: false }, '1', 3, new Error('lost'))).rejects.toBeInstanceOf(StorageUnavailableError);
+    expect(now).toBeLessThanOrEqual(windowMs);
+    expect(tries.length).toBe(3);
+    expect(tries.every((t) => t.urgent)).toBe(true);
   });
 });
