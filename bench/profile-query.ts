@@ -12,13 +12,13 @@
  * PROFILE_AS_BEFORE=true measures the route as the http suite did before it ran as production
  * does: the rate limit off and no Idempotency-Key, for comparison.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import pg from 'pg';
+import { withFreshDatabase } from './fresh-database.js';
 import { API_AS_PRODUCTION, API_UNDER_LOAD, AUTH_SECRET, CONNECTIONS, DURATION_S, FRESH_QUESTIONS, load, QUERY, startProcess, stop } from './http.bench.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -94,27 +94,6 @@ async function databaseStats(url: string): Promise<{ commits: number; walSyncs: 
   }
 }
 
-async function withDatabase<T>(run: (url: string) => Promise<T>): Promise<T> {
-  const name = `shopassist_profile_${randomBytes(6).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const c = new pg.Client({ connectionString: SERVER_URL });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  try {
-    const url = new URL(SERVER_URL!);
-    url.pathname = `/${name}`;
-    return await run(url.toString());
-  } finally {
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  }
-}
-
 async function shoppers(base: string): Promise<string[]> {
   const tokens = await Promise.all(
     Array.from({ length: CONNECTIONS }, (_, i) =>
@@ -158,7 +137,7 @@ async function profileRow(row: string): Promise<void> {
   let non2xx = 0;
   let window: [number, number] = [0, 0];
   let stats: { requests: number; commits: number; walSyncs: number; rows: [string, number][] } | undefined;
-  await withDatabase(async (url) => {
+  await withFreshDatabase(SERVER_URL!, 'shopassist_profile', async (url) => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'shopassist-profile-data-'));
     try {
       const app = await startProcess(['--import', './bench/statement-timing.ts', ...(row === 'bare' ? [] : profiled), 'src/main.ts'], {
