@@ -8,9 +8,10 @@ import { catalogHash, loadCatalog, normalizeProduct, type CatalogProduct } from 
 import { CatalogSearch } from '../../src/assistant/catalog/catalog-search.js';
 import { PostgresCatalogStore } from '../../src/catalog/catalog.store.postgres.js';
 import { LiveCatalog } from '../../src/catalog/live-catalog.js';
+import { seededCatalogDatabase } from '../support/catalog-database.js';
 import { createLogger } from '../../src/platform/logger.js';
-import { createTestApp, testConfig } from '../support/app.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { testConfig } from '../support/app.js';
+import type { TestDatabase } from '../support/database.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PRODUCTS = 100_000;
@@ -28,14 +29,11 @@ describe(`single-product changes at ${PRODUCTS} products`, () => {
   const settings = testConfig().database;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
-    const app = await createTestApp({ STORAGE_BACKEND: 'postgres', CACHE_BACKEND: 'memory', DATABASE_URL: testDb.url });
-    await app.close();
+    ({ testDb, writer } = await seededCatalogDatabase(logger));
     dir = mkdtempSync(path.join(tmpdir(), 'shopassist-catalog-incremental-'));
     const file = path.join(dir, 'products.json');
     execFileSync(process.execPath, ['--import', 'tsx', 'scripts/generate-catalog.ts', '--products', String(PRODUCTS), '--out', file], { cwd: ROOT, stdio: 'ignore' });
     products = [...(await loadCatalog(file)).products];
-    writer = new PostgresCatalogStore(testDb.url, settings, logger);
     await writer.replace(async (add) => {
       for (let i = 0; i < products.length; i += 5000) await add(products.slice(i, i + 5000));
       return true;

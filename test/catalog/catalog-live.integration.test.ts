@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalog } from '../../src/assistant/catalog/catalog.js';
 import { PostgresCatalogStore } from '../../src/catalog/catalog.store.postgres.js';
 import { LiveCatalog } from '../../src/catalog/live-catalog.js';
+import { seededCatalogDatabase } from '../support/catalog-database.js';
 import { createLogger } from '../../src/platform/logger.js';
-import { appsSharingDatabase, createTestApp, testConfig, type AppsSharingDatabase, type TestApp } from '../support/app.js';
+import { appsSharingDatabase, testConfig, type AppsSharingDatabase, type TestApp } from '../support/app.js';
 import { asJson, asNdjson, kettles } from '../support/catalog.js';
-import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
+import { TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 
 const ADMIN_KEY = 'operator-key-'.padEnd(32, 'x');
 const REFRESH_SECONDS = 1;
@@ -166,11 +167,7 @@ describe('how a process notices a change', () => {
   const settings = testConfig().database;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
-    // The app's start migrates and seeds the database.
-    const app = await createTestApp({ STORAGE_BACKEND: 'postgres', CACHE_BACKEND: 'memory', DATABASE_URL: testDb.url });
-    await app.close();
-    writer = new PostgresCatalogStore(testDb.url, settings, logger);
+    ({ testDb, writer } = await seededCatalogDatabase(logger));
   });
   afterAll(async () => {
     await writer?.close();
