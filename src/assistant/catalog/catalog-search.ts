@@ -35,6 +35,9 @@ export const FALLBACK_MAX_SCORE = 0.25;
 /** Case-insensitive, NFC, trimmed: how `category` and `brand` filters compare. */
 export const normalizeLabel = (s: string) => s.normalize('NFC').trim().toLowerCase();
 
+/** Among equally relevant products: the higher rated first, then the cheaper, then by id. */
+const tieOrder = (a: CatalogProduct, b: CatalogProduct) => (b.rating ?? 0) - (a.rating ?? 0) || a.price - b.price || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 const round3 = (n: number) => Math.round(Math.min(1, Math.max(0, n)) * 1000) / 1000;
 
 /** A product's stock value once it left the catalog (never equal to a filter's 0 or 1). */
@@ -98,6 +101,12 @@ export class CatalogSearch {
    */
   private sorted = 0;
   private inStock = 0;
+  /**
+   * Per product number of the whole build: its place in the tie-break order (higher rating, then
+   * lower price, then id), so equal relevance is settled by one comparison of numbers. Products
+   * added by changes are compared field by field.
+   */
+  private tieRank = new Int32Array(0);
   /** Each search's relevance per match, shared by one lineage (a search is synchronous). */
   private relevance: { values: Float64Array };
 
@@ -116,6 +125,7 @@ export class CatalogSearch {
       const builder = new SearchIndexBuilder();
       this.add(builder, this.ordered());
       this.index = builder.finishNow();
+      this.rankTies();
       CatalogSearch.wholeBuilds++;
     }
   }
@@ -135,6 +145,7 @@ export class CatalogSearch {
       await pause();
     }
     search.index = await builder.finish(pause);
+    search.rankTies();
     CatalogSearch.wholeBuilds++;
     return search;
   }
@@ -163,6 +174,7 @@ export class CatalogSearch {
     next.drifted = this.drifted;
     next.sorted = this.sorted;
     next.inStock = this.inStock;
+    next.tieRank = this.tieRank;
     next.relevance = this.relevance;
     for (const id of [...changes.deleted, ...changes.put.map((p) => p.id)]) {
       const doc = this.docOf(id);
@@ -200,6 +212,14 @@ export class CatalogSearch {
       builder.add(fieldsOf(p));
       this.docOfBuilt.set(p.id, this.place(p));
     }
+  }
+
+  /** Fills `tieRank` for the whole build's products. */
+  private rankTies(): void {
+    const order = Array.from({ length: this.sorted }, (_, doc) => doc);
+    order.sort((a, b) => tieOrder(this.byDoc[a], this.byDoc[b]));
+    this.tieRank = new Int32Array(this.sorted);
+    order.forEach((doc, rank) => (this.tieRank[doc] = rank));
   }
 
   /** The numbers of the whole build's products that pass the stock and price filters (see `sorted`). */
@@ -307,12 +327,13 @@ export class CatalogSearch {
       relevance[i] = c * Math.sqrt(c) * (0.4 + (0.6 * scores[i]) / top);
     }
     if (preferCheap) cheaperFirst(relevance, (i) => prices[docs[i]]);
+    const { tieRank, sorted } = this;
     const order = (a: number, b: number) => {
-      // Most comparisons are settled by relevance alone: no product is looked at.
+      // Most comparisons are settled by relevance alone, most ties by the tie-break rank.
       if (relevance[a] !== relevance[b]) return relevance[b] - relevance[a];
-      const pa = products[docs[a]];
-      const pb = products[docs[b]];
-      return (pb.rating ?? 0) - (pa.rating ?? 0) || pa.price - pb.price || (pa.id < pb.id ? -1 : 1);
+      const da = docs[a];
+      const db = docs[b];
+      return da < sorted && db < sorted ? tieRank[da] - tieRank[db] : tieOrder(products[da], products[db]);
     };
     return topK(count, limit, order, relevance).map((i) => ({ product: products[docs[i]], score: round3(relevance[i]) }));
   }
