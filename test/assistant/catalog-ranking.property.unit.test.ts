@@ -1,11 +1,12 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCatalog, type CatalogProduct } from '../../src/assistant/catalog/catalog.js';
 import { CatalogSearch, type CatalogSearchResult } from '../../src/assistant/catalog/catalog-search.js';
 import type { SearchIndex } from '../../src/assistant/catalog/search-index.js';
 import { parseQueryHints } from '../../src/assistant/catalog/query-hints.js';
 import { cheaperFirst, effectiveFilters, HEAD_WEIGHT, headTerm } from '../../src/assistant/catalog/ranking.js';
 import { processTerm, tokenize } from '../../src/assistant/catalog/terms.js';
+import { blockSize } from '../../src/assistant/catalog/top-matches.js';
 import type { ProductFilters } from '../../src/assistant/providers/provider.js';
 
 /**
@@ -99,6 +100,11 @@ function exhaustive(search: CatalogSearch, request: { query: string; filters: Pr
 const answer = (r: CatalogSearchResult) => (r.fallback ? [] : r.hits.map((h) => ({ id: h.product.id, score: h.score })));
 
 describe('the best results equal an exhaustive scoring', () => {
+  // Blocks of 4 products, so small catalogs have many and most are skipped.
+  const settings = { ...blockSize };
+  beforeAll(() => Object.assign(blockSize, { bits: 2, pruneFrom: 0 }));
+  afterAll(() => Object.assign(blockSize, settings));
+
   it('for random catalogs, questions and filters', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 60 }).chain(catalogOf), fc.array(fc.tuple(question, filters, fc.integer({ min: 1, max: 8 })), { minLength: 1, maxLength: 5 }), (products, asks) => {

@@ -1,4 +1,4 @@
-// Over 300 lines: one immutable search holds the product numbering, the flat filter arrays and
+// Over 300 lines: one immutable search holds the product numbering (with its tie-break ranks), the flat filter arrays and
 // the index together, and both of its ways to be made (whole, or from the last one and a change)
 // must keep them in step; the ranking's helpers are apart in ranking.ts.
 import type { ProductFilters } from '../providers/provider.js';
@@ -6,6 +6,7 @@ import type { Catalog, CatalogProduct } from './catalog.js';
 import { parseQueryHints } from './query-hints.js';
 import type { IndexedFields, Matches, SearchIndex, SearchOptions } from './search-index.js';
 import { SearchIndexBuilder } from './search-index-builder.js';
+import { blockSize } from './top-matches.js';
 import { cheaperFirst, effectiveFilters, HEAD_WEIGHT, headTerm, topK } from './ranking.js';
 import { processTerm, tokenize } from './terms.js';
 
@@ -18,8 +19,8 @@ export interface CatalogHit {
 export interface CatalogSearchResult {
   /** Best first, at most `limit`. */
   hits: CatalogHit[];
-  /** How many products qualified before `limit` was applied. */
-  total: number;
+  /** How many products qualified before `limit` was applied (counted when first read). */
+  readonly total: number;
   /** The question without its price phrases, for the answer text. */
   text: string;
   /** The filters applied: the explicit ones, completed by price hints from the question. */
@@ -107,6 +108,9 @@ export class CatalogSearch {
    * added by changes are compared field by field.
    */
   private tieRank = new Int32Array(0);
+  /** Per block of product numbers (see top-matches.ts), the lowest `tieRank` in it. */
+  private blockTie = new Int32Array(0);
+  private blockBits = blockSize.bits;
   /** Each search's relevance per match, shared by one lineage (a search is synchronous). */
   private relevance: { values: Float64Array };
 
@@ -175,6 +179,8 @@ export class CatalogSearch {
     next.sorted = this.sorted;
     next.inStock = this.inStock;
     next.tieRank = this.tieRank;
+    next.blockTie = this.blockTie;
+    next.blockBits = this.blockBits;
     next.relevance = this.relevance;
     for (const id of [...changes.deleted, ...changes.put.map((p) => p.id)]) {
       const doc = this.docOf(id);
@@ -220,6 +226,11 @@ export class CatalogSearch {
     order.sort((a, b) => tieOrder(this.byDoc[a], this.byDoc[b]));
     this.tieRank = new Int32Array(this.sorted);
     order.forEach((doc, rank) => (this.tieRank[doc] = rank));
+    this.blockTie = new Int32Array(Math.ceil(this.sorted / (1 << this.blockBits))).fill(this.sorted);
+    this.tieRank.forEach((rank, doc) => {
+      const block = doc >> this.blockBits;
+      if (rank < this.blockTie[block]) this.blockTie[block] = rank;
+    });
   }
 
   /** The numbers of the whole build's products that pass the stock and price filters (see `sorted`). */
@@ -271,17 +282,26 @@ export class CatalogSearch {
     const base = { text: hints.text, filters, preferCheap: hints.preferCheap };
 
     const head = distinct > 1 ? headTerm(hints.text) : undefined;
-    const matches = distinct
-      ? this.index.search(words, {
-          // Prefix and typo tolerance only on longer words: "boot" must not find "book". A word the
-          // catalog holds is no typo: "hiking" must not also find "biking".
-          prefix: (term) => term.length >= 4,
-          fuzzy: (term) => term.length >= 6 && !this.index.has(term),
-          accepts,
-          range: this.range(filters, accepts),
-          weight: (term) => (term === head ? HEAD_WEIGHT : 1),
-        })
-      : undefined;
+    const options: SearchOptions = {
+      // Prefix and typo tolerance only on longer words: "boot" must not find "book". A word the
+      // catalog holds is no typo: "hiking" must not also find "biking".
+      prefix: (term) => term.length >= 4,
+      fuzzy: (term) => term.length >= 6 && !this.index.has(term),
+      accepts,
+      range: this.range(filters, accepts),
+      weight: (term) => (term === head ? HEAD_WEIGHT : 1),
+    };
+    if (distinct && !hints.preferCheap && request.limit > 0) {
+      // Only the best are scored (a "budget" question tilts by the prices of all the best: below).
+      const { tieRank, blockTie, blockBits: bits, sorted, byDoc } = this;
+      const tie = (a: number, b: number) => (a < sorted && b < sorted ? tieRank[a] - tieRank[b] : tieOrder(byDoc[a], byDoc[b]));
+      const top = this.index.top(words, options, { limit: request.limit, pruneFrom: blockSize.pruneFrom, tieRank, blockTie, bits, ranked: sorted, tie });
+      if (top && top.docs.length > 0) {
+        const hits = top.docs.map((doc, i) => ({ product: byDoc[doc], score: round3(top.relevance[i]) }));
+        return Object.defineProperty({ ...base, hits, fallback: false } as CatalogSearchResult, 'total', { enumerable: true, get: () => top.total });
+      }
+    }
+    const matches = distinct ? this.index.search(words, options) : undefined;
     if (!matches || matches.count === 0) {
       const narrowed =
         filters.category !== undefined || filters.brand !== undefined || filters.minPrice !== undefined || filters.maxPrice !== undefined || filters.inStock === false;

@@ -1,3 +1,4 @@
+import { topMatches, type Ranking, type TopMatches } from './top-matches.js';
 import { analyse, bm25, BOOST, DESCRIPTION, DESCRIPTION_ONLY_COVER, FIELDS, FUZZY_WEIGHT, PREFIX_WEIGHT, type IndexedFields, type Postings, type Scratch, type Stats } from './index-parts.js';
 
 /**
@@ -18,6 +19,22 @@ import { analyse, bm25, BOOST, DESCRIPTION, DESCRIPTION_ONLY_COVER, FIELDS, FUZZ
  */
 
 export type { IndexedFields } from './index-parts.js';
+
+/** One term's postings as a search reads them (see `SearchIndex.parts`). */
+export interface Part {
+  postings: Postings;
+  /** The term's weight (prefix, typo) times how often its word is in the question. */
+  weight: number;
+  /** Which distinct word of the question it stands for, and how much that word covers. */
+  word: number;
+  cover: number;
+  /** The positions to read, and the filter to check there (none: every product there passes). */
+  from: number;
+  to: number;
+  check: ((doc: number) => boolean) | undefined;
+  /** The products added after the whole build (numbered from the range's `tail`). */
+  tail?: boolean;
+}
 
 /** The matches of one search, in match order (valid until the next search). */
 export interface Matches {
@@ -111,7 +128,32 @@ export class SearchIndex {
   search(terms: string[], options: SearchOptions): Matches {
     const scratch = this.scratch;
     const { state, touched } = scratch;
+    const { parts, totalWeight } = this.parts(terms, options);
     let count = 0;
+    for (const p of parts) count = accumulate(scratch, p.postings, p.from, p.to, p.weight, p.word, p.cover, count, p.check);
+    // MiniSearch's final score: the sum times the number of distinct words matched.
+    const { docs, scores, cover } = scratch.out;
+    let kept = 0;
+    for (let i = 0; i < count; i++) {
+      const d = touched[i];
+      const o = d << 2;
+      const tag = state[o];
+      state[o] = -1;
+      if (tag === -2) continue;
+      docs[kept] = d;
+      scores[kept] = state[o + 2] * state[o + 1];
+      cover[kept] = totalWeight > 0 ? state[o + 3] / totalWeight : 0;
+      kept++;
+    }
+    return { count: kept, docs, scores, cover };
+  }
+
+  /**
+   * What `search` adds up, in its order: per question word (numbered from 0), each of its terms'
+   * postings with its weight, cut to the positions to read, and the filter left to check there.
+   */
+  parts(terms: string[], options: SearchOptions): { parts: Part[]; totalWeight: number } {
+    const parts: Part[] = [];
     const repeats = new Map<string, number>();
     for (const t of terms) repeats.set(t, (repeats.get(t) ?? 0) + 1);
     let totalWeight = 0;
@@ -122,16 +164,15 @@ export class SearchIndex {
       const add = (postings: Postings | undefined, weight: number) => {
         if (!postings) return;
         const { range } = options;
+        const part = { postings, weight: weight * times, word, cover };
         if (!range) {
-          count = accumulate(scratch, postings, 0, postings.docs.length, weight * times, word, cover, count, options.accepts);
+          parts.push({ ...part, from: 0, to: postings.docs.length, check: options.accepts });
           return;
         }
         const { docs } = postings;
         const tail = lowerBound(docs, range.tail);
-        if (range.from < range.to) {
-          count = accumulate(scratch, postings, lowerBound(docs, range.from), Math.min(tail, lowerBound(docs, range.to)), weight * times, word, cover, count, range.residual);
-        }
-        count = accumulate(scratch, postings, tail, docs.length, weight * times, word, cover, count, options.accepts);
+        if (range.from < range.to) parts.push({ ...part, from: lowerBound(docs, range.from), to: Math.min(tail, lowerBound(docs, range.to)), check: range.residual });
+        parts.push({ ...part, from: tail, to: docs.length, check: options.accepts, tail: true });
       };
       add(this.postings.get(term), 1);
       const prefixed = new Set<string>();
@@ -152,21 +193,13 @@ export class SearchIndex {
       }
       word++;
     }
-    // MiniSearch's final score: the sum times the number of distinct words matched.
-    const { docs, scores, cover } = scratch.out;
-    let kept = 0;
-    for (let i = 0; i < count; i++) {
-      const d = touched[i];
-      const o = d << 2;
-      const tag = state[o];
-      state[o] = -1;
-      if (tag === -2) continue;
-      docs[kept] = d;
-      scores[kept] = state[o + 2] * state[o + 1];
-      cover[kept] = totalWeight > 0 ? state[o + 3] / totalWeight : 0;
-      kept++;
-    }
-    return { count: kept, docs, scores, cover };
+    return { parts, totalWeight };
+  }
+
+  /** The best `ranking.limit` matches of `search`, without scoring every match (see top-matches.ts). */
+  top(terms: string[], options: SearchOptions, ranking: Ranking): TopMatches | undefined {
+    const { parts, totalWeight } = this.parts(terms, options);
+    return topMatches(this.scratch, parts, totalWeight, ranking);
   }
 
   /** The index's terms one insertion, deletion or substitution away from `term`. */
@@ -183,7 +216,7 @@ export class SearchIndex {
  * Adds one term's postings into the scratch state; returns the new number of touched products.
  * A product's filters are checked once, when it is first met; one that fails is skipped after.
  */
-function accumulate(
+export function accumulate(
   scratch: Scratch,
   { docs, scores, strong }: Postings,
   from: number,
