@@ -4,7 +4,7 @@
 import type { ProductFilters } from '../providers/provider.js';
 import type { Catalog, CatalogProduct } from './catalog.js';
 import { parseQueryHints } from './query-hints.js';
-import type { IndexedFields, Matches, SearchIndex, SearchOptions } from './search-index.js';
+import type { IndexedFields, Matches, Plan, SearchIndex, SearchOptions } from './search-index.js';
 import { SearchIndexBuilder } from './search-index-builder.js';
 import { blockSize } from './top-matches.js';
 import { cheaperFirst, effectiveFilters, HEAD_WEIGHT, headTerm, topK } from './ranking.js';
@@ -291,17 +291,18 @@ export class CatalogSearch {
       range: this.range(filters, accepts),
       weight: (term) => (term === head ? HEAD_WEIGHT : 1),
     };
+    let plan: Plan | undefined;
     if (distinct && !hints.preferCheap && request.limit > 0) {
       // Only the best are scored (a "budget" question tilts by the prices of all the best: below).
       const { tieRank, blockTie, blockBits: bits, sorted, byDoc } = this;
       const tie = (a: number, b: number) => (a < sorted && b < sorted ? tieRank[a] - tieRank[b] : tieOrder(byDoc[a], byDoc[b]));
-      const top = this.index.top(words, options, { limit: request.limit, pruneFrom: blockSize.pruneFrom, tieRank, blockTie, bits, ranked: sorted, tie });
+      const top = this.index.top((plan = this.index.parts(words, options)), { limit: request.limit, pruneFrom: blockSize.pruneFrom, tieRank, blockTie, bits, ranked: sorted, tie });
       if (top && top.docs.length > 0) {
         const hits = top.docs.map((doc, i) => ({ product: byDoc[doc], score: round3(top.relevance[i]) }));
         return Object.defineProperty({ ...base, hits, fallback: false } as CatalogSearchResult, 'total', { enumerable: true, get: () => top.total });
       }
     }
-    const matches = distinct ? this.index.search(words, options) : undefined;
+    const matches = distinct ? this.index.search(words, options, plan) : undefined;
     if (!matches || matches.count === 0) {
       const narrowed =
         filters.category !== undefined || filters.brand !== undefined || filters.minPrice !== undefined || filters.maxPrice !== undefined || filters.inStock === false;

@@ -20,6 +20,11 @@ import { analyse, bm25, BOOST, DESCRIPTION, DESCRIPTION_ONLY_COVER, FIELDS, FUZZ
 
 export type { IndexedFields } from './index-parts.js';
 
+export interface Plan {
+  parts: Part[];
+  totalWeight: number;
+}
+
 /** One term's postings as a search reads them (see `SearchIndex.parts`). */
 export interface Part {
   postings: Postings;
@@ -33,7 +38,7 @@ export interface Part {
   to: number;
   check: ((doc: number) => boolean) | undefined;
   /** The products added after the whole build (numbered from the range's `tail`). */
-  tail?: boolean;
+  tail: boolean;
 }
 
 /** The matches of one search, in match order (valid until the next search). */
@@ -125,10 +130,10 @@ export class SearchIndex {
    * `cover`: the words a product holds, each counted by its `weight`, a word found only in the
    * description counting DESCRIPTION_ONLY_COVER of it, over the question's total weight.
    */
-  search(terms: string[], options: SearchOptions): Matches {
+  search(terms: string[], options: SearchOptions, plan = this.parts(terms, options)): Matches {
     const scratch = this.scratch;
     const { state, touched } = scratch;
-    const { parts, totalWeight } = this.parts(terms, options);
+    const { parts, totalWeight } = plan;
     let count = 0;
     for (const p of parts) count = accumulate(scratch, p.postings, p.from, p.to, p.weight, p.word, p.cover, count, p.check);
     // MiniSearch's final score: the sum times the number of distinct words matched.
@@ -152,7 +157,7 @@ export class SearchIndex {
    * What `search` adds up, in its order: per question word (numbered from 0), each of its terms'
    * postings with its weight, cut to the positions to read, and the filter left to check there.
    */
-  parts(terms: string[], options: SearchOptions): { parts: Part[]; totalWeight: number } {
+  parts(terms: string[], options: SearchOptions): Plan {
     const parts: Part[] = [];
     const repeats = new Map<string, number>();
     for (const t of terms) repeats.set(t, (repeats.get(t) ?? 0) + 1);
@@ -164,15 +169,15 @@ export class SearchIndex {
       const add = (postings: Postings | undefined, weight: number) => {
         if (!postings) return;
         const { range } = options;
-        const part = { postings, weight: weight * times, word, cover };
+        const w = weight * times;
         if (!range) {
-          parts.push({ ...part, from: 0, to: postings.docs.length, check: options.accepts });
+          parts.push({ postings, weight: w, word, cover, from: 0, to: postings.docs.length, check: options.accepts, tail: false });
           return;
         }
         const { docs } = postings;
         const tail = lowerBound(docs, range.tail);
-        if (range.from < range.to) parts.push({ ...part, from: lowerBound(docs, range.from), to: Math.min(tail, lowerBound(docs, range.to)), check: range.residual });
-        parts.push({ ...part, from: tail, to: docs.length, check: options.accepts, tail: true });
+        if (range.from < range.to) parts.push({ postings, weight: w, word, cover, from: lowerBound(docs, range.from), to: Math.min(tail, lowerBound(docs, range.to)), check: range.residual, tail: false });
+        if (tail < docs.length) parts.push({ postings, weight: w, word, cover, from: tail, to: docs.length, check: options.accepts, tail: true });
       };
       add(this.postings.get(term), 1);
       const prefixed = new Set<string>();
@@ -197,8 +202,7 @@ export class SearchIndex {
   }
 
   /** The best `ranking.limit` matches of `search`, without scoring every match (see top-matches.ts). */
-  top(terms: string[], options: SearchOptions, ranking: Ranking): TopMatches | undefined {
-    const { parts, totalWeight } = this.parts(terms, options);
+  top({ parts, totalWeight }: Plan, ranking: Ranking): TopMatches | undefined {
     return topMatches(this.scratch, parts, totalWeight, ranking);
   }
 
