@@ -1,5 +1,5 @@
 import { topMatches, type Ranking, type TopMatches } from './top-matches.js';
-import { analyse, bm25, BOOST, DESCRIPTION, DESCRIPTION_ONLY_COVER, FIELDS, FUZZY_WEIGHT, PREFIX_WEIGHT, type IndexedFields, type Postings, type Scratch, type Stats } from './index-parts.js';
+import { analyse, bm25, BOOST, DESCRIPTION, DESCRIPTION_ONLY_COVER, FIELDS, FUZZY_WEIGHT, PREFIX_WEIGHT, type IndexedFields, type Part, type Plan, type Postings, type Scratch, type Stats } from './index-parts.js';
 
 /**
  * The catalog's full-text index: BM25+ over a product's fields with per-field boosts, prefix
@@ -18,30 +18,8 @@ import { analyse, bm25, BOOST, DESCRIPTION, DESCRIPTION_ONLY_COVER, FIELDS, FUZZ
  * See docs/adr/0008-catalog-search-at-shop-scale.md.
  */
 
-export type { IndexedFields } from './index-parts.js';
+export type { IndexedFields, Part, Plan } from './index-parts.js';
 
-export interface Plan {
-  parts: Part[];
-  totalWeight: number;
-}
-
-/** One term's postings as a search reads them (see `SearchIndex.parts`). */
-export interface Part {
-  postings: Postings;
-  /** The term's weight (prefix, typo) times how often its word is in the question. */
-  weight: number;
-  /** Which distinct word of the question it stands for, and how much that word covers. */
-  word: number;
-  cover: number;
-  /** The positions to read, and the filter to check there (none: every product there passes). */
-  from: number;
-  to: number;
-  check: ((doc: number) => boolean) | undefined;
-  /** The products added after the whole build (numbered from the range's `tail`). */
-  tail: boolean;
-}
-
-/** The matches of one search, in match order (valid until the next search). */
 export interface Matches {
   count: number;
   /** Product number of match i. */

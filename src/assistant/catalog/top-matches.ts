@@ -1,6 +1,5 @@
-import type { Postings, Scratch } from './index-parts.js';
-import { DESCRIPTION_ONLY_COVER } from './index-parts.js';
-import { accumulate, type Part } from './search-index.js';
+import { DESCRIPTION_ONLY_COVER, type Part, type Postings, type Scratch } from './index-parts.js';
+import { accumulate } from './search-index.js';
 
 /**
  * The best `limit` matches of a question without scoring every match (block-max pruning): the
