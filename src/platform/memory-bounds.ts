@@ -31,7 +31,7 @@
  *   would lose credits or replay a charge, which a cap must never do; production runs on
  *   PostgreSQL.
  * - the breaker registry and every listener set: made once at startup, a fixed handful.
- * - the catalog's search index and its label numbers: the catalog, bounded by CATALOG_MAX_BYTES.
+ * - the catalog's search index, its per-block maxima and its label numbers: the catalog, bounded by CATALOG_MAX_BYTES.
  * - module-level Sets and Maps of constants (stop words, SQLSTATEs, column names): fixed.
  */
 

@@ -1,11 +1,12 @@
-// Over 300 lines: one immutable search holds the product numbering, the flat filter arrays and
+// Over 300 lines: one immutable search holds the product numbering (with its tie-break ranks), the flat filter arrays and
 // the index together, and both of its ways to be made (whole, or from the last one and a change)
 // must keep them in step; the ranking's helpers are apart in ranking.ts.
 import type { ProductFilters } from '../providers/provider.js';
 import type { Catalog, CatalogProduct } from './catalog.js';
 import { parseQueryHints } from './query-hints.js';
-import type { IndexedFields, Matches, SearchIndex, SearchOptions } from './search-index.js';
+import type { IndexedFields, Matches, Plan, SearchIndex, SearchOptions } from './search-index.js';
 import { SearchIndexBuilder } from './search-index-builder.js';
+import { blockSize } from './top-matches.js';
 import { cheaperFirst, effectiveFilters, HEAD_WEIGHT, headTerm, topK } from './ranking.js';
 import { processTerm, tokenize } from './terms.js';
 
@@ -18,8 +19,8 @@ export interface CatalogHit {
 export interface CatalogSearchResult {
   /** Best first, at most `limit`. */
   hits: CatalogHit[];
-  /** How many products qualified before `limit` was applied. */
-  total: number;
+  /** How many products qualified before `limit` was applied (counted when first read). */
+  readonly total: number;
   /** The question without its price phrases, for the answer text. */
   text: string;
   /** The filters applied: the explicit ones, completed by price hints from the question. */
@@ -34,6 +35,9 @@ export const FALLBACK_MAX_SCORE = 0.25;
 
 /** Case-insensitive, NFC, trimmed: how `category` and `brand` filters compare. */
 export const normalizeLabel = (s: string) => s.normalize('NFC').trim().toLowerCase();
+
+/** Among equally relevant products: the higher rated first, then the cheaper, then by id. */
+const tieOrder = (a: CatalogProduct, b: CatalogProduct) => (b.rating ?? 0) - (a.rating ?? 0) || a.price - b.price || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 const round3 = (n: number) => Math.round(Math.min(1, Math.max(0, n)) * 1000) / 1000;
 
@@ -98,6 +102,15 @@ export class CatalogSearch {
    */
   private sorted = 0;
   private inStock = 0;
+  /**
+   * Per product number of the whole build: its place in the tie-break order (higher rating, then
+   * lower price, then id), so equal relevance is settled by one comparison of numbers. Products
+   * added by changes are compared field by field.
+   */
+  private tieRank = new Int32Array(0);
+  /** Per block of product numbers (see top-matches.ts), the lowest `tieRank` in it. */
+  private blockTie = new Int32Array(0);
+  private blockBits = blockSize.bits;
   /** Each search's relevance per match, shared by one lineage (a search is synchronous). */
   private relevance: { values: Float64Array };
 
@@ -116,6 +129,7 @@ export class CatalogSearch {
       const builder = new SearchIndexBuilder();
       this.add(builder, this.ordered());
       this.index = builder.finishNow();
+      this.rankTies();
       CatalogSearch.wholeBuilds++;
     }
   }
@@ -135,6 +149,7 @@ export class CatalogSearch {
       await pause();
     }
     search.index = await builder.finish(pause);
+    search.rankTies();
     CatalogSearch.wholeBuilds++;
     return search;
   }
@@ -163,6 +178,9 @@ export class CatalogSearch {
     next.drifted = this.drifted;
     next.sorted = this.sorted;
     next.inStock = this.inStock;
+    next.tieRank = this.tieRank;
+    next.blockTie = this.blockTie;
+    next.blockBits = this.blockBits;
     next.relevance = this.relevance;
     for (const id of [...changes.deleted, ...changes.put.map((p) => p.id)]) {
       const doc = this.docOf(id);
@@ -200,6 +218,19 @@ export class CatalogSearch {
       builder.add(fieldsOf(p));
       this.docOfBuilt.set(p.id, this.place(p));
     }
+  }
+
+  /** Fills `tieRank` for the whole build's products. */
+  private rankTies(): void {
+    const order = Array.from({ length: this.sorted }, (_, doc) => doc);
+    order.sort((a, b) => tieOrder(this.byDoc[a], this.byDoc[b]));
+    this.tieRank = new Int32Array(this.sorted);
+    order.forEach((doc, rank) => (this.tieRank[doc] = rank));
+    this.blockTie = new Int32Array(Math.ceil(this.sorted / (1 << this.blockBits))).fill(this.sorted);
+    this.tieRank.forEach((rank, doc) => {
+      const block = doc >> this.blockBits;
+      if (rank < this.blockTie[block]) this.blockTie[block] = rank;
+    });
   }
 
   /** The numbers of the whole build's products that pass the stock and price filters (see `sorted`). */
@@ -251,17 +282,27 @@ export class CatalogSearch {
     const base = { text: hints.text, filters, preferCheap: hints.preferCheap };
 
     const head = distinct > 1 ? headTerm(hints.text) : undefined;
-    const matches = distinct
-      ? this.index.search(words, {
-          // Prefix and typo tolerance only on longer words: "boot" must not find "book". A word the
-          // catalog holds is no typo: "hiking" must not also find "biking".
-          prefix: (term) => term.length >= 4,
-          fuzzy: (term) => term.length >= 6 && !this.index.has(term),
-          accepts,
-          range: this.range(filters, accepts),
-          weight: (term) => (term === head ? HEAD_WEIGHT : 1),
-        })
-      : undefined;
+    const options: SearchOptions = {
+      // Prefix and typo tolerance only on longer words: "boot" must not find "book". A word the
+      // catalog holds is no typo: "hiking" must not also find "biking".
+      prefix: (term) => term.length >= 4,
+      fuzzy: (term) => term.length >= 6 && !this.index.has(term),
+      accepts,
+      range: this.range(filters, accepts),
+      weight: (term) => (term === head ? HEAD_WEIGHT : 1),
+    };
+    let plan: Plan | undefined;
+    if (distinct && !hints.preferCheap && request.limit > 0) {
+      // Only the best are scored (a "budget" question tilts by the prices of all the best: below).
+      const { tieRank, blockTie, blockBits: bits, sorted, byDoc } = this;
+      const tie = (a: number, b: number) => (a < sorted && b < sorted ? tieRank[a] - tieRank[b] : tieOrder(byDoc[a], byDoc[b]));
+      const top = this.index.top((plan = this.index.parts(words, options)), { limit: request.limit, pruneFrom: blockSize.pruneFrom, tieRank, blockTie, bits, ranked: sorted, tie });
+      if (top && top.docs.length > 0) {
+        const hits = top.docs.map((doc, i) => ({ product: byDoc[doc], score: round3(top.relevance[i]) }));
+        return Object.defineProperty({ ...base, hits, fallback: false } as CatalogSearchResult, 'total', { enumerable: true, get: () => top.total });
+      }
+    }
+    const matches = distinct ? this.index.search(words, options, plan) : undefined;
     if (!matches || matches.count === 0) {
       const narrowed =
         filters.category !== undefined || filters.brand !== undefined || filters.minPrice !== undefined || filters.maxPrice !== undefined || filters.inStock === false;
@@ -307,12 +348,13 @@ export class CatalogSearch {
       relevance[i] = c * Math.sqrt(c) * (0.4 + (0.6 * scores[i]) / top);
     }
     if (preferCheap) cheaperFirst(relevance, (i) => prices[docs[i]]);
+    const { tieRank, sorted } = this;
     const order = (a: number, b: number) => {
-      // Most comparisons are settled by relevance alone: no product is looked at.
+      // Most comparisons are settled by relevance alone, most ties by the tie-break rank.
       if (relevance[a] !== relevance[b]) return relevance[b] - relevance[a];
-      const pa = products[docs[a]];
-      const pb = products[docs[b]];
-      return (pb.rating ?? 0) - (pa.rating ?? 0) || pa.price - pb.price || (pa.id < pb.id ? -1 : 1);
+      const da = docs[a];
+      const db = docs[b];
+      return da < sorted && db < sorted ? tieRank[da] - tieRank[db] : tieOrder(products[da], products[db]);
     };
     return topK(count, limit, order, relevance).map((i) => ({ product: products[docs[i]], score: round3(relevance[i]) }));
   }

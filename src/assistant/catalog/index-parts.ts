@@ -36,6 +36,28 @@ export interface Postings {
   df: Int32Array;
 }
 
+export interface Plan {
+  parts: Part[];
+  totalWeight: number;
+}
+
+/** One term's postings as a search reads them (see `SearchIndex.parts`). */
+export interface Part {
+  postings: Postings;
+  /** The term's weight (prefix, typo) times how often its word is in the question. */
+  weight: number;
+  /** Which distinct word of the question it stands for, and how much that word covers. */
+  word: number;
+  cover: number;
+  /** The positions to read, and the filter to check there (none: every product there passes). */
+  from: number;
+  to: number;
+  check: ((doc: number) => boolean) | undefined;
+  /** The products added after the whole build (numbered from the range's `tail`). */
+  tail: boolean;
+}
+
+/** The matches of one search, in match order (valid until the next search). */
 /** Corpus statistics of the last whole build: products counted, average field lengths. */
 export interface Stats {
   docCount: number;

@@ -1,4 +1,5 @@
-import { analyse, bm25, BOOST, DESCRIPTION, DESCRIPTION_ONLY_COVER, FIELDS, FUZZY_WEIGHT, PREFIX_WEIGHT, type IndexedFields, type Postings, type Scratch, type Stats } from './index-parts.js';
+import { topMatches, type Ranking, type TopMatches } from './top-matches.js';
+import { analyse, bm25, BOOST, DESCRIPTION, DESCRIPTION_ONLY_COVER, FIELDS, FUZZY_WEIGHT, PREFIX_WEIGHT, type IndexedFields, type Part, type Plan, type Postings, type Scratch, type Stats } from './index-parts.js';
 
 /**
  * The catalog's full-text index: BM25+ over a product's fields with per-field boosts, prefix
@@ -17,9 +18,8 @@ import { analyse, bm25, BOOST, DESCRIPTION, DESCRIPTION_ONLY_COVER, FIELDS, FUZZ
  * See docs/adr/0008-catalog-search-at-shop-scale.md.
  */
 
-export type { IndexedFields } from './index-parts.js';
+export type { IndexedFields, Part, Plan } from './index-parts.js';
 
-/** The matches of one search, in match order (valid until the next search). */
 export interface Matches {
   count: number;
   /** Product number of match i. */
@@ -108,10 +108,35 @@ export class SearchIndex {
    * `cover`: the words a product holds, each counted by its `weight`, a word found only in the
    * description counting DESCRIPTION_ONLY_COVER of it, over the question's total weight.
    */
-  search(terms: string[], options: SearchOptions): Matches {
+  search(terms: string[], options: SearchOptions, plan = this.parts(terms, options)): Matches {
     const scratch = this.scratch;
     const { state, touched } = scratch;
+    const { parts, totalWeight } = plan;
     let count = 0;
+    for (const p of parts) count = accumulate(scratch, p.postings, p.from, p.to, p.weight, p.word, p.cover, count, p.check);
+    // MiniSearch's final score: the sum times the number of distinct words matched.
+    const { docs, scores, cover } = scratch.out;
+    let kept = 0;
+    for (let i = 0; i < count; i++) {
+      const d = touched[i];
+      const o = d << 2;
+      const tag = state[o];
+      state[o] = -1;
+      if (tag === -2) continue;
+      docs[kept] = d;
+      scores[kept] = state[o + 2] * state[o + 1];
+      cover[kept] = totalWeight > 0 ? state[o + 3] / totalWeight : 0;
+      kept++;
+    }
+    return { count: kept, docs, scores, cover };
+  }
+
+  /**
+   * What `search` adds up, in its order: per question word (numbered from 0), each of its terms'
+   * postings with its weight, cut to the positions to read, and the filter left to check there.
+   */
+  parts(terms: string[], options: SearchOptions): Plan {
+    const parts: Part[] = [];
     const repeats = new Map<string, number>();
     for (const t of terms) repeats.set(t, (repeats.get(t) ?? 0) + 1);
     let totalWeight = 0;
@@ -122,16 +147,15 @@ export class SearchIndex {
       const add = (postings: Postings | undefined, weight: number) => {
         if (!postings) return;
         const { range } = options;
+        const w = weight * times;
         if (!range) {
-          count = accumulate(scratch, postings, 0, postings.docs.length, weight * times, word, cover, count, options.accepts);
+          parts.push({ postings, weight: w, word, cover, from: 0, to: postings.docs.length, check: options.accepts, tail: false });
           return;
         }
         const { docs } = postings;
         const tail = lowerBound(docs, range.tail);
-        if (range.from < range.to) {
-          count = accumulate(scratch, postings, lowerBound(docs, range.from), Math.min(tail, lowerBound(docs, range.to)), weight * times, word, cover, count, range.residual);
-        }
-        count = accumulate(scratch, postings, tail, docs.length, weight * times, word, cover, count, options.accepts);
+        if (range.from < range.to) parts.push({ postings, weight: w, word, cover, from: lowerBound(docs, range.from), to: Math.min(tail, lowerBound(docs, range.to)), check: range.residual, tail: false });
+        if (tail < docs.length) parts.push({ postings, weight: w, word, cover, from: tail, to: docs.length, check: options.accepts, tail: true });
       };
       add(this.postings.get(term), 1);
       const prefixed = new Set<string>();
@@ -152,21 +176,12 @@ export class SearchIndex {
       }
       word++;
     }
-    // MiniSearch's final score: the sum times the number of distinct words matched.
-    const { docs, scores, cover } = scratch.out;
-    let kept = 0;
-    for (let i = 0; i < count; i++) {
-      const d = touched[i];
-      const o = d << 2;
-      const tag = state[o];
-      state[o] = -1;
-      if (tag === -2) continue;
-      docs[kept] = d;
-      scores[kept] = state[o + 2] * state[o + 1];
-      cover[kept] = totalWeight > 0 ? state[o + 3] / totalWeight : 0;
-      kept++;
-    }
-    return { count: kept, docs, scores, cover };
+    return { parts, totalWeight };
+  }
+
+  /** The best `ranking.limit` matches of `search`, without scoring every match (see top-matches.ts). */
+  top({ parts, totalWeight }: Plan, ranking: Ranking): TopMatches | undefined {
+    return topMatches(this.scratch, parts, totalWeight, ranking);
   }
 
   /** The index's terms one insertion, deletion or substitution away from `term`. */
@@ -183,7 +198,7 @@ export class SearchIndex {
  * Adds one term's postings into the scratch state; returns the new number of touched products.
  * A product's filters are checked once, when it is first met; one that fails is skipped after.
  */
-function accumulate(
+export function accumulate(
   scratch: Scratch,
   { docs, scores, strong }: Postings,
   from: number,

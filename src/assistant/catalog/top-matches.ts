@@ -1,0 +1,253 @@
+import { DESCRIPTION_ONLY_COVER, type Part, type Postings, type Scratch } from './index-parts.js';
+import { accumulate } from './search-index.js';
+
+/**
+ * The best `limit` matches of a question without scoring every match (block-max pruning): the
+ * products are cut into blocks of 2^`blockSize.bits` consecutive numbers, and each term's postings keep, per
+ * block, their highest score and whether any of them is in a strong field. From those a block's
+ * bound on the score, the cover and so the relevance of any product in it follows; blocks are
+ * read best bound first, and reading stops once no block left can beat the best score (needed
+ * to scale relevance) or, then, the `limit`-th best relevance. A bound equal to the cut-off is
+ * still read unless every product in the block loses the tie-break to it.
+ *
+ * Exact, not approximate: the bounds add the same numbers in the same order as a product's score
+ * (floating-point addition and multiplication are monotone), so no product's relevance exceeds
+ * its block's bound, and the result is that of scoring every match (held by
+ * test/assistant/catalog-ranking.property.unit.test.ts). Products added since the whole build
+ * (the parts marked `tail`) are few and scored one by one.
+ */
+
+/**
+ * Products per block, as a power of 2, and the fewest postings worth bounding (settings, so that
+ * tests can cut small catalogs into many blocks and prune them).
+ */
+export const blockSize = { bits: 8, pruneFrom: 4096 };
+
+interface Blocks {
+  bits: number;
+  /** Block number of entry j, its first posting (starts[j]…starts[j + 1]), highest score, any strong. */
+  ids: Int32Array;
+  starts: Int32Array;
+  max: Float64Array;
+  strong: Uint8Array;
+}
+
+const blocksOf = new WeakMap<Postings, Blocks>();
+
+function blocks(postings: Postings, bits: number): Blocks {
+  let b = blocksOf.get(postings);
+  if (b && b.bits === bits) return b;
+  const { docs, scores, strong } = postings;
+  const ids: number[] = [];
+  const starts: number[] = [];
+  const max: number[] = [];
+  const strongs: number[] = [];
+  for (let i = 0; i < docs.length; i++) {
+    const id = docs[i] >> bits;
+    if (ids.length === 0 || ids[ids.length - 1] !== id) {
+      ids.push(id);
+      starts.push(i);
+      max.push(scores[i]);
+      strongs.push(strong[i]);
+    } else {
+      const j = ids.length - 1;
+      if (scores[i] > max[j]) max[j] = scores[i];
+      strongs[j] |= strong[i];
+    }
+  }
+  starts.push(docs.length);
+  b = { bits, ids: Int32Array.from(ids), starts: Int32Array.from(starts), max: Float64Array.from(max), strong: Uint8Array.from(strongs) };
+  blocksOf.set(postings, b);
+  return b;
+}
+
+/** How the caller ranks: relevance from cover and score, and its tie-break. */
+export interface Ranking {
+  limit: number;
+  /** Below this many postings, decline (see `blockSize`). */
+  pruneFrom: number;
+  /** Tie-break rank per product number below `ranked` (lower wins); per block of 2^`bits`, the lowest. */
+  tieRank: Int32Array;
+  bits: number;
+  blockTie: Int32Array;
+  ranked: number;
+  /** Negative when product `a` wins the tie against `b`. */
+  tie: (a: number, b: number) => number;
+}
+
+export interface TopMatches {
+  /** Best first. */
+  docs: number[];
+  relevance: number[];
+  /** How many products matched (counted when first read: a search that shows the best few need not). */
+  readonly total: number;
+}
+
+/** The relevance of a match, as the search ranks: its cover to the power 1.5 times its score against the best. */
+export const relevanceOf = (cover: number, score: number, top: number) => {
+  const c = Math.min(1, cover);
+  return c * Math.sqrt(c) * (0.4 + (0.6 * score) / top);
+};
+
+/** Per block, reused by every search (a search is synchronous): bounds, last word met, whether read. */
+let work = { sum: new Float64Array(0), words: new Float64Array(0), cover: new Float64Array(0), bound: new Float64Array(0), word: new Int32Array(0), strong: new Uint8Array(0), read: new Uint8Array(0) };
+
+function workFor(blockCount: number): typeof work {
+  if (work.word.length >= blockCount) return work;
+  const n = Math.ceil(blockCount * 1.25);
+  work = { sum: new Float64Array(n), words: new Float64Array(n), cover: new Float64Array(n), bound: new Float64Array(n), word: new Int32Array(n).fill(-1), strong: new Uint8Array(n), read: new Uint8Array(n) };
+  return work;
+}
+
+/** The best matches, or undefined when the question's postings are too few to be worth bounding. */
+export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number, ranking: Ranking): TopMatches | undefined {
+  let postings = 0;
+  for (const p of parts) postings += p.to - p.from;
+  if (postings < ranking.pruneFrom) return undefined;
+  const { state, touched } = scratch;
+  const { bits, limit: k } = ranking;
+  const w = workFor((state.length >> 2 >> bits) + 1);
+  const met: number[] = [];
+  const built = parts.filter((p) => !p.tail && p.from < p.to);
+  const entries = built.map((p) => blocks(p.postings, bits));
+  // Per block met: the bound of the summed score, of the words matched and of the cover, added
+  // in the order a product's are.
+  for (let q = 0; q < built.length; q++) {
+    const p = built[q];
+    const b = entries[q];
+    const weak = p.cover * DESCRIPTION_ONLY_COVER;
+    // The entry whose postings hold position `from`: the last one starting at or before it.
+    for (let j = lowerBound(b.starts, p.from + 1, b.ids.length) - 1; j < b.ids.length && b.starts[j] < p.to; j++) {
+      const id = b.ids[j];
+      if (w.word[id] === -1 && w.words[id] === 0) met.push(id);
+      w.sum[id] += p.weight * b.max[j];
+      if (w.word[id] !== p.word) {
+        w.words[id]++;
+        w.cover[id] += b.strong[j] ? p.cover : weak;
+        w.word[id] = p.word;
+        w.strong[id] = b.strong[j];
+      } else if (b.strong[j] && !w.strong[id]) {
+        w.cover[id] += p.cover - weak;
+        w.strong[id] = 1;
+      }
+    }
+  }
+  let count = 0;
+  // The products added since the whole build, scored one by one.
+  for (const p of parts) if (p.tail) count = accumulate(scratch, p.postings, p.from, p.to, p.weight, p.word, p.cover, count, p.check);
+  let top = 0;
+  const scoreUpTo = (from: number) => {
+    for (let i = from; i < count; i++) {
+      const o = touched[i] << 2;
+      if (state[o] !== -2 && state[o + 2] * state[o + 1] > top) top = state[o + 2] * state[o + 1];
+    }
+  };
+  scoreUpTo(0);
+  const readBlock = (block: number) => {
+    w.read[block] = 1;
+    for (let q = 0; q < built.length; q++) {
+      const b = entries[q];
+      const j = lowerBound(b.ids, block, b.ids.length);
+      if (j === b.ids.length || b.ids[j] !== block) continue;
+      const p = built[q];
+      const from = Math.max(p.from, b.starts[j]);
+      const to = Math.min(p.to, b.starts[j + 1]);
+      if (from < to) count = accumulate(scratch, p.postings, from, to, p.weight, p.word, p.cover, count, p.check);
+    }
+  };
+  const order = Int32Array.from(met);
+  for (const id of order) w.bound[id] = w.sum[id] * w.words[id];
+  // The best score first: needed to scale every relevance.
+  order.sort((a, b) => w.bound[b] - w.bound[a] || a - b);
+  for (const id of order) {
+    if (w.bound[id] <= top) break;
+    const before = count;
+    readBlock(id);
+    scoreUpTo(before);
+  }
+  // Then the best relevance.
+  for (const id of order) w.bound[id] = relevanceOf(totalWeight > 0 ? w.cover[id] / totalWeight : 0, w.sum[id] * w.words[id], top);
+  order.sort((a, b) => w.bound[b] - w.bound[a] || a - b);
+  const best: number[] = [];
+  const rel: number[] = [];
+  const offer = (d: number) => {
+    const o = d << 2;
+    if (state[o] === -2) return;
+    const r = relevanceOf(totalWeight > 0 ? state[o + 3] / totalWeight : 0, state[o + 2] * state[o + 1], top);
+    if (best.length === k && (r < rel[k - 1] || (r === rel[k - 1] && ranking.tie(d, best[k - 1]) > 0))) return;
+    let lo = 0;
+    let hi = best.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (r > rel[mid] || (r === rel[mid] && ranking.tie(d, best[mid]) < 0)) hi = mid;
+      else lo = mid + 1;
+    }
+    best.splice(lo, 0, d);
+    rel.splice(lo, 0, r);
+    if (best.length > k) {
+      best.pop();
+      rel.pop();
+    }
+  };
+  for (let i = 0; i < count; i++) offer(touched[i]);
+  for (const id of order) {
+    if (best.length === k) {
+      const bound = w.bound[id];
+      if (bound < rel[k - 1]) break;
+      const last = best[k - 1];
+      if (bound === rel[k - 1] && last < ranking.ranked && ranking.blockTie[id] > ranking.tieRank[last]) continue;
+    }
+    if (w.read[id]) continue;
+    const before = count;
+    readBlock(id);
+    for (let i = before; i < count; i++) offer(touched[i]);
+  }
+  for (let i = 0; i < count; i++) state[touched[i] << 2] = -1;
+  for (const id of met) {
+    w.sum[id] = 0;
+    w.words[id] = 0;
+    w.cover[id] = 0;
+    w.word[id] = -1;
+    w.strong[id] = 0;
+    w.read[id] = 0;
+  }
+  const live = parts.filter((p) => p.from < p.to);
+  let total: number | undefined;
+  return {
+    docs: best,
+    relevance: rel,
+    get total() {
+      return (total ??= countMatches(live, state.length >> 2));
+    },
+  };
+}
+
+/** How many products the parts hold that pass their filters, each counted once (`capacity`: above every product number). */
+function countMatches(parts: Part[], capacity: number): number {
+  if (parts.length === 1 && parts[0].check === undefined) return parts[0].to - parts[0].from;
+  // 1: counted, 2: filtered out.
+  const seen = new Uint8Array(capacity);
+  let total = 0;
+  for (const p of parts) {
+    const { docs } = p.postings;
+    for (let i = p.from; i < p.to; i++) {
+      const d = docs[i];
+      if (seen[d] !== 0) continue;
+      const pass = p.check === undefined || p.check(d);
+      seen[d] = pass ? 1 : 2;
+      if (pass) total++;
+    }
+  }
+  return total;
+}
+
+function lowerBound(sorted: ArrayLike<number>, value: number, length: number): number {
+  let lo = 0;
+  let hi = length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
