@@ -92,6 +92,28 @@ export async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** One signed-in shopper per connection (subjects `<prefix>-<time>-<i>`), each having accepted the terms. */
+export async function consentedShoppers(base: string, prefix: string): Promise<string[]> {
+  const tokens = await Promise.all(
+    Array.from({ length: CONNECTIONS }, (_, i) =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(`${prefix}-${Date.now()}-${i}`)
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(AUTH_SECRET)),
+    ),
+  );
+  for (const token of tokens) {
+    const consent = await fetch(`${base}/api/v1/consent`, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ termsAccepted: true, marketingConsent: false }),
+    });
+    if (!consent.ok) throw new Error(`consent: ${consent.status}`);
+  }
+  return tokens;
+}
+
 export interface Result {
   rps: number;
   p50: number;
@@ -156,23 +178,7 @@ const suite: BenchSuite = {
     });
     const base = `http://127.0.0.1:${app.port}`;
     try {
-      const tokens = await Promise.all(
-        Array.from({ length: CONNECTIONS }, (_, i) =>
-          new SignJWT({})
-            .setProtectedHeader({ alg: 'HS256' })
-            .setSubject(`bench-${Date.now()}-${i}`)
-            .setExpirationTime('1h')
-            .sign(new TextEncoder().encode(AUTH_SECRET)),
-        ),
-      );
-      for (const token of tokens) {
-        const consent = await fetch(`${base}/api/v1/consent`, {
-          method: 'PUT',
-          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-          body: JSON.stringify({ termsAccepted: true, marketingConsent: false }),
-        });
-        if (!consent.ok) throw new Error(`consent: ${consent.status}`);
-      }
+      const tokens = await consentedShoppers(base, 'bench');
       const auth = { Authorization: `Bearer ${tokens[0]}`, 'Content-Type': 'application/json' };
       const first = await fetch(`${base}/api/v1/assistant/query`, { method: 'POST', headers: auth, body: JSON.stringify(QUERY) });
       if (!first.ok) throw new Error(`query: ${first.status} ${await first.text()}`);

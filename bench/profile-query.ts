@@ -16,10 +16,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SignJWT } from 'jose';
 import pg from 'pg';
 import { withFreshDatabase } from './fresh-database.js';
-import { API_AS_PRODUCTION, API_UNDER_LOAD, AUTH_SECRET, CONNECTIONS, DURATION_S, FRESH_QUESTIONS, load, QUERY, startProcess, stop } from './http.bench.js';
+import { API_AS_PRODUCTION, API_UNDER_LOAD, CONNECTIONS, consentedShoppers, DURATION_S, FRESH_QUESTIONS, load, QUERY, startProcess, stop } from './http.bench.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVER_URL = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL;
@@ -94,25 +93,8 @@ async function databaseStats(url: string): Promise<{ commits: number; walSyncs: 
   }
 }
 
-async function shoppers(base: string): Promise<string[]> {
-  const tokens = await Promise.all(
-    Array.from({ length: CONNECTIONS }, (_, i) =>
-      new SignJWT({})
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject(`profile-${Date.now()}-${i}`)
-        .setExpirationTime('1h')
-        .sign(new TextEncoder().encode(AUTH_SECRET)),
-    ),
-  );
-  for (const token of tokens) {
-    const consent = await fetch(`${base}/api/v1/consent`, {
-      method: 'PUT',
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ termsAccepted: true, marketingConsent: false }),
-    });
-    if (!consent.ok) throw new Error(`consent: ${consent.status}`);
-  }
-  return tokens;
+function shoppers(base: string): Promise<string[]> {
+  return consentedShoppers(base, 'profile');
 }
 
 /**
