@@ -76,19 +76,22 @@ export class DbGuard implements StorageGuard {
   }
 
   async run<T>(_operation: string, fn: (call: GuardedCall) => Promise<T>, options?: GuardOptions): Promise<T> {
-    if (this.breaker.state !== 'closed' && options?.whileOpen) return this.runPastBreaker(fn);
-    if (this.breaker.state === 'open') throw new StorageUnavailableError(this.breaker.secondsUntilProbe());
+    // A call marked whileOpen is made past an open (or half-open) breaker: bounded by the same
+    // time limit, with the same outage mapping, and not counted.
+    const pastBreaker = options?.whileOpen === true && this.breaker.state !== 'closed';
+    if (!pastBreaker && this.breaker.state === 'open') throw new StorageUnavailableError(this.breaker.secondsUntilProbe());
     let expired = false;
     const call: GuardedCall = {
       assertLive: () => {
-        if (expired) throw new StorageUnavailableError(this.breaker.secondsUntilProbe() || 1);
+        if (expired) throw new StorageUnavailableError(this.retryAfter());
       },
     };
+    const expire = () => (expired = true);
     try {
-      return await this.breaker.run(() => fn(call));
+      return await (pastBreaker ? this.withinBound(() => fn(call), expire) : this.breaker.run(() => fn(call)));
     } catch (err) {
       if (err instanceof BreakerTimeoutError) {
-        expired = true;
+        expire();
         throw new StorageUnavailableError(this.retryAfter(), err);
       }
       if (err instanceof BreakerOpenError) throw new StorageUnavailableError(this.breaker.secondsUntilProbe(), err);
@@ -97,29 +100,17 @@ export class DbGuard implements StorageGuard {
     }
   }
 
-  /**
-   * A call the open (or half-open) breaker would refuse, made anyway (GuardOptions.whileOpen):
-   * bounded by the same time limit, with the same outage mapping, and not counted.
-   */
-  private async runPastBreaker<T>(fn: (call: GuardedCall) => Promise<T>): Promise<T> {
-    let expired = false;
-    const call: GuardedCall = {
-      assertLive: () => {
-        if (expired) throw new StorageUnavailableError(this.retryAfter());
-      },
-    };
+  /** `task` bounded as the breaker bounds a call (BreakerTimeoutError past the limit), without the breaker. */
+  private async withinBound<T>(task: () => Promise<T>, onTimeout: () => void): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
-        expired = true;
-        reject(new StorageUnavailableError(this.retryAfter()));
+        onTimeout();
+        reject(new BreakerTimeoutError(this.breaker.name, this.timeoutMs));
       }, this.timeoutMs);
     });
     try {
-      return await Promise.race([fn(call), bound]);
-    } catch (err) {
-      if (!isAppError(err) && isDatabaseUnavailable(err)) throw new StorageUnavailableError(this.retryAfter(), err);
-      throw err;
+      return await Promise.race([task(), bound]);
     } finally {
       clearTimeout(timer);
     }
