@@ -1,11 +1,9 @@
 import type { QueryCacheService } from '../cache/query-cache.service.js';
 import { cacheKey } from '../cache/cache-key.js';
-import type { ConsentService } from '../consent/consent.service.js';
 import type { CreditAccount } from '../credits/credit.repository.js';
 import type { ChargeOutcome, CreditService } from '../credits/credit.service.js';
 import type { IdempotencyStore } from '../idempotency/idempotency.store.js';
 import type { Caller } from '../identity/caller.js';
-import type { RateLimitStore } from '../rate-limit/rate-limit.store.js';
 import type { Breaker } from '../platform/breaker.js';
 import { AppError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
@@ -13,6 +11,8 @@ import type { Metrics } from '../platform/metrics.js';
 import type { AnswerListener, AnsweredProduct, AssistantAnswer, AssistantProvider, AssistantRequest } from './providers/provider.js';
 import type { ResolvedQuery } from '../conversations/conversation.store.js';
 import { AnswerRecordStep } from './answer-record.step.js';
+import type { Consent } from '../consent/consent.repository.js';
+import type { GateResult, QueryGate } from './gate/query-gate.js';
 import { systemClock, type Clock } from './clock.js';
 import { resolvedQueryOf, type ConversationalQuestion, type ConversationStep, type PlacedQuestion } from './conversation.step.js';
 import { HoldStep } from './hold.step.js';
@@ -95,10 +95,10 @@ export interface AssistantSettings {
 
 export interface AssistantDeps {
   credits: CreditService;
-  consent: ConsentService;
   cache: QueryCacheService;
   idempotency: IdempotencyStore;
-  rateLimit: RateLimitStore;
+  /** The reads before a charge (consent, rate limit, cache entry, balance), together where the storage allows. */
+  gate: QueryGate;
   provider: AssistantProvider;
   /** Places each question in its conversation (follow-ups) and keeps its turn. */
   conversation: ConversationStep;
@@ -113,7 +113,8 @@ export interface AssistantDeps {
 const UNKNOWN_YET: AssistantAnswer = Object.freeze({ answer: '', products: [] }) as AssistantAnswer;
 
 /**
- * Answers a shopper's question, in the contract's order of checks: consent → idempotency →
+ * Answers a shopper's question, in the contract's order of checks (the reads before the charge
+ * taken together by the query gate where the storage allows): consent → idempotency →
  * rate limit → cache lookup → charge (a hold) → assistant call (on a miss) → cache write →
  * answer recorded and hold settled → 200. A charge is refunded before any error that follows it
  * is returned; when even that refund cannot be made, the charge's hold is refunded by the sweep,
@@ -151,13 +152,11 @@ export class AssistantService {
   }
 
   async query(caller: Caller, request: QuestionRequest, options: QueryOptions = {}): Promise<QueryOutcome> {
-    const consent = await this.deps.consent.find(caller);
-    if (!consent?.termsAccepted) {
-      throw new AppError('CONSENT_REQUIRED', 'Accept the terms (PUT /api/v1/consent) before asking the assistant.');
-    }
-
     const key = options.idempotencyKey;
     if (!key) return this.answer(caller, request, options, undefined);
+
+    // Consent comes before the key: a shopper without it never claims one.
+    requireConsent((await this.deps.gate.open({ caller })).consent);
 
     const begun = await this.keys.begin(caller, key, request);
     if ('replay' in begun) return this.keys.replay(caller, begun.replay);
@@ -171,20 +170,35 @@ export class AssistantService {
 
   /** `record`: the Idempotency-Key record this attempt owns, when the request has a key. */
   private async answer(caller: Caller, request: QuestionRequest, options: QueryOptions, record: OwnRecord | undefined): Promise<QueryOutcome> {
-    await this.enforceRateLimit(caller);
-    // The conversation step: a follow-up becomes the search it means (404 for a bad id).
-    const placed = await this.deps.conversation.place(caller.userId, request);
-    const search = placed.search;
+    const { provider, cache, conversation, gate } = this.deps;
+    const keyOf = (search: AssistantRequest) => cacheKey(search, { provider: provider.name, model: provider.model, catalogVersion: provider.catalogVersion });
+    // A new question is placed without the conversation store, so its cache entry can be read in
+    // the gate; a follow-up is placed after the gate (the rate limit comes before its 404).
+    const early = request.conversationId === undefined ? await conversation.place(caller.userId, request) : undefined;
+    const earlyKey = early && keyOf(early.search);
+    const readInGate = earlyKey !== undefined && gate.readsCache && options.noCache !== true && cache.readableElsewhere;
+    const limit = this.settings.rateLimitPerMinute;
+    const gated = await gate.open({
+      caller,
+      rateLimit: limit > 0 ? { key: `query:${caller.userId}`, windowSeconds: 60 } : undefined,
+      cacheKey: readInGate ? earlyKey : undefined,
+      balance: this.settings.cachedQueryCost === 0,
+    });
+    // With a key, consent was checked before it; read again here, a withdrawal meanwhile still counts.
+    requireConsent(gated.consent);
+    this.enforceRateLimit(gated);
 
-    const { provider, cache } = this.deps;
-    const key = cacheKey(search, { provider: provider.name, model: provider.model, catalogVersion: provider.catalogVersion });
-    const lookup = await cache.get(key, { skipRead: options.noCache === true });
+    // The conversation step: a follow-up becomes the search it means (404 for a bad id).
+    const placed = early ?? (await conversation.place(caller.userId, request));
+    const search = placed.search;
+    const key = earlyKey ?? keyOf(search);
+    const lookup = gated.cache ? cache.found(gated.cache) : await cache.get(key, { skipRead: options.noCache === true });
     // An entry without an answer's shape is not served: the question is answered afresh and the entry overwritten.
     const cached = lookup.status === 'hit' ? answerFromJson(lookup.value) : undefined;
 
     if (cached) {
       const cost = this.settings.cachedQueryCost;
-      const charge = await this.holds.charge(caller, cost, 'Assistant answer (cached)', record);
+      const charge = await this.holds.charge(caller, cost, 'Assistant answer (cached)', record, gated.account);
       options.onCharged?.(this.outcome(UNKNOWN_YET, placed, { cached: true, cost, charge, cache: 'HIT' }));
       const result = this.outcome(cached, placed, { cached: true, cost, charge, cache: 'HIT' });
       await this.recording.record(caller, charge, result, record, key);
@@ -234,10 +248,9 @@ export class AssistantService {
     };
   }
 
-  private async enforceRateLimit(caller: Caller): Promise<void> {
+  private enforceRateLimit({ rateHit: hit }: GateResult): void {
     const limit = this.settings.rateLimitPerMinute;
-    if (limit <= 0) return;
-    const hit = await this.deps.rateLimit.hit(`query:${caller.userId}`, 60);
+    if (limit <= 0 || !hit) return;
     if (hit.count > limit) {
       const retryAfter = Math.max(1, Math.ceil((hit.resetsAt.getTime() - this.clock.now()) / 1000));
       throw new AppError('RATE_LIMITED', `At most ${limit} questions per minute; try again in ${retryAfter} s.`, {
@@ -257,5 +270,11 @@ export class AssistantService {
         first = false;
       },
     };
+  }
+}
+
+function requireConsent(consent: Consent | undefined): void {
+  if (!consent?.termsAccepted) {
+    throw new AppError('CONSENT_REQUIRED', 'Accept the terms (PUT /api/v1/consent) before asking the assistant.');
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ChargeConflictError, type ChargeOutcome, type CreditService } from '../credits/credit.service.js';
+import type { CreditAccount } from '../credits/credit.repository.js';
 import type { Caller } from '../identity/caller.js';
 import { isAppError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
@@ -44,9 +45,12 @@ export class HoldStep {
    * record's charge token, so a retry that took a crashed attempt's record over replays that
    * attempt's charge and adopts its open hold instead of charging twice. A replayed charge whose
    * hold is no longer open (refunded by the sweep) cannot be adopted, nor can one of another cost:
-   * the record gets a new charge token and the retry is charged afresh.
+   * the record gets a new charge token and the retry is charged afresh. `read`: the balance as
+   * the query gate read it, which answers a charge of 0 without another statement.
    */
-  async charge(caller: Caller, cost: number, description: string, record: OwnRecord | undefined): Promise<ChargeOutcome> {
+  async charge(caller: Caller, cost: number, description: string, record: OwnRecord | undefined, read?: CreditAccount): Promise<ChargeOutcome> {
+    // A charge of 0 takes no hold and no ledger key: a balance the gate read answers it.
+    if (cost === 0 && read) return this.deps.credits.chargeNothing(read);
     for (let round = 0; ; round++) {
       // Hashed: the key may be 255 characters, and the ledger column holds 255 in all.
       const ledgerKey = record && cost > 0 ? `query:${createHash('sha256').update(`${record.key}\u0000${record.chargeToken}`).digest('hex')}` : undefined;

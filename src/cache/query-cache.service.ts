@@ -87,6 +87,19 @@ export class QueryCacheService {
     );
   }
 
+  /**
+   * Whether another statement may read the entry in this lookup's place (the query gate, which
+   * reads the `query_cache` table with its other reads): the cache is on and its breaker not open.
+   */
+  get readableElsewhere(): boolean {
+    return !this.disabled && this.breaker?.state !== 'open';
+  }
+
+  /** A lookup made by another statement (see `readableElsewhere`), counted as `get` counts its own. */
+  found(entry: { found: false } | { found: true; value: JsonValue }): CacheLookup {
+    return this.counted(entry.found ? entry.value : undefined);
+  }
+
   private counted(value: JsonValue | undefined): CacheLookup {
     if (value === undefined) {
       this.misses++;

@@ -14,6 +14,9 @@ import type { CatalogStore } from '../catalog/catalog.store.js';
 import { MemoryCatalogStore } from '../catalog/catalog.store.memory.js';
 import { PostgresCatalogStore } from '../catalog/catalog.store.postgres.js';
 import { LiveCatalog } from '../catalog/live-catalog.js';
+import { ComposedQueryGate } from '../assistant/gate/query-gate.composed.js';
+import type { QueryGate } from '../assistant/gate/query-gate.js';
+import { PostgresQueryGate } from '../assistant/gate/query-gate.postgres.js';
 import type { ConsentRepository } from '../consent/consent.repository.js';
 import { MemoryConsentRepository } from '../consent/consent.repository.memory.js';
 import { PostgresConsentRepository } from '../consent/consent.repository.postgres.js';
@@ -72,6 +75,8 @@ export interface StorageBackends {
   idempotency: IdempotencyStore;
   /** Lets one process at a time run the cleanup. */
   jobLock: JobLock;
+  /** The query route's reads before its charge (consent, rate limit, cache entry, balance). */
+  gate: QueryGate;
 }
 
 /** A store and, where it is remote, the breaker its calls go through. */
@@ -117,6 +122,8 @@ function storageBackends(config: Config, { database, databaseGuard }: Platform):
         credits: new PostgresCreditRepository(db.sequelize, guard, policy, undefined, db.replicaReads),
         consents: new PostgresConsentRepository(db.sequelize, guard, undefined, db.replicaReads),
         rateLimits: new PostgresRateLimitStore(db.sequelize, guard),
+        // One statement for the reads of a question; with the cache in this database, its entry too.
+        gate: new PostgresQueryGate(db.sequelize, guard, policy, { readsCache: config.cacheBackend === 'postgres' }),
         idempotency: new PostgresIdempotencyStore(db.sequelize, guard, undefined, {
           ...idempotencyLimits,
           // Answers in the `query_cache` table of this database are referred to, not copied (ADR 0011).
@@ -127,10 +134,13 @@ function storageBackends(config: Config, { database, databaseGuard }: Platform):
     }
     case 'memory': {
       const credits = new MemoryCreditRepository(policy);
+      const consents = new MemoryConsentRepository();
+      const rateLimits = new MemoryRateLimitStore();
       return {
         credits,
-        consents: new MemoryConsentRepository(),
-        rateLimits: new MemoryRateLimitStore(),
+        consents,
+        rateLimits,
+        gate: new ComposedQueryGate({ consents, rateLimits }),
         idempotency: new MemoryIdempotencyStore(undefined, idempotencyLimits, credits),
         jobLock: new MemoryJobLock(),
       };

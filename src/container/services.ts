@@ -70,10 +70,9 @@ export function createServices(config: Config, platform: Platform, backends: Bac
   const assistant = new AssistantService(
     {
       credits,
-      consent: consents,
       cache,
       idempotency: storage.idempotency,
-      rateLimit: storage.rateLimits,
+      gate: storage.gate,
       provider,
       conversation: new ConversationStep(conversations),
       breaker: assistantBreaker,

@@ -81,6 +81,15 @@ export class CreditService {
   }
 
   /**
+   * A charge of 0 answered from a balance already read in this request without a lock (the query
+   * gate, docs/adr/0012-the-query-gate.md): it changes nothing, so nothing is written; the outcome
+   * is the one `charge` gives for a cost of 0.
+   */
+  chargeNothing(account: CreditAccount): ChargeOutcome {
+    return { chargeId: null, replayed: false, hold: null, balanceAfter: account.available, account };
+  }
+
+  /**
    * Gives a charge back (once; a second refund of it changes nothing, and a settled hold is
    * never refunded): `refunded` when this call did it.
    */

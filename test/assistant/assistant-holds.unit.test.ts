@@ -9,6 +9,7 @@ import { CatalogProvider } from '../../src/assistant/providers/catalog.js';
 import { isUpstreamOutage } from '../../src/assistant/providers/provider.js';
 import { createMemoryCacheStore } from '../../src/cache/cache.store.memory.js';
 import { QueryCacheService } from '../../src/cache/query-cache.service.js';
+import { ComposedQueryGate } from '../../src/assistant/gate/query-gate.composed.js';
 import { MemoryConsentRepository } from '../../src/consent/consent.repository.memory.js';
 import { ConsentService } from '../../src/consent/consent.service.js';
 import { MemoryCreditRepository } from '../../src/credits/credit.repository.memory.js';
@@ -56,15 +57,15 @@ async function setup(options: { settle?: 'lost-after-commit' | 'lost-before-comm
       return refund(caller, chargeId, description, refundOptions);
     };
   }
-  const consents = new ConsentService(new MemoryConsentRepository());
+  const consentRepository = new MemoryConsentRepository();
+  const consents = new ConsentService(consentRepository);
   const breakers = new BreakerRegistry(logger);
   const service = new AssistantService(
     {
       credits,
-      consent: consents,
       cache: new QueryCacheService(createMemoryCacheStore({ maxEntries: 100 }), { ttlSeconds: 60, logger }),
       idempotency,
-      rateLimit: new MemoryRateLimitStore(),
+      gate: new ComposedQueryGate({ consents: consentRepository, rateLimits: new MemoryRateLimitStore() }),
       provider: new CatalogProvider(await loadCatalog(undefined)),
       conversation: new ConversationStep(new ConversationService(createMemoryConversationStore(), { ttlSeconds: 60, logger })),
       breaker: breakers.create('assistant', { timeoutMs: false, errorThresholdPercentage: 50, volumeThreshold: 5, resetTimeoutMs: 10_000, isFailure: isUpstreamOutage }),

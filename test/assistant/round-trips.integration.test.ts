@@ -22,19 +22,20 @@ const QUERY = '/api/v1/assistant/query';
 
 /**
  * Today's statements per request kind; targets: cached 1, fresh ≤ 2 (batched).
- * - cached: consent read, rate-limit hit, cache read, balance read (a cached answer costs 0),
- *   conversation turn append;
- * - fresh (no cache read): consent, rate limit, charge (a hold), cache write, settle, turn;
- * - miss: the same with the cache read that finds nothing;
- * - with an Idempotency-Key: consent, the key's claim, the per-user key bound, rate limit, then
- *   as above with the record's completion (which settles the hold) in place of the settle;
+ * - cached: the gate (consent, rate-limit hit, cache entry and balance in one statement: a cached
+ *   answer costs 0), then the conversation turn's append;
+ * - fresh (no cache read): the gate, the charge (a hold), cache write, settle, turn;
+ * - miss: the same, the gate's cache read finding nothing;
+ * - with an Idempotency-Key: consent (the gate alone), the key's claim, the per-user key bound,
+ *   then the gate and the rest as above, with the record's completion (which settles the hold) in
+ *   place of the settle;
  * - replay: consent, the key's claim (finds the record), the record with its answer, balance read.
  */
 const TODAY = {
-  cached: 5,
-  fresh: 6,
-  miss: 7,
-  cachedWithKey: 8,
+  cached: 2,
+  fresh: 5,
+  miss: 5,
+  cachedWithKey: 6,
   freshWithKey: 8,
   replay: 4,
 };

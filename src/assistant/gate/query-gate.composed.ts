@@ -1,0 +1,22 @@
+import type { ConsentRepository } from '../../consent/consent.repository.js';
+import type { RateLimitStore } from '../../rate-limit/rate-limit.store.js';
+import type { GateRequest, GateResult, QueryGate } from './query-gate.js';
+
+/**
+ * The gate of memory storage (and of any storage without a one-statement gate): the consent
+ * record from its repository, then the rate-limit hit from its store, in the contract's order.
+ * The cache is not read here (the query cache service reads it, with its own breaker), and the
+ * balance is left to the credit service.
+ */
+export class ComposedQueryGate implements QueryGate {
+  readonly readsCache = false;
+
+  constructor(private readonly stores: { consents: ConsentRepository; rateLimits: RateLimitStore }) {}
+
+  async open(request: GateRequest): Promise<GateResult> {
+    const consent = await this.stores.consents.get(request.caller.userId);
+    const limit = request.rateLimit;
+    const rateHit = consent?.termsAccepted && limit ? await this.stores.rateLimits.hit(limit.key, limit.windowSeconds) : undefined;
+    return { consent, rateHit, cache: undefined, account: undefined };
+  }
+}

@@ -1,0 +1,188 @@
+import type { Sequelize } from 'sequelize';
+import type { JsonValue } from '../../cache/cache.store.js';
+import type { CreditAccount, CreditPolicy } from '../../credits/credit.repository.js';
+import { guardedBatcher, type GuardedItem } from '../../platform/batcher.js';
+import { pooledQuery, statement } from '../../platform/pooled-query.js';
+import type { StorageGuard } from '../../platform/storage-guard.js';
+import { retryTransient } from '../../platform/transient-retry.js';
+import { windowOf } from '../../rate-limit/rate-limit.store.js';
+import type { GateRequest, GateResult, QueryGate } from './query-gate.js';
+
+/**
+ * The gates of one turn of the event loop in one statement (one round trip, one transaction).
+ * $1 user ids, $2 rate-limit keys (NULL: not counted), $3/$4 their window's start and end, $5
+ * cache keys (NULL: not read), $6 clock (NULL: the database's), $7 reset period in ms; the
+ * arrays align, one element per question (a user may ask several at once).
+ *
+ * - `consent`: the users' consent records, as `user_consents` holds them.
+ * - `counted`/`hits`: the questions counted against the rate limit — only those whose user has
+ *   accepted the terms — summed per counter and added to it in one upsert (a statement cannot
+ *   change a row twice), as `rate_limit_counters` counts a hit: a newer window starts over, an
+ *   older one is counted in the newer. Each question's own count is the counter's new value less
+ *   the questions after it in the batch, so concurrent questions each get a count of their own.
+ *   Counters are upserted in key order: two gates in flight cannot deadlock.
+ * - `cache`: the live entries asked for (an expired one is never served).
+ * - the balance: each user's `user_credits` row read without a lock, with `resetting` (a lazy
+ *   reset is due; the credit service then answers under the row's lock).
+ *
+ * It writes only rate-limit counters, which are not money: its commit does not wait for the WAL
+ * flush (a crash may forget the last second of counts, never a credit). set_config with is_local
+ * holds for this statement's own transaction only.
+ */
+export const GATE_MANY = `
+WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
+req AS (
+  SELECT r.* FROM async_commit,
+         unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::timestamptz[], $5::varchar[])
+           WITH ORDINALITY AS r(user_id, rate_key, window_start, window_end, cache_key, n)
+),
+consent AS (
+  SELECT user_id, terms_accepted, marketing_consent, "timestamp", updated_at
+    FROM user_consents WHERE user_id IN (SELECT user_id FROM req)
+),
+counted AS (
+  SELECT r.n, r.rate_key, r.window_start, r.window_end,
+         row_number() OVER (PARTITION BY r.rate_key ORDER BY r.n) AS rank,
+         count(*) OVER (PARTITION BY r.rate_key) AS k
+    FROM req r JOIN consent c ON c.user_id = r.user_id
+   WHERE c.terms_accepted AND r.rate_key IS NOT NULL
+),
+hits AS (
+  INSERT INTO rate_limit_counters AS c (key, window_start, window_end, count)
+  SELECT rate_key, max(window_start), max(window_end), count(*) FROM counted GROUP BY rate_key ORDER BY rate_key
+  ON CONFLICT (key) DO UPDATE SET
+    count        = CASE WHEN EXCLUDED.window_start > c.window_start THEN EXCLUDED.count ELSE c.count + EXCLUDED.count END,
+    window_start = GREATEST(c.window_start, EXCLUDED.window_start),
+    window_end   = GREATEST(c.window_end, EXCLUDED.window_end)
+  RETURNING key, count, window_end
+),
+cache AS (
+  SELECT query_hash, result FROM query_cache
+   WHERE query_hash IN (SELECT cache_key FROM req WHERE cache_key IS NOT NULL) AND expires_at > now()
+)
+SELECT r.n::int AS n,
+       c.user_id AS consent_user, c.terms_accepted, c.marketing_consent, c."timestamp" AS consent_recorded_at, c.updated_at AS consent_updated_at,
+       (h.count - ct.k + ct.rank)::int AS rate_count, h.window_end AS rate_resets_at,
+       r.cache_key IS NOT NULL AS cache_read, q.query_hash IS NOT NULL AS cache_found, q.result AS cache_value,
+       a.user_id AS account_user, a.is_guest, a.available_credits, a.max_credits, a.last_reset_timestamp,
+       (a.last_reset_timestamp + $7::float8 * interval '1 millisecond' <= COALESCE($6::timestamptz, statement_timestamp())) AS resetting
+  FROM req r
+  LEFT JOIN consent c ON c.user_id = r.user_id
+  LEFT JOIN counted ct ON ct.n = r.n
+  LEFT JOIN hits h ON h.key = ct.rate_key
+  LEFT JOIN cache q ON q.query_hash = r.cache_key
+  LEFT JOIN user_credits a ON a.user_id = r.user_id
+ ORDER BY r.n`;
+
+const GATE_SQL = statement('assistant_gate', GATE_MANY);
+
+interface GateRow {
+  n: number;
+  consent_user: string | null;
+  terms_accepted: boolean | null;
+  marketing_consent: boolean | null;
+  consent_recorded_at: Date | null;
+  consent_updated_at: Date | null;
+  rate_count: number | null;
+  rate_resets_at: Date | null;
+  cache_read: boolean;
+  cache_found: boolean;
+  cache_value: JsonValue | null;
+  account_user: string | null;
+  is_guest: boolean | null;
+  available_credits: number | null;
+  max_credits: number | null;
+  last_reset_timestamp: Date | null;
+  resetting: boolean | null;
+}
+
+/** A question's part of the batch, with its window taken when it asked. */
+interface PendingGate {
+  request: GateRequest;
+  window: { start: Date; end: Date } | null;
+}
+
+/**
+ * STORAGE_BACKEND=postgres: the gate as one statement (GATE_MANY) for the questions of one turn
+ * of the event loop, through `guardedBatcher` (the database guard around each question). With
+ * CACHE_BACKEND=postgres (the cache in the same database) it reads the cache entry too.
+ */
+export class PostgresQueryGate implements QueryGate {
+  private readonly gate: (pending: PendingGate) => Promise<GateResult>;
+
+  constructor(
+    private readonly sequelize: Sequelize,
+    guard: StorageGuard,
+    private readonly policy: CreditPolicy,
+    private readonly options: {
+      /** True when the query cache is the `query_cache` table of this database. */
+      readsCache: boolean;
+      /** The fixed clock of tests for the balance's reset; unset: the database's clock. */
+      clock?: () => Date | null;
+      /** The rate limit's clock (windows are taken in the process, as the rate-limit store takes them). */
+      now?: () => Date;
+    },
+  ) {
+    this.gate = guardedBatcher(guard, 'assistant.gate', (items, settle) => this.run(items, settle));
+  }
+
+  get readsCache(): boolean {
+    return this.options.readsCache;
+  }
+
+  open(request: GateRequest): Promise<GateResult> {
+    const limit = request.rateLimit;
+    const window = limit ? windowOf((this.options.now ?? (() => new Date()))(), limit.windowSeconds) : null;
+    return this.gate({ request, window });
+  }
+
+  private async run(items: readonly GuardedItem<PendingGate>[], settle: (index: number, result: GateResult | Error) => void): Promise<void> {
+    const requests = items.map((it) => it.item);
+    const bind = [
+      requests.map((p) => p.request.caller.userId),
+      requests.map((p) => (p.window ? p.request.rateLimit!.key : null)),
+      requests.map((p) => p.window?.start ?? null),
+      requests.map((p) => p.window?.end ?? null),
+      requests.map((p) => (this.options.readsCache ? (p.request.cacheKey ?? null) : null)),
+      this.options.clock?.() ?? null,
+      this.policy.resetPeriodMs,
+    ];
+    // Safe to repeat on what retryTransient retries (a statement rolled back whole: nothing counted).
+    const rows = await retryTransient(() => pooledQuery<GateRow>(this.sequelize, GATE_SQL, bind));
+    for (const row of rows) {
+      const pending = requests[row.n - 1];
+      if (pending) settle(row.n - 1, this.resultOf(row, pending.request));
+    }
+  }
+
+  private resultOf(row: GateRow, request: GateRequest): GateResult {
+    return {
+      consent:
+        row.consent_user === null
+          ? undefined
+          : {
+              userId: row.consent_user,
+              termsAccepted: row.terms_accepted === true,
+              marketingConsent: row.marketing_consent === true,
+              recordedAt: row.consent_recorded_at!,
+              updatedAt: row.consent_updated_at!,
+            },
+      rateHit: row.rate_count === null ? undefined : { count: row.rate_count, resetsAt: row.rate_resets_at! },
+      cache: !row.cache_read ? undefined : row.cache_found ? { found: true, value: row.cache_value as JsonValue } : { found: false },
+      account: request.balance ? this.accountOf(row) : undefined,
+    };
+  }
+
+  private accountOf(row: GateRow): CreditAccount | undefined {
+    if (row.account_user === null || row.resetting !== false) return undefined;
+    const lastResetAt = row.last_reset_timestamp!;
+    return {
+      userId: row.account_user,
+      isGuest: row.is_guest === true,
+      available: row.available_credits!,
+      max: row.max_credits!,
+      lastResetAt,
+      resetsAt: new Date(lastResetAt.getTime() + this.policy.resetPeriodMs),
+    };
+  }
+}

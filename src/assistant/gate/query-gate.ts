@@ -1,0 +1,57 @@
+import type { JsonValue } from '../../cache/cache.store.js';
+import type { Consent } from '../../consent/consent.repository.js';
+import type { CreditAccount } from '../../credits/credit.repository.js';
+import type { Caller } from '../../identity/caller.js';
+import type { RateLimitHit } from '../../rate-limit/rate-limit.store.js';
+
+/** What one question asks of the gate. */
+export interface GateRequest {
+  caller: Caller;
+  /**
+   * The per-user rate limit's counter and window: counted only when the caller has accepted the
+   * terms (the contract checks consent first). Undefined: the limit is off, nothing is counted.
+   */
+  rateLimit?: { key: string; windowSeconds: number } | undefined;
+  /** The cache entry to read with the rest, when the gate holds the cache (`readsCache`). */
+  cacheKey?: string | undefined;
+  /** The balance is read too (a cached answer that costs nothing answers from it). */
+  balance?: boolean;
+}
+
+/** What the gate found, each part as its own feature reads it. */
+export interface GateResult {
+  /** The caller's consent record; undefined when they never recorded one. */
+  consent: Consent | undefined;
+  /** This question's count in the window, this one included; undefined when not counted. */
+  rateHit: RateLimitHit | undefined;
+  /** The cache entry when it was read here (`found` false: no live entry); undefined when not read. */
+  cache: { found: false } | { found: true; value: JsonValue } | undefined;
+  /**
+   * The balance as it stands, read without a lock, when it was asked for, the account exists and
+   * no reset is due; otherwise undefined and the credit service answers (it creates the account
+   * or applies the reset under the row's lock).
+   */
+  account: CreditAccount | undefined;
+}
+
+/**
+ * The query route's first step (docs/adr/0012-the-query-gate.md): the reads every question
+ * needs before its charge — consent, the rate-limit count, the cache entry and the balance —
+ * taken together. On PostgreSQL storage they are one batched statement (one round trip for the
+ * questions of a turn of the event loop); elsewhere each comes from its own store, as the
+ * service would read them one by one.
+ *
+ * Rules every backend keeps:
+ * - `consent` is the record as `ConsentRepository.get` reads it.
+ * - the rate limit is counted exactly as `RateLimitStore.hit` counts it, and only when
+ *   `consent.termsAccepted`; concurrent questions of one user are each counted once.
+ * - `cache` is read only when `cacheKey` is given and the backend holds the cache; it never
+ *   serves an expired entry.
+ * - `account` is never a balance older than the statement, and never one a lazy reset would change.
+ * - Nothing is charged: the gate changes no balance and writes no ledger entry.
+ */
+export interface QueryGate {
+  /** True when `cacheKey` is read in the same round trip (the cache lives in the same database). */
+  readonly readsCache: boolean;
+  open(request: GateRequest): Promise<GateResult>;
+}

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { QueryGate } from '../../src/assistant/gate/query-gate.js';
+import type { ConsentRepository } from '../../src/consent/consent.repository.js';
+import type { CreditPolicy, CreditRepository } from '../../src/credits/credit.repository.js';
+import type { Caller } from '../../src/identity/caller.js';
+import { TestClock } from './clock.js';
+
+export interface QueryGateHarness {
+  gate: QueryGate;
+  consents: ConsentRepository;
+  credits: CreditRepository;
+  /** Stores a cache entry the gate may read (gates that read the cache only). */
+  writeCache?(key: string, value: object): Promise<void>;
+  /** Makes an entry expired, as time passing would. */
+  expireCache?(key: string): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/** The credit policy every harness builds its credit repository with. */
+export const GATE_POLICY: CreditPolicy = { guestAllowance: 5, registeredAllowance: 20, resetPeriodMs: 3_600_000 };
+
+/** The rules of `QueryGate` (src/assistant/gate/query-gate.ts), run against every backend. */
+export function queryGateContract(name: string, make: (clock: TestClock) => Promise<QueryGateHarness>): void {
+  describe(`${name} query gate`, () => {
+    let clock: TestClock;
+    let h: QueryGateHarness;
+    const shopper = (): Caller => ({ userId: `u-${randomUUID()}`, isGuest: false });
+    const accepted = async (caller: Caller) => {
+      await h.consents.record(caller.userId, { termsAccepted: true, marketingConsent: false });
+      return caller;
+    };
+    const limit = (caller: Caller) => ({ key: `query:${caller.userId}`, windowSeconds: 60 });
+    beforeEach(async () => {
+      clock = new TestClock('2026-03-01T10:15:00.000Z');
+      h = await make(clock);
+    });
+    afterEach(async () => {
+      await h.dispose();
+    });
+
+    it('reads the consent record as the repository holds it, and none for a shopper without one', async () => {
+      const stranger = shopper();
+      expect((await h.gate.open({ caller: stranger })).consent).toBeUndefined();
+      const caller = await accepted(shopper());
+      expect((await h.gate.open({ caller })).consent).toEqual(await h.consents.get(caller.userId));
+    });
+
+    it('counts the rate limit only for a shopper who accepted the terms', async () => {
+      const stranger = shopper();
+      expect((await h.gate.open({ caller: stranger, rateLimit: limit(stranger) })).rateHit).toBeUndefined();
+      await h.consents.record(stranger.userId, { termsAccepted: false, marketingConsent: true });
+      expect((await h.gate.open({ caller: stranger, rateLimit: limit(stranger) })).rateHit).toBeUndefined();
+      // Nothing was counted meanwhile: the first counted question is the first.
+      await accepted(stranger);
+      expect((await h.gate.open({ caller: stranger, rateLimit: limit(stranger) })).rateHit).toEqual({ count: 1, resetsAt: new Date('2026-03-01T10:16:00.000Z') });
+    });
+
+    it('counts each question once, per shopper, and starts a new window from 1', async () => {
+      const a = await accepted(shopper());
+      const b = await accepted(shopper());
+      expect((await h.gate.open({ caller: a, rateLimit: limit(a) })).rateHit?.count).toBe(1);
+      expect((await h.gate.open({ caller: a, rateLimit: limit(a) })).rateHit?.count).toBe(2);
+      expect((await h.gate.open({ caller: a })).rateHit).toBeUndefined();
+      expect((await h.gate.open({ caller: b, rateLimit: limit(b) })).rateHit?.count).toBe(1);
+      expect((await h.gate.open({ caller: a, rateLimit: limit(a) })).rateHit?.count).toBe(3);
+      clock.advance(60_000);
+      expect((await h.gate.open({ caller: a, rateLimit: limit(a) })).rateHit).toEqual({ count: 1, resetsAt: new Date('2026-03-01T10:17:00.000Z') });
+    });
+
+    it('gives each of many concurrent questions of one shopper a count of its own', async () => {
+      const a = await accepted(shopper());
+      const b = await accepted(shopper());
+      const opened = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 3 === 2 ? h.gate.open({ caller: b, rateLimit: limit(b) }) : h.gate.open({ caller: a, rateLimit: limit(a) }))));
+      const counts = (caller: Caller) => opened.filter((o, i) => (i % 3 === 2 ? b : a) === caller).map((o) => o.rateHit!.count).sort((x, y) => x - y);
+      expect(counts(a)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      expect(counts(b)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+      expect((await h.gate.open({ caller: a, rateLimit: limit(a) })).rateHit?.count).toBe(21);
+    });
+
+    it('reads the balance as it stands when asked, or leaves it to the credit service', async () => {
+      const caller = await accepted(shopper());
+      // No account yet: the credit service creates it.
+      expect((await h.gate.open({ caller, balance: true })).account).toBeUndefined();
+      await h.credits.getOrCreate(caller);
+      await h.credits.charge(caller, { cost: 3, description: 'test' });
+      const account = (await h.gate.open({ caller, balance: true })).account;
+      if (account) expect(account).toEqual(await h.credits.find(caller.userId));
+      expect((await h.gate.open({ caller })).account).toBeUndefined();
+      // A reset is due: never a balance the reset would change.
+      clock.advance(GATE_POLICY.resetPeriodMs);
+      expect((await h.gate.open({ caller, balance: true })).account).toBeUndefined();
+    });
+
+    it('charges nothing and writes no ledger entry', async () => {
+      const caller = await accepted(shopper());
+      await h.credits.getOrCreate(caller);
+      const before = await h.credits.listTransactions(caller.userId, { limit: 50 });
+      for (let i = 0; i < 5; i++) await h.gate.open({ caller, rateLimit: limit(caller), balance: true, cacheKey: `k-${randomUUID()}` });
+      expect(await h.credits.listTransactions(caller.userId, { limit: 50 })).toEqual(before);
+      expect((await h.credits.find(caller.userId))?.available).toBe(GATE_POLICY.registeredAllowance);
+      expect(await h.credits.verifyLedger()).toMatchObject({ mismatched: 0, negative: 0 });
+    });
+
+    it('reads the cache entry only when it holds the cache and is asked, never an expired one', async () => {
+      const caller = await accepted(shopper());
+      const key = `k-${randomUUID()}`;
+      if (!h.gate.readsCache) {
+        expect((await h.gate.open({ caller, cacheKey: key })).cache).toBeUndefined();
+        return;
+      }
+      expect((await h.gate.open({ caller, cacheKey: key })).cache).toEqual({ found: false });
+      const value = { answer: 'Two pairs fit.', products: [{ id: 'p-1', price: 89.5 }] };
+      await h.writeCache!(key, value);
+      expect((await h.gate.open({ caller, cacheKey: key })).cache).toEqual({ found: true, value });
+      expect((await h.gate.open({ caller })).cache).toBeUndefined();
+      // Concurrent questions for one entry and for others each get their own answer.
+      const other = `k-${randomUUID()}`;
+      const both = await Promise.all([h.gate.open({ caller, cacheKey: key }), h.gate.open({ caller, cacheKey: other }), h.gate.open({ caller, cacheKey: key })]);
+      expect(both.map((o) => o.cache)).toEqual([{ found: true, value }, { found: false }, { found: true, value }]);
+      await h.expireCache!(key);
+      expect((await h.gate.open({ caller, cacheKey: key })).cache).toEqual({ found: false });
+    });
+  });
+}
