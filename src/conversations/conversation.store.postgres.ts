@@ -22,10 +22,14 @@ interface Row {
  * seconds, $5 turns kept; the arrays align). Another user's row is left alone (the WHERE of the
  * upsert: no row comes back for it); an expired row of the same user starts over with its turn.
  * Rows are locked in the order listed: in id order, two batches in flight cannot deadlock.
+ * A turn is context, not money: its commit does not wait for the WAL flush (set_config with
+ * is_local holds for this statement's transaction only). A crash may forget the last turns kept,
+ * never a credit: any later charge or settle flushes the WAL up to its own commit, these included.
  */
 const APPEND_MANY = statement('conversation_append', `
-WITH input AS (
-  SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::jsonb[], $4::int[], $5::int[]) WITH ORDINALITY AS i(conversation_id, user_id, turn, ttl, max_turns, n)
+WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
+input AS (
+  SELECT i.* FROM async_commit, unnest($1::varchar[], $2::varchar[], $3::jsonb[], $4::int[], $5::int[]) WITH ORDINALITY AS i(conversation_id, user_id, turn, ttl, max_turns, n)
 )
 INSERT INTO conversations AS c (conversation_id, user_id, turns, created_at, updated_at, expires_at)
 SELECT conversation_id, user_id, jsonb_build_array(turn), now(), now(), now() + ttl * interval '1 second' FROM input ORDER BY n
