@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { deleteExpiredRows } from '../platform/expiry-cleanup.js';
+import { pooledQuery, statement } from '../platform/pooled-query.js';
 import { guardedOptions, type StorageGuard } from '../platform/storage-guard.js';
 import { idempotencyModel } from './idempotency.models.js';
 import {
@@ -13,21 +14,66 @@ import {
 } from './idempotency.store.js';
 
 /**
- * After a new record: the user's expired records, and the oldest completed ones past the cap
- * ($3 live records). Only completed rows are ever picked, so an in-progress one is never dropped.
+ * A claim in one statement ($1 user, $2 key, $3 request hash, $4 attempt, $5 now, $6 lease end,
+ * $7 expiry, $8 live records kept per user). `claim` creates the record, takes over an expired
+ * one (or an in-progress one whose lease ran out, for the same body), or leaves the existing one
+ * alone. A new record (not a taken-over one: `fresh`) then trims the user's records: the expired
+ * ones, and the oldest completed ones past the cap. The trim reads the statement's snapshot,
+ * which does not hold the new record: it is counted in (+ 1), and its key is never a candidate
+ * (one statement must not change a row twice). Only completed rows are ever picked past the
+ * cap, so an in-progress one is never dropped. When nothing was claimed, the existing record
+ * comes back in the same statement (a referred answer read through its cache row, one snapshot);
+ * no row at all means the record committed after the snapshot, or was deleted by `abandon`:
+ * the caller tries again.
+ *
+ * Its commit does not wait for the WAL flush: a claim only matters once its attempt charges, and
+ * that charge's synchronous commit flushes the WAL up to itself, this claim's commit included
+ * (it came first). A crash before the charge forgets a claim that charged nothing, and a retry
+ * claims afresh.
  */
-const TRIM_USER = `
-WITH live AS (
-  SELECT key, status, created_at, expires_at <= $2 AS expired FROM idempotency_keys WHERE user_id = $1
+const BEGIN = statement('idempotency_begin', `
+WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
+claim AS (
+  INSERT INTO idempotency_keys (user_id, key, request_hash, status, attempt, charge_token, created_at, locked_until, expires_at)
+  SELECT $1, $2, $3, 'in_progress', $4, $4, $5, $6, $7 FROM async_commit
+  ON CONFLICT (user_id, key) DO UPDATE
+     SET request_hash = EXCLUDED.request_hash, status = 'in_progress', response = NULL,
+         cache_ref = NULL, cache_fields = NULL,
+         attempt = EXCLUDED.attempt,
+         -- a taken-over attempt keeps its charge; a new record gets a new one
+         charge_token = CASE WHEN idempotency_keys.expires_at <= $5 THEN EXCLUDED.charge_token
+                             ELSE idempotency_keys.charge_token END,
+         created_at = EXCLUDED.created_at,
+         locked_until = EXCLUDED.locked_until, expires_at = EXCLUDED.expires_at
+   WHERE idempotency_keys.expires_at <= $5
+      OR (idempotency_keys.status = 'in_progress' AND idempotency_keys.locked_until <= $5
+          AND idempotency_keys.request_hash = EXCLUDED.request_hash)
+  RETURNING charge_token, charge_token = $4 AS fresh
+), live AS (
+  SELECT key, status, created_at, expires_at <= $5 AS expired FROM idempotency_keys
+   WHERE user_id = $1 AND key <> $2 AND EXISTS (SELECT 1 FROM claim WHERE fresh)
 ), excess AS (
-  SELECT GREATEST(count(*) FILTER (WHERE NOT expired) - $3::int, 0) AS n FROM live
+  SELECT GREATEST(count(*) FILTER (WHERE NOT expired) + 1 - $8::int, 0) AS n FROM live
 ), doomed AS (
   SELECT key FROM live WHERE expired
   UNION ALL
   (SELECT key FROM live WHERE NOT expired AND status = 'completed' ORDER BY created_at, key LIMIT (SELECT n FROM excess))
+), trimmed AS (
+  DELETE FROM idempotency_keys k USING doomed d
+   WHERE k.user_id = $1 AND k.key = d.key AND (k.status = 'completed' OR k.expires_at <= $5)
+  RETURNING 1
 )
-DELETE FROM idempotency_keys k USING doomed d
- WHERE k.user_id = $1 AND k.key = d.key AND (k.status = 'completed' OR k.expires_at <= $2)`;
+SELECT c.charge_token::text AS charge_token, NULL::text AS request_hash, NULL::text AS status, NULL::jsonb AS response, false AS lost,
+       (SELECT count(*) FROM trimmed)::int AS trimmed
+  FROM claim c
+UNION ALL
+SELECT NULL, k.request_hash, k.status,
+       CASE WHEN k.cache_ref IS NULL THEN k.response
+            ELSE k.response || (SELECT jsonb_object_agg(f, q.result -> f) FROM unnest(k.cache_fields) AS f) END,
+       k.cache_ref IS NOT NULL AND q.query_hash IS NULL,
+       0
+  FROM idempotency_keys k LEFT JOIN query_cache q ON q.query_hash = k.cache_ref
+ WHERE k.user_id = $1 AND k.key = $2 AND NOT EXISTS (SELECT 1 FROM claim)`);
 
 /**
  * Completes a record ($1 user, $2 key, $3 attempt, $4 response, $5 hold or NULL, $6 now, $7 cache
@@ -74,23 +120,22 @@ WITH h AS (
 )
 SELECT (SELECT count(*) FROM c)::int AS completed`;
 
-/**
- * A record as `begin` finds it: a referred answer is read through the cache row in the same
- * statement (one snapshot: a row's change and the copy into its records commit together).
- */
-const READ_RECORD = `
-SELECT k.request_hash, k.status,
-       CASE WHEN k.cache_ref IS NULL THEN k.response
-            ELSE k.response || (SELECT jsonb_object_agg(f, q.result -> f) FROM unnest(k.cache_fields) AS f) END AS response,
-       k.cache_ref IS NOT NULL AND q.query_hash IS NULL AS lost
-  FROM idempotency_keys k LEFT JOIN query_cache q ON q.query_hash = k.cache_ref
- WHERE k.user_id = $1 AND k.key = $2`;
+const COMPLETE_SQL = statement('idempotency_complete', COMPLETE);
+
+/** A row of BEGIN: the claim's charge token, or (none claimed) the existing record. */
+interface BeginRow {
+  charge_token: string | null;
+  request_hash: string | null;
+  status: string | null;
+  response: StoredResponse | null;
+  lost: boolean;
+  trimmed: number;
+}
 
 /**
- * Idempotency records in PostgreSQL, so they hold across processes and restarts. `begin` is
- * one INSERT … ON CONFLICT that either creates the record, takes over an expired one (or an
- * in-progress one whose lease ran out), or leaves the existing one alone; only in the last
- * case is the existing record read to tell the caller what it is.
+ * Idempotency records in PostgreSQL, so they hold across processes and restarts. `begin` is one
+ * planned statement (BEGIN): the claim, the user's trim, and the existing record when there is
+ * nothing to claim.
  */
 export class PostgresIdempotencyStore implements IdempotencyStore {
   private readonly maxKeysPerUser: number;
@@ -108,47 +153,17 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
 
   async begin(p: BeginParams): Promise<BeginResult> {
     return this.guard.run('idempotency.begin', async (call) => {
-      // A record deleted by `abandon` between the two statements is simply tried again.
+      // A record that committed after the statement's snapshot, or was deleted by `abandon`, is simply tried again.
       for (let attempt = 0; attempt < 3; attempt++) {
         const now = this.now();
-        const started = await this.sequelize.query<{ charge_token: string; fresh: boolean }>(
-          `INSERT INTO idempotency_keys (user_id, key, request_hash, status, attempt, charge_token, created_at, locked_until, expires_at)
-           VALUES ($1, $2, $3, 'in_progress', $4, $4, $5, $6, $7)
-           ON CONFLICT (user_id, key) DO UPDATE
-              SET request_hash = EXCLUDED.request_hash, status = 'in_progress', response = NULL,
-                  cache_ref = NULL, cache_fields = NULL,
-                  attempt = EXCLUDED.attempt,
-                  -- a taken-over attempt keeps its charge; a new record gets a new one
-                  charge_token = CASE WHEN idempotency_keys.expires_at <= $5 THEN EXCLUDED.charge_token
-                                      ELSE idempotency_keys.charge_token END,
-                  created_at = EXCLUDED.created_at,
-                  locked_until = EXCLUDED.locked_until, expires_at = EXCLUDED.expires_at
-            WHERE idempotency_keys.expires_at <= $5
-               OR (idempotency_keys.status = 'in_progress' AND idempotency_keys.locked_until <= $5
-                   AND idempotency_keys.request_hash = EXCLUDED.request_hash)
-           RETURNING charge_token, charge_token = $4 AS fresh`,
-          guardedOptions(call, {
-            bind: [p.userId, p.key, p.requestHash, p.attempt, now, new Date(now.getTime() + p.leaseMs), new Date(now.getTime() + p.ttlMs)],
-            type: QueryTypes.SELECT,
-          }),
-        );
-        if (started.length === 1) {
-          // A new record (not a taken-over one) may take the user past the cap.
-          if (started[0].fresh) {
-            await this.sequelize.query(TRIM_USER, guardedOptions(call, { bind: [p.userId, now, this.maxKeysPerUser] }));
-          }
-          return { state: 'started', chargeToken: started[0].charge_token };
-        }
-
-        const [existing] = await this.sequelize.query<{ request_hash: string; status: string; response: StoredResponse | null; lost: boolean }>(
-          READ_RECORD,
-          { bind: [p.userId, p.key], type: QueryTypes.SELECT },
-        );
-        if (!existing) continue;
+        const bind = [p.userId, p.key, p.requestHash, p.attempt, now, new Date(now.getTime() + p.leaseMs), new Date(now.getTime() + p.ttlMs), this.maxKeysPerUser];
+        const [row] = await pooledQuery<BeginRow>(this.sequelize, BEGIN, bind, call.assertLive);
+        if (!row) continue;
+        if (row.charge_token !== null) return { state: 'started', chargeToken: row.charge_token };
         // The cache table's triggers make this impossible; a replay of a part is never served.
-        if (existing.lost) throw new Error('an idempotency record refers to a cache row that is gone');
-        if (existing.request_hash !== p.requestHash) return { state: 'conflict' };
-        if (existing.status === 'completed' && existing.response) return { state: 'completed', response: existing.response };
+        if (row.lost) throw new Error('an idempotency record refers to a cache row that is gone');
+        if (row.request_hash !== p.requestHash) return { state: 'conflict' };
+        if (row.status === 'completed' && row.response) return { state: 'completed', response: row.response };
         return { state: 'in_progress' };
       }
       return { state: 'in_progress' };
@@ -161,10 +176,8 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     if (hold !== null && !/^\d{1,18}$/.test(hold)) return false;
     const cacheKey = this.referToCache ? (options?.cacheKey ?? null) : null;
     const [row] = await this.guard.run('idempotency.complete', (call) =>
-      this.sequelize.query<{ completed: number }>(
-        COMPLETE,
-        guardedOptions(call, { bind: [userId, key, attempt, JSON.stringify(response), hold, this.now(), cacheKey], type: QueryTypes.SELECT }),
-      ),
+      // Checked right before it leaves: a completion (with its settle) never lands after its request was answered 503.
+      pooledQuery<{ completed: number }>(this.sequelize, COMPLETE_SQL, [userId, key, attempt, JSON.stringify(response), hold, this.now(), cacheKey], call.assertLive),
     );
     return row?.completed === 1;
   }

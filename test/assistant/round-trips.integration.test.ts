@@ -26,18 +26,19 @@ const QUERY = '/api/v1/assistant/query';
  *   answer costs 0), then the conversation turn's append;
  * - fresh (no cache read): the gate, the charge (a hold), cache write, settle, turn;
  * - miss: the same, the gate's cache read finding nothing;
- * - with an Idempotency-Key: consent (the gate alone), the key's claim, the per-user key bound,
- *   then the gate and the rest as above, with the record's completion (which settles the hold) in
- *   place of the settle;
- * - replay: consent, the key's claim (finds the record), the record with its answer, balance read.
+ * - with an Idempotency-Key: consent (the gate alone), the key's claim (with the per-user key
+ *   bound in the same statement), then the gate and the rest as above, with the record's
+ *   completion (which settles the hold) in place of the settle;
+ * - replay: consent, the key's claim (which finds the record and reads it with its answer),
+ *   balance read.
  */
 const TODAY = {
   cached: 2,
   fresh: 5,
   miss: 5,
-  cachedWithKey: 6,
-  freshWithKey: 8,
-  replay: 4,
+  cachedWithKey: 5,
+  freshWithKey: 7,
+  replay: 3,
 };
 
 let testDb: TestDatabase;

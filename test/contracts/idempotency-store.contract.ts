@@ -218,6 +218,7 @@ export function idempotencyStoreContract(name: string, make: () => Promise<Idemp
         // k0 and k1 were dropped: a retry with them starts afresh (which drops the next oldest).
         expect(await stateOf(userId, MAX_KEYS + 1)).toBe('completed');
         expect(await stateOf(userId, 2)).toBe('completed');
+        expect(await stateOf(userId, 1)).toBe('started');
         expect(await stateOf(userId, 0)).toBe('started');
       });
 
