@@ -178,11 +178,16 @@ export class AssistantService {
     const earlyKey = early && keyOf(early.search);
     const readInGate = earlyKey !== undefined && gate.readsCache && options.noCache !== true && cache.readableElsewhere;
     const limit = this.settings.rateLimitPerMinute;
+    const free = this.settings.cachedQueryCost === 0;
+    // A cached answer that costs nothing stands with the gate: without a key to record it under,
+    // its new conversation's first turn is kept in the same statement.
+    const firstTurn = early && readInGate && free && !record && gate.keepsTurns ? conversation.firstTurn(early, request, new Date(this.clock.now())) : undefined;
     const gated = await gate.open({
       caller,
-      rateLimit: limit > 0 ? { key: `query:${caller.userId}`, windowSeconds: 60 } : undefined,
+      rateLimit: limit > 0 ? { key: `query:${caller.userId}`, windowSeconds: 60, max: limit } : undefined,
       cacheKey: readInGate ? earlyKey : undefined,
-      balance: this.settings.cachedQueryCost === 0,
+      balance: free,
+      firstTurn,
     });
     // With a key, consent was checked before it; read again here, a withdrawal meanwhile still counts.
     requireConsent(gated.consent);
@@ -202,7 +207,7 @@ export class AssistantService {
       options.onCharged?.(this.outcome(UNKNOWN_YET, placed, { cached: true, cost, charge, cache: 'HIT' }));
       const result = this.outcome(cached, placed, { cached: true, cost, charge, cache: 'HIT' });
       await this.recording.record(caller, charge, result, record, key);
-      await this.deps.conversation.record(caller.userId, placed, request, cached, new Date(this.clock.now()));
+      if (!gated.turnKept) await this.deps.conversation.record(caller.userId, placed, request, cached, new Date(this.clock.now()));
       return result;
     }
 

@@ -1,4 +1,5 @@
 import type { ConversationContext, ConversationService } from '../conversations/conversation.service.js';
+import type { FirstTurn } from './gate/query-gate.js';
 import type { ConversationTurn, ResolvedQuery } from '../conversations/conversation.store.js';
 import { resolveFollowUp, type FollowUpResolution } from '../conversations/follow-up.js';
 import type { AssistantAnswer, AssistantRequest, ConversationMessage, ProductFilters } from './providers/provider.js';
@@ -53,6 +54,20 @@ export class ConversationStep {
   answerText(placed: PlacedQuestion, answer: string): string {
     const explanation = placed.resolution.explanation;
     return explanation ? `${explanation} ${answer}` : answer;
+  }
+
+  /**
+   * A new conversation's first turn as `record` would keep it, without what its answer adds (the
+   * products): for the query gate to keep with a cached answer's products, where the store allows
+   * (`keepableElsewhere`). Undefined for a follow-up, or when the store cannot be kept elsewhere.
+   */
+  firstTurn(placed: PlacedQuestion, question: ConversationalQuestion, now: Date): FirstTurn | undefined {
+    if (question.conversationId !== undefined || placed.reset || !this.conversations.keepableElsewhere) return undefined;
+    return {
+      conversationId: placed.conversationId,
+      turn: { query: question.query, resolvedQuery: placed.resolution.resolvedQuery, createdAt: now.toISOString() },
+      ttlSeconds: this.conversations.ttlSeconds,
+    };
   }
 
   /** Keeps the answered turn (never throws; a store that fails only loses the context). */

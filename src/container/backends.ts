@@ -122,8 +122,12 @@ function storageBackends(config: Config, { database, databaseGuard }: Platform):
         credits: new PostgresCreditRepository(db.sequelize, guard, policy, undefined, db.replicaReads),
         consents: new PostgresConsentRepository(db.sequelize, guard, undefined, db.replicaReads),
         rateLimits: new PostgresRateLimitStore(db.sequelize, guard),
-        // One statement for the reads of a question; with the cache in this database, its entry too.
-        gate: new PostgresQueryGate(db.sequelize, guard, policy, { readsCache: config.cacheBackend === 'postgres' }),
+        // One statement for the reads of a question; with the cache in this database, its entry too
+        // (and with the conversations here as well, a cached answer's new conversation).
+        gate: new PostgresQueryGate(db.sequelize, guard, policy, {
+          readsCache: config.cacheBackend === 'postgres',
+          keepsTurns: config.cacheBackend === 'postgres' && config.conversations.backend === 'postgres',
+        }),
         idempotency: new PostgresIdempotencyStore(db.sequelize, guard, undefined, {
           ...idempotencyLimits,
           // Answers in the `query_cache` table of this database are referred to, not copied (ADR 0011).

@@ -52,6 +52,14 @@ export class ConversationService {
     return this.options.ttlSeconds;
   }
 
+  /**
+   * Whether another statement may keep a new conversation's first turn in the store's place (the
+   * query gate, docs/adr/0012-the-query-gate.md): the store is PostgreSQL and its breaker not open.
+   */
+  get keepableElsewhere(): boolean {
+    return this.store.backend === 'postgres' && this.options.breaker?.state !== 'open';
+  }
+
   /** A new opaque conversation id (128 random bits). */
   newId(): string {
     return `cv_${randomBytes(16).toString('base64url')}`;

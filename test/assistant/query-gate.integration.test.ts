@@ -2,6 +2,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { ComposedQueryGate } from '../../src/assistant/gate/query-gate.composed.js';
 import { PostgresQueryGate } from '../../src/assistant/gate/query-gate.postgres.js';
 import { createPostgresCacheStore } from '../../src/cache/cache.store.postgres.js';
+import { createPostgresConversationStore } from '../../src/conversations/conversation.store.postgres.js';
 import { MemoryConsentRepository } from '../../src/consent/consent.repository.memory.js';
 import { PostgresConsentRepository } from '../../src/consent/consent.repository.postgres.js';
 import { MemoryCreditRepository } from '../../src/credits/credit.repository.memory.js';
@@ -42,11 +43,12 @@ queryGateContract('postgres stores (composed)', async (clock) => {
 });
 
 for (const readsCache of [true, false]) {
-  queryGateContract(`postgres (one statement${readsCache ? ', with the cache' : ''})`, async (clock) => {
+  queryGateContract(`postgres (one statement${readsCache ? ', with the cache and the conversations' : ''})`, async (clock) => {
     const { sequelize } = db.database;
     const cache = createPostgresCacheStore(sequelize);
     return {
-      gate: new PostgresQueryGate(sequelize, unguarded, GATE_POLICY, { readsCache, clock: clock.now, now: clock.now }),
+      gate: new PostgresQueryGate(sequelize, unguarded, GATE_POLICY, { readsCache, keepsTurns: readsCache, clock: clock.now, now: clock.now }),
+      conversations: createPostgresConversationStore(sequelize),
       consents: new PostgresConsentRepository(sequelize, unguarded, clock.now),
       credits: new PostgresCreditRepository(sequelize, unguarded, GATE_POLICY, clock.now),
       writeCache: (key, value) => cache.set(key, value as never, 60),

@@ -22,8 +22,9 @@ const QUERY = '/api/v1/assistant/query';
 
 /**
  * Today's statements per request kind; targets: cached 1, fresh ≤ 2 (batched).
- * - cached: the gate (consent, rate-limit hit, cache entry and balance in one statement: a cached
- *   answer costs 0), then the conversation turn's append;
+ * - cached: the gate alone (consent, rate-limit hit, cache entry and balance in one statement: a
+ *   cached answer costs 0, and stands with it, so its new conversation's first turn is kept there
+ *   too);
  * - fresh (no cache read): the gate, the charge (a hold), cache write, settle, turn;
  * - miss: the same, the gate's cache read finding nothing;
  * - with an Idempotency-Key: consent (the gate alone), the key's claim (with the per-user key
@@ -33,7 +34,7 @@ const QUERY = '/api/v1/assistant/query';
  *   balance read.
  */
 const TODAY = {
-  cached: 2,
+  cached: 1,
   fresh: 5,
   miss: 5,
   cachedWithKey: 5,
@@ -97,9 +98,18 @@ describe('database round trips per query request (PostgreSQL storage, cache and 
     expect(first.status).toBe(200);
   });
 
-  it('a cached answer', async () => {
-    const statements = await statementsOf(await shopper(), cachedQuestion, {}, (res) => expect(res.headers['x-cache']).toBe('HIT'));
+  it('a cached answer, its conversation kept for a follow-up', async () => {
+    const auth = await shopper();
+    let conversationId = '';
+    const statements = await statementsOf(auth, cachedQuestion, {}, (res) => {
+      expect(res.headers['x-cache']).toBe('HIT');
+      conversationId = res.body.conversationId as string;
+    });
     expectCount(statements, TODAY.cached);
+    const followUp = await request(app.app).post(QUERY).set('Authorization', auth).send({ query: 'cheaper', conversationId, limit: 5 });
+    expect(followUp.status, JSON.stringify(followUp.body)).toBe(200);
+    expect(followUp.body.resolvedQuery.query).toBe('waterproof hiking boots');
+    expect(followUp.body.resolvedQuery.filters.maxPrice).toBeLessThan(150);
   });
 
   it('a fresh answer (Cache-Control: no-cache: no cache read)', async () => {

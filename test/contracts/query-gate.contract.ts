@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { QueryGate } from '../../src/assistant/gate/query-gate.js';
 import type { ConsentRepository } from '../../src/consent/consent.repository.js';
 import type { CreditPolicy, CreditRepository } from '../../src/credits/credit.repository.js';
+import type { ConversationStore } from '../../src/conversations/conversation.store.js';
 import type { Caller } from '../../src/identity/caller.js';
 import { TestClock } from './clock.js';
 
@@ -14,6 +15,8 @@ export interface QueryGateHarness {
   writeCache?(key: string, value: object): Promise<void>;
   /** Makes an entry expired, as time passing would. */
   expireCache?(key: string): Promise<void>;
+  /** Where a kept turn is read back (gates that keep turns only). */
+  conversations?: ConversationStore;
   dispose(): Promise<void>;
 }
 
@@ -30,7 +33,7 @@ export function queryGateContract(name: string, make: (clock: TestClock) => Prom
       await h.consents.record(caller.userId, { termsAccepted: true, marketingConsent: false });
       return caller;
     };
-    const limit = (caller: Caller) => ({ key: `query:${caller.userId}`, windowSeconds: 60 });
+    const limit = (caller: Caller, max = 1000) => ({ key: `query:${caller.userId}`, windowSeconds: 60, max });
     beforeEach(async () => {
       clock = new TestClock('2026-03-01T10:15:00.000Z');
       h = await make(clock);
@@ -120,6 +123,67 @@ export function queryGateContract(name: string, make: (clock: TestClock) => Prom
       expect(both.map((o) => o.cache)).toEqual([{ found: true, value }, { found: false }, { found: true, value }]);
       await h.expireCache!(key);
       expect((await h.gate.open({ caller, cacheKey: key })).cache).toEqual({ found: false });
+    });
+
+    describe('a new conversation\'s first turn', () => {
+      const entry = {
+        answer: 'Two pairs fit.',
+        products: [
+          { id: 'p-2', name: 'Trailmaster', price: 89.5, currency: 'EUR' },
+          { id: 'p-1', name: 'Ridge', price: 120, currency: 'EUR' },
+        ],
+      };
+      const firstTurn = (id = `cv_${randomUUID()}`) => ({
+        conversationId: id,
+        turn: { query: 'waterproof boots', resolvedQuery: { query: 'waterproof boots', filters: { category: 'shoes' } }, createdAt: '2026-03-01T10:15:00.000Z' },
+        ttlSeconds: 600,
+      });
+      /** A shopper with consent and an account, and a cache entry. */
+      const ready = async () => {
+        const caller = await accepted(shopper());
+        await h.credits.getOrCreate(caller);
+        const key = `k-${randomUUID()}`;
+        if (h.gate.readsCache) await h.writeCache!(key, entry);
+        return { caller, key };
+      };
+
+      it('is kept with the cached entry\'s products when the answer stands with the gate', async () => {
+        const { caller, key } = await ready();
+        const first = firstTurn();
+        const opened = await h.gate.open({ caller, rateLimit: limit(caller), cacheKey: key, balance: true, firstTurn: first });
+        if (!h.gate.keepsTurns) {
+          expect(opened.turnKept).toBe(false);
+          return;
+        }
+        expect(opened.turnKept).toBe(true);
+        const kept = await h.conversations!.get(caller.userId, first.conversationId);
+        expect(kept?.turns).toEqual([{ ...first.turn, productIds: ['p-2', 'p-1'], prices: [89.5, 120], currency: 'EUR' }]);
+      });
+
+      it('is not kept when the answer does not stand with the gate', async () => {
+        if (!h.gate.keepsTurns) return;
+        const { caller, key } = await ready();
+        const notKept = async (request: Parameters<QueryGate['open']>[0]) => {
+          const opened = await h.gate.open(request);
+          expect(opened.turnKept).toBe(false);
+          expect(await h.conversations!.get(request.caller.userId, request.firstTurn!.conversationId)).toBeUndefined();
+        };
+        // No entry.
+        await notKept({ caller, cacheKey: `k-${randomUUID()}`, balance: true, firstTurn: firstTurn() });
+        // No consent.
+        const stranger = shopper();
+        await h.credits.getOrCreate(stranger);
+        await notKept({ caller: stranger, cacheKey: key, balance: true, firstTurn: firstTurn() });
+        // No account yet (the credit service creates it, then the turn is kept by the conversation step).
+        const newcomer = await accepted(shopper());
+        await notKept({ caller: newcomer, cacheKey: key, balance: true, firstTurn: firstTurn() });
+        // Past the rate limit: the first question of the window is kept, the second is not.
+        expect((await h.gate.open({ caller, rateLimit: limit(caller, 1), cacheKey: key, balance: true, firstTurn: firstTurn() })).turnKept).toBe(true);
+        await notKept({ caller, rateLimit: limit(caller, 1), cacheKey: key, balance: true, firstTurn: firstTurn() });
+        // A reset is due.
+        clock.advance(GATE_POLICY.resetPeriodMs);
+        await notKept({ caller, cacheKey: key, balance: true, firstTurn: firstTurn() });
+      });
     });
   });
 }

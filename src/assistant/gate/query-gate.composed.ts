@@ -5,11 +5,12 @@ import type { GateRequest, GateResult, QueryGate } from './query-gate.js';
 /**
  * The gate of memory storage (and of any storage without a one-statement gate): the consent
  * record from its repository, then the rate-limit hit from its store, in the contract's order.
- * The cache is not read here (the query cache service reads it, with its own breaker), and the
- * balance is left to the credit service.
+ * The cache is not read here (the query cache service reads it, with its own breaker), the
+ * balance is left to the credit service, and no turn is kept (the conversation step keeps it).
  */
 export class ComposedQueryGate implements QueryGate {
   readonly readsCache = false;
+  readonly keepsTurns = false;
 
   constructor(private readonly stores: { consents: ConsentRepository; rateLimits: RateLimitStore }) {}
 
@@ -17,6 +18,6 @@ export class ComposedQueryGate implements QueryGate {
     const consent = await this.stores.consents.get(request.caller.userId);
     const limit = request.rateLimit;
     const rateHit = consent?.termsAccepted && limit ? await this.stores.rateLimits.hit(limit.key, limit.windowSeconds) : undefined;
-    return { consent, rateHit, cache: undefined, account: undefined };
+    return { consent, rateHit, cache: undefined, account: undefined, turnKept: false };
   }
 }

@@ -11,8 +11,10 @@ import type { GateRequest, GateResult, QueryGate } from './query-gate.js';
 /**
  * The gates of one turn of the event loop in one statement (one round trip, one transaction).
  * $1 user ids, $2 rate-limit keys (NULL: not counted), $3/$4 their window's start and end, $5
- * cache keys (NULL: not read), $6 clock (NULL: the database's), $7 reset period in ms; the
- * arrays align, one element per question (a user may ask several at once).
+ * cache keys (NULL: not read), $6 clock (NULL: the database's), $7 reset period in ms, $8 new
+ * conversations' ids (NULL: no turn kept here), $9 their first turns without the products, $10
+ * their lifetimes in seconds, $11 the rate limit per window (NULL: none); the arrays align, one
+ * element per question (a user may ask several at once).
  *
  * - `consent`: the users' consent records, as `user_consents` holds them.
  * - `counted`/`hits`: the questions counted against the rate limit — only those whose user has
@@ -24,6 +26,10 @@ import type { GateRequest, GateResult, QueryGate } from './query-gate.js';
  * - `cache`: the live entries asked for (an expired one is never served).
  * - the balance: each user's `user_credits` row read without a lock, with `resetting` (a lazy
  *   reset is due; the credit service then answers under the row's lock).
+ * - `turns`: a new conversation with its first turn, for each question whose answer stands with
+ *   this statement (consent accepted, within the rate limit, the cache entry found, the balance
+ *   read), its products taken from the entry in their order, as the conversation step takes them
+ *   from an answer. A new conversation's id is random (128 bits): DO NOTHING never meets a row.
  *
  * It writes only rate-limit counters, which are not money: its commit does not wait for the WAL
  * flush (a crash may forget the last second of counts, never a credit). set_config with is_local
@@ -33,8 +39,9 @@ export const GATE_MANY = `
 WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
 req AS (
   SELECT r.* FROM async_commit,
-         unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::timestamptz[], $5::varchar[])
-           WITH ORDINALITY AS r(user_id, rate_key, window_start, window_end, cache_key, n)
+         unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::timestamptz[], $5::varchar[],
+                $8::varchar[], $9::jsonb[], $10::int[], $11::int[])
+           WITH ORDINALITY AS r(user_id, rate_key, window_start, window_end, cache_key, conversation_id, turn, turn_ttl, rate_max, n)
 ),
 consent AS (
   SELECT user_id, terms_accepted, marketing_consent, "timestamp", updated_at
@@ -59,19 +66,45 @@ hits AS (
 cache AS (
   SELECT query_hash, result FROM query_cache
    WHERE query_hash IN (SELECT cache_key FROM req WHERE cache_key IS NOT NULL) AND expires_at > now()
+),
+acct AS (
+  SELECT a.*, (a.last_reset_timestamp + $7::float8 * interval '1 millisecond' <= COALESCE($6::timestamptz, statement_timestamp())) AS resetting
+    FROM user_credits a WHERE a.user_id IN (SELECT user_id FROM req)
+),
+turns AS (
+  INSERT INTO conversations (conversation_id, user_id, turns, created_at, updated_at, expires_at)
+  SELECT r.conversation_id, r.user_id,
+         jsonb_build_array(r.turn || jsonb_build_object(
+           'productIds', jsonb_path_query_array(q.result, '$.products[*].id'),
+           'prices', jsonb_path_query_array(q.result, '$.products[*].price'))
+           || CASE WHEN jsonb_typeof(q.result #> '{products,0,currency}') = 'string'
+                   THEN jsonb_build_object('currency', q.result #> '{products,0,currency}') ELSE '{}'::jsonb END),
+         now(), now(), now() + r.turn_ttl * interval '1 second'
+    FROM req r
+    JOIN consent c ON c.user_id = r.user_id AND c.terms_accepted
+    JOIN cache q ON q.query_hash = r.cache_key
+    JOIN acct a ON a.user_id = r.user_id AND NOT a.resetting
+    LEFT JOIN counted ct ON ct.n = r.n
+    LEFT JOIN hits h ON h.key = ct.rate_key
+   WHERE r.conversation_id IS NOT NULL
+     AND (r.rate_key IS NULL OR (h.count - ct.k + ct.rank) <= r.rate_max)
+   ORDER BY r.conversation_id
+  ON CONFLICT (conversation_id) DO NOTHING
+  RETURNING conversation_id
 )
 SELECT r.n::int AS n,
        c.user_id AS consent_user, c.terms_accepted, c.marketing_consent, c."timestamp" AS consent_recorded_at, c.updated_at AS consent_updated_at,
        (h.count - ct.k + ct.rank)::int AS rate_count, h.window_end AS rate_resets_at,
        r.cache_key IS NOT NULL AS cache_read, q.query_hash IS NOT NULL AS cache_found, q.result AS cache_value,
-       a.user_id AS account_user, a.is_guest, a.available_credits, a.max_credits, a.last_reset_timestamp,
-       (a.last_reset_timestamp + $7::float8 * interval '1 millisecond' <= COALESCE($6::timestamptz, statement_timestamp())) AS resetting
+       a.user_id AS account_user, a.is_guest, a.available_credits, a.max_credits, a.last_reset_timestamp, a.resetting,
+       t.conversation_id IS NOT NULL AS turn_kept
   FROM req r
   LEFT JOIN consent c ON c.user_id = r.user_id
   LEFT JOIN counted ct ON ct.n = r.n
   LEFT JOIN hits h ON h.key = ct.rate_key
   LEFT JOIN cache q ON q.query_hash = r.cache_key
-  LEFT JOIN user_credits a ON a.user_id = r.user_id
+  LEFT JOIN acct a ON a.user_id = r.user_id
+  LEFT JOIN turns t ON t.conversation_id = r.conversation_id
  ORDER BY r.n`;
 
 const GATE_SQL = statement('assistant_gate', GATE_MANY);
@@ -94,6 +127,7 @@ interface GateRow {
   max_credits: number | null;
   last_reset_timestamp: Date | null;
   resetting: boolean | null;
+  turn_kept: boolean;
 }
 
 /** A question's part of the batch, with its window taken when it asked. */
@@ -117,6 +151,8 @@ export class PostgresQueryGate implements QueryGate {
     private readonly options: {
       /** True when the query cache is the `query_cache` table of this database. */
       readsCache: boolean;
+      /** True when the conversations are the `conversations` table of this database. */
+      keepsTurns?: boolean;
       /** The fixed clock of tests for the balance's reset; unset: the database's clock. */
       clock?: () => Date | null;
       /** The rate limit's clock (windows are taken in the process, as the rate-limit store takes them). */
@@ -128,6 +164,10 @@ export class PostgresQueryGate implements QueryGate {
 
   get readsCache(): boolean {
     return this.options.readsCache;
+  }
+
+  get keepsTurns(): boolean {
+    return this.options.keepsTurns === true;
   }
 
   open(request: GateRequest): Promise<GateResult> {
@@ -146,6 +186,10 @@ export class PostgresQueryGate implements QueryGate {
       requests.map((p) => (this.options.readsCache ? (p.request.cacheKey ?? null) : null)),
       this.options.clock?.() ?? null,
       this.policy.resetPeriodMs,
+      requests.map((p) => (this.keepsTurns ? (p.request.firstTurn?.conversationId ?? null) : null)),
+      requests.map((p) => (this.keepsTurns && p.request.firstTurn ? JSON.stringify(p.request.firstTurn.turn) : null)),
+      requests.map((p) => p.request.firstTurn?.ttlSeconds ?? null),
+      requests.map((p) => (p.window ? p.request.rateLimit!.max : null)),
     ];
     // Safe to repeat on what retryTransient retries (a statement rolled back whole: nothing counted).
     const rows = await retryTransient(() => pooledQuery<GateRow>(this.sequelize, GATE_SQL, bind));
@@ -170,6 +214,7 @@ export class PostgresQueryGate implements QueryGate {
       rateHit: row.rate_count === null ? undefined : { count: row.rate_count, resetsAt: row.rate_resets_at! },
       cache: !row.cache_read ? undefined : row.cache_found ? { found: true, value: row.cache_value as JsonValue } : { found: false },
       account: request.balance ? this.accountOf(row) : undefined,
+      turnKept: row.turn_kept,
     };
   }
 

@@ -2,6 +2,7 @@ import type { JsonValue } from '../../cache/cache.store.js';
 import type { Consent } from '../../consent/consent.repository.js';
 import type { CreditAccount } from '../../credits/credit.repository.js';
 import type { Caller } from '../../identity/caller.js';
+import type { ConversationTurn } from '../../conversations/conversation.store.js';
 import type { RateLimitHit } from '../../rate-limit/rate-limit.store.js';
 
 /** What one question asks of the gate. */
@@ -11,11 +12,23 @@ export interface GateRequest {
    * The per-user rate limit's counter and window: counted only when the caller has accepted the
    * terms (the contract checks consent first). Undefined: the limit is off, nothing is counted.
    */
-  rateLimit?: { key: string; windowSeconds: number } | undefined;
+  rateLimit?: { key: string; windowSeconds: number; max: number } | undefined;
   /** The cache entry to read with the rest, when the gate holds the cache (`readsCache`). */
   cacheKey?: string | undefined;
   /** The balance is read too (a cached answer that costs nothing answers from it). */
   balance?: boolean;
+  /**
+   * A new conversation's first turn, kept here when its answer is the cached entry and stands
+   * at once (see `keepsTurns`): the turn without the products, which come from the entry.
+   */
+  firstTurn?: FirstTurn | undefined;
+}
+
+/** A new conversation's first turn as known before its answer. */
+export interface FirstTurn {
+  conversationId: string;
+  turn: Omit<ConversationTurn, 'productIds' | 'prices' | 'currency'>;
+  ttlSeconds: number;
 }
 
 /** What the gate found, each part as its own feature reads it. */
@@ -32,6 +45,8 @@ export interface GateResult {
    * or applies the reset under the row's lock).
    */
   account: CreditAccount | undefined;
+  /** True when `firstTurn` was kept, with the cached entry's products. */
+  turnKept: boolean;
 }
 
 /**
@@ -49,9 +64,15 @@ export interface GateResult {
  *   serves an expired entry.
  * - `account` is never a balance older than the statement, and never one a lazy reset would change.
  * - Nothing is charged: the gate changes no balance and writes no ledger entry.
+ * - `firstTurn` is kept only when the answer stands with this statement: consent accepted, the
+ *   question within the rate limit, the cache entry found, the balance read (an answer of cost
+ *   0). Its products (ids, prices, currency) are the entry's, as `ConversationStep.record` would
+ *   take them from the answer. Otherwise nothing is kept and `turnKept` is false.
  */
 export interface QueryGate {
   /** True when `cacheKey` is read in the same round trip (the cache lives in the same database). */
   readonly readsCache: boolean;
+  /** True when `firstTurn` can be kept in the same round trip (the conversations live in the same database). */
+  readonly keepsTurns: boolean;
   open(request: GateRequest): Promise<GateResult>;
 }
