@@ -90,14 +90,19 @@ SELECT NULL, k.request_hash, k.status,
  * here, and its new answer (or its absence) is what is compared, so then a copy is kept.
  */
 export const COMPLETE = `
-WITH h AS (
+WITH async_commit AS (
+  -- Without a hold (an answer that cost nothing) the record is not money: a crash that forgets
+  -- it leaves the record in progress, and a retry answers afresh once its lease ends, charging
+  -- nothing. With a hold, the settle is money and the commit waits for the WAL flush.
+  SELECT set_config('synchronous_commit', CASE WHEN $5::bigint IS NULL THEN 'off' ELSE 'on' END, true) AS setting
+), h AS (
   SELECT debit_id FROM credit_holds
    WHERE debit_id = $5::bigint AND user_id = $1 AND state = 'held'
    FOR UPDATE
 ), k AS (
-  SELECT user_id, key FROM idempotency_keys
+  SELECT user_id, key FROM idempotency_keys, async_commit
    WHERE user_id = $1 AND key = $2 AND attempt = $3 AND status = 'in_progress'
-   FOR UPDATE
+   FOR UPDATE OF idempotency_keys
 ), q AS (
   SELECT result FROM query_cache WHERE query_hash = $7::varchar FOR SHARE
 ), shared AS (
