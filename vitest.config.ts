@@ -12,6 +12,8 @@ const THROUGH_PGBOUNCER = [
   'test/credits/credit-holds.integration.test.ts',
   'test/consent/consent-repository.integration.test.ts',
   'test/idempotency/idempotency-store.integration.test.ts',
+  'test/assistant/query-gate.integration.test.ts',
+  'test/assistant/answer-finish.integration.test.ts',
   'test/rate-limit/rate-limit-store.integration.test.ts',
   'test/cache/cache-store.integration.test.ts',
   'test/cache/cache-batched-writes.integration.test.ts',

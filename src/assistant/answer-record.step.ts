@@ -3,6 +3,7 @@ import type { Caller } from '../identity/caller.js';
 import { AppError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import type { QueryOutcome } from './assistant.service.js';
+import type { AnswerFinish, FinishRequest, FinishResult } from './gate/answer-finish.js';
 import { userKind, type HoldStep } from './hold.step.js';
 import type { IdempotencyStep, OwnRecord } from './idempotency.step.js';
 
@@ -14,6 +15,24 @@ import type { IdempotencyStep, OwnRecord } from './idempotency.step.js';
  */
 export class AnswerRecordStep {
   constructor(private readonly deps: { idempotency: IdempotencyStep; holds: HoldStep; logger: Logger }) {}
+
+  /**
+   * Settles a fresh answer's hold (no Idempotency-Key) with its cache entry and turn in one step
+   * (AnswerFinish); resolves whether the turn was kept. When the step's outcome is unknown the
+   * hold decides, as after any settle; the turn is then left to the caller.
+   */
+  async finish(caller: Caller, finish: AnswerFinish, charge: ChargeOutcome & { chargeId: string }, result: QueryOutcome, riders: Omit<FinishRequest, 'userId' | 'chargeId'>): Promise<{ turnKept: boolean }> {
+    let outcome: FinishResult;
+    try {
+      outcome = await finish.finish({ userId: caller.userId, chargeId: charge.chargeId, ...riders });
+    } catch (err) {
+      const recorded = await this.deps.holds.decide(caller, charge.chargeId, result.body.creditsCharged, err);
+      if (!recorded) this.tooLate(caller, charge);
+      return { turnKept: false };
+    }
+    if (outcome.settle !== 'settled') this.tooLate(caller, charge);
+    return { turnKept: outcome.turnKept };
+  }
 
   /** `cacheKey`: the cache entry holding the answer, which the idempotency record may refer to. */
   async record(caller: Caller, charge: ChargeOutcome, result: QueryOutcome, record: OwnRecord | undefined, cacheKey?: string): Promise<void> {
@@ -32,6 +51,10 @@ export class AnswerRecordStep {
     // Nothing was recorded or settled: the hold is refunded (or belongs to the attempt that took
     // the record over), so this attempt's record may go.
     if (record) record.chargeMayStand = false;
+    this.tooLate(caller, charge);
+  }
+
+  private tooLate(caller: Caller, charge: ChargeOutcome): never {
     this.deps.logger.warn({ chargeId: charge.chargeId, userKind: userKind(caller) }, 'an answer came too late for its hold: not recorded, not charged');
     throw new AppError('SERVICE_UNAVAILABLE', 'The answer took too long to record and was not charged; please try again.', {
       headers: { 'Retry-After': '1' },

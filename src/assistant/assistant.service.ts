@@ -12,6 +12,7 @@ import type { AnswerListener, AnsweredProduct, AssistantAnswer, AssistantProvide
 import type { ResolvedQuery } from '../conversations/conversation.store.js';
 import { AnswerRecordStep } from './answer-record.step.js';
 import type { Consent } from '../consent/consent.repository.js';
+import type { AnswerFinish } from './gate/answer-finish.js';
 import type { GateResult, QueryGate } from './gate/query-gate.js';
 import { systemClock, type Clock } from './clock.js';
 import { resolvedQueryOf, type ConversationalQuestion, type ConversationStep, type PlacedQuestion } from './conversation.step.js';
@@ -99,6 +100,8 @@ export interface AssistantDeps {
   idempotency: IdempotencyStore;
   /** The reads before a charge (consent, rate limit, cache entry, balance), together where the storage allows. */
   gate: QueryGate;
+  /** A fresh answer's settle, cache write and turn as one step, where the storage allows (else each on its own). */
+  finish?: AnswerFinish | undefined;
   provider: AssistantProvider;
   /** Places each question in its conversation (follow-ups) and keeps its turn. */
   conversation: ConversationStep;
@@ -222,8 +225,21 @@ export class AssistantService {
       await this.holds.refund(caller, charge, cost, err, record);
       throw err;
     }
-    await cache.set(key, answerToJson(fresh));
     const result = this.outcome(fresh, placed, { cached: false, cost, charge, cache: cacheHeader });
+    const finish = this.deps.finish;
+    const chargeId = charge.chargeId;
+    if (finish && !record && chargeId !== null) {
+      // One statement: the settle, with the cache entry and the turn riding on it.
+      const now = new Date(this.clock.now());
+      const turn = conversation.turnToKeep(placed, request, fresh, now);
+      const { turnKept } = await this.recording.finish(caller, finish, { ...charge, chargeId }, result, {
+        cache: cache.readableElsewhere ? { key, json: JSON.stringify(answerToJson(fresh)), ttlSeconds: cache.ttlSeconds } : undefined,
+        turn,
+      });
+      if (!turnKept) await conversation.record(caller.userId, placed, request, fresh, now);
+      return result;
+    }
+    await cache.set(key, answerToJson(fresh));
     await this.recording.record(caller, charge, result, record, key);
     // The turn is kept once the answer stands (recorded and settled).
     await this.deps.conversation.record(caller.userId, placed, request, fresh, new Date(this.clock.now()));

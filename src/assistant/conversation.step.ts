@@ -1,4 +1,4 @@
-import type { ConversationContext, ConversationService } from '../conversations/conversation.service.js';
+import { MAX_TURNS, type ConversationContext, type ConversationService } from '../conversations/conversation.service.js';
 import type { FirstTurn } from './gate/query-gate.js';
 import type { ConversationTurn, ResolvedQuery } from '../conversations/conversation.store.js';
 import { resolveFollowUp, type FollowUpResolution } from '../conversations/follow-up.js';
@@ -72,17 +72,38 @@ export class ConversationStep {
 
   /** Keeps the answered turn (never throws; a store that fails only loses the context). */
   async record(userId: string, placed: PlacedQuestion, question: ConversationalQuestion, answer: Pick<AssistantAnswer, 'products'>, now: Date): Promise<void> {
-    const turn: ConversationTurn = {
-      query: question.query,
-      resolvedQuery: placed.resolution.resolvedQuery,
-      productIds: answer.products.map((p) => p.id),
-      prices: answer.products.map((p) => p.price),
-      createdAt: now.toISOString(),
-    };
-    const currency = answer.products[0]?.currency;
-    if (currency) turn.currency = currency;
-    await this.conversations.record(userId, placed.conversationId, turn);
+    await this.conversations.record(userId, placed.conversationId, turnOf(placed, question, answer, now));
   }
+
+  /**
+   * The answered turn for another statement to keep in the store's place (the finish of a fresh
+   * answer, with its settle), where the store allows (`keepableElsewhere`); undefined otherwise.
+   */
+  turnToKeep(placed: PlacedQuestion, question: ConversationalQuestion, answer: Pick<AssistantAnswer, 'products'>, now: Date): KeptTurn | undefined {
+    if (!this.conversations.keepableElsewhere) return undefined;
+    return { conversationId: placed.conversationId, turn: turnOf(placed, question, answer, now), ttlSeconds: this.conversations.ttlSeconds, maxTurns: MAX_TURNS };
+  }
+}
+
+/** A turn with where and how long it is kept. */
+export interface KeptTurn {
+  conversationId: string;
+  turn: ConversationTurn;
+  ttlSeconds: number;
+  maxTurns: number;
+}
+
+function turnOf(placed: PlacedQuestion, question: ConversationalQuestion, answer: Pick<AssistantAnswer, 'products'>, now: Date): ConversationTurn {
+  const turn: ConversationTurn = {
+    query: question.query,
+    resolvedQuery: placed.resolution.resolvedQuery,
+    productIds: answer.products.map((p) => p.id),
+    prices: answer.products.map((p) => p.price),
+    createdAt: now.toISOString(),
+  };
+  const currency = answer.products[0]?.currency;
+  if (currency) turn.currency = currency;
+  return turn;
 }
 
 /** What the response says was searched. */

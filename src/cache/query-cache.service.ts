@@ -60,6 +60,11 @@ export class QueryCacheService {
     this.record = options.recordLookup ?? (() => {});
   }
 
+  /** CACHE_TTL_SECONDS: how long an entry lives. */
+  get ttlSeconds(): number {
+    return this.options.ttlSeconds;
+  }
+
   get backend(): CacheStore['backend'] {
     return this.store.backend;
   }

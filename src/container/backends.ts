@@ -15,6 +15,8 @@ import { MemoryCatalogStore } from '../catalog/catalog.store.memory.js';
 import { PostgresCatalogStore } from '../catalog/catalog.store.postgres.js';
 import { LiveCatalog } from '../catalog/live-catalog.js';
 import { ComposedQueryGate } from '../assistant/gate/query-gate.composed.js';
+import type { AnswerFinish } from '../assistant/gate/answer-finish.js';
+import { PostgresAnswerFinish } from '../assistant/gate/answer-finish.postgres.js';
 import type { QueryGate } from '../assistant/gate/query-gate.js';
 import { PostgresQueryGate } from '../assistant/gate/query-gate.postgres.js';
 import type { ConsentRepository } from '../consent/consent.repository.js';
@@ -77,6 +79,8 @@ export interface StorageBackends {
   jobLock: JobLock;
   /** The query route's reads before its charge (consent, rate limit, cache entry, balance). */
   gate: QueryGate;
+  /** A fresh answer's settle, cache write and turn in one statement, where all three live in the database. */
+  finish: AnswerFinish | undefined;
 }
 
 /** A store and, where it is remote, the breaker its calls go through. */
@@ -118,16 +122,16 @@ function storageBackends(config: Config, { database, databaseGuard }: Platform):
   switch (config.storageBackend) {
     case 'postgres': {
       const db = required(database, 'STORAGE_BACKEND=postgres needs a database');
+      const cacheHere = config.cacheBackend === 'postgres';
+      const turnsHere = config.conversations.backend === 'postgres';
       return {
         credits: new PostgresCreditRepository(db.sequelize, guard, policy, undefined, db.replicaReads),
         consents: new PostgresConsentRepository(db.sequelize, guard, undefined, db.replicaReads),
         rateLimits: new PostgresRateLimitStore(db.sequelize, guard),
         // One statement for the reads of a question; with the cache in this database, its entry too
         // (and with the conversations here as well, a cached answer's new conversation).
-        gate: new PostgresQueryGate(db.sequelize, guard, policy, {
-          readsCache: config.cacheBackend === 'postgres',
-          keepsTurns: config.cacheBackend === 'postgres' && config.conversations.backend === 'postgres',
-        }),
+        gate: new PostgresQueryGate(db.sequelize, guard, policy, { readsCache: cacheHere, keepsTurns: cacheHere && turnsHere }),
+        finish: cacheHere && turnsHere ? new PostgresAnswerFinish(db.sequelize, guard) : undefined,
         idempotency: new PostgresIdempotencyStore(db.sequelize, guard, undefined, {
           ...idempotencyLimits,
           // Answers in the `query_cache` table of this database are referred to, not copied (ADR 0011).
@@ -145,6 +149,7 @@ function storageBackends(config: Config, { database, databaseGuard }: Platform):
         consents,
         rateLimits,
         gate: new ComposedQueryGate({ consents, rateLimits }),
+        finish: undefined,
         idempotency: new MemoryIdempotencyStore(undefined, idempotencyLimits, credits),
         jobLock: new MemoryJobLock(),
       };

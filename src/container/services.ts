@@ -73,6 +73,7 @@ export function createServices(config: Config, platform: Platform, backends: Bac
       cache,
       idempotency: storage.idempotency,
       gate: storage.gate,
+      finish: storage.finish,
       provider,
       conversation: new ConversationStep(conversations),
       breaker: assistantBreaker,

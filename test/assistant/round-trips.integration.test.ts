@@ -25,18 +25,19 @@ const QUERY = '/api/v1/assistant/query';
  * - cached: the gate alone (consent, rate-limit hit, cache entry and balance in one statement: a
  *   cached answer costs 0, and stands with it, so its new conversation's first turn is kept there
  *   too);
- * - fresh (no cache read): the gate, the charge (a hold), cache write, settle, turn;
+ * - fresh (no cache read): the gate, the charge (a hold), then the finish: the settle with the
+ *   cache write and the turn in one statement;
  * - miss: the same, the gate's cache read finding nothing;
  * - with an Idempotency-Key: consent (the gate alone), the key's claim (with the per-user key
- *   bound in the same statement), then the gate and the rest as above, with the record's
- *   completion (which settles the hold) in place of the settle;
+ *   bound in the same statement), the gate, then for a fresh answer the charge and the cache
+ *   write, and for both the record's completion (which settles a hold) and the turn;
  * - replay: consent, the key's claim (which finds the record and reads it with its answer),
  *   balance read.
  */
 const TODAY = {
   cached: 1,
-  fresh: 5,
-  miss: 5,
+  fresh: 3,
+  miss: 3,
   cachedWithKey: 5,
   freshWithKey: 7,
   replay: 3,

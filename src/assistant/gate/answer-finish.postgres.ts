@@ -1,0 +1,188 @@
+import type { Sequelize } from 'sequelize';
+import type { HoldState, SettleResult } from '../../credits/credit.repository.js';
+import { assertAllLive, guardedBatcher, type GuardedItem } from '../../platform/batcher.js';
+import { pooledQuery, statement } from '../../platform/pooled-query.js';
+import type { StorageGuard } from '../../platform/storage-guard.js';
+import { retryTransient } from '../../platform/transient-retry.js';
+import type { AnswerFinish, FinishRequest, FinishResult } from './answer-finish.js';
+
+/**
+ * The finishes of one turn of the event loop in one statement (one transaction, committed with
+ * the WAL flush: it settles holds). $1 debit ids and $2 their users, $3 conversation ids (NULL:
+ * no turn), $4 the turns, $5 their lifetimes in seconds, $6 turns kept: one element per answer,
+ * aligned; $7 cache keys, $8 their JSON, $9 lifetimes in seconds (distinct keys, in key order);
+ * $10 clock (NULL: the database's).
+ *
+ * - `lk`/`s`: the settle of credits' SETTLE_MANY: each hold locked first (in id order: two
+ *   batches in flight cannot deadlock) and read as it stands once the lock is granted; an open
+ *   one becomes settled.
+ * - `cw`: the cache write of the cache store's SET_MANY (rows locked in key order).
+ * - `stood`/`tw`: the turns of the answers whose hold ended settled, appended as the conversation
+ *   store's APPEND_MANY appends them (in id order; another user's conversation is left alone).
+ */
+const FINISH_MANY = statement('assistant_finish', `
+WITH req AS (
+  SELECT * FROM unnest($1::bigint[], $2::varchar[], $3::varchar[], $4::jsonb[], $5::int[], $6::int[])
+    WITH ORDINALITY AS r(debit_id, user_id, conversation_id, turn, ttl, max_turns, n)
+),
+lk AS (
+  SELECT h.debit_id, h.state
+    FROM credit_holds h JOIN req r ON r.debit_id = h.debit_id AND r.user_id = h.user_id
+   ORDER BY h.debit_id
+   FOR UPDATE OF h
+),
+s AS (
+  UPDATE credit_holds h SET state = 'settled', settled_at = COALESCE($10::timestamptz, clock_timestamp())
+    FROM lk
+   WHERE h.debit_id = lk.debit_id AND lk.state = 'held'
+  RETURNING h.debit_id
+),
+cw AS (
+  INSERT INTO query_cache (query_hash, result, cached_at, expires_at)
+  SELECT e.query_hash, e.result, now(), now() + e.ttl * interval '1 second'
+    FROM unnest($7::varchar[], $8::jsonb[], $9::float8[]) AS e(query_hash, result, ttl)
+  ON CONFLICT (query_hash) DO UPDATE
+    SET result = EXCLUDED.result, cached_at = EXCLUDED.cached_at, expires_at = EXCLUDED.expires_at
+  RETURNING query_hash
+),
+stood AS (
+  SELECT r.* FROM req r
+    LEFT JOIN s ON s.debit_id = r.debit_id
+    LEFT JOIN lk ON lk.debit_id = r.debit_id
+   WHERE r.conversation_id IS NOT NULL AND (s.debit_id IS NOT NULL OR lk.state = 'settled')
+),
+tw AS (
+  INSERT INTO conversations AS c (conversation_id, user_id, turns, created_at, updated_at, expires_at)
+  SELECT conversation_id, user_id, jsonb_build_array(turn), now(), now(), now() + ttl * interval '1 second' FROM stood ORDER BY conversation_id
+  ON CONFLICT (conversation_id) DO UPDATE
+     SET turns = CASE
+                   WHEN c.expires_at <= now() THEN EXCLUDED.turns
+                   ELSE (SELECT jsonb_agg(t.turn ORDER BY t.n)
+                           FROM jsonb_array_elements(c.turns || EXCLUDED.turns) WITH ORDINALITY AS t(turn, n)
+                          WHERE t.n > jsonb_array_length(c.turns) + 1
+                                      - (SELECT i.max_turns FROM stood i WHERE i.conversation_id = EXCLUDED.conversation_id))
+                 END,
+         created_at = CASE WHEN c.expires_at <= now() THEN now() ELSE c.created_at END,
+         updated_at = now(),
+         expires_at = EXCLUDED.expires_at
+   WHERE c.user_id = EXCLUDED.user_id
+  RETURNING conversation_id
+)
+SELECT r.n::int AS n, (s.debit_id IS NOT NULL) AS settled, lk.state,
+       (tw.conversation_id IS NOT NULL) AS turn_kept, (SELECT count(*) FROM cw)::int AS cached
+  FROM req r
+  LEFT JOIN s ON s.debit_id = r.debit_id
+  LEFT JOIN lk ON lk.debit_id = r.debit_id
+  LEFT JOIN tw ON tw.conversation_id = r.conversation_id
+ ORDER BY r.n`);
+
+interface FinishRow {
+  n: number;
+  settled: boolean;
+  state: HoldState | null;
+  turn_kept: boolean;
+}
+
+/**
+ * STORAGE_BACKEND, CACHE_BACKEND and CONVERSATION_BACKEND all postgres: the finish as one
+ * statement (FINISH_MANY) for the answers of one turn of the event loop, through `guardedBatcher`
+ * with the database guard around each answer. A finish settles money, so, like the credits'
+ * settles, it is never sent for an answer already answered 503, and the statement is checked
+ * again once a connection is in hand. One statement cannot change a row twice: a conversation's
+ * second turn in the same batch goes in the next statement (rounds, in call order).
+ */
+export class PostgresAnswerFinish implements AnswerFinish {
+  private readonly batched: (request: FinishRequest) => Promise<FinishResult>;
+
+  constructor(
+    private readonly sequelize: Sequelize,
+    guard: StorageGuard,
+    /** The fixed clock of tests; unset: the database's. */
+    private readonly clock: () => Date | null = () => null,
+  ) {
+    this.batched = guardedBatcher(guard, 'assistant.finish', (items, settle) => this.run(items, settle));
+  }
+
+  finish(request: FinishRequest): Promise<FinishResult> {
+    if (!/^\d{1,18}$/.test(request.chargeId)) return Promise.resolve({ settle: 'not_found', turnKept: false });
+    return this.batched(request);
+  }
+
+  private async run(items: readonly GuardedItem<FinishRequest>[], settle: (index: number, result: FinishResult | Error) => void): Promise<void> {
+    const rounds: number[][] = [];
+    const seen = new Map<string, number>();
+    items.forEach((it, i) => {
+      const id = it.item.turn?.conversationId;
+      const round = id === undefined ? 0 : (seen.get(id) ?? 0);
+      if (id !== undefined) seen.set(id, round + 1);
+      (rounds[round] ??= []).push(i);
+    });
+    for (const round of rounds) await this.runRound(items, round, settle);
+  }
+
+  /**
+   * One statement for the answers of a round that are still live. When one of them is answered
+   * 503 while the statement waits for a connection, the others go again without it (up to three
+   * times), as the credits' settles do: one request's timeout never fails another's settle.
+   */
+  private async runRound(items: readonly GuardedItem<FinishRequest>[], round: number[], settle: (index: number, result: FinishResult | Error) => void): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const live = round.filter((i) => {
+        try {
+          items[i]!.call.assertLive();
+          return true;
+        } catch (err) {
+          settle(i, err as Error);
+          return false;
+        }
+      });
+      if (live.length === 0) return;
+      let changed = false;
+      try {
+        const batch = live.map((i) => items[i]!);
+        const rows = await this.send(batch, () => {
+          try {
+            assertAllLive(batch);
+          } catch (err) {
+            changed = true;
+            throw err;
+          }
+        });
+        for (const row of rows) settle(live[row.n - 1]!, resultOf(row));
+        return;
+      } catch (err) {
+        if (changed) continue;
+        for (const i of live) settle(i, err as Error);
+        return;
+      }
+    }
+  }
+
+  private send(batch: readonly GuardedItem<FinishRequest>[], beforeSend: () => void): Promise<FinishRow[]> {
+    const requests = batch.map((b) => b.item);
+    // The last write of a key in the batch wins, as it would one statement later.
+    const entries = new Map<string, { json: string; ttlSeconds: number }>();
+    for (const r of requests) if (r.cache) entries.set(r.cache.key, r.cache);
+    const keys = [...entries.keys()].sort();
+    const bind = [
+      requests.map((r) => r.chargeId),
+      requests.map((r) => r.userId),
+      requests.map((r) => r.turn?.conversationId ?? null),
+      requests.map((r) => (r.turn ? JSON.stringify(r.turn.turn) : null)),
+      requests.map((r) => r.turn?.ttlSeconds ?? null),
+      requests.map((r) => r.turn?.maxTurns ?? null),
+      keys,
+      keys.map((k) => entries.get(k)!.json),
+      keys.map((k) => entries.get(k)!.ttlSeconds),
+      this.clock(),
+    ];
+    // Checked once a connection is in hand: no settle lands after its request was answered 503.
+    // Retried only when it rolled back whole (retryTransient's default): a turn is not appended twice.
+    return retryTransient(() => pooledQuery<FinishRow>(this.sequelize, FINISH_MANY, bind, beforeSend));
+  }
+}
+
+function resultOf(row: FinishRow): FinishResult {
+  const settle: SettleResult = row.settled || row.state === 'settled' ? 'settled' : row.state === 'refunded' ? 'refunded' : 'not_found';
+  return { settle, turnKept: row.turn_kept };
+}

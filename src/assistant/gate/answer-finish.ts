@@ -1,0 +1,40 @@
+import type { ConversationTurn } from '../../conversations/conversation.store.js';
+import type { SettleResult } from '../../credits/credit.repository.js';
+
+/** A fresh answer's writes after its provider call, as one step. */
+export interface FinishRequest {
+  userId: string;
+  /** The answer's held charge, settled here. */
+  chargeId: string;
+  /** The answer for the query cache (its JSON text), when the cache takes it in this step. */
+  cache?: { key: string; json: string; ttlSeconds: number } | undefined;
+  /** The conversation turn, kept only when the hold is settled (the answer stands). */
+  turn?: { conversationId: string; turn: ConversationTurn; ttlSeconds: number; maxTurns: number } | undefined;
+}
+
+export interface FinishResult {
+  /** The hold's settle, as `CreditRepository.settle` reports it. */
+  settle: SettleResult;
+  /** True when the turn was kept (never when the hold is not settled, or the conversation is another shopper's). */
+  turnKept: boolean;
+}
+
+/**
+ * The query route's last step for a fresh answer without an Idempotency-Key
+ * (docs/adr/0012-the-query-gate.md): the hold's settle, the cache entry's write and the
+ * conversation turn's append in one statement, where storage, cache and conversations are all
+ * in one PostgreSQL database. Elsewhere there is no finish, and the service writes each on its own.
+ *
+ * Rules every backend keeps:
+ * - the settle is exactly `CreditRepository.settle`'s: an open hold of this user becomes settled
+ *   once; a refunded one stays refunded; one of another user is `not_found`.
+ * - the cache entry is written whatever the settle's outcome (the answer is a good entry), as
+ *   `CacheStore.set` writes it; concurrent writes of one key leave one of them.
+ * - the turn is appended as `ConversationStore.append` appends it, and only when the hold ends
+ *   settled (by this call or before it): an answer that is not charged is not kept.
+ * - all or nothing: when the call fails, none of it happened, or (its outcome unknown) all of it
+ *   may have; the caller decides the hold (HoldStep.decide) as after any settle.
+ */
+export interface AnswerFinish {
+  finish(request: FinishRequest): Promise<FinishResult>;
+}
