@@ -89,13 +89,19 @@ export const relevanceOf = (cover: number, score: number, top: number) => {
   return c * Math.sqrt(c) * (0.4 + (0.6 * score) / top);
 };
 
-/** Per block, reused by every search (a search is synchronous): bounds, last word met, whether read. */
-let work = { sum: new Float64Array(0), words: new Float64Array(0), cover: new Float64Array(0), bound: new Float64Array(0), word: new Int32Array(0), strong: new Uint8Array(0), read: new Uint8Array(0) };
+/**
+ * Per block, reused by every search (a search is synchronous): bounds, last word met, whether
+ * read; per block and part read, 1 + the part's entry for the block (0: none), so reading a block
+ * finds its postings without a search.
+ */
+let work = { sum: new Float64Array(0), words: new Float64Array(0), cover: new Float64Array(0), bound: new Float64Array(0), word: new Int32Array(0), strong: new Uint8Array(0), read: new Uint8Array(0), slot: new Int32Array(0) };
 
-function workFor(blockCount: number): typeof work {
-  if (work.word.length >= blockCount) return work;
-  const n = Math.ceil(blockCount * 1.25);
-  work = { sum: new Float64Array(n), words: new Float64Array(n), cover: new Float64Array(n), bound: new Float64Array(n), word: new Int32Array(n).fill(-1), strong: new Uint8Array(n), read: new Uint8Array(n) };
+function workFor(blockCount: number, parts: number): typeof work {
+  if (work.word.length < blockCount) {
+    const n = Math.ceil(blockCount * 1.25);
+    work = { sum: new Float64Array(n), words: new Float64Array(n), cover: new Float64Array(n), bound: new Float64Array(n), word: new Int32Array(n).fill(-1), strong: new Uint8Array(n), read: new Uint8Array(n), slot: work.slot };
+  }
+  if (work.slot.length < work.word.length * parts) work.slot = new Int32Array(work.word.length * Math.max(parts, 8));
   return work;
 }
 
@@ -106,9 +112,10 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
   if (postings < ranking.pruneFrom) return undefined;
   const { state, touched } = scratch;
   const { bits, limit: k } = ranking;
-  const w = workFor((state.length >> 2 >> bits) + 1);
-  const met: number[] = [];
   const built = parts.filter((p) => !p.tail && p.from < p.to);
+  const w = workFor((state.length >> 2 >> bits) + 1, built.length);
+  const n = built.length;
+  const met: number[] = [];
   const entries = built.map((p) => blocks(p.postings, bits));
   // Per block met: the bound of the summed score, of the words matched and of the cover, added
   // in the order a product's are.
@@ -120,6 +127,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     for (let j = lowerBound(b.starts, p.from + 1, b.ids.length) - 1; j < b.ids.length && b.starts[j] < p.to; j++) {
       const id = b.ids[j];
       if (w.word[id] === -1 && w.words[id] === 0) met.push(id);
+      w.slot[id * n + q] = j + 1;
       w.sum[id] += p.weight * b.max[j];
       if (w.word[id] !== p.word) {
         w.words[id]++;
@@ -145,29 +153,37 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
   scoreUpTo(0);
   const readBlock = (block: number) => {
     w.read[block] = 1;
-    for (let q = 0; q < built.length; q++) {
+    for (let q = 0; q < n; q++) {
+      const j = w.slot[block * n + q] - 1;
+      if (j < 0) continue;
       const b = entries[q];
-      const j = lowerBound(b.ids, block, b.ids.length);
-      if (j === b.ids.length || b.ids[j] !== block) continue;
       const p = built[q];
       const from = Math.max(p.from, b.starts[j]);
       const to = Math.min(p.to, b.starts[j + 1]);
       if (from < to) count = accumulate(scratch, p.postings, from, to, p.weight, p.word, p.cover, count, p.check);
     }
   };
-  const order = Int32Array.from(met);
-  for (const id of order) w.bound[id] = w.sum[id] * w.words[id];
-  // The best score first: needed to scale every relevance.
-  order.sort((a, b) => w.bound[b] - w.bound[a] || a - b);
-  for (const id of order) {
-    if (w.bound[id] <= top) break;
+  // The best score first: needed to scale every relevance. Blocks come off a heap best bound
+  // first, so only those read are put in order.
+  const heap = Int32Array.from(met);
+  for (let i = 0; i < heap.length; i++) w.bound[heap[i]] = w.sum[heap[i]] * w.words[heap[i]];
+  let left = heapify(heap, w.bound);
+  while (left > 0 && w.bound[heap[0]] > top) {
+    const id = heap[0];
+    left = pop(heap, left, w.bound);
     const before = count;
     readBlock(id);
     scoreUpTo(before);
   }
-  // Then the best relevance.
-  for (const id of order) w.bound[id] = relevanceOf(totalWeight > 0 ? w.cover[id] / totalWeight : 0, w.sum[id] * w.words[id], top);
-  order.sort((a, b) => w.bound[b] - w.bound[a] || a - b);
+  // Then the best relevance, over the blocks left unread.
+  let unread = 0;
+  for (let i = 0; i < met.length; i++) {
+    const id = met[i];
+    if (w.read[id]) continue;
+    heap[unread++] = id;
+    w.bound[id] = relevanceOf(totalWeight > 0 ? w.cover[id] / totalWeight : 0, w.sum[id] * w.words[id], top);
+  }
+  left = heapify(heap, w.bound, unread);
   const best: number[] = [];
   const rel: number[] = [];
   const offer = (d: number) => {
@@ -190,20 +206,23 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     }
   };
   for (let i = 0; i < count; i++) offer(touched[i]);
-  for (const id of order) {
+  while (left > 0) {
+    const id = heap[0];
+    left = pop(heap, left, w.bound);
     if (best.length === k) {
       const bound = w.bound[id];
       if (bound < rel[k - 1]) break;
       const last = best[k - 1];
       if (bound === rel[k - 1] && last < ranking.ranked && ranking.blockTie[id] > ranking.tieRank[last]) continue;
     }
-    if (w.read[id]) continue;
     const before = count;
     readBlock(id);
     for (let i = before; i < count; i++) offer(touched[i]);
   }
   for (let i = 0; i < count; i++) state[touched[i] << 2] = -1;
-  for (const id of met) {
+  for (let i = 0; i < met.length; i++) {
+    const id = met[i];
+    for (let q = 0; q < n; q++) w.slot[id * n + q] = 0;
     w.sum[id] = 0;
     w.words[id] = 0;
     w.cover[id] = 0;
@@ -220,6 +239,36 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
       return (total ??= countMatches(live, state.length >> 2));
     },
   };
+}
+
+/** Whether block a comes off the heap before block b: the higher bound, then the lower number. */
+const before = (a: number, b: number, bound: Float64Array) => bound[a] > bound[b] || (bound[a] === bound[b] && a < b);
+
+/** Orders heap[0…size) as a heap on `bound` (best at 0); returns its size. */
+function heapify(heap: Int32Array, bound: Float64Array, size = heap.length): number {
+  for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(heap, i, size, bound);
+  return size;
+}
+
+/** Takes heap[0] off a heap of `size`; returns the new size. */
+function pop(heap: Int32Array, size: number, bound: Float64Array): number {
+  heap[0] = heap[size - 1];
+  siftDown(heap, 0, size - 1, bound);
+  return size - 1;
+}
+
+function siftDown(heap: Int32Array, from: number, size: number, bound: Float64Array): void {
+  let i = from;
+  const item = heap[i];
+  for (;;) {
+    let child = 2 * i + 1;
+    if (child >= size) break;
+    if (child + 1 < size && before(heap[child + 1], heap[child], bound)) child++;
+    if (!before(heap[child], item, bound)) break;
+    heap[i] = heap[child];
+    i = child;
+  }
+  heap[i] = item;
 }
 
 /** How many products the parts hold that pass their filters, each counted once (`capacity`: above every product number). */
