@@ -108,8 +108,9 @@ export class CatalogSearch {
    * added by changes are compared field by field.
    */
   private tieRank = new Int32Array(0);
-  /** Per block of product numbers (see top-matches.ts), the lowest `tieRank` in it. */
+  /** Per block of product numbers (see top-matches.ts), the lowest `tieRank` in it, and its lowest and highest price. */
   private blockTie = new Int32Array(0);
+  private blockPrices = { min: new Float64Array(0), max: new Float64Array(0) };
   private blockBits = blockSize.bits;
   /** Each search's relevance per match, shared by one lineage (a search is synchronous). */
   private relevance: { values: Float64Array };
@@ -180,6 +181,7 @@ export class CatalogSearch {
     next.inStock = this.inStock;
     next.tieRank = this.tieRank;
     next.blockTie = this.blockTie;
+    next.blockPrices = this.blockPrices;
     next.blockBits = this.blockBits;
     next.relevance = this.relevance;
     for (const id of [...changes.deleted, ...changes.put.map((p) => p.id)]) {
@@ -227,9 +229,14 @@ export class CatalogSearch {
     this.tieRank = new Int32Array(this.sorted);
     order.forEach((doc, rank) => (this.tieRank[doc] = rank));
     this.blockTie = new Int32Array(Math.ceil(this.sorted / (1 << this.blockBits))).fill(this.sorted);
+    const blocks = this.blockTie.length;
+    this.blockPrices = { min: new Float64Array(blocks).fill(Infinity), max: new Float64Array(blocks).fill(-Infinity) };
     this.tieRank.forEach((rank, doc) => {
       const block = doc >> this.blockBits;
       if (rank < this.blockTie[block]) this.blockTie[block] = rank;
+      const price = this.facets.prices[doc];
+      if (price < this.blockPrices.min[block]) this.blockPrices.min[block] = price;
+      if (price > this.blockPrices.max[block]) this.blockPrices.max[block] = price;
     });
   }
 
@@ -292,11 +299,12 @@ export class CatalogSearch {
       weight: (term) => (term === head ? HEAD_WEIGHT : 1),
     };
     let plan: Plan | undefined;
-    if (distinct && !hints.preferCheap && request.limit > 0) {
-      // Only the best are scored (a "budget" question tilts by the prices of all the best: below).
-      const { tieRank, blockTie, blockBits: bits, sorted, byDoc } = this;
+    if (distinct && request.limit > 0) {
+      // Only the best are scored.
+      const { tieRank, blockTie, blockBits: bits, sorted, byDoc, blockPrices } = this;
       const tie = (a: number, b: number) => (a < sorted && b < sorted ? tieRank[a] - tieRank[b] : tieOrder(byDoc[a], byDoc[b]));
-      const top = this.index.top((plan = this.index.parts(words, options)), { limit: request.limit, pruneFrom: blockSize.pruneFrom, tieRank, blockTie, bits, ranked: sorted, tie });
+      const cheap = hints.preferCheap ? { prices: this.facets.prices, blockMin: blockPrices.min, blockMax: blockPrices.max } : undefined;
+      const top = this.index.top((plan = this.index.parts(words, options)), { limit: request.limit, pruneFrom: blockSize.pruneFrom, tieRank, blockTie, bits, ranked: sorted, tie, cheap });
       if (top && top.docs.length > 0) {
         const hits = top.docs.map((doc, i) => ({ product: byDoc[doc], score: round3(top.relevance[i]) }));
         return Object.defineProperty({ ...base, hits, fallback: false } as CatalogSearchResult, 'total', { enumerable: true, get: () => top.total });

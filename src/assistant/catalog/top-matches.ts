@@ -1,3 +1,4 @@
+// Over 300 lines: the block bounds and the cut-offs they are read against (best score, budget tilt, `limit`-th relevance) share one search's state and must stay in step.
 import { DESCRIPTION_ONLY_COVER, type Part, type Postings, type Scratch } from './index-parts.js';
 import { accumulate } from './search-index.js';
 
@@ -73,6 +74,11 @@ export interface Ranking {
   ranked: number;
   /** Negative when product `a` wins the tie against `b`. */
   tie: (a: number, b: number) => number;
+  /**
+   * A "budget" question: cheaper products among the most relevant gain (see `cheaperFirst` in
+   * ranking.ts). Prices per product number; per block of the whole build, its lowest and highest.
+   */
+  cheap?: { prices: Float64Array; blockMin: Float64Array; blockMax: Float64Array };
 }
 
 export interface TopMatches {
@@ -163,6 +169,69 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
       if (from < to) count = accumulate(scratch, p.postings, from, to, p.weight, p.word, p.cover, count, p.check);
     }
   };
+  /**
+   * A "budget" question (`ranking.cheap`, as `cheaperFirst` in ranking.ts): the best relevance,
+   * then the lowest and highest price among the products within 0.75 of it, then every unread
+   * block's bound on the relevance tilted by price (`w.bound`), reading only the blocks that can
+   * move them. Blocks are numbered by price, so each block knows its cheapest and dearest product.
+   */
+  const cheaperFirst = (cheap: NonNullable<Ranking['cheap']>, heap: Int32Array, unread: number, relevance: (d: number) => number) => {
+    const { prices, blockMin, blockMax } = cheap;
+    let best = 0;
+    const bestUpTo = (from: number) => {
+      for (let i = from; i < count; i++) if (state[touched[i] << 2] !== -2) best = Math.max(best, relevance(touched[i]));
+    };
+    bestUpTo(0);
+    let left = heapify(heap, w.bound, unread);
+    while (left > 0 && w.bound[heap[0]] > best) {
+      const id = heap[0];
+      left = pop(heap, left, w.bound);
+      const before = count;
+      readBlock(id);
+      bestUpTo(before);
+    }
+    const threshold = best * 0.75;
+    let lo = Infinity;
+    let hi = -Infinity;
+    const pricesUpTo = (from: number) => {
+      for (let i = from; i < count; i++) {
+        const d = touched[i];
+        if (state[d << 2] === -2 || relevance(d) < threshold) continue;
+        const log = Math.log(prices[d] + 1);
+        lo = Math.min(lo, log);
+        hi = Math.max(hi, log);
+      }
+    };
+    pricesUpTo(0);
+    // The blocks that may hold a product within 0.75 of the best: cheapest first until none can
+    // lower `lo`, dearest first until none can raise `hi`.
+    const near = met.filter((id) => !w.read[id] && w.bound[id] >= threshold);
+    near.sort((a, b) => blockMin[a] - blockMin[b]);
+    for (const id of near) {
+      if (Math.log(blockMin[id] + 1) >= lo) break;
+      if (w.read[id]) continue;
+      const before = count;
+      readBlock(id);
+      pricesUpTo(before);
+    }
+    near.sort((a, b) => blockMax[b] - blockMax[a]);
+    for (const id of near) {
+      if (Math.log(blockMax[id] + 1) <= hi) break;
+      if (w.read[id]) continue;
+      const before = count;
+      readBlock(id);
+      pricesUpTo(before);
+    }
+    const span = hi - lo;
+    // The same arithmetic as `cheaperFirst`, on a product's relevance and price, or on a block's
+    // bound and its cheapest price (the tilt only falls as the price rises).
+    const tilt = (r: number, price: number) => (r < threshold ? r * 0.6 : span > 0 ? r * (1 - (0.4 * (Math.log(price + 1) - lo)) / span) : r);
+    for (let i = 0; i < met.length; i++) {
+      const id = met[i];
+      if (!w.read[id]) w.bound[id] = Math.max(w.bound[id] * 0.6, tilt(w.bound[id], blockMin[id]));
+    }
+    return { key: (d: number) => tilt(relevance(d), prices[d]) };
+  };
   // The best score first: needed to scale every relevance. Blocks come off a heap best bound
   // first, so only those read are put in order.
   const heap = Int32Array.from(met);
@@ -183,13 +252,22 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     heap[unread++] = id;
     w.bound[id] = relevanceOf(totalWeight > 0 ? w.cover[id] / totalWeight : 0, w.sum[id] * w.words[id], top);
   }
+  let key = (d: number) => {
+    const o = d << 2;
+    return relevanceOf(totalWeight > 0 ? state[o + 3] / totalWeight : 0, state[o + 2] * state[o + 1], top);
+  };
+  if (ranking.cheap) {
+    const cheap = cheaperFirst(ranking.cheap, heap, unread, key);
+    key = cheap.key;
+    unread = 0;
+    for (let i = 0; i < met.length; i++) if (!w.read[met[i]]) heap[unread++] = met[i];
+  }
   left = heapify(heap, w.bound, unread);
   const best: number[] = [];
   const rel: number[] = [];
   const offer = (d: number) => {
-    const o = d << 2;
-    if (state[o] === -2) return;
-    const r = relevanceOf(totalWeight > 0 ? state[o + 3] / totalWeight : 0, state[o + 2] * state[o + 1], top);
+    if (state[d << 2] === -2) return;
+    const r = key(d);
     if (best.length === k && (r < rel[k - 1] || (r === rel[k - 1] && ranking.tie(d, best[k - 1]) > 0))) return;
     let lo = 0;
     let hi = best.length;
