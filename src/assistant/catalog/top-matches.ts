@@ -19,10 +19,12 @@ import { accumulate } from './search-index.js';
  */
 
 /**
- * Products per block, as a power of 2, and the fewest postings worth bounding (settings, so that
- * tests can cut small catalogs into many blocks and prune them).
+ * Products per block, as a power of 2 — `fineBits` for questions of one word, whose bound is
+ * that word's best score in the block and so gains most from smaller blocks, `bits` for the
+ * others, which gain less than they pay in blocks to order — and the fewest postings worth
+ * bounding (settings, so that tests can cut small catalogs into many blocks and prune them).
  */
-export const blockSize = { bits: 8, pruneFrom: 4096 };
+export const blockSize = { bits: 8, fineBits: 6, pruneFrom: 4096 };
 
 interface Blocks {
   bits: number;
@@ -33,11 +35,14 @@ interface Blocks {
   strong: Uint8Array;
 }
 
-const blocksOf = new WeakMap<Postings, Blocks>();
+/** Per term's postings, its blocks at each size asked for. */
+const blocksOf = new WeakMap<Postings, Blocks[]>();
 
 function blocks(postings: Postings, bits: number): Blocks {
-  let b = blocksOf.get(postings);
-  if (b && b.bits === bits) return b;
+  let sizes = blocksOf.get(postings);
+  if (!sizes) blocksOf.set(postings, (sizes = []));
+  let b = sizes.find((s) => s.bits === bits);
+  if (b) return b;
   const { docs, scores, strong } = postings;
   const ids: number[] = [];
   const starts: number[] = [];
@@ -58,7 +63,7 @@ function blocks(postings: Postings, bits: number): Blocks {
   }
   starts.push(docs.length);
   b = { bits, ids: Int32Array.from(ids), starts: Int32Array.from(starts), max: Float64Array.from(max), strong: Uint8Array.from(strongs) };
-  blocksOf.set(postings, b);
+  sizes.push(b);
   return b;
 }
 
