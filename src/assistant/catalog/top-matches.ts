@@ -4,12 +4,13 @@ import { accumulate } from './search-index.js';
 
 /**
  * The best `limit` matches of a question without scoring every match (block-max pruning): the
- * products are cut into blocks of 2^`blockSize.bits` consecutive numbers, and each term's postings keep, per
- * block, their highest score and whether any of them is in a strong field. From those a block's
- * bound on the score, the cover and so the relevance of any product in it follows; blocks are
- * read best bound first, and reading stops once no block left can beat the best score (needed
- * to scale relevance) or, then, the `limit`-th best relevance. A bound equal to the cut-off is
- * still read unless every product in the block loses the tie-break to it.
+ * products are cut into blocks of 2^`ranking.bits` consecutive numbers, and each term's postings
+ * keep, per block, their highest score and whether any of them is in a strong field. From those
+ * a block's bound on the score, the cover and so the relevance of any product in it follows;
+ * blocks are read best bound first, and reading stops once no block left can beat the best score
+ * (needed to scale relevance), then (for a "budget" question) move the best relevance or the
+ * price range of the products near it, then beat the `limit`-th best relevance. A bound equal to
+ * the cut-off is still read unless every product in the block loses the tie-break to it.
  *
  * Exact, not approximate: the bounds add the same numbers in the same order as a product's score
  * (floating-point addition and multiplication are monotone), so no product's relevance exceeds
