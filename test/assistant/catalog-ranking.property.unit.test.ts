@@ -37,6 +37,9 @@ const product = (id: number) =>
   }) as fc.Arbitrary<CatalogProduct>;
 
 const catalogOf = (size: number) => fc.tuple(...Array.from({ length: size }, (_, i) => product(i)));
+/** Prices spread wide, for the budget tilt (which reads the lowest and highest price of the best). */
+const spreadPrices = (size: number) =>
+  fc.tuple(catalogOf(size), fc.array(fc.integer({ min: 1, max: 2000 }), { minLength: size, maxLength: size })).map(([products, prices]) => products.map((p, i) => ({ ...p, price: prices[i] / 4 })));
 const question = fc.tuple(words(4), fc.constantFrom('', ' under $50', ' over $20', ' cheap', ' between $20 and $100', ' waterprof'), fc.boolean()).map(([w, hint, typo]) => (typo ? w.replace('o', '') : w) + hint);
 const filters: fc.Arbitrary<ProductFilters> = fc.record(
   {
@@ -100,9 +103,9 @@ function exhaustive(search: CatalogSearch, request: { query: string; filters: Pr
 const answer = (r: CatalogSearchResult) => (r.fallback ? [] : r.hits.map((h) => ({ id: h.product.id, score: h.score })));
 
 describe('the best results equal an exhaustive scoring', () => {
-  // Blocks of 4 products, so small catalogs have many and most are skipped.
+  // Blocks of 4 products (2 for questions of one word), so small catalogs have many and most are skipped.
   const settings = { ...blockSize };
-  beforeAll(() => Object.assign(blockSize, { bits: 2, pruneFrom: 0 }));
+  beforeAll(() => Object.assign(blockSize, { bits: 2, fineBits: 1, pruneFrom: 0 }));
   afterAll(() => Object.assign(blockSize, settings));
 
   it('for random catalogs, questions and filters', () => {
@@ -110,6 +113,19 @@ describe('the best results equal an exhaustive scoring', () => {
       fc.property(fc.integer({ min: 1, max: 60 }).chain(catalogOf), fc.array(fc.tuple(question, filters, fc.integer({ min: 1, max: 8 })), { minLength: 1, maxLength: 5 }), (products, asks) => {
         const search = new CatalogSearch(makeCatalog([...products], 'h', 'test'));
         for (const [query, f, limit] of asks) expect(answer(search.search({ query, filters: f, limit }))).toEqual(exhaustive(search, { query, filters: f, limit }));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('for budget questions over catalogs of many prices', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 120 }).chain(spreadPrices), fc.array(fc.tuple(words(3), fc.constantFrom('budget ', 'cheap ', 'affordable '), fc.constantFrom('', ' under $100', ' over $50'), fc.integer({ min: 1, max: 8 })), { minLength: 1, maxLength: 5 }), (products, asks) => {
+        const search = new CatalogSearch(makeCatalog([...products], 'h', 'test'));
+        for (const [w, budget, hint, limit] of asks) {
+          const query = budget + w + hint;
+          expect(answer(search.search({ query, filters: {}, limit }))).toEqual(exhaustive(search, { query, filters: {}, limit }));
+        }
       }),
       { numRuns: 300 },
     );

@@ -65,6 +65,14 @@ function growFacets(from: Facets | undefined, capacity: number): Facets {
 
 const fieldsOf = (p: CatalogProduct): IndexedFields => ({ name: p.name, brand: p.brand, category: p.category, description: p.description, tags: p.tags.join(' ') });
 
+/** Per block of the whole build's product numbers, at one block size: the lowest tie-break rank, the lowest and highest price. */
+interface BlockSet {
+  bits: number;
+  tie: Int32Array;
+  min: Float64Array;
+  max: Float64Array;
+}
+
 /** What changed in a catalog since the one a search was built over: products put (new or replaced) and ids gone. */
 export interface CatalogChanges {
   put: readonly CatalogProduct[];
@@ -108,9 +116,11 @@ export class CatalogSearch {
    * added by changes are compared field by field.
    */
   private tieRank = new Int32Array(0);
-  /** Per block of product numbers (see top-matches.ts), the lowest `tieRank` in it. */
-  private blockTie = new Int32Array(0);
-  private blockBits = blockSize.bits;
+  /**
+   * Per block of product numbers (see top-matches.ts), the lowest `tieRank` in it and its lowest
+   * and highest price: for blocks of 2^`blockSize.bits` products, then of 2^`blockSize.fineBits`.
+   */
+  private blockSets: BlockSet[] = [];
   /** Each search's relevance per match, shared by one lineage (a search is synchronous). */
   private relevance: { values: Float64Array };
 
@@ -179,8 +189,7 @@ export class CatalogSearch {
     next.sorted = this.sorted;
     next.inStock = this.inStock;
     next.tieRank = this.tieRank;
-    next.blockTie = this.blockTie;
-    next.blockBits = this.blockBits;
+    next.blockSets = this.blockSets;
     next.relevance = this.relevance;
     for (const id of [...changes.deleted, ...changes.put.map((p) => p.id)]) {
       const doc = this.docOf(id);
@@ -226,10 +235,17 @@ export class CatalogSearch {
     order.sort((a, b) => tieOrder(this.byDoc[a], this.byDoc[b]));
     this.tieRank = new Int32Array(this.sorted);
     order.forEach((doc, rank) => (this.tieRank[doc] = rank));
-    this.blockTie = new Int32Array(Math.ceil(this.sorted / (1 << this.blockBits))).fill(this.sorted);
-    this.tieRank.forEach((rank, doc) => {
-      const block = doc >> this.blockBits;
-      if (rank < this.blockTie[block]) this.blockTie[block] = rank;
+    this.blockSets = [blockSize.bits, blockSize.fineBits].map((bits) => {
+      const blocks = Math.ceil(this.sorted / (1 << bits));
+      const set: BlockSet = { bits, tie: new Int32Array(blocks).fill(this.sorted), min: new Float64Array(blocks).fill(Infinity), max: new Float64Array(blocks).fill(-Infinity) };
+      this.tieRank.forEach((rank, doc) => {
+        const block = doc >> bits;
+        if (rank < set.tie[block]) set.tie[block] = rank;
+        const price = this.facets.prices[doc];
+        if (price < set.min[block]) set.min[block] = price;
+        if (price > set.max[block]) set.max[block] = price;
+      });
+      return set;
     });
   }
 
@@ -292,11 +308,14 @@ export class CatalogSearch {
       weight: (term) => (term === head ? HEAD_WEIGHT : 1),
     };
     let plan: Plan | undefined;
-    if (distinct && !hints.preferCheap && request.limit > 0) {
-      // Only the best are scored (a "budget" question tilts by the prices of all the best: below).
-      const { tieRank, blockTie, blockBits: bits, sorted, byDoc } = this;
+    if (distinct && request.limit > 0) {
+      // Only the best are scored.
+      const { tieRank, sorted, byDoc } = this;
+      const set = this.blockSets[distinct === 1 ? 1 : 0];
       const tie = (a: number, b: number) => (a < sorted && b < sorted ? tieRank[a] - tieRank[b] : tieOrder(byDoc[a], byDoc[b]));
-      const top = this.index.top((plan = this.index.parts(words, options)), { limit: request.limit, pruneFrom: blockSize.pruneFrom, tieRank, blockTie, bits, ranked: sorted, tie });
+      const cheap = hints.preferCheap ? { prices: this.facets.prices, blockMin: set.min, blockMax: set.max } : undefined;
+      const ranking = { limit: request.limit, pruneFrom: blockSize.pruneFrom, tieRank, blockTie: set.tie, bits: set.bits, ranked: sorted, tie, cheap };
+      const top = this.index.top((plan = this.index.parts(words, options)), ranking);
       if (top && top.docs.length > 0) {
         const hits = top.docs.map((doc, i) => ({ product: byDoc[doc], score: round3(top.relevance[i]) }));
         return Object.defineProperty({ ...base, hits, fallback: false } as CatalogSearchResult, 'total', { enumerable: true, get: () => top.total });

@@ -1,14 +1,16 @@
+// Over 300 lines: the block bounds and the cut-offs they are read against (best score, budget tilt, `limit`-th relevance) share one search's state and must stay in step.
 import { DESCRIPTION_ONLY_COVER, type Part, type Postings, type Scratch } from './index-parts.js';
 import { accumulate } from './search-index.js';
 
 /**
  * The best `limit` matches of a question without scoring every match (block-max pruning): the
- * products are cut into blocks of 2^`blockSize.bits` consecutive numbers, and each term's postings keep, per
- * block, their highest score and whether any of them is in a strong field. From those a block's
- * bound on the score, the cover and so the relevance of any product in it follows; blocks are
- * read best bound first, and reading stops once no block left can beat the best score (needed
- * to scale relevance) or, then, the `limit`-th best relevance. A bound equal to the cut-off is
- * still read unless every product in the block loses the tie-break to it.
+ * products are cut into blocks of 2^`ranking.bits` consecutive numbers, and each term's postings
+ * keep, per block, their highest score and whether any of them is in a strong field. From those
+ * a block's bound on the score, the cover and so the relevance of any product in it follows;
+ * blocks are read best bound first, and reading stops once no block left can beat the best score
+ * (needed to scale relevance), then (for a "budget" question) move the best relevance or the
+ * price range of the products near it, then beat the `limit`-th best relevance. A bound equal to
+ * the cut-off is still read unless every product in the block loses the tie-break to it.
  *
  * Exact, not approximate: the bounds add the same numbers in the same order as a product's score
  * (floating-point addition and multiplication are monotone), so no product's relevance exceeds
@@ -18,10 +20,12 @@ import { accumulate } from './search-index.js';
  */
 
 /**
- * Products per block, as a power of 2, and the fewest postings worth bounding (settings, so that
- * tests can cut small catalogs into many blocks and prune them).
+ * Products per block, as a power of 2 — `fineBits` for questions of one word, whose bound is
+ * that word's best score in the block and so gains most from smaller blocks, `bits` for the
+ * others, which gain less than they pay in blocks to order — and the fewest postings worth
+ * bounding (settings, so that tests can cut small catalogs into many blocks and prune them).
  */
-export const blockSize = { bits: 8, pruneFrom: 4096 };
+export const blockSize = { bits: 8, fineBits: 6, pruneFrom: 4096 };
 
 interface Blocks {
   bits: number;
@@ -32,11 +36,14 @@ interface Blocks {
   strong: Uint8Array;
 }
 
-const blocksOf = new WeakMap<Postings, Blocks>();
+/** Per term's postings, its blocks at each size asked for. */
+const blocksOf = new WeakMap<Postings, Blocks[]>();
 
 function blocks(postings: Postings, bits: number): Blocks {
-  let b = blocksOf.get(postings);
-  if (b && b.bits === bits) return b;
+  let sizes = blocksOf.get(postings);
+  if (!sizes) blocksOf.set(postings, (sizes = []));
+  let b = sizes.find((s) => s.bits === bits);
+  if (b) return b;
   const { docs, scores, strong } = postings;
   const ids: number[] = [];
   const starts: number[] = [];
@@ -57,7 +64,7 @@ function blocks(postings: Postings, bits: number): Blocks {
   }
   starts.push(docs.length);
   b = { bits, ids: Int32Array.from(ids), starts: Int32Array.from(starts), max: Float64Array.from(max), strong: Uint8Array.from(strongs) };
-  blocksOf.set(postings, b);
+  sizes.push(b);
   return b;
 }
 
@@ -73,6 +80,11 @@ export interface Ranking {
   ranked: number;
   /** Negative when product `a` wins the tie against `b`. */
   tie: (a: number, b: number) => number;
+  /**
+   * A "budget" question: cheaper products among the most relevant gain (see `cheaperFirst` in
+   * ranking.ts). Prices per product number; per block of the whole build, its lowest and highest.
+   */
+  cheap?: { prices: Float64Array; blockMin: Float64Array; blockMax: Float64Array };
 }
 
 export interface TopMatches {
@@ -89,13 +101,19 @@ export const relevanceOf = (cover: number, score: number, top: number) => {
   return c * Math.sqrt(c) * (0.4 + (0.6 * score) / top);
 };
 
-/** Per block, reused by every search (a search is synchronous): bounds, last word met, whether read. */
-let work = { sum: new Float64Array(0), words: new Float64Array(0), cover: new Float64Array(0), bound: new Float64Array(0), word: new Int32Array(0), strong: new Uint8Array(0), read: new Uint8Array(0) };
+/**
+ * Per block, reused by every search (a search is synchronous): bounds, last word met, whether
+ * read; per block and part read, 1 + the part's entry for the block (0: none), so reading a block
+ * finds its postings without a search.
+ */
+let work = { sum: new Float64Array(0), words: new Float64Array(0), cover: new Float64Array(0), bound: new Float64Array(0), word: new Int32Array(0), strong: new Uint8Array(0), read: new Uint8Array(0), slot: new Int32Array(0) };
 
-function workFor(blockCount: number): typeof work {
-  if (work.word.length >= blockCount) return work;
-  const n = Math.ceil(blockCount * 1.25);
-  work = { sum: new Float64Array(n), words: new Float64Array(n), cover: new Float64Array(n), bound: new Float64Array(n), word: new Int32Array(n).fill(-1), strong: new Uint8Array(n), read: new Uint8Array(n) };
+function workFor(blockCount: number, parts: number): typeof work {
+  if (work.word.length < blockCount) {
+    const n = Math.ceil(blockCount * 1.25);
+    work = { sum: new Float64Array(n), words: new Float64Array(n), cover: new Float64Array(n), bound: new Float64Array(n), word: new Int32Array(n).fill(-1), strong: new Uint8Array(n), read: new Uint8Array(n), slot: work.slot };
+  }
+  if (work.slot.length < work.word.length * parts) work.slot = new Int32Array(work.word.length * Math.max(parts, 8));
   return work;
 }
 
@@ -106,9 +124,10 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
   if (postings < ranking.pruneFrom) return undefined;
   const { state, touched } = scratch;
   const { bits, limit: k } = ranking;
-  const w = workFor((state.length >> 2 >> bits) + 1);
-  const met: number[] = [];
   const built = parts.filter((p) => !p.tail && p.from < p.to);
+  const w = workFor((state.length >> 2 >> bits) + 1, built.length);
+  const n = built.length;
+  const met: number[] = [];
   const entries = built.map((p) => blocks(p.postings, bits));
   // Per block met: the bound of the summed score, of the words matched and of the cover, added
   // in the order a product's are.
@@ -120,6 +139,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     for (let j = lowerBound(b.starts, p.from + 1, b.ids.length) - 1; j < b.ids.length && b.starts[j] < p.to; j++) {
       const id = b.ids[j];
       if (w.word[id] === -1 && w.words[id] === 0) met.push(id);
+      w.slot[id * n + q] = j + 1;
       w.sum[id] += p.weight * b.max[j];
       if (w.word[id] !== p.word) {
         w.words[id]++;
@@ -145,35 +165,115 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
   scoreUpTo(0);
   const readBlock = (block: number) => {
     w.read[block] = 1;
-    for (let q = 0; q < built.length; q++) {
+    for (let q = 0; q < n; q++) {
+      const j = w.slot[block * n + q] - 1;
+      if (j < 0) continue;
       const b = entries[q];
-      const j = lowerBound(b.ids, block, b.ids.length);
-      if (j === b.ids.length || b.ids[j] !== block) continue;
       const p = built[q];
       const from = Math.max(p.from, b.starts[j]);
       const to = Math.min(p.to, b.starts[j + 1]);
       if (from < to) count = accumulate(scratch, p.postings, from, to, p.weight, p.word, p.cover, count, p.check);
     }
   };
-  const order = Int32Array.from(met);
-  for (const id of order) w.bound[id] = w.sum[id] * w.words[id];
-  // The best score first: needed to scale every relevance.
-  order.sort((a, b) => w.bound[b] - w.bound[a] || a - b);
-  for (const id of order) {
-    if (w.bound[id] <= top) break;
+  /**
+   * A "budget" question (`ranking.cheap`, as `cheaperFirst` in ranking.ts): the best relevance,
+   * then the lowest and highest price among the products within 0.75 of it, then every unread
+   * block's bound on the relevance tilted by price (`w.bound`), reading only the blocks that can
+   * move them. Blocks are numbered by price, so each block knows its cheapest and dearest product.
+   */
+  const cheaperFirst = (cheap: NonNullable<Ranking['cheap']>, heap: Int32Array, unread: number, relevance: (d: number) => number) => {
+    const { prices, blockMin, blockMax } = cheap;
+    let best = 0;
+    const bestUpTo = (from: number) => {
+      for (let i = from; i < count; i++) if (state[touched[i] << 2] !== -2) best = Math.max(best, relevance(touched[i]));
+    };
+    bestUpTo(0);
+    let left = heapify(heap, w.bound, unread);
+    while (left > 0 && w.bound[heap[0]] > best) {
+      const id = heap[0];
+      left = pop(heap, left, w.bound);
+      const before = count;
+      readBlock(id);
+      bestUpTo(before);
+    }
+    const threshold = best * 0.75;
+    let lo = Infinity;
+    let hi = -Infinity;
+    const pricesUpTo = (from: number) => {
+      for (let i = from; i < count; i++) {
+        const d = touched[i];
+        if (state[d << 2] === -2 || relevance(d) < threshold) continue;
+        const log = Math.log(prices[d] + 1);
+        lo = Math.min(lo, log);
+        hi = Math.max(hi, log);
+      }
+    };
+    pricesUpTo(0);
+    // The blocks that may hold a product within 0.75 of the best: cheapest first until none can
+    // lower `lo`, dearest first until none can raise `hi`.
+    const near = met.filter((id) => !w.read[id] && w.bound[id] >= threshold);
+    near.sort((a, b) => blockMin[a] - blockMin[b]);
+    for (const id of near) {
+      if (Math.log(blockMin[id] + 1) >= lo) break;
+      if (w.read[id]) continue;
+      const before = count;
+      readBlock(id);
+      pricesUpTo(before);
+    }
+    near.sort((a, b) => blockMax[b] - blockMax[a]);
+    for (const id of near) {
+      if (Math.log(blockMax[id] + 1) <= hi) break;
+      if (w.read[id]) continue;
+      const before = count;
+      readBlock(id);
+      pricesUpTo(before);
+    }
+    const span = hi - lo;
+    // The same arithmetic as `cheaperFirst`, on a product's relevance and price, or on a block's
+    // bound and its cheapest price (the tilt only falls as the price rises).
+    const tilt = (r: number, price: number) => (r < threshold ? r * 0.6 : span > 0 ? r * (1 - (0.4 * (Math.log(price + 1) - lo)) / span) : r);
+    for (let i = 0; i < met.length; i++) {
+      const id = met[i];
+      if (!w.read[id]) w.bound[id] = Math.max(w.bound[id] * 0.6, tilt(w.bound[id], blockMin[id]));
+    }
+    return { key: (d: number) => tilt(relevance(d), prices[d]) };
+  };
+  // The best score first: needed to scale every relevance. Blocks come off a heap best bound
+  // first, so only those read are put in order.
+  const heap = Int32Array.from(met);
+  for (let i = 0; i < heap.length; i++) w.bound[heap[i]] = w.sum[heap[i]] * w.words[heap[i]];
+  let left = heapify(heap, w.bound);
+  while (left > 0 && w.bound[heap[0]] > top) {
+    const id = heap[0];
+    left = pop(heap, left, w.bound);
     const before = count;
     readBlock(id);
     scoreUpTo(before);
   }
-  // Then the best relevance.
-  for (const id of order) w.bound[id] = relevanceOf(totalWeight > 0 ? w.cover[id] / totalWeight : 0, w.sum[id] * w.words[id], top);
-  order.sort((a, b) => w.bound[b] - w.bound[a] || a - b);
+  // Then the best relevance, over the blocks left unread.
+  let unread = 0;
+  for (let i = 0; i < met.length; i++) {
+    const id = met[i];
+    if (w.read[id]) continue;
+    heap[unread++] = id;
+    w.bound[id] = relevanceOf(totalWeight > 0 ? w.cover[id] / totalWeight : 0, w.sum[id] * w.words[id], top);
+  }
+  let key = (d: number) => {
+    const o = d << 2;
+    return relevanceOf(totalWeight > 0 ? state[o + 3] / totalWeight : 0, state[o + 2] * state[o + 1], top);
+  };
+  if (ranking.cheap) {
+    const cheap = cheaperFirst(ranking.cheap, heap, unread, key);
+    key = cheap.key;
+    unread = 0;
+    for (let i = 0; i < met.length; i++) if (!w.read[met[i]]) heap[unread++] = met[i];
+  }
+  left = heapify(heap, w.bound, unread);
   const best: number[] = [];
   const rel: number[] = [];
   const offer = (d: number) => {
-    const o = d << 2;
-    if (state[o] === -2) return;
-    const r = relevanceOf(totalWeight > 0 ? state[o + 3] / totalWeight : 0, state[o + 2] * state[o + 1], top);
+    if (state[d << 2] === -2) return;
+    const r = key(d);
     if (best.length === k && (r < rel[k - 1] || (r === rel[k - 1] && ranking.tie(d, best[k - 1]) > 0))) return;
     let lo = 0;
     let hi = best.length;
@@ -190,20 +290,23 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     }
   };
   for (let i = 0; i < count; i++) offer(touched[i]);
-  for (const id of order) {
+  while (left > 0) {
+    const id = heap[0];
+    left = pop(heap, left, w.bound);
     if (best.length === k) {
       const bound = w.bound[id];
       if (bound < rel[k - 1]) break;
       const last = best[k - 1];
       if (bound === rel[k - 1] && last < ranking.ranked && ranking.blockTie[id] > ranking.tieRank[last]) continue;
     }
-    if (w.read[id]) continue;
     const before = count;
     readBlock(id);
     for (let i = before; i < count; i++) offer(touched[i]);
   }
   for (let i = 0; i < count; i++) state[touched[i] << 2] = -1;
-  for (const id of met) {
+  for (let i = 0; i < met.length; i++) {
+    const id = met[i];
+    for (let q = 0; q < n; q++) w.slot[id * n + q] = 0;
     w.sum[id] = 0;
     w.words[id] = 0;
     w.cover[id] = 0;
@@ -220,6 +323,36 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
       return (total ??= countMatches(live, state.length >> 2));
     },
   };
+}
+
+/** Whether block a comes off the heap before block b: the higher bound, then the lower number. */
+const before = (a: number, b: number, bound: Float64Array) => bound[a] > bound[b] || (bound[a] === bound[b] && a < b);
+
+/** Orders heap[0…size) as a heap on `bound` (best at 0); returns its size. */
+function heapify(heap: Int32Array, bound: Float64Array, size = heap.length): number {
+  for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(heap, i, size, bound);
+  return size;
+}
+
+/** Takes heap[0] off a heap of `size`; returns the new size. */
+function pop(heap: Int32Array, size: number, bound: Float64Array): number {
+  heap[0] = heap[size - 1];
+  siftDown(heap, 0, size - 1, bound);
+  return size - 1;
+}
+
+function siftDown(heap: Int32Array, from: number, size: number, bound: Float64Array): void {
+  let i = from;
+  const item = heap[i];
+  for (;;) {
+    let child = 2 * i + 1;
+    if (child >= size) break;
+    if (child + 1 < size && before(heap[child + 1], heap[child], bound)) child++;
+    if (!before(heap[child], item, bound)) break;
+    heap[i] = heap[child];
+    i = child;
+  }
+  heap[i] = item;
 }
 
 /** How many products the parts hold that pass their filters, each counted once (`capacity`: above every product number). */
