@@ -101,7 +101,9 @@ export async function creditRepositoryOn(url: string, poolMax: number): Promise<
 }> {
   const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, LOG_LEVEL: 'silent' });
   // On the embedded server (one backend, at most 32 socket connections) the pools stay small.
-  const settings = { ...config.database, url, ...(poolMax ? { poolSize: poolMax, maxOverflow: 0 } : {}) };
+  // Connections are opened during the warm-up round, while 32 workers keep this process busy:
+  // the app's 1 s connect timeout would measure this process's event loop, not the database.
+  const settings = { ...config.database, url, connectTimeoutMs: 10_000, ...(poolMax ? { poolSize: poolMax, maxOverflow: 0 } : {}) };
   const database = await createDatabase(settings, logger);
   const breakers = new BreakerRegistry(logger);
   try {
