@@ -109,11 +109,19 @@ function shoppers(base: string): Promise<string[]> {
  * busy samples.
  */
 function mainThreadProfile(dir: string, before: Set<string>): CpuProfile {
+  return threadProfiles(dir, before)[0]!;
+}
+
+/** Every thread's profile of the run, the busiest first. */
+function threadProfiles(dir: string, before: Set<string>): CpuProfile[] {
   const written = readdirSync(dir)
     .filter((f) => f.endsWith('.cpuprofile') && !before.has(f))
     .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as CpuProfile);
   if (written.length === 0) throw new Error(`no .cpuprofile written in ${dir}`);
-  return written.map((p) => ({ p, busy: selfTimes(p).busyMs })).sort((a, b) => b.busy - a.busy)[0]!.p;
+  return written
+    .map((p) => ({ p, busy: selfTimes(p).busyMs }))
+    .sort((a, b) => b.busy - a.busy)
+    .map(({ p }) => p);
 }
 
 /**
@@ -208,10 +216,15 @@ async function profileRow(row: string): Promise<void> {
   console.log('| self ms | share of busy | function and file |\n|---:|---:|---|');
   for (const f of frames.slice(0, 10)) console.log(`| ${Math.round(f.ms)} | ${(f.share * 100).toFixed(1)} % | \`${f.frame}\` |`);
   if (EMBEDDED && row !== 'bare') {
-    const areas = new Map<string, number>();
-    for (const f of frames) areas.set(areaOf(f.frame), (areas.get(areaOf(f.frame)) ?? 0) + f.ms);
-    console.log('\n| area | self ms | share of busy |\n|---|---:|---:|');
-    for (const [area, t] of [...areas].sort((a, b) => b[1] - a[1])) console.log(`| ${area} | ${Math.round(t)} | ${((t / busyMs) * 100).toFixed(1)} % |`);
+    // The main thread's areas, then those of the database's thread when PGlite runs on one of its own.
+    const threads = threadProfiles(OUT, before).map((p) => selfTimes(p, window));
+    const dbThread = threads.slice(1).find((t) => t.frames.some((f) => areaOf(f.frame) === 'PostgreSQL (WebAssembly)'));
+    for (const [name, t] of [['main thread', threads[0]!], ...(dbThread ? [['database thread', dbThread] as const] : [])] as const) {
+      const areas = new Map<string, number>();
+      for (const f of t.frames) areas.set(areaOf(f.frame), (areas.get(areaOf(f.frame)) ?? 0) + f.ms);
+      console.log(`\n${name}: ${Math.round(t.busyMs)} ms busy, ${Math.round(t.idleMs)} ms idle\n\n| area | self ms | share of busy |\n|---|---:|---:|`);
+      for (const [area, ms] of [...areas].sort((a, b) => b[1] - a[1])) console.log(`| ${area} | ${Math.round(ms)} | ${((ms / t.busyMs) * 100).toFixed(1)} % |`);
+    }
     const calls = Object.entries(JSON.parse(readFileSync(pgliteFile, 'utf8')) as Record<string, { calls: number; totalMs: number; bytesIn: number }>).sort((a, b) => b[1].totalMs - a[1].totalMs);
     const inside = calls.reduce((sum, [, t]) => sum + t.totalMs, 0);
     console.log(`\nInside PGlite's backend (the whole run, set-up included): ${Math.round(inside)} ms in ${calls.reduce((n, [, t]) => n + t.calls, 0)} calls.\n`);
