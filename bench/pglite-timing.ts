@@ -3,7 +3,7 @@
  * (`--import ./bench/pglite-timing.ts`, PROFILE_STORAGE=embedded): times every call into
  * PGlite's backend (`execProtocolRawSync`: PostgreSQL itself, in WebAssembly, synchronous on the
  * process's main thread) by wire-protocol message type, and on exit writes calls and time per type
- * to PGLITE_TIMING_FILE. The rest of the process's busy time is the API, `pg`, and the socket
+ * to PGLITE_TIMING_FILE (it also loads in the database's thread, which inherits the preloads). The rest of the process's busy time is the API, `pg`, and the socket
  * server between them.
  */
 import { writeFileSync } from 'node:fs';
@@ -33,7 +33,16 @@ if (file) {
       timings.set(type, t);
     }
   };
-  process.on('exit', () => {
-    writeFileSync(file, JSON.stringify(Object.fromEntries(timings)));
-  });
+  // Written when the database closes (on the thread that runs it, which may be a worker's, where
+  // the process's exit is not seen) and at exit, whichever has calls to write.
+  const write = () => {
+    if (timings.size > 0) writeFileSync(file, JSON.stringify(Object.fromEntries(timings)));
+  };
+  const closeProto = PGlite.prototype as unknown as { close: () => Promise<void> };
+  const close = closeProto.close;
+  closeProto.close = async function closeAndWrite(this: unknown) {
+    write();
+    return close.call(this);
+  };
+  process.on('exit', write);
 }
