@@ -137,6 +137,22 @@ export const charge = (repo: CreditRepository) => async (userId: string) => {
 
 export const ms = (x: number) => Number(x.toFixed(2));
 
+/** The bare statement: the same SQL and parameters the repository sends, straight to pg. */
+export const bareChargeOn = (pool: pg.Pool) => async (userId: string) => {
+  const r = await pool.query(CHARGE_SQL, [
+    userId,
+    null,
+    policy.resetPeriodMs,
+    policy.guestAllowance,
+    policy.registeredAllowance,
+    false,
+    1,
+    'bench',
+    `auto:${randomUUID()}`,
+  ]);
+  if (!r.rows[0]?.ok) throw new Error('bench bare charge failed');
+};
+
 const suite: BenchSuite = {
   name: 'credits',
   async run() {
@@ -152,21 +168,7 @@ const suite: BenchSuite = {
       const users = benchUsers();
       for (const userId of users) await memory.getOrCreate({ userId, isGuest: false });
 
-      // The bare statement: the same SQL and parameters the repository sends, straight to pg.
-      const bareCharge = async (userId: string) => {
-        const r = await pool.query(CHARGE_SQL, [
-          userId,
-          null,
-          policy.resetPeriodMs,
-          policy.guestAllowance,
-          policy.registeredAllowance,
-          false,
-          1,
-          'bench',
-          `auto:${randomUUID()}`,
-        ]);
-        if (!r.rows[0]?.ok) throw new Error('bench bare charge failed');
-      };
+      const bareCharge = bareChargeOn(pool);
 
       const m = await compare({ memory: charge(memory), postgres: charge(opened.repo), 'bare pg': bareCharge }, users);
       const row = (name: string, ratio: string): BenchRow => ({

@@ -5,7 +5,9 @@
  *
  * - charges/s and p50/p99 at 32 in flight of the PostgreSQL credit repository on each, its pool
  *   as the app sizes it (EMBEDDED_POOL_MAX on the embedded one), rounds interleaved (the
- *   credits suite's helpers). Target: embedded ≥ 0.2× the server.
+ *   credits suite's helpers). Target: embedded ≥ 0.2× the server. For reference, the bare
+ *   charge statement on each (one charge a statement, where the repository batches concurrent
+ *   ones): the cost of one statement through the embedded database's single backend.
  * - the query route's cached answer over HTTP (the http suite's load: 50 connections, a shopper
  *   each, rate limit on, a key on half the requests) with an API process on embedded storage,
  *   beside the bare Express route. Target: ≥ 0.3× the bare route's requests/s. For reference, the
@@ -17,9 +19,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { EMBEDDED_POOL_MAX } from '../src/platform/db.js';
+import pg from 'pg';
+import { connectionOptions, EMBEDDED_POOL_MAX } from '../src/platform/db.js';
 import { startEmbeddedPostgres } from '../src/platform/embedded-postgres.js';
-import { benchUsers, charge, compare, creditRepositoryOn, IN_FLIGHT, ms, USERS } from './credits.bench.js';
+import { bareChargeOn, benchUsers, charge, compare, creditRepositoryOn, IN_FLIGHT, ms, USERS } from './credits.bench.js';
 import { withFreshDatabase } from './fresh-database.js';
 import { API_AS_PRODUCTION, CONNECTIONS, consentedShoppers, DURATION_S, FRESH_QUESTIONS, load, QUERY, startProcess, stop, type Result } from './http.bench.js';
 import type { BenchRow, BenchSuite } from './run.js';
@@ -42,10 +45,24 @@ async function creditRows(): Promise<BenchRow[]> {
     try {
       const onEmbedded = await creditRepositoryOn(embedded.url, EMBEDDED_POOL_MAX);
       try {
-        const run = async (server?: Awaited<ReturnType<typeof creditRepositoryOn>>) => {
+        // The bare statement too, one charge a statement (the repository batches concurrent charges):
+        // what a statement costs on each, one at a time through the embedded database's one backend.
+        const pools: pg.Pool[] = [];
+        const bare = (url: string, max: number) => {
+          const pool = new pg.Pool({ connectionString: url, ...connectionOptions(onEmbedded.settings), max });
+          pools.push(pool);
+          return bareChargeOn(pool);
+        };
+        const run = async (server?: Awaited<ReturnType<typeof creditRepositoryOn>>, serverUrl?: string) => {
           const contenders: Record<string, (userId: string) => Promise<unknown>> = { embedded: charge(onEmbedded.repo) };
           if (server) contenders.server = charge(server.repo);
-          return compare(contenders, benchUsers());
+          contenders['embedded, bare statement'] = bare(embedded.url, EMBEDDED_POOL_MAX);
+          if (server && serverUrl) contenders['server, bare statement'] = bare(serverUrl, server.poolMax);
+          try {
+            return await compare(contenders, benchUsers());
+          } finally {
+            await Promise.all(pools.splice(0).map((p) => p.end()));
+          }
         };
         let serverPool = 0;
         const m = SERVER_URL
@@ -53,14 +70,14 @@ async function creditRows(): Promise<BenchRow[]> {
               const onServer = await creditRepositoryOn(url, 0);
               serverPool = onServer.poolMax;
               try {
-                return await run(onServer);
+                return await run(onServer, url);
               } finally {
                 await onServer.close();
               }
             })
           : await run();
         const row = (name: string, pool: number, ratio: string): BenchRow => ({
-          row: `credits: charge on ${name} (pool ${pool})`,
+          row: `credits: ${name.includes('bare') ? '' : 'charge on '}${name} (pool ${pool})`,
           'per s': Math.round(m[name]!.perSecond),
           'p50 ms': ms(m[name]!.p50),
           'p99 ms': ms(m[name]!.p99),
@@ -70,8 +87,11 @@ async function creditRows(): Promise<BenchRow[]> {
         if (m.server) {
           rows.push(row('embedded', EMBEDDED_POOL_MAX, `${(m.embedded!.perSecond / m.server!.perSecond).toFixed(2)}× server (target ≥ 0.2×)`));
           rows.push(row('server', serverPool, '1.00×'));
+          rows.push(row('embedded, bare statement', EMBEDDED_POOL_MAX, `${(m['embedded, bare statement']!.perSecond / m['server, bare statement']!.perSecond).toFixed(2)}× server's (reference)`));
+          rows.push(row('server, bare statement', serverPool, '1.00×'));
         } else {
           rows.push(row('embedded', EMBEDDED_POOL_MAX, '(no server to compare)'));
+          rows.push(row('embedded, bare statement', EMBEDDED_POOL_MAX, '(reference)'));
         }
         rows.push({ row: `(${IN_FLIGHT} in flight, ${USERS} users, best of 3 interleaved rounds)`, 'per s': '', 'p50 ms': '', 'p99 ms': '', ratio: '' });
         return rows;
