@@ -3,7 +3,9 @@
  * (`--import ./bench/pglite-timing.ts`, PROFILE_STORAGE=embedded): times every call into
  * PGlite's backend (`execProtocolRawSync`: PostgreSQL itself, in WebAssembly, synchronous on the
  * process's main thread) by wire-protocol message type, and on exit writes calls and time per type
- * to PGLITE_TIMING_FILE (it also loads in the database's thread, which inherits the preloads). The rest of the process's busy time is the API, `pg`, and the socket
+ * to PGLITE_TIMING_FILE. Node runs preloads on the main thread only: with PGlite on a worker
+ * thread of its own (embedded-postgres.worker.ts) nothing is timed and no file is written; the
+ * database thread's CPU profile then gives PostgreSQL's share instead. The rest of the process's busy time is the API, `pg`, and the socket
  * server between them.
  */
 import { writeFileSync } from 'node:fs';
@@ -33,8 +35,7 @@ if (file) {
       timings.set(type, t);
     }
   };
-  // Written when the database closes (on the thread that runs it, which may be a worker's, where
-  // the process's exit is not seen) and at exit, whichever has calls to write.
+  // Written when the database closes and at exit, whichever has calls to write.
   const write = () => {
     if (timings.size > 0) writeFileSync(file, JSON.stringify(Object.fromEntries(timings)));
   };
