@@ -21,8 +21,8 @@ import type { BenchRow, BenchSuite } from './run.js';
 
 const env = process.env;
 const SERVER_URL = env.BENCH_DATABASE_URL || env.TEST_DATABASE_URL || undefined;
-const IN_FLIGHT = 32;
-const USERS = 256;
+export const IN_FLIGHT = 32;
+export const USERS = 256;
 const ROUND_MS = 1500;
 const ROUNDS = 3;
 const logger = createLogger({ level: 'silent' });
@@ -92,51 +92,85 @@ export async function benchDatabase(): Promise<{ url: string; poolMax: number; d
   };
 }
 
+/** A PostgreSQL credit repository on `url` (migrated, USERS users made), as the app opens it. */
+export async function creditRepositoryOn(url: string, poolMax: number): Promise<{
+  repo: CreditRepository;
+  settings: ReturnType<typeof loadConfig>['database'];
+  poolMax: number;
+  close(): Promise<void>;
+}> {
+  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, LOG_LEVEL: 'silent' });
+  // On the embedded server (one backend, at most 32 socket connections) the pools stay small.
+  // Connections are opened during the warm-up round, while 32 workers keep this process busy:
+  // the app's 1 s connect timeout would measure this process's event loop, not the database.
+  const settings = { ...config.database, url, connectTimeoutMs: 10_000, ...(poolMax ? { poolSize: poolMax, maxOverflow: 0 } : {}) };
+  const database = await createDatabase(settings, logger);
+  const breakers = new BreakerRegistry(logger);
+  try {
+    await new Migrator(database.sequelize).up();
+    const guard = new DbGuard(breakers, database.sequelize, settings);
+    const repo = new PostgresCreditRepository(database.sequelize, guard, policy);
+    for (const userId of benchUsers()) await repo.getOrCreate({ userId, isGuest: false });
+    return {
+      repo,
+      settings,
+      poolMax: poolMax || settings.poolSize + settings.maxOverflow,
+      async close() {
+        breakers.shutdown();
+        await database.close();
+      },
+    };
+  } catch (err) {
+    breakers.shutdown();
+    await database.close();
+    throw err;
+  }
+}
+
+export const benchUsers = () => Array.from({ length: USERS }, (_, i) => `bench-${i}`);
+
+/** One charge of 1 credit through `repo`, as a request makes it; anything but a charge fails the bench. */
+export const charge = (repo: CreditRepository) => async (userId: string) => {
+  const r = await repo.charge({ userId, isGuest: false }, { cost: 1, description: 'bench' });
+  if (r.kind !== 'charged') throw new Error(`bench charge was ${r.kind}`);
+};
+
+export const ms = (x: number) => Number(x.toFixed(2));
+
+/** The bare statement: the same SQL and parameters the repository sends, straight to pg. */
+export const bareChargeOn = (pool: pg.Pool) => async (userId: string) => {
+  const r = await pool.query(CHARGE_SQL, [
+    userId,
+    null,
+    policy.resetPeriodMs,
+    policy.guestAllowance,
+    policy.registeredAllowance,
+    false,
+    1,
+    'bench',
+    `auto:${randomUUID()}`,
+  ]);
+  if (!r.rows[0]?.ok) throw new Error('bench bare charge failed');
+};
+
 const suite: BenchSuite = {
   name: 'credits',
   async run() {
     const target = await benchDatabase();
-    const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: target.url, LOG_LEVEL: 'silent' });
-    // On the embedded server (one backend, at most 32 socket connections) both pools stay small.
-    const settings = { ...config.database, url: target.url, ...(target.poolMax ? { poolSize: target.poolMax, maxOverflow: 0 } : {}) };
-    const database = await createDatabase(settings, logger);
-    const breakers = new BreakerRegistry(logger);
-    const poolMax = target.poolMax || settings.poolSize + settings.maxOverflow;
-    const bare = new pg.Pool({ connectionString: target.url, ...connectionOptions(settings), max: poolMax });
+    let opened: Awaited<ReturnType<typeof creditRepositoryOn>> | undefined;
+    let bare: pg.Pool | undefined;
     try {
-      await new Migrator(database.sequelize).up();
-      const guard = new DbGuard(breakers, database.sequelize, settings);
-      const repos: Record<string, CreditRepository> = {
-        memory: new MemoryCreditRepository(policy),
-        postgres: new PostgresCreditRepository(database.sequelize, guard, policy),
-      };
-      const users = Array.from({ length: USERS }, (_, i) => `bench-${i}`);
-      for (const userId of users) {
-        for (const repo of Object.values(repos)) await repo.getOrCreate({ userId, isGuest: false });
-      }
+      opened = await creditRepositoryOn(target.url, target.poolMax);
+      const { settings, poolMax } = opened;
+      bare = new pg.Pool({ connectionString: target.url, ...connectionOptions(settings), max: poolMax });
+      const pool = bare;
+      const memory = new MemoryCreditRepository(policy);
+      const users = benchUsers();
+      for (const userId of users) await memory.getOrCreate({ userId, isGuest: false });
 
-      const charge = (repo: CreditRepository) => async (userId: string) => {
-        const r = await repo.charge({ userId, isGuest: false }, { cost: 1, description: 'bench' });
-        if (r.kind !== 'charged') throw new Error(`bench charge was ${r.kind}`);
-      };
-      // The bare statement: the same SQL and parameters the repository sends, straight to pg.
-      const bareCharge = async (userId: string) => {
-        const r = await bare.query(CHARGE_SQL, [
-          userId,
-          null,
-          policy.resetPeriodMs,
-          policy.guestAllowance,
-          policy.registeredAllowance,
-          false,
-          1,
-          'bench',
-          `auto:${randomUUID()}`,
-        ]);
-        if (!r.rows[0]?.ok) throw new Error('bench bare charge failed');
-      };
+      const bareCharge = bareChargeOn(pool);
 
-      const m = await compare({ memory: charge(repos.memory), postgres: charge(repos.postgres), 'bare pg': bareCharge }, users);
-      const ms = (x: number) => Number(x.toFixed(2));
+      const m = await compare({ memory: charge(memory), postgres: charge(opened.repo), 'bare pg': bareCharge }, users);
       const row = (name: string, ratio: string): BenchRow => ({
         contender: name,
         'charges/s': Math.round(m[name].perSecond),
@@ -151,9 +185,8 @@ const suite: BenchSuite = {
         { contender: `(${IN_FLIGHT} in flight, ${USERS} users, pool ${poolMax}, ${SERVER_URL ? 'PostgreSQL server' : 'embedded PostgreSQL'})`, 'charges/s': '', 'p50 ms': '', 'p99 ms': '', 'vs bare pg': '' },
       ];
     } finally {
-      await bare.end();
-      breakers.shutdown();
-      await database.close();
+      await bare?.end();
+      await opened?.close();
       await target.dispose();
     }
   },

@@ -11,8 +11,13 @@
  *
  * PROFILE_AS_BEFORE=true measures the route as the http suite did before it ran as production
  * does: the rate limit off and no Idempotency-Key, for comparison.
+ *
+ * PROFILE_STORAGE=embedded runs the API process on the embedded database instead (no
+ * DATABASE_URL: PGlite in the API's own process, files under a temporary DATA_DIR), with
+ * bench/pglite-timing.ts preloaded: it adds the time spent inside PostgreSQL (PGlite's backend) by
+ * wire-protocol message, and the busy time by area (PostgreSQL, socket server, `pg`, the rest).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +27,8 @@ import { API_AS_PRODUCTION, API_UNDER_LOAD, CONNECTIONS, consentedShoppers, DURA
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVER_URL = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL;
-if (!SERVER_URL) throw new Error('BENCH_DATABASE_URL or TEST_DATABASE_URL: the PostgreSQL server to make the profile databases on');
+const EMBEDDED = process.env.PROFILE_STORAGE === 'embedded';
+if (!SERVER_URL && !EMBEDDED) throw new Error('BENCH_DATABASE_URL or TEST_DATABASE_URL: the PostgreSQL server to make the profile databases on');
 const ROWS = (process.env.PROFILE_ROWS ?? 'bare,cached,fresh').split(',');
 const AS_BEFORE = process.env.PROFILE_AS_BEFORE === 'true';
 const OUT = process.env.PROFILE_DIR ?? mkdtempSync(path.join(tmpdir(), 'shopassist-profile-'));
@@ -103,33 +109,62 @@ function shoppers(base: string): Promise<string[]> {
  * busy samples.
  */
 function mainThreadProfile(dir: string, before: Set<string>): CpuProfile {
+  return threadProfiles(dir, before)[0]!;
+}
+
+/** Every thread's profile of the run, the busiest first. */
+function threadProfiles(dir: string, before: Set<string>): CpuProfile[] {
   const written = readdirSync(dir)
     .filter((f) => f.endsWith('.cpuprofile') && !before.has(f))
     .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as CpuProfile);
   if (written.length === 0) throw new Error(`no .cpuprofile written in ${dir}`);
-  return written.map((p) => ({ p, busy: selfTimes(p).busyMs })).sort((a, b) => b.busy - a.busy)[0]!.p;
+  return written
+    .map((p) => ({ p, busy: selfTimes(p).busyMs }))
+    .sort((a, b) => b.busy - a.busy)
+    .map(({ p }) => p);
+}
+
+/**
+ * Busy time by area, from each sample's frame: PostgreSQL itself (WebAssembly frames, PGlite's
+ * backend), PGlite's JavaScript, its socket server, `pg`, Sequelize, the garbage collector, and
+ * the rest (the API, Express, Node).
+ */
+export function areaOf(frame: string): string {
+  if (frame.startsWith('(garbage collector)')) return 'garbage collector';
+  if (/wasm|^\$|^js-to-wasm|^wasm-to-js/.test(frame)) return 'PostgreSQL (WebAssembly)';
+  if (frame.includes('@electric-sql/pglite-socket') || frame.includes('pglite-socket-queue')) return 'socket server';
+  if (frame.includes('@electric-sql/pglite')) return 'PGlite JavaScript';
+  if (/node_modules\/(pg|pg-protocol|pg-pool|pg-types)\//.test(frame)) return 'pg (client)';
+  if (frame.includes('node_modules/sequelize/')) return 'Sequelize';
+  if (/^(writev|writeBuffer|writeUtf8String|writeString|readStream|onStreamRead) /.test(frame) || /^(writev|writeBuffer|writeUtf8String|writeString)$/.test(frame))
+    return 'socket writes and reads (both ends)';
+  return 'API, Express, Node and the rest';
 }
 
 async function profileRow(row: string): Promise<void> {
   const profiled = ['--cpu-prof', `--cpu-prof-dir=${OUT}`];
   const before = new Set(readdirSync(OUT));
   const timingFile = path.join(OUT, `${row}-statements.json`);
+  const pgliteFile = path.join(OUT, `${row}-pglite.json`);
   const load1 = loadavg()[0]!;
   let rps = 0;
   let non2xx = 0;
   let window: [number, number] = [0, 0];
   let stats: { requests: number; commits: number; walSyncs: number; rows: [string, number][] } | undefined;
-  await withFreshDatabase(SERVER_URL!, 'shopassist_profile', async (url) => {
+  const onDatabase = (run: (url?: string) => Promise<void>) => (EMBEDDED ? run() : withFreshDatabase(SERVER_URL!, 'shopassist_profile', run));
+  await onDatabase(async (url) => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'shopassist-profile-data-'));
     try {
-      const app = await startProcess(['--import', './bench/statement-timing.ts', ...(row === 'bare' ? [] : profiled), 'src/main.ts'], {
+      const preload = ['--import', './bench/statement-timing.ts', ...(EMBEDDED ? ['--import', './bench/pglite-timing.ts'] : [])];
+      const app = await startProcess([...preload, ...(row === 'bare' ? [] : profiled), 'src/main.ts'], {
         ...(AS_BEFORE ? API_UNDER_LOAD : API_AS_PRODUCTION),
         STORAGE_BACKEND: 'postgres',
         CACHE_BACKEND: 'postgres',
         CONVERSATION_BACKEND: process.env.BENCH_HTTP_CONVERSATIONS ?? 'postgres',
         DATA_DIR: dataDir,
-        DATABASE_URL: url,
+        ...(url ? { DATABASE_URL: url } : {}),
         STATEMENT_TIMING_FILE: timingFile,
+        PGLITE_TIMING_FILE: pgliteFile,
       });
       const base = `http://127.0.0.1:${app.port}`;
       try {
@@ -152,16 +187,16 @@ async function profileRow(row: string): Promise<void> {
           }
         } else {
           const target = `${base}/api/v1/assistant/query`;
-          const before = await databaseStats(url);
+          const before = url ? await databaseStats(url) : undefined;
           window = [monotonicUs(), 0];
           const r =
             row === 'cached'
               ? await load(target, tokens, {}, [JSON.stringify(QUERY)], !AS_BEFORE)
               : await load(target, tokens, { 'Cache-Control': 'no-cache' }, FRESH_QUESTIONS, !AS_BEFORE);
           window[1] = monotonicUs();
-          const after = await databaseStats(url);
           ({ rps, non2xx } = r);
-          stats = {
+          const after = url ? await databaseStats(url) : undefined;
+          if (before && after) stats = {
             requests: Math.round(r.rps * DURATION_S),
             commits: after.commits - before.commits,
             walSyncs: after.walSyncs - before.walSyncs,
@@ -177,14 +212,37 @@ async function profileRow(row: string): Promise<void> {
   });
   const { frames, busyMs, idleMs } = selfTimes(mainThreadProfile(OUT, before), window);
   console.log(`\n### ${row}: ${Math.round(rps)} req/s, ${non2xx} non-2xx, ${DURATION_S} s, load average ${load1.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}`);
-  console.log(`\nCPU while loaded: ${Math.round(busyMs)} ms busy, ${Math.round(idleMs)} ms idle in the profiled process's main thread.\n`);
+  console.log(`\nCPU while loaded: ${Math.round(busyMs)} ms busy, ${Math.round(idleMs)} ms idle in the profiled process's busiest thread (its main thread, or the embedded database's).\n`);
   console.log('| self ms | share of busy | function and file |\n|---:|---:|---|');
   for (const f of frames.slice(0, 10)) console.log(`| ${Math.round(f.ms)} | ${(f.share * 100).toFixed(1)} % | \`${f.frame}\` |`);
-  if (!stats) return;
-  const per = (n: number) => (n / stats!.requests).toFixed(2);
-  console.log(
-    `\nDatabase while loaded, per request (≈${stats.requests} requests): ${per(stats.commits)} commits, ${per(stats.walSyncs)} WAL flushes (the whole server's, other databases included); rows changed: ${stats.rows.map(([t, n]) => `${t} ${per(n)}`).join(', ')}`,
-  );
+  if (EMBEDDED && row !== 'bare') {
+    // The main thread's areas, then those of the database's thread when PGlite runs on one of its own.
+    const threads = threadProfiles(OUT, before).map((p) => selfTimes(p, window));
+    const wasmShare = (t: (typeof threads)[number]) => t.frames.filter((f) => areaOf(f.frame) === 'PostgreSQL (WebAssembly)').reduce((n, f) => n + f.ms, 0) / t.busyMs;
+    // PGlite on a thread of its own: the thread whose time is mostly PostgreSQL's; the main thread the busiest other.
+    const dbThread = threads.find((t) => wasmShare(t) > 0.3 && threads.some((o) => o !== t && o.busyMs > 0.2 * t.busyMs && wasmShare(o) < 0.05));
+    const main = threads.find((t) => t !== dbThread)!;
+    for (const [name, t] of [['main thread', main], ...(dbThread ? [['database thread', dbThread] as const] : [])] as const) {
+      const areas = new Map<string, number>();
+      for (const f of t.frames) areas.set(areaOf(f.frame), (areas.get(areaOf(f.frame)) ?? 0) + f.ms);
+      console.log(`\n${name}: ${Math.round(t.busyMs)} ms busy, ${Math.round(t.idleMs)} ms idle\n\n| area | self ms | share of busy |\n|---|---:|---:|`);
+      for (const [area, ms] of [...areas].sort((a, b) => b[1] - a[1])) console.log(`| ${area} | ${Math.round(ms)} | ${((ms / t.busyMs) * 100).toFixed(1)} % |`);
+    }
+    const calls = Object.entries(JSON.parse(existsSync(pgliteFile) ? readFileSync(pgliteFile, 'utf8') : '{}') as Record<string, { calls: number; totalMs: number; bytesIn: number }>).sort((a, b) => b[1].totalMs - a[1].totalMs);
+    const inside = calls.reduce((sum, [, t]) => sum + t.totalMs, 0);
+    if (calls.length > 0) {
+      console.log(`\nInside PGlite's backend (the whole run, set-up included): ${Math.round(inside)} ms in ${calls.reduce((n, [, t]) => n + t.calls, 0)} calls.\n`);
+      console.log('| message | calls | mean ms | total ms |\n|---|---:|---:|---:|');
+      for (const [type, t] of calls) console.log(`| ${type} | ${t.calls} | ${(t.totalMs / t.calls).toFixed(3)} | ${Math.round(t.totalMs)} |`);
+    }
+  }
+  if (stats) {
+    const per = (n: number) => (n / stats!.requests).toFixed(2);
+    console.log(
+      `\nDatabase while loaded, per request (≈${stats.requests} requests): ${per(stats.commits)} commits, ${per(stats.walSyncs)} WAL flushes (the whole server's, other databases included); rows changed: ${stats.rows.map(([t, n]) => `${t} ${per(n)}`).join(', ')}`,
+    );
+  }
+  if (row === 'bare') return;
   const timings = Object.entries(JSON.parse(readFileSync(timingFile, 'utf8')) as Record<string, { calls: number; totalMs: number }>)
     .map(([statement, t]) => ({ statement, ...t }))
     .sort((a, b) => b.totalMs - a.totalMs);
@@ -194,6 +252,6 @@ async function profileRow(row: string): Promise<void> {
   }
 }
 
-console.log(`Profiles in ${OUT}; ${CONNECTIONS} connections; ${AS_BEFORE ? 'rate limit off, no keys' : 'rate limit on, keys on half the requests'}.`);
+console.log(`Profiles in ${OUT}; ${EMBEDDED ? 'embedded database; ' : ''}${CONNECTIONS} connections; ${AS_BEFORE ? 'rate limit off, no keys' : 'rate limit on, keys on half the requests'}.`);
 for (const row of ROWS) await profileRow(row);
 process.exit(0);

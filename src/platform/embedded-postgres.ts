@@ -1,8 +1,9 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import { keepQueriesWhole } from './pglite-socket-queue.js';
+import { Worker } from 'node:worker_threads';
+import type { EmbeddedWorkerData } from './embedded-postgres.worker.js';
 
 /**
  * An embedded PostgreSQL: PGlite (PostgreSQL compiled to WebAssembly) served over the wire
@@ -12,6 +13,10 @@ import { keepQueriesWhole } from './pglite-socket-queue.js';
  * PGlite is a single backend: the socket server multiplexes every connection onto it and runs
  * one statement at a time, keeping a transaction's statements together. Callers keep their pool
  * small and never wait inside a transaction for a query on another connection.
+ *
+ * Both run on a worker thread of this process (embedded-postgres.worker.ts): PostgreSQL's work is
+ * synchronous WebAssembly, which on the main thread would stall every request while a statement
+ * runs. The data directory's lock stays here, with the process that owns it.
  */
 export interface EmbeddedPostgres {
   /** A postgres:// URL for `pg` and Sequelize. */
@@ -28,39 +33,87 @@ const MAX_SOCKET_CONNECTIONS = 32;
  */
 export async function startEmbeddedPostgres(options: { dataDir?: string; maxConnections?: number } = {}): Promise<EmbeddedPostgres> {
   let releaseLock = () => {};
-  let db: PGlite;
+  let pgdata: string | undefined;
   if (options.dataDir) {
-    const dir = path.resolve(options.dataDir, 'pgdata');
-    mkdirSync(dir, { recursive: true });
+    pgdata = path.resolve(options.dataDir, 'pgdata');
+    mkdirSync(pgdata, { recursive: true });
     releaseLock = lockDataDir(path.resolve(options.dataDir, 'shopassist.pid'));
-    try {
-      db = await PGlite.create({ dataDir: dir });
-    } catch (err) {
-      releaseLock();
-      throw err;
-    }
-  } else {
-    db = await PGlite.create();
   }
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: options.maxConnections ?? MAX_SOCKET_CONNECTIONS });
-  keepQueriesWhole(server);
-  await server.start();
-  const url = `postgres://postgres@${server.getServerConn()}/postgres`;
+  let worker: Worker | undefined;
+  let conn: string;
+  try {
+    worker = startWorker({ pgdata, maxConnections: options.maxConnections ?? MAX_SOCKET_CONNECTIONS, ...(await compiledWasm()) });
+    const starting = worker;
+    conn = await new Promise<string>((resolve, reject) => {
+      starting.once('error', reject);
+      starting.once('exit', (code) => reject(new Error(`The embedded database's thread exited (${code}) before it was ready.`)));
+      starting.once('message', (m: { conn?: string; error?: string }) => (m.conn ? resolve(m.conn) : reject(new Error(m.error))));
+    });
+  } catch (err) {
+    await worker?.terminate();
+    releaseLock();
+    throw err;
+  }
+  const thread = worker;
+  // From here an error of the thread is the process's (as it was when PGlite ran on the main thread).
+  thread.removeAllListeners('error');
+  thread.removeAllListeners('exit');
+  thread.removeAllListeners('message');
   let stopped: Promise<void> | undefined;
   return {
-    url,
+    url: `postgres://postgres@${conn}/postgres`,
     stop() {
       stopped ??= (async () => {
         try {
-          await server.stop();
-          await db.close();
+          const done = new Promise<unknown>((resolve) => {
+            thread.once('message', resolve);
+            thread.once('exit', resolve);
+          });
+          thread.postMessage('stop');
+          const answer = (await done) as { error?: string } | string | number;
+          if (typeof answer === 'object' && answer.error) throw new Error(`The embedded database did not stop cleanly: ${answer.error}`);
         } finally {
+          await thread.terminate();
           releaseLock();
         }
       })();
       return stopped;
     },
   };
+}
+
+let compiled: Promise<Pick<EmbeddedWorkerData, 'pgliteWasmModule' | 'initdbWasmModule'>> | undefined;
+
+/**
+ * PGlite's WebAssembly, compiled once per process (off the main thread) and handed to each
+ * database thread, which would otherwise compile it anew: a second or more per start.
+ */
+function compiledWasm(): Promise<Pick<EmbeddedWorkerData, 'pgliteWasmModule' | 'initdbWasmModule'>> {
+  compiled ??= (async () => {
+    const dist = path.dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
+    // Node's global; this project's type library declares only the types of it.
+    const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WebAssembly.Module> } }).WebAssembly;
+    const [pgliteWasmModule, initdbWasmModule] = await Promise.all(
+      ['pglite.wasm', 'initdb.wasm'].map(async (file) => wasm.compile(await readFile(path.join(dist, file)))),
+    );
+    return { pgliteWasmModule, initdbWasmModule };
+  })();
+  return compiled;
+}
+
+/**
+ * The worker: its compiled module next to this one; from the TypeScript sources (`npm start`,
+ * tests), the .ts module with tsx registered in the thread first.
+ */
+function startWorker(data: EmbeddedWorkerData): Worker {
+  const self = import.meta.url;
+  if (self.endsWith('.js')) return new Worker(new URL('./embedded-postgres.worker.js', self), { workerData: data });
+  const entry = new URL('./embedded-postgres.worker.ts', self).href;
+  const tsx = import.meta.resolve?.('tsx/esm/api') ?? 'tsx/esm/api';
+  return new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`, {
+    eval: true,
+    workerData: data,
+  });
 }
 
 /**

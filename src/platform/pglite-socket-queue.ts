@@ -10,10 +10,20 @@ import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
  * takes a message of another connection, as a real server does by having a backend per
  * connection. It relies on the queue's internals of the pinned @electric-sql/pglite-socket
  * version (checked at start: a version without them fails loudly, not silently).
+ *
+ * It also answers a query in one write, as a server's backend does: the socket server writes the
+ * answer of each message as it comes (ParseComplete, BindComplete, the rows, …: four or five
+ * writes, and as many reads for `pg`, a statement), while the client waits for nothing before its
+ * Sync or Flush. The answers of Parse, Bind, Describe, Execute and Close are held and written
+ * with the answer of the message that ends the query (Sync, Flush, or any other). PGlite's files
+ * are synced at that message too, not after each message of the query (its implicit transaction
+ * commits at the Sync; on the Node file system the sync is a no-op).
  */
 
 /** Messages that continue an extended-protocol query until its Sync. */
 const MID_QUERY = new Set(['P', 'B', 'D', 'E', 'C', 'H'].map((c) => c.charCodeAt(0)));
+/** Of those, the ones whose answer the client waits for only at the Sync or Flush that follows. */
+const HELD = new Set(['P', 'B', 'D', 'E', 'C'].map((c) => c.charCodeAt(0)));
 
 interface QueuedMessage {
   handlerId: number;
@@ -27,7 +37,11 @@ interface QueryQueue {
   queue: QueuedMessage[];
   processing: boolean;
   lastHandlerId: number | null;
-  db: { isInTransaction(): boolean; runExclusive<T>(fn: () => Promise<T>): Promise<T>; execProtocolRawStream(message: Uint8Array, options: { onRawData(data: Uint8Array): void }): Promise<unknown> };
+  db: {
+    isInTransaction(): boolean;
+    runExclusive<T>(fn: () => Promise<T>): Promise<T>;
+    execProtocolRawStream(message: Uint8Array, options: { syncToFs?: boolean; onRawData(data: Uint8Array): void }): Promise<unknown>;
+  };
   processQueue(): Promise<void>;
   clearQueueForHandler(handlerId: number): void;
 }
@@ -39,6 +53,15 @@ export function keepQueriesWhole(server: PGLiteSocketServer): void {
   }
   /** The connection whose query is under way (its last message was not a Sync). */
   let midQuery: number | null = null;
+  /** Answers held for the connection whose query is under way, written with its last message's. */
+  let held: Uint8Array[] = [];
+  /** The held answers and `last` as one buffer (`last` itself when nothing is held). */
+  const release = (last: Uint8Array[]): Uint8Array => {
+    const parts = held.length === 0 ? last : [...held, ...last];
+    held = [];
+    if (parts.length === 1) return parts[0]!;
+    return Buffer.concat(parts);
+  };
 
   queue.processQueue = async function processQueue(this: QueryQueue): Promise<void> {
     if (this.processing || this.queue.length === 0) return;
@@ -57,23 +80,35 @@ export function keepQueriesWhole(server: PGLiteSocketServer): void {
         }
         if (!next) break;
         const item = next;
+        const type = item.message[0] ?? 0;
+        const answer: Uint8Array[] = [];
         let bytes = 0;
         try {
           await this.db.runExclusive(() =>
             this.db.execProtocolRawStream(item.message, {
+              // PGlite reuses the buffer it streams from: keep a copy of what is held.
               onRawData: (data) => {
                 bytes += data.length;
-                item.onData(data);
+                answer.push(data.slice());
               },
+              syncToFs: !MID_QUERY.has(type),
             }),
           );
         } catch (err) {
           midQuery = null;
+          const out = release(answer);
+          if (out.length > 0) item.onData(out);
           item.reject(err);
           continue;
         }
-        midQuery = MID_QUERY.has(item.message[0] ?? 0) ? item.handlerId : null;
+        midQuery = MID_QUERY.has(type) ? item.handlerId : null;
         this.lastHandlerId = item.handlerId;
+        if (HELD.has(type)) {
+          held.push(...answer);
+        } else {
+          const out = release(answer);
+          if (out.length > 0) item.onData(out);
+        }
         item.resolve(bytes);
       }
     } finally {
@@ -86,6 +121,7 @@ export function keepQueriesWhole(server: PGLiteSocketServer): void {
     clear(handlerId);
     if (midQuery === handlerId) {
       midQuery = null;
+      held = [];
       void this.processQueue();
     }
   };

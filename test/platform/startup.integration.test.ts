@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -78,6 +79,44 @@ describe('the embedded PostgreSQL', () => {
     } finally {
       server.child.kill('SIGTERM');
       await server.exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps a charge that returned when the process is killed right after (its WAL is with the OS)', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'shopassist-embedded-'));
+    const settings = { ...testConfig().database, url: undefined, dataDir };
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/embedded-charge-then-wait.ts'], {
+        cwd: path.resolve(import.meta.dirname, '../..'),
+        env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const charged = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString('utf8');
+          const line = out.split('\n').find((l) => l.startsWith('{"charged"'));
+          if (line) resolve((JSON.parse(line) as { charged: number }).charged);
+        });
+        child.once('exit', (code) => reject(new Error(`exited with ${code} before charging: ${out}`)));
+      });
+      expect(charged).toBe(97);
+      child.kill('SIGKILL'); // no clean stop: the database is not closed
+      await exited;
+
+      const again = await createDatabase(settings, createLogger({ level: 'silent' }));
+      try {
+        const rows = await again.sequelize.query<{ available_credits: number; entries: string }>(
+          `SELECT available_credits, (SELECT count(*) FROM credit_transactions WHERE user_id = 'crash-shopper') AS entries FROM user_credits WHERE user_id = 'crash-shopper'`,
+          { type: QueryTypes.SELECT },
+        );
+        expect(rows).toEqual([{ available_credits: 97, entries: '2' }]);
+      } finally {
+        await again.close();
+      }
+    } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
