@@ -28,7 +28,9 @@ export class AnswerRecordStep {
     } catch (err) {
       const recorded = await this.deps.holds.decide(caller, charge.chargeId, result.body.creditsCharged, err);
       if (!recorded) this.tooLate(caller, charge);
-      return { turnKept: false };
+      // Found settled: only the finish settles this hold, and it is all or nothing, so its turn
+      // was kept with it.
+      return { turnKept: riders.turn !== undefined };
     }
     if (outcome.settle !== 'settled') this.tooLate(caller, charge);
     return { turnKept: outcome.turnKept };

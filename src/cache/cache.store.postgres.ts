@@ -1,4 +1,5 @@
 import { literal, QueryTypes, type Sequelize } from 'sequelize';
+import { DISPOSABLE_COMMIT } from '../platform/disposable-commit.js';
 import { pooledQuery, statement } from '../platform/pooled-query.js';
 import { guardedReads, guardedWrites } from '../platform/batcher.js';
 import { deleteExpiredRows } from '../platform/expiry-cleanup.js';
@@ -18,7 +19,7 @@ const GET_MANY = statement('cache_get', 'SELECT query_hash, result FROM query_ca
  * else; credit and ledger writes keep synchronous commits.
  */
 const SET_MANY = statement('cache_set', `
-WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))
+WITH async_commit AS (SELECT ${DISPOSABLE_COMMIT})
 INSERT INTO query_cache (query_hash, result, cached_at, expires_at)
 SELECT e.query_hash, e.result, now(), now() + e.ttl * interval '1 second'
   FROM async_commit, unnest($1::varchar[], $2::jsonb[], $3::float8[]) AS e(query_hash, result, ttl)

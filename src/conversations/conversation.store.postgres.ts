@@ -1,4 +1,5 @@
 import { fn, Op, type Sequelize } from 'sequelize';
+import { DISPOSABLE_COMMIT } from '../platform/disposable-commit.js';
 import { guardedBatcher } from '../platform/batcher.js';
 import { failFastGuard } from '../platform/storage-guard.js';
 import { deleteExpiredRows } from '../platform/expiry-cleanup.js';
@@ -27,7 +28,7 @@ interface Row {
  * never a credit: any later charge or settle flushes the WAL up to its own commit, these included.
  */
 const APPEND_MANY = statement('conversation_append', `
-WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
+WITH async_commit AS (SELECT ${DISPOSABLE_COMMIT} AS setting),
 input AS (
   SELECT i.* FROM async_commit, unnest($1::varchar[], $2::varchar[], $3::jsonb[], $4::int[], $5::int[]) WITH ORDINALITY AS i(conversation_id, user_id, turn, ttl, max_turns, n)
 )

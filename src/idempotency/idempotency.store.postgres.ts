@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
+import { DISPOSABLE_COMMIT } from '../platform/disposable-commit.js';
 import { deleteExpiredRows } from '../platform/expiry-cleanup.js';
 import { pooledQuery, statement } from '../platform/pooled-query.js';
 import { guardedOptions, type StorageGuard } from '../platform/storage-guard.js';
@@ -23,8 +24,9 @@ import {
  * (one statement must not change a row twice). Only completed rows are ever picked past the
  * cap, so an in-progress one is never dropped. When nothing was claimed, the existing record
  * comes back in the same statement (a referred answer read through its cache row, one snapshot);
- * no row at all means the record committed after the snapshot, or was deleted by `abandon`:
- * the caller tries again.
+ * no row at all means the record committed after the snapshot, was deleted by `abandon`, or was
+ * taken over after the snapshot (an expired version is never read back: its old answer is not
+ * this key's any more): the caller tries again, on a fresh snapshot.
  *
  * Its commit does not wait for the WAL flush: a claim only matters once its attempt charges, and
  * that charge's synchronous commit flushes the WAL up to itself, this claim's commit included
@@ -32,7 +34,7 @@ import {
  * claims afresh.
  */
 const BEGIN = statement('idempotency_begin', `
-WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
+WITH async_commit AS (SELECT ${DISPOSABLE_COMMIT} AS setting),
 claim AS (
   INSERT INTO idempotency_keys (user_id, key, request_hash, status, attempt, charge_token, created_at, locked_until, expires_at)
   SELECT $1, $2, $3, 'in_progress', $4, $4, $5, $6, $7 FROM async_commit
@@ -73,7 +75,7 @@ SELECT NULL, k.request_hash, k.status,
        k.cache_ref IS NOT NULL AND q.query_hash IS NULL,
        0
   FROM idempotency_keys k LEFT JOIN query_cache q ON q.query_hash = k.cache_ref
- WHERE k.user_id = $1 AND k.key = $2 AND NOT EXISTS (SELECT 1 FROM claim)`);
+ WHERE k.user_id = $1 AND k.key = $2 AND k.expires_at > $5 AND NOT EXISTS (SELECT 1 FROM claim)`);
 
 /**
  * Completes a record ($1 user, $2 key, $3 attempt, $4 response, $5 hold or NULL, $6 now, $7 cache
@@ -90,19 +92,14 @@ SELECT NULL, k.request_hash, k.status,
  * here, and its new answer (or its absence) is what is compared, so then a copy is kept.
  */
 export const COMPLETE = `
-WITH async_commit AS (
-  -- Without a hold (an answer that cost nothing) the record is not money: a crash that forgets
-  -- it leaves the record in progress, and a retry answers afresh once its lease ends, charging
-  -- nothing. With a hold, the settle is money and the commit waits for the WAL flush.
-  SELECT set_config('synchronous_commit', CASE WHEN $5::bigint IS NULL THEN 'off' ELSE 'on' END, true) AS setting
-), h AS (
+WITH h AS (
   SELECT debit_id FROM credit_holds
    WHERE debit_id = $5::bigint AND user_id = $1 AND state = 'held'
    FOR UPDATE
 ), k AS (
-  SELECT user_id, key FROM idempotency_keys, async_commit
+  SELECT user_id, key FROM idempotency_keys
    WHERE user_id = $1 AND key = $2 AND attempt = $3 AND status = 'in_progress'
-   FOR UPDATE OF idempotency_keys
+   FOR UPDATE
 ), q AS (
   SELECT result FROM query_cache WHERE query_hash = $7::varchar FOR SHARE
 ), shared AS (

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { EMBEDDED_DISPOSABLE_COMMIT } from './disposable-commit.js';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { keepQueriesWhole } from './pglite-socket-queue.js';
@@ -24,6 +25,8 @@ const { pgdata, maxConnections, pgliteWasmModule, initdbWasmModule } = workerDat
 
 try {
   const db = await PGlite.create({ ...(pgdata ? { dataDir: pgdata } : {}), pgliteWasmModule, initdbWasmModule });
+  // One session serves every connection: disposable writes commit synchronously on it (see disposable-commit.ts).
+  await db.exec(EMBEDDED_DISPOSABLE_COMMIT);
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections });
   keepQueriesWhole(server);
   await server.start();

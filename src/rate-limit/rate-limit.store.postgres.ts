@@ -8,8 +8,8 @@ import { windowOf, type RateLimitHit, type RateLimitStore } from './rate-limit.s
  * Counters in `rate_limit_counters`, one row per key holding its current window. One upsert per
  * hit: the row lock of ON CONFLICT serialises concurrent hits, so every process sees one count.
  * A hit from a process whose clock lags (an older window) is counted in the stored, newer window.
- * A counter is not money: its commit does not wait for the WAL flush (a crash may forget the last
- * moment of counts; set_config with is_local holds for this statement's transaction only).
+ * Its commits wait for the WAL flush: the guest-session limits count here, and a forgotten count
+ * would let a crash hand out more guest allowances than the limit.
  */
 export class PostgresRateLimitStore implements RateLimitStore {
   constructor(
@@ -23,9 +23,8 @@ export class PostgresRateLimitStore implements RateLimitStore {
     const rows = await this.guard.run('rateLimit.hit', (call) =>
       retryTransient(() =>
         this.sequelize.query<{ count: number; window_end: Date }>(
-          `WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting)
-           INSERT INTO rate_limit_counters AS c (key, window_start, window_end, count)
-           SELECT $1, $2, $3, 1 FROM async_commit
+          `INSERT INTO rate_limit_counters AS c (key, window_start, window_end, count)
+           VALUES ($1, $2, $3, 1)
            ON CONFLICT (key) DO UPDATE SET
              count        = CASE WHEN EXCLUDED.window_start > c.window_start THEN 1 ELSE c.count + 1 END,
              window_start = GREATEST(c.window_start, EXCLUDED.window_start),

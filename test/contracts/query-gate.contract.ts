@@ -170,6 +170,10 @@ export function queryGateContract(name: string, make: (clock: TestClock) => Prom
         };
         // No entry.
         await notKept({ caller, cacheKey: `k-${randomUUID()}`, balance: true, firstTurn: firstTurn() });
+        // An entry without an answer's shape (the service answers afresh instead of serving it).
+        const odd = `k-${randomUUID()}`;
+        await h.writeCache!(odd, { answer: 5, products: 'none' });
+        await notKept({ caller, cacheKey: odd, balance: true, firstTurn: firstTurn() });
         // No consent.
         const stranger = shopper();
         await h.credits.getOrCreate(stranger);

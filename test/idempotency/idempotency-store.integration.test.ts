@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import { createPostgresCacheStore } from '../../src/cache/cache.store.postgres.js';
 import { MemoryCreditRepository } from '../../src/credits/credit.repository.memory.js';
 import { PostgresCreditRepository } from '../../src/credits/credit.repository.postgres.js';
@@ -42,4 +44,38 @@ idempotencyStoreContract('postgres referring to query_cache', async () => {
     clock,
     dispose: () => db.dispose(),
   };
+});
+
+describe('postgres: a begin that waited on a takeover of an expired record', () => {
+  it('never replays the expired answer: it sees the record as it is once the takeover committed', async () => {
+    const db = await createMigratedDatabase({ poolSize: 4, maxOverflow: 0 });
+    try {
+      const clock = new TestClock();
+      const store = new PostgresIdempotencyStore(db.database.sequelize, unguarded, clock.now, { maxKeysPerUser: MAX_KEYS });
+      const userId = `user-${randomUUID()}`;
+      const old = { userId, key: 'k', requestHash: 'h0', attempt: randomUUID(), ttlMs: 60_000, leaseMs: 5_000 };
+      await store.begin(old);
+      expect(await store.complete(userId, 'k', old.attempt, { answer: 'the old one' })).toBe(true);
+      clock.advance(61_000);
+      // Another request (body h1) takes the expired record over, its transaction still open.
+      const takeover = await db.database.sequelize.transaction();
+      try {
+        await db.database.sequelize.query(
+          `UPDATE idempotency_keys SET request_hash = 'h1', status = 'in_progress', response = NULL, attempt = $3,
+                  created_at = $4, locked_until = $5, expires_at = $6 WHERE user_id = $1 AND key = $2`,
+          { bind: [userId, 'k', randomUUID(), clock.now(), new Date(clock.now().getTime() + 5_000), new Date(clock.now().getTime() + 60_000)], transaction: takeover },
+        );
+        // A retry of the old body waits on that row; the takeover commits meanwhile.
+        const waiting = store.begin({ ...old, attempt: randomUUID() });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await takeover.commit();
+        expect(await waiting).toEqual({ state: 'conflict' });
+      } catch (err) {
+        await takeover.rollback().catch(() => {});
+        throw err;
+      }
+    } finally {
+      await db.dispose();
+    }
+  });
 });

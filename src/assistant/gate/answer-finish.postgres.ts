@@ -17,8 +17,10 @@ import type { AnswerFinish, FinishRequest, FinishResult } from './answer-finish.
  *   batches in flight cannot deadlock) and read as it stands once the lock is granted; an open
  *   one becomes settled.
  * - `cw`: the cache write of the cache store's SET_MANY (rows locked in key order).
- * - `stood`/`tw`: the turns of the answers whose hold ended settled, appended as the conversation
- *   store's APPEND_MANY appends them (in id order; another user's conversation is left alone).
+ * - `stood`/`tw`: the turns of the answers whose hold this statement settled (only a finish
+ *   settles a hold of an answer without a key, so a repeat never appends a turn again), appended
+ *   as the conversation store's APPEND_MANY appends them (in id order; another user's
+ *   conversation is left alone).
  */
 const FINISH_MANY = statement('assistant_finish', `
 WITH req AS (
@@ -46,10 +48,7 @@ cw AS (
   RETURNING query_hash
 ),
 stood AS (
-  SELECT r.* FROM req r
-    LEFT JOIN s ON s.debit_id = r.debit_id
-    LEFT JOIN lk ON lk.debit_id = r.debit_id
-   WHERE r.conversation_id IS NOT NULL AND (s.debit_id IS NOT NULL OR lk.state = 'settled')
+  SELECT r.* FROM req r JOIN s ON s.debit_id = r.debit_id WHERE r.conversation_id IS NOT NULL
 ),
 tw AS (
   INSERT INTO conversations AS c (conversation_id, user_id, turns, created_at, updated_at, expires_at)
@@ -177,8 +176,9 @@ export class PostgresAnswerFinish implements AnswerFinish {
       this.clock(),
     ];
     // Checked once a connection is in hand: no settle lands after its request was answered 503.
-    // Retried only when it rolled back whole (retryTransient's default): a turn is not appended twice.
-    return retryTransient(() => pooledQuery<FinishRow>(this.sequelize, FINISH_MANY, bind, beforeSend));
+    // Retried only when it rolled back whole, never after a lost connection (it may have
+    // committed): a turn is never appended twice.
+    return retryTransient(() => pooledQuery<FinishRow>(this.sequelize, FINISH_MANY, bind, beforeSend), { connectionErrors: false });
   }
 }
 

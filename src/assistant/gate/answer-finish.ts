@@ -30,8 +30,8 @@ export interface FinishResult {
  *   once; a refunded one stays refunded; one of another user is `not_found`.
  * - the cache entry is written whatever the settle's outcome (the answer is a good entry), as
  *   `CacheStore.set` writes it; concurrent writes of one key leave one of them.
- * - the turn is appended as `ConversationStore.append` appends it, and only when the hold ends
- *   settled (by this call or before it): an answer that is not charged is not kept.
+ * - the turn is appended as `ConversationStore.append` appends it, and only when this call
+ *   settles the hold: an answer that is not charged is not kept, and one is kept once.
  * - all or nothing: when the call fails, none of it happened, or (its outcome unknown) all of it
  *   may have; the caller decides the hold (HoldStep.decide) as after any settle.
  */

@@ -1,4 +1,5 @@
 import type { Sequelize } from 'sequelize';
+import { DISPOSABLE_COMMIT } from '../../platform/disposable-commit.js';
 import type { JsonValue } from '../../cache/cache.store.js';
 import type { CreditAccount, CreditPolicy } from '../../credits/credit.repository.js';
 import { guardedBatcher, type GuardedItem } from '../../platform/batcher.js';
@@ -29,14 +30,18 @@ import type { GateRequest, GateResult, QueryGate } from './query-gate.js';
  * - `turns`: a new conversation with its first turn, for each question whose answer stands with
  *   this statement (consent accepted, within the rate limit, the cache entry found, the balance
  *   read), its products taken from the entry in their order, as the conversation step takes them
- *   from an answer. A new conversation's id is random (128 bits): DO NOTHING never meets a row.
+ *   from an answer, when the entry has an answer's shape (the service refuses one that has not).
+ *   A new conversation's id is random (128 bits): DO NOTHING meets a row only when this very
+ *   statement is sent again after a lost connection (retryTransient) and its first run committed;
+ *   the turn is then kept already, which `turn_kept` reads back. (Such a repeat counts the
+ *   question against the rate limit twice: a count, never a charge.)
  *
  * It writes only rate-limit counters, which are not money: its commit does not wait for the WAL
  * flush (a crash may forget the last second of counts, never a credit). set_config with is_local
  * holds for this statement's own transaction only.
  */
 export const GATE_MANY = `
-WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
+WITH async_commit AS (SELECT ${DISPOSABLE_COMMIT} AS setting),
 req AS (
   SELECT r.* FROM async_commit,
          unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::timestamptz[], $5::varchar[],
@@ -88,6 +93,7 @@ turns AS (
     LEFT JOIN hits h ON h.key = ct.rate_key
    WHERE r.conversation_id IS NOT NULL
      AND (r.rate_key IS NULL OR (h.count - ct.k + ct.rank) <= r.rate_max)
+     AND jsonb_typeof(q.result -> 'answer') = 'string' AND jsonb_typeof(q.result -> 'products') = 'array'
    ORDER BY r.conversation_id
   ON CONFLICT (conversation_id) DO NOTHING
   RETURNING conversation_id
@@ -97,7 +103,8 @@ SELECT r.n::int AS n,
        (h.count - ct.k + ct.rank)::int AS rate_count, h.window_end AS rate_resets_at,
        r.cache_key IS NOT NULL AS cache_read, q.query_hash IS NOT NULL AS cache_found, q.result AS cache_value,
        a.user_id AS account_user, a.is_guest, a.available_credits, a.max_credits, a.last_reset_timestamp, a.resetting,
-       t.conversation_id IS NOT NULL AS turn_kept
+       (t.conversation_id IS NOT NULL
+        OR EXISTS (SELECT 1 FROM conversations kept WHERE kept.conversation_id = r.conversation_id AND kept.user_id = r.user_id)) AS turn_kept
   FROM req r
   LEFT JOIN consent c ON c.user_id = r.user_id
   LEFT JOIN counted ct ON ct.n = r.n
@@ -191,7 +198,7 @@ export class PostgresQueryGate implements QueryGate {
       requests.map((p) => p.request.firstTurn?.ttlSeconds ?? null),
       requests.map((p) => (p.window ? p.request.rateLimit!.max : null)),
     ];
-    // Safe to repeat on what retryTransient retries (a statement rolled back whole: nothing counted).
+    // Repeated after a lost connection, too: see `turns` above for what a repeat does.
     const rows = await retryTransient(() => pooledQuery<GateRow>(this.sequelize, GATE_SQL, bind));
     for (const row of rows) {
       const pending = requests[row.n - 1];
