@@ -116,3 +116,66 @@ export function guardedWrites<T>(guard: StorageGuard, operation: string, write: 
     items.forEach((_, i) => settle(i, undefined));
   });
 }
+
+/**
+ * Splits a batch into rounds so that no round holds two items of one key (one statement cannot
+ * change a row twice): an item goes in the round after its key's last, in call order. Items
+ * without a key go in the first round.
+ */
+export function roundsBy<T>(items: readonly T[], keyOf: (item: T) => string | undefined): number[][] {
+  const rounds: number[][] = [];
+  const seen = new Map<string, number>();
+  items.forEach((item, i) => {
+    const key = keyOf(item);
+    const round = key === undefined ? 0 : (seen.get(key) ?? 0);
+    if (key !== undefined) seen.set(key, round + 1);
+    (rounds[round] ??= []).push(i);
+  });
+  return rounds;
+}
+
+/**
+ * Sends one statement for the items at `indexes` whose calls are still live, for writes that must
+ * not land after their caller was answered 503: `send` gets them with a `beforeSend` to run once a
+ * connection is in hand, and resolves one result per item, in order. When an item's call is
+ * answered 503 while the statement waits for its connection, the statement is not sent and the
+ * others go again without it (up to three times): one request's timeout never fails another's
+ * write. Any other failure fails every item of the statement.
+ */
+export async function sendWhileLive<T, R>(
+  items: readonly GuardedItem<T>[],
+  indexes: readonly number[],
+  settle: (index: number, result: R | Error) => void,
+  send: (batch: readonly GuardedItem<T>[], beforeSend: () => void) => Promise<R[]>,
+): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const live = indexes.filter((i) => {
+      try {
+        items[i]!.call.assertLive();
+        return true;
+      } catch (err) {
+        settle(i, err as Error);
+        return false;
+      }
+    });
+    if (live.length === 0) return;
+    let changed = false;
+    const batch = live.map((i) => items[i]!);
+    try {
+      const results = await send(batch, () => {
+        try {
+          assertAllLive(batch);
+        } catch (err) {
+          changed = true;
+          throw err;
+        }
+      });
+      live.forEach((i, j) => settle(i, results[j] as R));
+      return;
+    } catch (err) {
+      if (changed) continue;
+      for (const i of live) settle(i, err as Error);
+      return;
+    }
+  }
+}

@@ -1,6 +1,6 @@
 import type { Sequelize } from 'sequelize';
 import type { HoldState, SettleResult } from '../../credits/credit.repository.js';
-import { assertAllLive, guardedBatcher, type GuardedItem } from '../../platform/batcher.js';
+import { guardedBatcher, roundsBy, sendWhileLive, type GuardedItem } from '../../platform/batcher.js';
 import { pooledQuery, statement } from '../../platform/pooled-query.js';
 import type { StorageGuard } from '../../platform/storage-guard.js';
 import { retryTransient } from '../../platform/transient-retry.js';
@@ -107,53 +107,18 @@ export class PostgresAnswerFinish implements AnswerFinish {
     return this.batched(request);
   }
 
-  private async run(items: readonly GuardedItem<FinishRequest>[], settle: (index: number, result: FinishResult | Error) => void): Promise<void> {
-    const rounds: number[][] = [];
-    const seen = new Map<string, number>();
-    items.forEach((it, i) => {
-      const id = it.item.turn?.conversationId;
-      const round = id === undefined ? 0 : (seen.get(id) ?? 0);
-      if (id !== undefined) seen.set(id, round + 1);
-      (rounds[round] ??= []).push(i);
-    });
-    for (const round of rounds) await this.runRound(items, round, settle);
-  }
-
   /**
-   * One statement for the answers of a round that are still live. When one of them is answered
-   * 503 while the statement waits for a connection, the others go again without it (up to three
-   * times), as the credits' settles do: one request's timeout never fails another's settle.
+   * A conversation's second turn in one batch goes in the next statement (rounds); in each, an
+   * answer answered 503 while the statement waits for a connection is left out and the others sent
+   * again (sendWhileLive, as the credits' settles do).
    */
-  private async runRound(items: readonly GuardedItem<FinishRequest>[], round: number[], settle: (index: number, result: FinishResult | Error) => void): Promise<void> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const live = round.filter((i) => {
-        try {
-          items[i]!.call.assertLive();
-          return true;
-        } catch (err) {
-          settle(i, err as Error);
-          return false;
-        }
+  private async run(items: readonly GuardedItem<FinishRequest>[], settle: (index: number, result: FinishResult | Error) => void): Promise<void> {
+    for (const round of roundsBy(items, (it) => it.item.turn?.conversationId)) {
+      await sendWhileLive(items, round, settle, async (batch, beforeSend) => {
+        const rows = await this.send(batch, beforeSend);
+        const byN = new Map(rows.map((r) => [r.n, resultOf(r)]));
+        return batch.map((_, j) => byN.get(j + 1) ?? { settle: 'not_found' as const, turnKept: false });
       });
-      if (live.length === 0) return;
-      let changed = false;
-      try {
-        const batch = live.map((i) => items[i]!);
-        const rows = await this.send(batch, () => {
-          try {
-            assertAllLive(batch);
-          } catch (err) {
-            changed = true;
-            throw err;
-          }
-        });
-        for (const row of rows) settle(live[row.n - 1]!, resultOf(row));
-        return;
-      } catch (err) {
-        if (changed) continue;
-        for (const i of live) settle(i, err as Error);
-        return;
-      }
     }
   }
 
