@@ -180,6 +180,8 @@ export class AssistantService {
     const early = request.conversationId === undefined ? await conversation.place(caller.userId, request) : undefined;
     const earlyKey = early && keyOf(early.search);
     const readInGate = earlyKey !== undefined && gate.readsCache && options.noCache !== true && cache.readableElsewhere;
+    // A cache the gate does not hold (Redis) is read beside it, and counted once the gate passed.
+    const beside = earlyKey !== undefined && !readInGate && options.noCache !== true ? cache.prefetch(earlyKey) : undefined;
     const limit = this.settings.rateLimitPerMinute;
     const free = this.settings.cachedQueryCost === 0;
     // A cached answer that costs nothing stands with the gate: without a key to record it under,
@@ -200,7 +202,7 @@ export class AssistantService {
     const placed = early ?? (await conversation.place(caller.userId, request));
     const search = placed.search;
     const key = earlyKey ?? keyOf(search);
-    const lookup = gated.cache ? cache.found(gated.cache) : await cache.get(key, { skipRead: options.noCache === true });
+    const lookup = gated.cache ? cache.found(gated.cache) : beside ? await beside() : await cache.get(key, { skipRead: options.noCache === true });
     // An entry without an answer's shape is not served: the question is answered afresh and the entry overwritten.
     const cached = lookup.status === 'hit' ? answerFromJson(lookup.value) : undefined;
 

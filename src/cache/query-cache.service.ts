@@ -100,6 +100,27 @@ export class QueryCacheService {
     return !this.disabled && this.breaker?.state !== 'open';
   }
 
+  /**
+   * Starts a lookup now and counts it only when `take` is called: the query route reads a remote
+   * cache (Redis) beside its gate, and counts the lookup only for a question that passed the gate.
+   * A failed read is a bypass, as in `get`; one never taken is not counted and never rejects.
+   */
+  prefetch(key: string): () => Promise<CacheLookup> {
+    if (this.disabled || this.store.getSync) return () => this.get(key);
+    const read = (this.breaker ? this.breaker.run(() => this.store.get(key)) : this.store.get(key)).then(
+      (value) => ({ ok: true as const, value }),
+      (err: unknown) => ({ ok: false as const, err }),
+    );
+    return async () => {
+      const result = await read;
+      if (result.ok) return this.counted(result.value);
+      this.bypasses++;
+      this.record('error');
+      this.options.logger.debug({ event: 'cache_bypass', err: describe(result.err) }, 'cache read failed: bypassed');
+      return BYPASS;
+    };
+  }
+
   /** A lookup made by another statement (see `readableElsewhere`), counted as `get` counts its own. */
   found(entry: { found: false } | { found: true; value: JsonValue }): CacheLookup {
     return this.counted(entry.found ? entry.value : undefined);

@@ -13,6 +13,8 @@ export type ProxyMode = 'pass' | 'refuse' | 'blackhole';
 export class TcpProxy {
   private server: net.Server | undefined;
   private mode: ProxyMode = 'pass';
+  /** Each answer from upstream is held this long before it is passed on (a slow network). */
+  private delayMs = 0;
   private readonly pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
   port = 0;
 
@@ -59,6 +61,11 @@ export class TcpProxy {
     }
   }
 
+  /** Holds every answer from upstream `ms` before passing it on (0: at once); bytes keep their order. */
+  setDelay(ms: number): void {
+    this.delayMs = ms;
+  }
+
   private accept(client: net.Socket): void {
     client.on('error', () => {});
     if (this.mode === 'refuse') {
@@ -83,7 +90,10 @@ export class TcpProxy {
       if (this.mode === 'pass') upstream.write(chunk);
     });
     upstream.on('data', (chunk) => {
-      if (this.mode === 'pass') client.write(chunk);
+      if (this.mode !== 'pass') return;
+      // Timers of one delay fire in the order they were set: the bytes keep their order.
+      if (this.delayMs > 0) setTimeout(() => client.write(chunk), this.delayMs);
+      else client.write(chunk);
     });
   }
 
