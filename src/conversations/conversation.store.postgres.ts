@@ -32,21 +32,30 @@ WITH async_commit AS (SELECT ${DISPOSABLE_COMMIT} AS setting),
 input AS (
   SELECT i.* FROM async_commit, unnest($1::varchar[], $2::varchar[], $3::jsonb[], $4::int[], $5::int[]) WITH ORDINALITY AS i(conversation_id, user_id, turn, ttl, max_turns, n)
 )
-INSERT INTO conversations AS c (conversation_id, user_id, turns, created_at, updated_at, expires_at)
-SELECT conversation_id, user_id, jsonb_build_array(turn), now(), now(), now() + ttl * interval '1 second' FROM input ORDER BY n
+${appendTurnsFrom('input', 'n')}
+RETURNING conversation_id, user_id, turns, expires_at`);
+
+/**
+ * APPEND_MANY's upsert from `source` (rows of conversation_id, user_id, turn, ttl, max_turns;
+ * conversation ids distinct), taken in `orderBy` order: shared with the query route's finish,
+ * which appends the turns of the answers it settled. No RETURNING: the caller adds its own.
+ */
+export function appendTurnsFrom(source: string, orderBy: string): string {
+  return `INSERT INTO conversations AS c (conversation_id, user_id, turns, created_at, updated_at, expires_at)
+SELECT conversation_id, user_id, jsonb_build_array(turn), now(), now(), now() + ttl * interval '1 second' FROM ${source} ORDER BY ${orderBy}
 ON CONFLICT (conversation_id) DO UPDATE
    SET turns = CASE
                  WHEN c.expires_at <= now() THEN EXCLUDED.turns
                  ELSE (SELECT jsonb_agg(t.turn ORDER BY t.n)
                          FROM jsonb_array_elements(c.turns || EXCLUDED.turns) WITH ORDINALITY AS t(turn, n)
                         WHERE t.n > jsonb_array_length(c.turns) + 1
-                                    - (SELECT i.max_turns FROM input i WHERE i.conversation_id = EXCLUDED.conversation_id))
+                                    - (SELECT i.max_turns FROM ${source} i WHERE i.conversation_id = EXCLUDED.conversation_id))
                END,
        created_at = CASE WHEN c.expires_at <= now() THEN now() ELSE c.created_at END,
        updated_at = now(),
        expires_at = EXCLUDED.expires_at
- WHERE c.user_id = EXCLUDED.user_id
-RETURNING conversation_id, user_id, turns, expires_at`);
+ WHERE c.user_id = EXCLUDED.user_id`;
+}
 
 interface PendingAppend {
   id: string;

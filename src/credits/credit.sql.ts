@@ -284,6 +284,27 @@ SELECT (SELECT count(*) FROM users) AS users,
        (SELECT count(*) FROM ins) AS carryovers`;
 
 /**
+ * The settle's steps, shared by SETTLE_MANY and the query route's finish: `lk` locks the holds
+ * asked for in `source` (rows of debit_id, user_id) in id order, so overlapping batches never
+ * deadlock, and reads each as it stands once its lock is granted; `s` moves an open one to
+ * `settled` at `clock` (a timestamptz parameter, NULL: the database's clock).
+ */
+export function settleHoldSteps(source: string, clock: string): string {
+  return `lk AS (
+  SELECT h.debit_id, h.state
+    FROM credit_holds h JOIN ${source} r ON r.debit_id = h.debit_id AND r.user_id = h.user_id
+   ORDER BY h.debit_id
+   FOR UPDATE OF h
+),
+s AS (
+  UPDATE credit_holds h SET state = 'settled', settled_at = COALESCE(${clock}::timestamptz, clock_timestamp())
+    FROM lk
+   WHERE h.debit_id = lk.debit_id AND lk.state = 'held'
+  RETURNING h.debit_id
+)`;
+}
+
+/**
  * Settles the holds of one turn: $1 debit ids, $2 their user ids (the arrays align), $3 clock.
  * Each hold is locked first (in id order, so overlapping batches never deadlock) and read as it
  * stands once the lock is granted; an open one becomes `settled`. One row per hold asked:
@@ -294,18 +315,7 @@ export const SETTLE_MANY = `
 WITH req AS (
   SELECT * FROM unnest($1::bigint[], $2::varchar[]) AS r(debit_id, user_id)
 ),
-lk AS (
-  SELECT h.debit_id, h.state
-    FROM credit_holds h JOIN req r ON r.debit_id = h.debit_id AND r.user_id = h.user_id
-   ORDER BY h.debit_id
-   FOR UPDATE OF h
-),
-s AS (
-  UPDATE credit_holds h SET state = 'settled', settled_at = COALESCE($3::timestamptz, clock_timestamp())
-    FROM lk
-   WHERE h.debit_id = lk.debit_id AND lk.state = 'held'
-  RETURNING h.debit_id
-)
+${settleHoldSteps('req', '$3')}
 SELECT r.debit_id::text AS debit_id, (s.debit_id IS NOT NULL) AS settled, lk.state
   FROM req r
   LEFT JOIN s ON s.debit_id = r.debit_id

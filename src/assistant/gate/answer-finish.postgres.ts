@@ -1,5 +1,7 @@
 import type { Sequelize } from 'sequelize';
+import { appendTurnsFrom } from '../../conversations/conversation.store.postgres.js';
 import type { HoldState, SettleResult } from '../../credits/credit.repository.js';
+import { settleHoldSteps } from '../../credits/credit.sql.js';
 import { guardedBatcher, roundsBy, sendWhileLive, type GuardedItem } from '../../platform/batcher.js';
 import { pooledQuery, statement } from '../../platform/pooled-query.js';
 import type { StorageGuard } from '../../platform/storage-guard.js';
@@ -27,18 +29,7 @@ WITH req AS (
   SELECT * FROM unnest($1::bigint[], $2::varchar[], $3::varchar[], $4::jsonb[], $5::int[], $6::int[])
     WITH ORDINALITY AS r(debit_id, user_id, conversation_id, turn, ttl, max_turns, n)
 ),
-lk AS (
-  SELECT h.debit_id, h.state
-    FROM credit_holds h JOIN req r ON r.debit_id = h.debit_id AND r.user_id = h.user_id
-   ORDER BY h.debit_id
-   FOR UPDATE OF h
-),
-s AS (
-  UPDATE credit_holds h SET state = 'settled', settled_at = COALESCE($10::timestamptz, clock_timestamp())
-    FROM lk
-   WHERE h.debit_id = lk.debit_id AND lk.state = 'held'
-  RETURNING h.debit_id
-),
+${settleHoldSteps('req', '$10')},
 cw AS (
   INSERT INTO query_cache (query_hash, result, cached_at, expires_at)
   SELECT e.query_hash, e.result, now(), now() + e.ttl * interval '1 second'
@@ -51,20 +42,7 @@ stood AS (
   SELECT r.* FROM req r JOIN s ON s.debit_id = r.debit_id WHERE r.conversation_id IS NOT NULL
 ),
 tw AS (
-  INSERT INTO conversations AS c (conversation_id, user_id, turns, created_at, updated_at, expires_at)
-  SELECT conversation_id, user_id, jsonb_build_array(turn), now(), now(), now() + ttl * interval '1 second' FROM stood ORDER BY conversation_id
-  ON CONFLICT (conversation_id) DO UPDATE
-     SET turns = CASE
-                   WHEN c.expires_at <= now() THEN EXCLUDED.turns
-                   ELSE (SELECT jsonb_agg(t.turn ORDER BY t.n)
-                           FROM jsonb_array_elements(c.turns || EXCLUDED.turns) WITH ORDINALITY AS t(turn, n)
-                          WHERE t.n > jsonb_array_length(c.turns) + 1
-                                      - (SELECT i.max_turns FROM stood i WHERE i.conversation_id = EXCLUDED.conversation_id))
-                 END,
-         created_at = CASE WHEN c.expires_at <= now() THEN now() ELSE c.created_at END,
-         updated_at = now(),
-         expires_at = EXCLUDED.expires_at
-   WHERE c.user_id = EXCLUDED.user_id
+  ${appendTurnsFrom('stood', 'conversation_id')}
   RETURNING conversation_id
 )
 SELECT r.n::int AS n, (s.debit_id IS NOT NULL) AS settled, lk.state,
