@@ -1,4 +1,5 @@
 import { MAX_TURNS, type ConversationContext, type ConversationService } from '../conversations/conversation.service.js';
+import type { KeptTurn } from './gate/answer-finish.js';
 import type { FirstTurn } from './gate/query-gate.js';
 import type { ConversationTurn, ResolvedQuery } from '../conversations/conversation.store.js';
 import { resolveFollowUp, type FollowUpResolution } from '../conversations/follow-up.js';
@@ -83,14 +84,6 @@ export class ConversationStep {
     if (!this.conversations.keepableElsewhere) return undefined;
     return { conversationId: placed.conversationId, turn: turnOf(placed, question, answer, now), ttlSeconds: this.conversations.ttlSeconds, maxTurns: MAX_TURNS };
   }
-}
-
-/** A turn with where and how long it is kept. */
-export interface KeptTurn {
-  conversationId: string;
-  turn: ConversationTurn;
-  ttlSeconds: number;
-  maxTurns: number;
 }
 
 function turnOf(placed: PlacedQuestion, question: ConversationalQuestion, answer: Pick<AssistantAnswer, 'products'>, now: Date): ConversationTurn {

@@ -20,11 +20,20 @@ const GET_MANY = statement('cache_get', 'SELECT query_hash, result FROM query_ca
  */
 const SET_MANY = statement('cache_set', `
 WITH async_commit AS (SELECT ${DISPOSABLE_COMMIT})
-INSERT INTO query_cache (query_hash, result, cached_at, expires_at)
+${writeEntriesFrom(`async_commit, unnest($1::varchar[], $2::jsonb[], $3::float8[]) AS e(query_hash, result, ttl)`)}`);
+
+/**
+ * SET_MANY's upsert of the entries `from` yields as `e` (query_hash, result, ttl in seconds; keys
+ * distinct): shared with the query route's finish, which writes a fresh answer's entry with its
+ * settle. No RETURNING: the caller adds its own.
+ */
+export function writeEntriesFrom(from: string): string {
+  return `INSERT INTO query_cache (query_hash, result, cached_at, expires_at)
 SELECT e.query_hash, e.result, now(), now() + e.ttl * interval '1 second'
-  FROM async_commit, unnest($1::varchar[], $2::jsonb[], $3::float8[]) AS e(query_hash, result, ttl)
+  FROM ${from}
 ON CONFLICT (query_hash) DO UPDATE
-  SET result = EXCLUDED.result, cached_at = EXCLUDED.cached_at, expires_at = EXCLUDED.expires_at`);
+  SET result = EXCLUDED.result, cached_at = EXCLUDED.cached_at, expires_at = EXCLUDED.expires_at`;
+}
 
 interface Entry {
   key: string;

@@ -9,7 +9,8 @@ import { retryTransient } from '../platform/transient-retry.js';
 import { consentModel, type UserConsentRow } from './consent.models.js';
 import type { Consent, ConsentChoice, ConsentListOptions, ConsentRepository } from './consent.repository.js';
 
-interface ConsentRow {
+/** A `user_consents` row as the hot-path reads select it (the query gate's too). */
+export interface ConsentRow {
   user_id: string;
   terms_accepted: boolean;
   marketing_consent: boolean;
@@ -17,7 +18,7 @@ interface ConsentRow {
   updated_at: Date;
 }
 
-const toConsent = (r: ConsentRow): Consent => ({
+export const toConsent = (r: ConsentRow): Consent => ({
   userId: r.user_id,
   termsAccepted: r.terms_accepted,
   marketingConsent: r.marketing_consent,

@@ -24,7 +24,7 @@ export interface MutationRow {
 }
 
 /** The account a row describes, after its statement's operation. */
-export function accountOf(row: MutationRow, policy: CreditPolicy): CreditAccount {
+export function accountOf(row: Pick<MutationRow, 'user_id' | 'is_guest' | 'avail0' | 'applied' | 'max0' | 'reset0'>, policy: CreditPolicy): CreditAccount {
   const available = row.avail0 + row.applied;
   return {
     userId: row.user_id,

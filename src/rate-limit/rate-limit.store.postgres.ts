@@ -5,6 +5,17 @@ import { rateLimitModel } from './rate-limit.models.js';
 import { windowOf, type RateLimitHit, type RateLimitStore } from './rate-limit.store.js';
 
 /**
+ * How an insert into `rate_limit_counters AS c` of (key, window_start, window_end, count) hits
+ * counters that exist: `count` hits are added in the stored window, a newer window starts over
+ * from them, and a hit from an older window (a process whose clock lags) is counted in the
+ * stored, newer one. Shared by the store (one hit) and the query gate (a batch's hits per counter).
+ */
+export const COUNT_HITS = `ON CONFLICT (key) DO UPDATE SET
+  count        = CASE WHEN EXCLUDED.window_start > c.window_start THEN EXCLUDED.count ELSE c.count + EXCLUDED.count END,
+  window_start = GREATEST(c.window_start, EXCLUDED.window_start),
+  window_end   = GREATEST(c.window_end, EXCLUDED.window_end)`;
+
+/**
  * Counters in `rate_limit_counters`, one row per key holding its current window. One upsert per
  * hit: the row lock of ON CONFLICT serialises concurrent hits, so every process sees one count.
  * A hit from a process whose clock lags (an older window) is counted in the stored, newer window.
@@ -25,10 +36,7 @@ export class PostgresRateLimitStore implements RateLimitStore {
         this.sequelize.query<{ count: number; window_end: Date }>(
           `INSERT INTO rate_limit_counters AS c (key, window_start, window_end, count)
            VALUES ($1, $2, $3, 1)
-           ON CONFLICT (key) DO UPDATE SET
-             count        = CASE WHEN EXCLUDED.window_start > c.window_start THEN 1 ELSE c.count + 1 END,
-             window_start = GREATEST(c.window_start, EXCLUDED.window_start),
-             window_end   = GREATEST(c.window_end, EXCLUDED.window_end)
+           ${COUNT_HITS}
            RETURNING count, window_end`,
           guardedOptions(call, { bind: [key, start, end], type: QueryTypes.SELECT }),
         ),

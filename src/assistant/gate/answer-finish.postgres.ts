@@ -1,4 +1,5 @@
 import type { Sequelize } from 'sequelize';
+import { writeEntriesFrom } from '../../cache/cache.store.postgres.js';
 import { appendTurnsFrom } from '../../conversations/conversation.store.postgres.js';
 import type { HoldState, SettleResult } from '../../credits/credit.repository.js';
 import { settleHoldSteps } from '../../credits/credit.sql.js';
@@ -15,13 +16,13 @@ import type { AnswerFinish, FinishRequest, FinishResult } from './answer-finish.
  * aligned; $7 cache keys, $8 their JSON, $9 lifetimes in seconds (distinct keys, in key order);
  * $10 clock (NULL: the database's).
  *
- * - `lk`/`s`: the settle of credits' SETTLE_MANY: each hold locked first (in id order: two
- *   batches in flight cannot deadlock) and read as it stands once the lock is granted; an open
- *   one becomes settled.
- * - `cw`: the cache write of the cache store's SET_MANY (rows locked in key order).
+ * - `lk`/`s`: the credits' own settle steps (`settleHoldSteps`): each hold locked first (in id
+ *   order: two batches in flight cannot deadlock) and read as it stands once the lock is
+ *   granted; an open one becomes settled.
+ * - `cw`: the cache store's own upsert (`writeEntriesFrom`, rows locked in key order).
  * - `stood`/`tw`: the turns of the answers whose hold this statement settled (only a finish
  *   settles a hold of an answer without a key, so a repeat never appends a turn again), appended
- *   as the conversation store's APPEND_MANY appends them (in id order; another user's
+ *   by the conversation store's own upsert (`appendTurnsFrom`: in id order; another user's
  *   conversation is left alone).
  */
 const FINISH_MANY = statement('assistant_finish', `
@@ -31,11 +32,7 @@ WITH req AS (
 ),
 ${settleHoldSteps('req', '$10')},
 cw AS (
-  INSERT INTO query_cache (query_hash, result, cached_at, expires_at)
-  SELECT e.query_hash, e.result, now(), now() + e.ttl * interval '1 second'
-    FROM unnest($7::varchar[], $8::jsonb[], $9::float8[]) AS e(query_hash, result, ttl)
-  ON CONFLICT (query_hash) DO UPDATE
-    SET result = EXCLUDED.result, cached_at = EXCLUDED.cached_at, expires_at = EXCLUDED.expires_at
+  ${writeEntriesFrom('unnest($7::varchar[], $8::jsonb[], $9::float8[]) AS e(query_hash, result, ttl)')}
   RETURNING query_hash
 ),
 stood AS (

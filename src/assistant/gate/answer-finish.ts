@@ -9,7 +9,15 @@ export interface FinishRequest {
   /** The answer for the query cache (its JSON text), when the cache takes it in this step. */
   cache?: { key: string; json: string; ttlSeconds: number } | undefined;
   /** The conversation turn, kept only when the hold is settled (the answer stands). */
-  turn?: { conversationId: string; turn: ConversationTurn; ttlSeconds: number; maxTurns: number } | undefined;
+  turn?: KeptTurn | undefined;
+}
+
+/** A turn with where and how long it is kept (`ConversationStore.append`'s arguments). */
+export interface KeptTurn {
+  conversationId: string;
+  turn: ConversationTurn;
+  ttlSeconds: number;
+  maxTurns: number;
 }
 
 export interface FinishResult {

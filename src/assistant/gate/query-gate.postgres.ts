@@ -1,11 +1,14 @@
 import type { Sequelize } from 'sequelize';
 import { DISPOSABLE_COMMIT } from '../../platform/disposable-commit.js';
 import type { JsonValue } from '../../cache/cache.store.js';
-import type { CreditAccount, CreditPolicy } from '../../credits/credit.repository.js';
+import { toConsent, type ConsentRow } from '../../consent/consent.repository.postgres.js';
+import type { CreditPolicy } from '../../credits/credit.repository.js';
+import { accountOf, type MutationRow } from '../../credits/credit.rows.js';
 import { guardedBatcher, type GuardedItem } from '../../platform/batcher.js';
 import { pooledQuery, statement } from '../../platform/pooled-query.js';
 import type { StorageGuard } from '../../platform/storage-guard.js';
 import { retryTransient } from '../../platform/transient-retry.js';
+import { COUNT_HITS } from '../../rate-limit/rate-limit.store.postgres.js';
 import { windowOf } from '../../rate-limit/rate-limit.store.js';
 import type { GateRequest, GateResult, QueryGate } from './query-gate.js';
 
@@ -62,10 +65,7 @@ counted AS (
 hits AS (
   INSERT INTO rate_limit_counters AS c (key, window_start, window_end, count)
   SELECT rate_key, max(window_start), max(window_end), count(*) FROM counted GROUP BY rate_key ORDER BY rate_key
-  ON CONFLICT (key) DO UPDATE SET
-    count        = CASE WHEN EXCLUDED.window_start > c.window_start THEN EXCLUDED.count ELSE c.count + EXCLUDED.count END,
-    window_start = GREATEST(c.window_start, EXCLUDED.window_start),
-    window_end   = GREATEST(c.window_end, EXCLUDED.window_end)
+  ${COUNT_HITS}
   RETURNING key, count, window_end
 ),
 cache AS (
@@ -98,11 +98,12 @@ turns AS (
   ON CONFLICT (conversation_id) DO NOTHING
   RETURNING conversation_id
 )
-SELECT r.n::int AS n,
-       c.user_id AS consent_user, c.terms_accepted, c.marketing_consent, c."timestamp" AS consent_recorded_at, c.updated_at AS consent_updated_at,
+SELECT r.n::int AS n, r.user_id,
+       c.user_id IS NOT NULL AS has_consent, c.terms_accepted, c.marketing_consent, c."timestamp", c.updated_at,
        (h.count - ct.k + ct.rank)::int AS rate_count, h.window_end AS rate_resets_at,
        r.cache_key IS NOT NULL AS cache_read, q.query_hash IS NOT NULL AS cache_found, q.result AS cache_value,
-       a.user_id AS account_user, a.is_guest, a.available_credits, a.max_credits, a.last_reset_timestamp, a.resetting,
+       a.user_id IS NOT NULL AS has_account, a.is_guest, a.available_credits AS avail0, 0 AS applied,
+       a.max_credits AS max0, a.last_reset_timestamp AS reset0, a.resetting,
        (t.conversation_id IS NOT NULL
         OR EXISTS (SELECT 1 FROM conversations kept WHERE kept.conversation_id = r.conversation_id AND kept.user_id = r.user_id)) AS turn_kept
   FROM req r
@@ -116,23 +117,16 @@ SELECT r.n::int AS n,
 
 const GATE_SQL = statement('assistant_gate', GATE_MANY);
 
-interface GateRow {
+/** A question's row: consent in the consent repository's columns, the balance in a credit mutation's. */
+interface GateRow extends ConsentRow, Pick<MutationRow, 'is_guest' | 'avail0' | 'applied' | 'max0' | 'reset0'> {
   n: number;
-  consent_user: string | null;
-  terms_accepted: boolean | null;
-  marketing_consent: boolean | null;
-  consent_recorded_at: Date | null;
-  consent_updated_at: Date | null;
+  has_consent: boolean;
+  has_account: boolean;
   rate_count: number | null;
   rate_resets_at: Date | null;
   cache_read: boolean;
   cache_found: boolean;
   cache_value: JsonValue | null;
-  account_user: string | null;
-  is_guest: boolean | null;
-  available_credits: number | null;
-  max_credits: number | null;
-  last_reset_timestamp: Date | null;
   resetting: boolean | null;
   turn_kept: boolean;
 }
@@ -208,33 +202,12 @@ export class PostgresQueryGate implements QueryGate {
 
   private resultOf(row: GateRow, request: GateRequest): GateResult {
     return {
-      consent:
-        row.consent_user === null
-          ? undefined
-          : {
-              userId: row.consent_user,
-              termsAccepted: row.terms_accepted === true,
-              marketingConsent: row.marketing_consent === true,
-              recordedAt: row.consent_recorded_at!,
-              updatedAt: row.consent_updated_at!,
-            },
+      consent: row.has_consent ? toConsent(row) : undefined,
       rateHit: row.rate_count === null ? undefined : { count: row.rate_count, resetsAt: row.rate_resets_at! },
       cache: !row.cache_read ? undefined : row.cache_found ? { found: true, value: row.cache_value as JsonValue } : { found: false },
-      account: request.balance ? this.accountOf(row) : undefined,
+      // Only a balance no lazy reset would change (`resetting` false: the row exists, none is due).
+      account: request.balance && row.has_account && row.resetting === false ? accountOf(row, this.policy) : undefined,
       turnKept: row.turn_kept,
-    };
-  }
-
-  private accountOf(row: GateRow): CreditAccount | undefined {
-    if (row.account_user === null || row.resetting !== false) return undefined;
-    const lastResetAt = row.last_reset_timestamp!;
-    return {
-      userId: row.account_user,
-      isGuest: row.is_guest === true,
-      available: row.available_credits!,
-      max: row.max_credits!,
-      lastResetAt,
-      resetsAt: new Date(lastResetAt.getTime() + this.policy.resetPeriodMs),
     };
   }
 }
