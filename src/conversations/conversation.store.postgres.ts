@@ -1,6 +1,6 @@
 import { fn, Op, type Sequelize } from 'sequelize';
 import { DISPOSABLE_COMMIT } from '../platform/disposable-commit.js';
-import { guardedBatcher } from '../platform/batcher.js';
+import { guardedBatcher, roundsBy } from '../platform/batcher.js';
 import { failFastGuard } from '../platform/storage-guard.js';
 import { deleteExpiredRows } from '../platform/expiry-cleanup.js';
 import { pooledQuery, statement } from '../platform/pooled-query.js';
@@ -107,14 +107,7 @@ export function createPostgresConversationStore(
   const guard = failFastGuard(databaseDown, () => new Error('the database is unavailable'));
   const append = guardedBatcher<PendingAppend, Conversation | undefined>(guard, 'conversations.append', async (items, settle) => {
     const appends = items.map((it) => it.item);
-    const rounds: number[][] = [];
-    const seen = new Map<string, number>();
-    appends.forEach((a, i) => {
-      const round = seen.get(a.id) ?? 0;
-      seen.set(a.id, round + 1);
-      (rounds[round] ??= []).push(i);
-    });
-    for (const round of rounds) {
+    for (const round of roundsBy(appends, (a) => a.id)) {
       try {
         const stored = await send(round.map((i) => appends[i]!));
         for (const i of round) settle(i, stored.get(appends[i]!.id));

@@ -3,7 +3,7 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Caller } from '../identity/caller.js';
 import { isDatabaseUnavailable } from '../platform/db-guard.js';
 import { pooledQuery, statement, type Statement } from '../platform/pooled-query.js';
-import { assertAllLive, guardedBatcher, guardedReads, type GuardedItem } from '../platform/batcher.js';
+import { assertAllLive, guardedBatcher, guardedReads, sendWhileLive, type GuardedItem } from '../platform/batcher.js';
 import { guardedOptions, type GuardedCall, type GuardOptions, type StorageGuard } from '../platform/storage-guard.js';
 import { driverError, retryTransient } from '../platform/transient-retry.js';
 import { allowanceFor, chargeKey, type ChargeRequest, type CreditPolicy, type GrantListeners, type HoldState, type SettleResult } from './credit.repository.js';
@@ -235,45 +235,17 @@ export class CreditStatements {
     settles: readonly GuardedItem<{ userId: string; chargeId: string }>[],
     done: (index: number, result: SettleResult | Error) => void,
   ): Promise<void> {
-    const liveOnes = () =>
-      settles.flatMap((s, i) => {
-        try {
-          s.call.assertLive();
-          return [i];
-        } catch (err) {
-          done(i, err as Error);
-          return [];
-        }
+    await sendWhileLive(settles, settles.map((_, i) => i), done, async (batch, beforeSend) => {
+      const bind = [batch.map((s) => s.item.chargeId), batch.map((s) => s.item.userId), this.clock()];
+      const rows = await retryTransient(() => pooledQuery<{ debit_id: string; settled: boolean; state: HoldState | null }>(this.sequelize, SETTLE_MANY_SQL, bind, beforeSend), {
+        connectionErrors: true,
       });
-    for (let round = 0; round < 3; round++) {
-      const live = liveOnes();
-      if (live.length === 0) return;
-      const bind = [live.map((i) => settles[i]!.item.chargeId), live.map((i) => settles[i]!.item.userId), this.clock()];
-      let changed = false;
-      const allLive = () => {
-        try {
-          assertAllLive(live.map((i) => settles[i]!));
-        } catch (err) {
-          changed = true;
-          throw err;
-        }
-      };
-      try {
-        const rows = await retryTransient(() => pooledQuery<{ debit_id: string; settled: boolean; state: HoldState | null }>(this.sequelize, SETTLE_MANY_SQL, bind, allLive), {
-          connectionErrors: true,
-        });
-        const byId = new Map(rows.map((r) => [r.debit_id, r]));
-        for (const i of live) {
-          const row = byId.get(settles[i]!.item.chargeId);
-          done(i, row?.settled || row?.state === 'settled' ? 'settled' : row?.state === 'refunded' ? 'refunded' : 'not_found');
-        }
-        return;
-      } catch (err) {
-        if (changed) continue;
-        for (const i of live) done(i, err as Error);
-        return;
-      }
-    }
+      const byId = new Map(rows.map((r) => [r.debit_id, r]));
+      return batch.map((s): SettleResult => {
+        const row = byId.get(s.item.chargeId);
+        return row?.settled || row?.state === 'settled' ? 'settled' : row?.state === 'refunded' ? 'refunded' : 'not_found';
+      });
+    });
   }
 
   /** One charge in its own statement, checked against its request's call right before it leaves. */
