@@ -61,19 +61,18 @@ claim AS (
   UNION ALL
   (SELECT key FROM live WHERE NOT expired AND status = 'completed' ORDER BY created_at, key LIMIT (SELECT n FROM excess))
 ), trimmed AS (
+  -- Run whether or not it is read (a data-modifying step always is).
   DELETE FROM idempotency_keys k USING doomed d
    WHERE k.user_id = $1 AND k.key = d.key AND (k.status = 'completed' OR k.expires_at <= $5)
   RETURNING 1
 )
-SELECT c.charge_token::text AS charge_token, NULL::text AS request_hash, NULL::text AS status, NULL::jsonb AS response, false AS lost,
-       (SELECT count(*) FROM trimmed)::int AS trimmed
+SELECT c.charge_token::text AS charge_token, NULL::text AS request_hash, NULL::text AS status, NULL::jsonb AS response, false AS lost
   FROM claim c
 UNION ALL
 SELECT NULL, k.request_hash, k.status,
        CASE WHEN k.cache_ref IS NULL THEN k.response
             ELSE k.response || (SELECT jsonb_object_agg(f, q.result -> f) FROM unnest(k.cache_fields) AS f) END,
-       k.cache_ref IS NOT NULL AND q.query_hash IS NULL,
-       0
+       k.cache_ref IS NOT NULL AND q.query_hash IS NULL
   FROM idempotency_keys k LEFT JOIN query_cache q ON q.query_hash = k.cache_ref
  WHERE k.user_id = $1 AND k.key = $2 AND k.expires_at > $5 AND NOT EXISTS (SELECT 1 FROM claim)`);
 
@@ -131,7 +130,6 @@ interface BeginRow {
   status: string | null;
   response: StoredResponse | null;
   lost: boolean;
-  trimmed: number;
 }
 
 /**
