@@ -222,6 +222,53 @@ export function idempotencyStoreContract(name: string, make: () => Promise<Idemp
         expect(await stateOf(userId, 0)).toBe('started');
       });
 
+      it('counts several new records of one user begun at once, each past the cap dropping the oldest', async () => {
+        const userId = `user-${randomUUID()}`;
+        await completedKeys(userId, MAX_KEYS);
+        // Three new keys at once (one statement where claims are batched).
+        const fresh = await Promise.all([0, 1, 2].map((i) => h.store.begin(params({ userId, key: `n${i}`, requestHash: `n${i}` }))));
+        expect(fresh.map((b) => b.state)).toEqual(['started', 'started', 'started']);
+        // The newest two completed ones stay; the three oldest were dropped for the three new ones.
+        expect(await stateOf(userId, MAX_KEYS - 1)).toBe('completed');
+        expect(await stateOf(userId, MAX_KEYS - 2)).toBe('completed');
+        expect(await stateOf(userId, MAX_KEYS - 3)).toBe('started');
+      });
+
+      it('trims each user past the cap on its own when several users begin at once', async () => {
+        const [full, alsoFull, roomy] = [0, 1, 2].map(() => `user-${randomUUID()}`) as [string, string, string];
+        await completedKeys(full, MAX_KEYS);
+        await completedKeys(alsoFull, MAX_KEYS);
+        await completedKeys(roomy, MAX_KEYS - 2);
+        const begun = await Promise.all([
+          h.store.begin(params({ userId: full, key: 'n0', requestHash: 'n0' })),
+          h.store.begin(params({ userId: full, key: 'n1', requestHash: 'n1' })),
+          h.store.begin(params({ userId: alsoFull, key: 'n0', requestHash: 'n0' })),
+          h.store.begin(params({ userId: roomy, key: 'n0', requestHash: 'n0' })),
+        ]);
+        expect(begun.map((b) => b.state)).toEqual(['started', 'started', 'started', 'started']);
+        // Two new records drop the two oldest of `full`; one drops the oldest of `alsoFull`; `roomy` keeps all.
+        expect(await stateOf(full, 2)).toBe('completed');
+        expect(await stateOf(alsoFull, 1)).toBe('completed');
+        expect(await stateOf(roomy, 0)).toBe('completed');
+        expect(await stateOf(alsoFull, 0)).toBe('started');
+        expect(await stateOf(full, 1)).toBe('started');
+      });
+
+      it('counts a record replayed beside a new one of the same user', async () => {
+        const userId = `user-${randomUUID()}`;
+        await completedKeys(userId, MAX_KEYS);
+        // The newest record is asked for again while a new key is begun (one statement where claims are batched).
+        const [fresh, again] = await Promise.all([
+          h.store.begin(params({ userId, key: 'n0', requestHash: 'n0' })),
+          h.store.begin(params({ userId, key: `k${MAX_KEYS - 1}`, requestHash: `h${MAX_KEYS - 1}` })),
+        ]);
+        expect(fresh.state).toBe('started');
+        expect(again.state).toBe('completed');
+        // The replayed record still counts: the new one dropped the oldest, and only it.
+        expect(await stateOf(userId, 1)).toBe('completed');
+        expect(await stateOf(userId, 0)).toBe('started');
+      });
+
       it('never drops an in-progress record, whatever its age', async () => {
         const userId = `user-${randomUUID()}`;
         const running = params({ userId, key: 'running', requestHash: 'r' });
