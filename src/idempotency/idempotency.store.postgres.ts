@@ -25,9 +25,12 @@ import {
  *   order, so two batches in flight cannot deadlock.
  * - A new record (not a taken-over one: `fresh`) then trims its user's records: the expired ones,
  *   and the oldest completed ones past the cap. The trim reads the statement's snapshot, which
- *   does not hold the new records: they are counted in (`added`), and their keys are never
- *   candidates (one statement must not change a row twice). Only completed rows are ever picked
- *   past the cap, so an in-progress one is never dropped.
+ *   does not hold the new records: they are counted in (`added`). No key the statement asks for
+ *   is ever a candidate (one statement must not change a row twice; a replayed record stays and
+ *   counts). Only completed rows are ever picked past the cap, so an in-progress one is never
+ *   dropped. Each user's records are read once; only users past the cap are ranked. A row to drop
+ *   that another statement holds is skipped (SKIP LOCKED), so a trim never waits and two batches
+ *   holding several users cannot wait on each other.
  * - When nothing was claimed, the existing record comes back in the same statement (a referred
  *   answer read through its cache row, one snapshot). No row at all for a claim means its record
  *   committed after the snapshot, was deleted by `abandon`, or was taken over after the snapshot
