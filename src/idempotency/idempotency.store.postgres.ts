@@ -116,11 +116,14 @@ SELECT r.n::int, NULL, k.request_hash, k.status,
  WHERE k.expires_at > r.now AND NOT EXISTS (SELECT 1 FROM claim c WHERE c.user_id = r.user_id AND c.key = r.key)`);
 
 /**
- * Completes a record ($1 user, $2 key, $3 attempt, $4 response, $5 hold or NULL, $6 now, $7 cache
- * key or NULL): the hold (when given) and the record are locked first; each update then runs only
- * if the other row was found as required (the hold open, the record this attempt's), so the
- * answer is recorded and its hold settled together or not at all. A hold a sweep refunded
- * meanwhile is seen as refunded once its lock is granted (READ COMMITTED rechecks a locked row).
+ * Completes the records of one turn of the event loop, each as one completion would ($1 users,
+ * $2 keys, $3 attempts, $4 responses, $5 holds (NULL: none), $6 cache keys (NULL: none), aligned,
+ * one per record; $7 now). Each hold (when given) and each record are locked first, holds in id
+ * order and records in (user, key) order, so two batches in flight cannot deadlock; a record is
+ * then completed and its hold settled only if both were found as required (the hold open, the
+ * record this attempt's), so an answer is recorded and its hold settled together or not at all.
+ * A hold a sweep refunded meanwhile is seen as refunded once its lock is granted (READ COMMITTED
+ * rechecks a locked row).
  *
  * With a cache key, the cache row is share-locked in the same statement, and the response's
  * top-level fields it holds exactly (compared as jsonb text, as a replay would print them) are
@@ -129,38 +132,73 @@ SELECT r.n::int, NULL, k.request_hash, k.status,
  * copies the fields back into this record; an overwrite that got the row first is waited for
  * here, and its new answer (or its absence) is what is compared, so then a copy is kept.
  */
-export const COMPLETE = `
-WITH h AS (
-  SELECT debit_id FROM credit_holds
-   WHERE debit_id = $5::bigint AND user_id = $1 AND state = 'held'
-   FOR UPDATE
+export const COMPLETE_MANY = `
+WITH req AS (
+  SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::jsonb[], $5::bigint[], $6::varchar[])
+    WITH ORDINALITY AS r(user_id, key, attempt, response, hold, cache_key, n)
+), h AS (
+  -- Read as it stands once its lock is granted (a sweep's refund meanwhile is seen).
+  SELECT ch.debit_id, ch.user_id, ch.state FROM credit_holds ch JOIN req r ON r.hold = ch.debit_id AND r.user_id = ch.user_id
+   ORDER BY ch.debit_id
+   FOR UPDATE OF ch
 ), k AS (
-  SELECT user_id, key FROM idempotency_keys
-   WHERE user_id = $1 AND key = $2 AND attempt = $3 AND status = 'in_progress'
-   FOR UPDATE
+  SELECT i.user_id, i.key FROM idempotency_keys i JOIN req r ON r.user_id = i.user_id AND r.key = i.key AND r.attempt = i.attempt
+   WHERE i.status = 'in_progress'
+   ORDER BY i.user_id, i.key
+   FOR UPDATE OF i
 ), q AS (
-  SELECT result FROM query_cache WHERE query_hash = $7::varchar FOR SHARE
+  SELECT query_hash, result FROM query_cache WHERE query_hash IN (SELECT cache_key FROM req WHERE cache_key IS NOT NULL)
+   ORDER BY query_hash
+   FOR SHARE
+), ok AS (
+  -- The record is this attempt's and its hold (if any) is open, its own user's.
+  SELECT r.* FROM req r JOIN k ON k.user_id = r.user_id AND k.key = r.key
+   WHERE r.hold IS NULL OR EXISTS (SELECT 1 FROM h WHERE h.debit_id = r.hold AND h.user_id = r.user_id AND h.state = 'held')
 ), shared AS (
-  SELECT array_agg(r.f ORDER BY r.f) AS fields
-    FROM q, jsonb_each($4::jsonb) AS r(f, v)
-   WHERE (q.result -> r.f)::text = r.v::text
+  SELECT o.n, array_agg(e.f ORDER BY e.f) AS fields
+    FROM ok o JOIN q ON q.query_hash = o.cache_key, jsonb_each(o.response) AS e(f, v)
+   WHERE (q.result -> e.f)::text = e.v::text
+   GROUP BY o.n
 ), s AS (
-  UPDATE credit_holds SET state = 'settled', settled_at = $6
-   WHERE debit_id IN (SELECT debit_id FROM h) AND EXISTS (SELECT 1 FROM k)
+  UPDATE credit_holds SET state = 'settled', settled_at = $7
+   WHERE debit_id IN (SELECT hold FROM ok WHERE hold IS NOT NULL)
   RETURNING debit_id
 ), c AS (
   UPDATE idempotency_keys i
      SET status = 'completed',
-         response = $4::jsonb - COALESCE(shared.fields, '{}'::text[]),
-         cache_ref = CASE WHEN shared.fields IS NULL THEN NULL ELSE $7::varchar END,
-         cache_fields = shared.fields
-    FROM k, shared
-   WHERE i.user_id = k.user_id AND i.key = k.key AND ($5::bigint IS NULL OR EXISTS (SELECT 1 FROM h))
-  RETURNING 1
+         response = o.response - COALESCE(sh.fields, '{}'::text[]),
+         cache_ref = CASE WHEN sh.fields IS NULL THEN NULL ELSE o.cache_key END,
+         cache_fields = sh.fields
+    FROM ok o LEFT JOIN shared sh ON sh.n = o.n
+   WHERE i.user_id = o.user_id AND i.key = o.key
+  RETURNING o.n
 )
-SELECT (SELECT count(*) FROM c)::int AS completed`;
+SELECT r.n::int AS n, (c.n IS NOT NULL) AS completed FROM req r LEFT JOIN c ON c.n = r.n ORDER BY r.n`;
 
-const COMPLETE_SQL = statement('idempotency_complete', COMPLETE);
+const COMPLETE_SQL = statement('idempotency_complete_many', COMPLETE_MANY);
+
+/** One completion as `complete` asks for it (the bind of COMPLETE_MANY, one element each). */
+export interface PendingCompletion {
+  userId: string;
+  key: string;
+  attempt: string;
+  response: string;
+  hold: string | null;
+  cacheKey: string | null;
+}
+
+/** COMPLETE_MANY's bind for `completions`, completed at `now`. */
+export function completeBind(completions: readonly PendingCompletion[], now: Date): unknown[] {
+  return [
+    completions.map((c) => c.userId),
+    completions.map((c) => c.key),
+    completions.map((c) => c.attempt),
+    completions.map((c) => c.response),
+    completions.map((c) => c.hold),
+    completions.map((c) => c.cacheKey),
+    now,
+  ];
+}
 
 /** A row of BEGIN: the claim's charge token, or (none claimed) the existing record. */
 interface BeginRow {
@@ -188,6 +226,8 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   private readonly referToCache: boolean;
   /** Claims of concurrent requests share one statement. */
   private readonly claim: (claim: PendingClaim) => Promise<BeginRow | undefined>;
+  /** Completions of concurrent requests share one statement. */
+  private readonly completion: (completion: PendingCompletion) => Promise<boolean>;
 
   constructor(
     private readonly sequelize: Sequelize,
@@ -198,6 +238,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     this.maxKeysPerUser = options.maxKeysPerUser ?? DEFAULT_MAX_KEYS_PER_USER;
     this.referToCache = options.referToCache ?? false;
     this.claim = guardedBatcher(guard, 'idempotency.begin', (items, settle) => this.runClaims(items, settle));
+    this.completion = guardedBatcher(guard, 'idempotency.complete', (items, settle) => this.runCompletions(items, settle));
   }
 
   async begin(p: BeginParams): Promise<BeginResult> {
@@ -245,15 +286,29 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   }
 
   /** One statement (COMPLETE); a cache key is passed on only where the cache is `query_cache`. */
+  /** One statement (COMPLETE_MANY) shared by the completions of one turn; a cache key is passed on only where the cache is `query_cache`. */
   async complete(userId: string, key: string, attempt: string, response: StoredResponse, holdId?: string | null, options?: CompleteOptions): Promise<boolean> {
     const hold = holdId ?? null;
     if (hold !== null && !/^\d{1,18}$/.test(hold)) return false;
     const cacheKey = this.referToCache ? (options?.cacheKey ?? null) : null;
-    const [row] = await this.guard.run('idempotency.complete', (call) =>
-      // Checked right before it leaves: a completion (with its settle) never lands after its request was answered 503.
-      pooledQuery<{ completed: number }>(this.sequelize, COMPLETE_SQL, [userId, key, attempt, JSON.stringify(response), hold, this.now(), cacheKey], call.assertLive),
-    );
-    return row?.completed === 1;
+    return this.completion({ userId, key, attempt, response: JSON.stringify(response), hold, cacheKey });
+  }
+
+  /**
+   * The completions of one turn of the event loop (COMPLETE_MANY), through `guardedBatcher`. A
+   * completion settles a hold, so, as the credits' settles, it is never sent for a request already
+   * answered 503, and the statement is checked again once a connection is in hand (sendWhileLive:
+   * the others go again without it). Never repeated after a failure: its outcome then decides as
+   * any settle's does.
+   */
+  private async runCompletions(items: readonly GuardedItem<PendingCompletion>[], settle: (index: number, result: boolean | Error) => void): Promise<void> {
+    for (const round of roundsBy(items, (it) => `${it.item.userId}\u0000${it.item.key}`)) {
+      await sendWhileLive(items, round, settle, async (batch, beforeSend) => {
+        const rows = await pooledQuery<{ n: number; completed: boolean }>(this.sequelize, COMPLETE_SQL, completeBind(batch.map((b) => b.item), this.now()), beforeSend);
+        const done = new Set(rows.filter((r) => r.completed).map((r) => r.n));
+        return batch.map((_, j) => done.has(j + 1));
+      });
+    }
   }
 
   async release(userId: string, key: string, attempt: string): Promise<void> {

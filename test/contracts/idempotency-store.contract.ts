@@ -163,6 +163,25 @@ export function idempotencyStoreContract(name: string, make: () => Promise<Idemp
         expect(await h.store.begin({ ...p, attempt: randomUUID() })).toEqual({ state: 'completed', response: { fresh: true } });
       });
 
+      it('several answers recorded at once each settle their own hold; a refunded or foreign hold fails only its own', async () => {
+        const ps = [0, 1, 2, 3].map(() => params());
+        for (const p of ps) await h.store.begin(p);
+        const holds = await Promise.all(ps.map((p) => takeHold(p.userId)));
+        await h.credits.refund({ userId: ps[1]!.userId, isGuest: false }, holds[1]!, 'swept');
+        // The last one names the first one's hold: not its user's.
+        const asked = [holds[0]!, holds[1]!, holds[2]!, holds[0]!];
+        // All at once (one statement where completions are batched), the foreign one first in line.
+        const done = await Promise.all([3, 0, 1, 2].map((i) => h.store.complete(ps[i]!.userId, ps[i]!.key, ps[i]!.attempt, { i }, asked[i])));
+        expect(done).toEqual([false, true, false, true]);
+        await expect(h.credits.settle(ps[0]!.userId, holds[0]!)).resolves.toBe('settled');
+        await expect(h.credits.settle(ps[1]!.userId, holds[1]!)).resolves.toBe('refunded');
+        await expect(h.credits.settle(ps[2]!.userId, holds[2]!)).resolves.toBe('settled');
+        expect(await h.store.begin({ ...ps[0]!, attempt: randomUUID() })).toEqual({ state: 'completed', response: { i: 0 } });
+        expect(await h.store.begin({ ...ps[1]!, attempt: randomUUID() })).toEqual({ state: 'in_progress' });
+        expect(await h.store.begin({ ...ps[2]!, attempt: randomUUID() })).toEqual({ state: 'completed', response: { i: 2 } });
+        expect(await h.store.begin({ ...ps[3]!, attempt: randomUUID() })).toEqual({ state: 'in_progress' });
+      });
+
       it("another user's hold, or no such hold, is never settled", async () => {
         const p = params();
         await h.store.begin(p);

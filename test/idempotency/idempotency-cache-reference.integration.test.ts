@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresCacheStore } from '../../src/cache/cache.store.postgres.js';
 import type { CacheStore, JsonValue } from '../../src/cache/cache.store.js';
 import type { BeginParams, StoredResponse } from '../../src/idempotency/idempotency.store.js';
-import { COMPLETE, PostgresIdempotencyStore } from '../../src/idempotency/idempotency.store.postgres.js';
+import { COMPLETE_MANY, completeBind, PostgresIdempotencyStore } from '../../src/idempotency/idempotency.store.postgres.js';
 import { unguarded } from '../../src/platform/storage-guard.js';
 import { TestClock } from '../contracts/clock.js';
 import { createTestApp, type TestApp } from '../support/app.js';
@@ -271,12 +271,12 @@ describe.skipIf(!TEST_DATABASE_URL)('idempotency records that refer to the query
       const p = await started();
       // The completion statement, in a transaction left open after it.
       const completion = await sequelize.transaction();
-      const [done] = await sequelize.query<{ completed: number }>(COMPLETE, {
-        bind: [p.userId, p.key, p.attempt, JSON.stringify(response), null, clock.now(), key],
+      const [done] = await sequelize.query<{ completed: boolean }>(COMPLETE_MANY, {
+        bind: completeBind([{ userId: p.userId, key: p.key, attempt: p.attempt, response: JSON.stringify(response), hold: null, cacheKey: key }], clock.now()),
         type: QueryTypes.SELECT,
         transaction: completion,
       });
-      expect(done?.completed).toBe(1);
+      expect(done?.completed).toBe(true);
       // Its statement (and snapshot) starts now, before the completion commits.
       const overwrite = cache.set(key, answerOf('boots, new stock'), 3600);
       await waitingOnLock('%INSERT INTO query_cache%');
@@ -290,7 +290,11 @@ describe.skipIf(!TEST_DATABASE_URL)('idempotency records that refer to the query
       const { key, response } = await cachedAnswer();
       const p = await started();
       const completion = await sequelize.transaction();
-      await sequelize.query(COMPLETE, { bind: [p.userId, p.key, p.attempt, JSON.stringify(response), null, clock.now(), key], type: QueryTypes.SELECT, transaction: completion });
+      await sequelize.query(COMPLETE_MANY, {
+        bind: completeBind([{ userId: p.userId, key: p.key, attempt: p.attempt, response: JSON.stringify(response), hold: null, cacheKey: key }], clock.now()),
+        type: QueryTypes.SELECT,
+        transaction: completion,
+      });
       const clear = sequelize.query('DELETE FROM query_cache WHERE query_hash = $1', { bind: [key] });
       await waitingOnLock('%DELETE FROM query_cache%');
       await completion.commit();

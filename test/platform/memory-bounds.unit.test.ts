@@ -105,6 +105,7 @@ const ALLOWED: { file: string; find: string; reason: string; optional?: true }[]
   { file: 'src/assistant/gate/answer-finish.postgres.ts', find: 'const byN = new Map', reason: 'local' },
   { file: 'src/platform/batcher.ts', find: 'const seen = new Map', reason: 'local' },
   { file: 'src/idempotency/idempotency.store.postgres.ts', find: 'const byN = new Map', reason: 'local' },
+  { file: 'src/idempotency/idempotency.store.postgres.ts', find: 'const done = new Set', reason: 'local' },
   { file: 'src/assistant/gate/answer-finish.postgres.ts', find: 'const entries = new Map', reason: 'local' },
   { file: 'src/http/route.ts', find: 'const byPath = new Map', reason: 'local (mounting a route table at startup)' },
 ];
