@@ -42,16 +42,23 @@ import {
  * commit included (it came first). A crash before the charge forgets a claim that charged
  * nothing, and a retry claims afresh.
  */
-const BEGIN_MANY = statement('idempotency_begin_many', `
-WITH async_commit AS (SELECT ${DISPOSABLE_COMMIT} AS setting),
+export const BEGIN_MANY_REQUESTS = `async_commit AS (SELECT ${DISPOSABLE_COMMIT} AS setting),
 req AS (
   SELECT r.* FROM async_commit,
          unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[])
            WITH ORDINALITY AS r(user_id, key, request_hash, attempt, now, locked_until, expires_at, n)
-),
-claim AS (
+)`;
+
+/**
+ * The claim's steps over `req` (BEGIN_MANY_REQUESTS: $1 to $7), ending in `begun`: one row per
+ * request (by `n`) with its charge token, or the existing record, or none (see above); $8 the cap.
+ * `admit`: an SQL condition over `req`'s row; a request it refuses claims nothing (the query gate
+ * claims only for shoppers who accepted the terms).
+ */
+export function claimSteps(admit: string): string {
+  return `claim AS (
   INSERT INTO idempotency_keys (user_id, key, request_hash, status, attempt, charge_token, created_at, locked_until, expires_at)
-  SELECT user_id, key, request_hash, 'in_progress', attempt, attempt, now, locked_until, expires_at FROM req ORDER BY user_id, key
+  SELECT user_id, key, request_hash, 'in_progress', attempt, attempt, now, locked_until, expires_at FROM req WHERE ${admit} ORDER BY user_id, key
   ON CONFLICT (user_id, key) DO UPDATE
      SET request_hash = EXCLUDED.request_hash, status = 'in_progress', response = NULL,
          cache_ref = NULL, cache_fields = NULL,
@@ -102,18 +109,26 @@ claim AS (
    WHERE k.user_id = v.user_id AND k.key = v.key AND f.user_id = v.user_id
      AND (k.status = 'completed' OR k.expires_at <= f.now)
   RETURNING 1
-)
-SELECT r.n::int AS n, c.charge_token::text AS charge_token, NULL::text AS request_hash, NULL::text AS status, NULL::jsonb AS response, false AS lost
-  FROM req r JOIN claim c ON c.user_id = r.user_id AND c.key = r.key
-UNION ALL
-SELECT r.n::int, NULL, k.request_hash, k.status,
-       CASE WHEN k.cache_ref IS NULL THEN k.response
-            ELSE k.response || (SELECT jsonb_object_agg(f, q.result -> f) FROM unnest(k.cache_fields) AS f) END,
-       k.cache_ref IS NOT NULL AND q.query_hash IS NULL
-  FROM req r
-  JOIN idempotency_keys k ON k.user_id = r.user_id AND k.key = r.key
-  LEFT JOIN query_cache q ON q.query_hash = k.cache_ref
- WHERE k.expires_at > r.now AND NOT EXISTS (SELECT 1 FROM claim c WHERE c.user_id = r.user_id AND c.key = r.key)`);
+),
+begun AS (
+  SELECT r.n::int AS n, c.charge_token::text AS charge_token, NULL::text AS request_hash, NULL::text AS status, NULL::jsonb AS response, false AS lost
+    FROM req r JOIN claim c ON c.user_id = r.user_id AND c.key = r.key
+  UNION ALL
+  SELECT r.n::int, NULL, k.request_hash, k.status,
+         CASE WHEN k.cache_ref IS NULL THEN k.response
+              ELSE k.response || (SELECT jsonb_object_agg(f, q.result -> f) FROM unnest(k.cache_fields) AS f) END,
+         k.cache_ref IS NOT NULL AND q.query_hash IS NULL
+    FROM req r
+    JOIN idempotency_keys k ON k.user_id = r.user_id AND k.key = r.key
+    LEFT JOIN query_cache q ON q.query_hash = k.cache_ref
+   WHERE k.expires_at > r.now AND NOT EXISTS (SELECT 1 FROM claim c WHERE c.user_id = r.user_id AND c.key = r.key)
+)`;
+}
+
+const BEGIN_MANY = statement('idempotency_begin_many', `
+WITH ${BEGIN_MANY_REQUESTS},
+${claimSteps('true')}
+SELECT * FROM begun`);
 
 /**
  * Completes the records of one turn of the event loop, each as one completion would ($1 users,
@@ -200,8 +215,8 @@ export function completeBind(completions: readonly PendingCompletion[], now: Dat
   ];
 }
 
-/** A row of BEGIN: the claim's charge token, or (none claimed) the existing record. */
-interface BeginRow {
+/** A row of `begun`: the claim's charge token, or (none claimed) the existing record. */
+export interface BeginRow {
   n: number;
   charge_token: string | null;
   request_hash: string | null;
@@ -211,9 +226,34 @@ interface BeginRow {
 }
 
 /** A claim as `begin` asks for it. */
-interface PendingClaim {
+export interface PendingClaim {
   params: BeginParams;
   now: Date;
+}
+
+/** BEGIN_MANY's bind ($1 to $8) for `claims`. */
+export function claimBind(claims: readonly PendingClaim[], maxKeysPerUser: number): unknown[] {
+  return [
+    claims.map((c) => c.params.userId),
+    claims.map((c) => c.params.key),
+    claims.map((c) => c.params.requestHash),
+    claims.map((c) => c.params.attempt),
+    claims.map((c) => c.now),
+    claims.map((c) => new Date(c.now.getTime() + c.params.leaseMs)),
+    claims.map((c) => new Date(c.now.getTime() + c.params.ttlMs)),
+    maxKeysPerUser,
+  ];
+}
+
+/** What a claim's row means for a request of `requestHash`; undefined for no row (try again, on a fresh snapshot). */
+export function beginResultOf(row: BeginRow | undefined, requestHash: string): BeginResult | undefined {
+  if (!row) return undefined;
+  if (row.charge_token !== null) return { state: 'started', chargeToken: row.charge_token };
+  // The cache table's triggers make this impossible; a replay of a part is never served.
+  if (row.lost) throw new Error('an idempotency record refers to a cache row that is gone');
+  if (row.request_hash !== requestHash) return { state: 'conflict' };
+  if (row.status === 'completed' && row.response) return { state: 'completed', response: row.response };
+  return { state: 'in_progress' };
 }
 
 /**
@@ -245,14 +285,8 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     // A record that committed after the statement's snapshot, was deleted by `abandon`, or was
     // taken over meanwhile is simply tried again.
     for (let attempt = 0; attempt < 3; attempt++) {
-      const row = await this.claim({ params: p, now: this.now() });
-      if (!row) continue;
-      if (row.charge_token !== null) return { state: 'started', chargeToken: row.charge_token };
-      // The cache table's triggers make this impossible; a replay of a part is never served.
-      if (row.lost) throw new Error('an idempotency record refers to a cache row that is gone');
-      if (row.request_hash !== p.requestHash) return { state: 'conflict' };
-      if (row.status === 'completed' && row.response) return { state: 'completed', response: row.response };
-      return { state: 'in_progress' };
+      const begun = beginResultOf(await this.claim({ params: p, now: this.now() }), p.requestHash);
+      if (begun) return begun;
     }
     return { state: 'in_progress' };
   }
@@ -267,16 +301,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
       for (const round of roundsBy(items, (it) => `${it.item.params.userId}\u0000${it.item.params.key}`)) {
         await sendWhileLive(items, round, settle, async (batch, beforeSend) => {
           const claims = batch.map((b) => b.item);
-          const bind = [
-            claims.map((c) => c.params.userId),
-            claims.map((c) => c.params.key),
-            claims.map((c) => c.params.requestHash),
-            claims.map((c) => c.params.attempt),
-            claims.map((c) => c.now),
-            claims.map((c) => new Date(c.now.getTime() + c.params.leaseMs)),
-            claims.map((c) => new Date(c.now.getTime() + c.params.ttlMs)),
-            this.maxKeysPerUser,
-          ];
+          const bind = claimBind(claims, this.maxKeysPerUser);
           const rows = await pooledQuery<BeginRow>(this.sequelize, BEGIN_MANY, bind, beforeSend);
           const byN = new Map(rows.map((r) => [r.n, r]));
           return claims.map((_, j) => byN.get(j + 1));
@@ -285,7 +310,6 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     })();
   }
 
-  /** One statement (COMPLETE); a cache key is passed on only where the cache is `query_cache`. */
   /** One statement (COMPLETE_MANY) shared by the completions of one turn; a cache key is passed on only where the cache is `query_cache`. */
   async complete(userId: string, key: string, attempt: string, response: StoredResponse, holdId?: string | null, options?: CompleteOptions): Promise<boolean> {
     const hold = holdId ?? null;
