@@ -158,10 +158,13 @@ export class AssistantService {
     const key = options.idempotencyKey;
     if (!key) return this.answer(caller, request, options, undefined);
 
-    // Consent comes before the key: a shopper without it never claims one.
-    requireConsent((await this.deps.gate.open({ caller })).consent);
-
-    const begun = await this.keys.begin(caller, key, request);
+    // Consent comes before the key: a shopper without it never claims one (the gate claims only
+    // for a shopper who accepted the terms, in the round trip that reads their consent).
+    const begun = await this.keys.begin(caller, key, request, async (claim) => {
+      const claimed = await this.deps.gate.claim({ caller, claim });
+      requireConsent(claimed.consent);
+      return claimed.begun;
+    });
     if ('replay' in begun) return this.keys.replay(caller, begun.replay);
     try {
       return await this.answer(caller, request, options, begun.record);

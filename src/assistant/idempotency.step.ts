@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { resolvedQuerySchema } from '../conversations/conversation.schemas.js';
 import type { CreditService } from '../credits/credit.service.js';
-import type { IdempotencyStore, StoredResponse } from '../idempotency/idempotency.store.js';
+import type { BeginParams, BeginResult, IdempotencyStore, StoredResponse } from '../idempotency/idempotency.store.js';
 import type { Caller } from '../identity/caller.js';
 import { canonicalJson } from '../platform/canonical-json.js';
 import { AppError } from '../platform/errors.js';
@@ -58,25 +58,35 @@ export class IdempotencyStep {
     private readonly settings: IdempotencySettings,
   ) {}
 
-  /** This attempt's record when it may run, or the stored outcome to replay. */
-  async begin(caller: Caller, key: string, request: AssistantRequest): Promise<{ record: OwnRecord } | { replay: Replayable }> {
+  /**
+   * This attempt's record when it may run, or the stored outcome to replay. `first`: how the first
+   * claim is made (the query gate's, with consent); undefined from it, and every later try while
+   * another attempt runs, go to the idempotency store.
+   */
+  async begin(
+    caller: Caller,
+    key: string,
+    request: AssistantRequest,
+    first?: (params: BeginParams) => Promise<BeginResult | undefined>,
+  ): Promise<{ record: OwnRecord } | { replay: Replayable }> {
     const { idempotency, clock } = this.deps;
-    const attempt = randomUUID();
-    const requestHash = hashRequest(request);
+    const params: BeginParams = {
+      userId: caller.userId,
+      key,
+      requestHash: hashRequest(request),
+      attempt: randomUUID(),
+      ttlMs: IDEMPOTENCY_TTL_MS,
+      // A crashed attempt's record frees itself once no live attempt could still be running.
+      leaseMs: this.settings.leaseMs,
+    };
     const deadline = clock.now() + this.settings.waitMs;
+    let claim = first;
     for (;;) {
-      const begun = await idempotency.begin({
-        userId: caller.userId,
-        key,
-        requestHash,
-        attempt,
-        ttlMs: IDEMPOTENCY_TTL_MS,
-        // A crashed attempt's record frees itself once no live attempt could still be running.
-        leaseMs: this.settings.leaseMs,
-      });
+      const begun = (claim && (await claim(params))) || (await idempotency.begin(params));
+      claim = undefined;
       switch (begun.state) {
         case 'started':
-          return { record: { key, attempt, chargeToken: begun.chargeToken, chargeMayStand: false } };
+          return { record: { key, attempt: params.attempt, chargeToken: begun.chargeToken, chargeMayStand: false } };
         case 'completed':
           return { replay: this.readBack(begun.response) };
         case 'conflict':

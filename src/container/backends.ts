@@ -130,7 +130,7 @@ function storageBackends(config: Config, { database, databaseGuard }: Platform):
         rateLimits: new PostgresRateLimitStore(db.sequelize, guard),
         // One statement for the reads of a question; with the cache in this database, its entry too
         // (and with the conversations here as well, a cached answer's new conversation).
-        gate: new PostgresQueryGate(db.sequelize, guard, policy, { readsCache: cacheHere, keepsTurns: cacheHere && turnsHere }),
+        gate: new PostgresQueryGate(db.sequelize, guard, policy, { readsCache: cacheHere, keepsTurns: cacheHere && turnsHere, ...idempotencyLimits }),
         finish: cacheHere && turnsHere ? new PostgresAnswerFinish(db.sequelize, guard) : undefined,
         idempotency: new PostgresIdempotencyStore(db.sequelize, guard, undefined, {
           ...idempotencyLimits,
@@ -144,13 +144,14 @@ function storageBackends(config: Config, { database, databaseGuard }: Platform):
       const credits = new MemoryCreditRepository(policy);
       const consents = new MemoryConsentRepository();
       const rateLimits = new MemoryRateLimitStore();
+      const idempotency = new MemoryIdempotencyStore(undefined, idempotencyLimits, credits);
       return {
         credits,
         consents,
         rateLimits,
-        gate: new ComposedQueryGate({ consents, rateLimits }),
+        gate: new ComposedQueryGate({ consents, rateLimits, idempotency }),
         finish: undefined,
-        idempotency: new MemoryIdempotencyStore(undefined, idempotencyLimits, credits),
+        idempotency,
         jobLock: new MemoryJobLock(),
       };
     }

@@ -65,7 +65,7 @@ async function setup(options: { settle?: 'lost-after-commit' | 'lost-before-comm
       credits,
       cache: new QueryCacheService(createMemoryCacheStore({ maxEntries: 100 }), { ttlSeconds: 60, logger }),
       idempotency,
-      gate: new ComposedQueryGate({ consents: consentRepository, rateLimits: new MemoryRateLimitStore() }),
+      gate: new ComposedQueryGate({ consents: consentRepository, rateLimits: new MemoryRateLimitStore(), idempotency }),
       provider: new CatalogProvider(await loadCatalog(undefined)),
       conversation: new ConversationStep(new ConversationService(createMemoryConversationStore(), { ttlSeconds: 60, logger })),
       breaker: breakers.create('assistant', { timeoutMs: false, errorThresholdPercentage: 50, volumeThreshold: 5, resetTimeoutMs: 10_000, isFailure: isUpstreamOutage }),

@@ -6,6 +6,8 @@ import { createPostgresConversationStore } from '../../src/conversations/convers
 import { MemoryConsentRepository } from '../../src/consent/consent.repository.memory.js';
 import { PostgresConsentRepository } from '../../src/consent/consent.repository.postgres.js';
 import { MemoryCreditRepository } from '../../src/credits/credit.repository.memory.js';
+import { MemoryIdempotencyStore } from '../../src/idempotency/idempotency.store.memory.js';
+import { PostgresIdempotencyStore } from '../../src/idempotency/idempotency.store.postgres.js';
 import { PostgresCreditRepository } from '../../src/credits/credit.repository.postgres.js';
 import { unguarded } from '../../src/platform/storage-guard.js';
 import { MemoryRateLimitStore } from '../../src/rate-limit/rate-limit.store.memory.js';
@@ -15,10 +17,13 @@ import { createMigratedDatabase, type MigratedDatabase } from '../support/credit
 
 queryGateContract('memory (composed)', async (clock) => {
   const consents = new MemoryConsentRepository();
+  const credits = new MemoryCreditRepository(GATE_POLICY, clock.now);
+  const idempotency = new MemoryIdempotencyStore(clock.now, {}, credits);
   return {
-    gate: new ComposedQueryGate({ consents, rateLimits: new MemoryRateLimitStore(clock.now) }),
+    gate: new ComposedQueryGate({ consents, rateLimits: new MemoryRateLimitStore(clock.now), idempotency }),
     consents,
-    credits: new MemoryCreditRepository(GATE_POLICY, clock.now),
+    credits,
+    idempotency,
     dispose: async () => {},
   };
 });
@@ -34,9 +39,11 @@ afterAll(async () => {
 queryGateContract('postgres stores (composed)', async (clock) => {
   const { sequelize } = db.database;
   const consents = new PostgresConsentRepository(sequelize, unguarded, clock.now);
+  const idempotency = new PostgresIdempotencyStore(sequelize, unguarded, clock.now);
   return {
-    gate: new ComposedQueryGate({ consents, rateLimits: new PostgresRateLimitStore(sequelize, unguarded, clock.now) }),
+    gate: new ComposedQueryGate({ consents, rateLimits: new PostgresRateLimitStore(sequelize, unguarded, clock.now), idempotency }),
     consents,
+    idempotency,
     credits: new PostgresCreditRepository(sequelize, unguarded, GATE_POLICY, clock.now),
     dispose: async () => {},
   };
@@ -50,6 +57,7 @@ for (const readsCache of [true, false]) {
       gate: new PostgresQueryGate(sequelize, unguarded, GATE_POLICY, { readsCache, keepsTurns: readsCache, clock: clock.now, now: clock.now }),
       conversations: createPostgresConversationStore(sequelize),
       consents: new PostgresConsentRepository(sequelize, unguarded, clock.now),
+      idempotency: new PostgresIdempotencyStore(sequelize, unguarded, clock.now),
       credits: new PostgresCreditRepository(sequelize, unguarded, GATE_POLICY, clock.now),
       writeCache: (key, value) => cache.set(key, value as never, 60),
       expireCache: async (key) => {

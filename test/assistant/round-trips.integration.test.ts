@@ -28,19 +28,20 @@ const QUERY = '/api/v1/assistant/query';
  * - fresh (no cache read): the gate, the charge (a hold), then the finish: the settle with the
  *   cache write and the turn in one statement;
  * - miss: the same, the gate's cache read finding nothing;
- * - with an Idempotency-Key: consent (the gate alone), the key's claim (with the per-user key
- *   bound in the same statement), the gate, then for a fresh answer the charge and the cache
- *   write, and for both the record's completion (which settles a hold) and the turn;
- * - replay: consent, the key's claim (which finds the record and reads it with its answer),
+ * - with an Idempotency-Key: the key's claim with consent (the gate's claim: the per-user key
+ *   bound in the same statement, and nothing claimed without consent), the gate, then for a fresh
+ *   answer the charge and the cache write, and for both the record's completion (which settles a
+ *   hold) and the turn;
+ * - replay: the key's claim with consent (which finds the record and reads it with its answer),
  *   balance read.
  */
 const TODAY = {
   cached: 1,
   fresh: 3,
   miss: 3,
-  cachedWithKey: 5,
-  freshWithKey: 7,
-  replay: 3,
+  cachedWithKey: 4,
+  freshWithKey: 6,
+  replay: 2,
 };
 
 let testDb: TestDatabase;

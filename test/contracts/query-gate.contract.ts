@@ -5,12 +5,15 @@ import type { ConsentRepository } from '../../src/consent/consent.repository.js'
 import type { CreditPolicy, CreditRepository } from '../../src/credits/credit.repository.js';
 import type { ConversationStore } from '../../src/conversations/conversation.store.js';
 import type { Caller } from '../../src/identity/caller.js';
+import type { BeginParams, IdempotencyStore } from '../../src/idempotency/idempotency.store.js';
 import { TestClock } from './clock.js';
 
 export interface QueryGateHarness {
   gate: QueryGate;
   consents: ConsentRepository;
   credits: CreditRepository;
+  /** The idempotency store on the same storage, whose records the gate's claims make. */
+  idempotency: IdempotencyStore;
   /** Stores a cache entry the gate may read (gates that read the cache only). */
   writeCache?(key: string, value: object): Promise<void>;
   /** Makes an entry expired, as time passing would. */
@@ -187,6 +190,51 @@ export function queryGateContract(name: string, make: (clock: TestClock) => Prom
         // A reset is due.
         clock.advance(GATE_POLICY.resetPeriodMs);
         await notKept({ caller, cacheKey: key, balance: true, firstTurn: firstTurn() });
+      });
+    });
+
+    describe('claim: consent and the key together', () => {
+      const params = (caller: Caller, over: Partial<BeginParams> = {}): BeginParams => ({
+        userId: caller.userId,
+        key: 'key-1',
+        requestHash: 'hash-a',
+        attempt: randomUUID(),
+        ttlMs: 86_400_000,
+        leaseMs: 30_000,
+        ...over,
+      });
+
+      it('claims nothing for a shopper without consent, or who declined the terms', async () => {
+        const stranger = shopper();
+        expect(await h.gate.claim({ caller: stranger, claim: params(stranger) })).toEqual({ consent: undefined, begun: undefined });
+        const declined = shopper();
+        await h.consents.record(declined.userId, { termsAccepted: false, marketingConsent: false });
+        const refused = await h.gate.claim({ caller: declined, claim: params(declined) });
+        expect(refused.consent?.termsAccepted).toBe(false);
+        expect(refused.begun).toBeUndefined();
+        // No record was made: the key is still free for each.
+        expect((await h.idempotency.begin(params(stranger))).state).toBe('started');
+        expect((await h.idempotency.begin(params(declined))).state).toBe('started');
+      });
+
+      it('for a shopper who accepted the terms, claims as the idempotency store does', async () => {
+        const caller = await accepted(shopper());
+        const first = params(caller);
+        const claimed = await h.gate.claim({ caller, claim: first });
+        expect(claimed.consent?.termsAccepted).toBe(true);
+        expect(claimed.begun).toEqual({ state: 'started', chargeToken: expect.any(String) });
+        expect((await h.gate.claim({ caller, claim: { ...first, attempt: randomUUID() } })).begun).toEqual({ state: 'in_progress' });
+        expect(await h.idempotency.complete(caller.userId, first.key, first.attempt, { answer: 'kept' })).toBe(true);
+        expect((await h.gate.claim({ caller, claim: { ...first, attempt: randomUUID() } })).begun).toEqual({ state: 'completed', response: { answer: 'kept' } });
+        expect((await h.gate.claim({ caller, claim: { ...first, attempt: randomUUID(), requestHash: 'hash-b' } })).begun).toEqual({ state: 'conflict' });
+      });
+
+      it('claims of several shoppers at once: each by its own consent', async () => {
+        const [a, b] = [await accepted(shopper()), await accepted(shopper())];
+        const stranger = shopper();
+        const results = await Promise.all([a, stranger, b].map((caller) => h.gate.claim({ caller, claim: params(caller) })));
+        expect(results.map((r) => r.begun?.state)).toEqual(['started', undefined, 'started']);
+        expect((await h.idempotency.begin(params(stranger))).state).toBe('started');
       });
     });
   });

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { PostgresQueryGate } from '../../src/assistant/gate/query-gate.postgres.js';
 import { createPostgresCacheStore } from '../../src/cache/cache.store.postgres.js';
+import { PostgresConsentRepository } from '../../src/consent/consent.repository.postgres.js';
 import { MemoryCreditRepository } from '../../src/credits/credit.repository.memory.js';
 import { PostgresCreditRepository } from '../../src/credits/credit.repository.postgres.js';
 import { MemoryIdempotencyStore } from '../../src/idempotency/idempotency.store.memory.js';
@@ -39,6 +41,36 @@ idempotencyStoreContract('postgres referring to query_cache', async () => {
   const clock = new TestClock();
   return {
     store: new PostgresIdempotencyStore(sequelize, unguarded, clock.now, { maxKeysPerUser: MAX_KEYS, referToCache: true }),
+    credits: new PostgresCreditRepository(sequelize, unguarded, policy, clock.now),
+    cache: createPostgresCacheStore(sequelize),
+    clock,
+    dispose: () => db.dispose(),
+  };
+});
+
+// The query gate's claim (consent and the key's claim in one statement): the same claim steps,
+// admitted by consent. Every user begun here has accepted the terms; a claim the gate's
+// statement could not decide goes to the store, as the service's does.
+idempotencyStoreContract("postgres, claimed through the query gate's statement", async () => {
+  const db = await createMigratedDatabase({ poolSize: 4, maxOverflow: 0 });
+  const sequelize = db.database.sequelize;
+  const clock = new TestClock();
+  const store = new PostgresIdempotencyStore(sequelize, unguarded, clock.now, { maxKeysPerUser: MAX_KEYS, referToCache: true });
+  const gate = new PostgresQueryGate(sequelize, unguarded, policy, { readsCache: true, now: clock.now, maxKeysPerUser: MAX_KEYS });
+  const consents = new PostgresConsentRepository(sequelize, unguarded, clock.now);
+  const accepted = new Set<string>();
+  const claimed: typeof store = Object.create(store);
+  claimed.begin = async (p) => {
+    if (!accepted.has(p.userId)) {
+      await consents.record(p.userId, { termsAccepted: true, marketingConsent: false });
+      accepted.add(p.userId);
+    }
+    const { consent, begun } = await gate.claim({ caller: { userId: p.userId, isGuest: false }, claim: p });
+    if (!consent?.termsAccepted) throw new Error('the terms were accepted, yet the gate read no consent');
+    return begun ?? store.begin(p);
+  };
+  return {
+    store: claimed,
     credits: new PostgresCreditRepository(sequelize, unguarded, policy, clock.now),
     cache: createPostgresCacheStore(sequelize),
     clock,

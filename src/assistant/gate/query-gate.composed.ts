@@ -1,10 +1,12 @@
 import type { ConsentRepository } from '../../consent/consent.repository.js';
+import type { IdempotencyStore } from '../../idempotency/idempotency.store.js';
 import type { RateLimitStore } from '../../rate-limit/rate-limit.store.js';
-import type { GateRequest, GateResult, QueryGate } from './query-gate.js';
+import type { ClaimRequest, ClaimResult, GateRequest, GateResult, QueryGate } from './query-gate.js';
 
 /**
  * The gate of memory storage (and of any storage without a one-statement gate): the consent
- * record from its repository, then the rate-limit hit from its store, in the contract's order.
+ * record from its repository, then the rate-limit hit from its store (or the key's claim from the
+ * idempotency store), in the contract's order.
  * The cache is not read here (the query cache service reads it, with its own breaker), the
  * balance is left to the credit service, and no turn is kept (the conversation step keeps it).
  */
@@ -12,7 +14,12 @@ export class ComposedQueryGate implements QueryGate {
   readonly readsCache = false;
   readonly keepsTurns = false;
 
-  constructor(private readonly stores: { consents: ConsentRepository; rateLimits: RateLimitStore }) {}
+  constructor(private readonly stores: { consents: ConsentRepository; rateLimits: RateLimitStore; idempotency: IdempotencyStore }) {}
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    const consent = await this.stores.consents.get(request.caller.userId);
+    return { consent, begun: consent?.termsAccepted ? await this.stores.idempotency.begin(request.claim) : undefined };
+  }
 
   async open(request: GateRequest): Promise<GateResult> {
     const consent = await this.stores.consents.get(request.caller.userId);

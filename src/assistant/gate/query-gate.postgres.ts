@@ -4,13 +4,15 @@ import type { JsonValue } from '../../cache/cache.store.js';
 import { toConsent, type ConsentRow } from '../../consent/consent.repository.postgres.js';
 import type { CreditPolicy } from '../../credits/credit.repository.js';
 import { accountOf, type MutationRow } from '../../credits/credit.rows.js';
-import { guardedBatcher, type GuardedItem } from '../../platform/batcher.js';
+import { guardedBatcher, roundsBy, sendWhileLive, type GuardedItem } from '../../platform/batcher.js';
+import { DEFAULT_MAX_KEYS_PER_USER } from '../../idempotency/idempotency.store.js';
+import { BEGIN_MANY_REQUESTS, beginResultOf, claimBind, claimSteps, type BeginRow, type PendingClaim } from '../../idempotency/idempotency.store.postgres.js';
 import { pooledQuery, statement } from '../../platform/pooled-query.js';
 import type { StorageGuard } from '../../platform/storage-guard.js';
 import { retryTransient } from '../../platform/transient-retry.js';
 import { COUNT_HITS } from '../../rate-limit/rate-limit.store.postgres.js';
 import { windowOf } from '../../rate-limit/rate-limit.store.js';
-import type { GateRequest, GateResult, QueryGate } from './query-gate.js';
+import type { ClaimRequest, ClaimResult, GateRequest, GateResult, QueryGate } from './query-gate.js';
 
 /**
  * The gates of one turn of the event loop in one statement (one round trip, one transaction).
@@ -117,6 +119,37 @@ SELECT r.n::int AS n, r.user_id,
 
 const GATE_SQL = statement('assistant_gate', GATE_MANY);
 
+/**
+ * The claims of one turn's keyed questions with their consent, in one statement: the
+ * idempotency store's own claim steps (claimSteps over BEGIN_MANY_REQUESTS, $1 to $8), admitting
+ * only the questions whose user has accepted the terms (the contract checks consent before the
+ * key: a shopper without it never claims one). One row per question: its consent record, and its
+ * claim's row when there is one. Like the store's claim, it commits without waiting for the WAL
+ * flush, and it is never sent for a question already answered 503.
+ */
+export const CLAIM_GATE_MANY = `
+WITH ${BEGIN_MANY_REQUESTS},
+consent AS (
+  SELECT user_id, terms_accepted, marketing_consent, "timestamp", updated_at
+    FROM user_consents WHERE user_id IN (SELECT user_id FROM req)
+),
+${claimSteps('EXISTS (SELECT 1 FROM consent c WHERE c.user_id = req.user_id AND c.terms_accepted)')}
+SELECT r.n::int AS n, r.user_id,
+       c.user_id IS NOT NULL AS has_consent, c.terms_accepted, c.marketing_consent, c."timestamp", c.updated_at,
+       b.n IS NOT NULL AS has_begun, b.charge_token, b.request_hash, b.status, b.response, b.lost
+  FROM req r
+  LEFT JOIN consent c ON c.user_id = r.user_id
+  LEFT JOIN begun b ON b.n = r.n
+ ORDER BY r.n`;
+
+const CLAIM_GATE_SQL = statement('assistant_claim_gate', CLAIM_GATE_MANY);
+
+interface ClaimGateRow extends ConsentRow, Omit<BeginRow, 'n'> {
+  n: number;
+  has_consent: boolean;
+  has_begun: boolean;
+}
+
 /** A question's row: consent in the consent repository's columns, the balance in a credit mutation's. */
 interface GateRow extends ConsentRow, Pick<MutationRow, 'is_guest' | 'avail0' | 'applied' | 'max0' | 'reset0'> {
   n: number;
@@ -144,6 +177,7 @@ interface PendingGate {
  */
 export class PostgresQueryGate implements QueryGate {
   private readonly gate: (pending: PendingGate) => Promise<GateResult>;
+  private readonly claims: (pending: PendingClaim) => Promise<ClaimGateRow | undefined>;
 
   constructor(
     private readonly sequelize: Sequelize,
@@ -156,11 +190,36 @@ export class PostgresQueryGate implements QueryGate {
       keepsTurns?: boolean;
       /** The fixed clock of tests for the balance's reset; unset: the database's clock. */
       clock?: () => Date | null;
-      /** The rate limit's clock (windows are taken in the process, as the rate-limit store takes them). */
+      /** The rate limit's clock (windows are taken in the process, as the rate-limit store takes them), and the claims'. */
       now?: () => Date;
+      /** IDEMPOTENCY_MAX_KEYS_PER_USER, as the idempotency store is given it. */
+      maxKeysPerUser?: number;
     },
   ) {
     this.gate = guardedBatcher(guard, 'assistant.gate', (items, settle) => this.run(items, settle));
+    this.claims = guardedBatcher(guard, 'assistant.claim', (items, settle) => this.runClaims(items, settle));
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    const row = await this.claims({ params: request.claim, now: (this.options.now ?? (() => new Date()))() });
+    const consent = row?.has_consent ? toConsent(row) : undefined;
+    if (!row || !consent?.termsAccepted) return { consent, begun: undefined };
+    return { consent, begun: row.has_begun ? beginResultOf({ ...row, n: row.n }, request.claim.requestHash) : undefined };
+  }
+
+  /**
+   * A key asked twice in one turn goes in the next statement (rounds); a claim whose question was
+   * answered 503 is never sent (it would hold the key until its lease ends), and the others go
+   * again without it (sendWhileLive), as the idempotency store's claims do.
+   */
+  private async runClaims(items: readonly GuardedItem<PendingClaim>[], settle: (index: number, result: ClaimGateRow | undefined | Error) => void): Promise<void> {
+    const maxKeys = this.options.maxKeysPerUser ?? DEFAULT_MAX_KEYS_PER_USER;
+    for (const round of roundsBy(items, (it) => `${it.item.params.userId}\u0000${it.item.params.key}`)) {
+      await sendWhileLive(items, round, settle, async (batch, beforeSend) => {
+        const rows = await pooledQuery<ClaimGateRow>(this.sequelize, CLAIM_GATE_SQL, claimBind(batch.map((b) => b.item), maxKeys), beforeSend);
+        return batch.map((_, j) => rows[j]);
+      });
+    }
   }
 
   get readsCache(): boolean {

@@ -2,6 +2,7 @@ import type { JsonValue } from '../../cache/cache.store.js';
 import type { Consent } from '../../consent/consent.repository.js';
 import type { CreditAccount } from '../../credits/credit.repository.js';
 import type { Caller } from '../../identity/caller.js';
+import type { BeginParams, BeginResult } from '../../idempotency/idempotency.store.js';
 import type { ConversationTurn } from '../../conversations/conversation.store.js';
 import type { RateLimitHit } from '../../rate-limit/rate-limit.store.js';
 
@@ -75,4 +76,21 @@ export interface QueryGate {
   /** True when `firstTurn` can be kept in the same round trip (the conversations live in the same database). */
   readonly keepsTurns: boolean;
   open(request: GateRequest): Promise<GateResult>;
+  /**
+   * A question with an Idempotency-Key: the caller's consent and, only when they accepted the
+   * terms, the key's claim (as `IdempotencyStore.begin` claims it), together where the storage
+   * allows. `begun` is undefined when nothing was claimed for want of consent, or when the claim
+   * must be tried again (its record changed under the statement's snapshot).
+   */
+  claim(request: ClaimRequest): Promise<ClaimResult>;
+}
+
+export interface ClaimRequest {
+  caller: Caller;
+  claim: BeginParams;
+}
+
+export interface ClaimResult {
+  consent: Consent | undefined;
+  begun: BeginResult | undefined;
 }
