@@ -31,7 +31,7 @@ export class ProviderCallStep {
     const started = performance.now();
     let outcome: 'ok' | 'error' | 'timeout' = 'ok';
     try {
-      return await breaker.run(() => this.withTimeout((signal) => provider.answer(request, signal, listener)));
+      return storable(await breaker.run(() => this.withTimeout((signal) => provider.answer(request, signal, listener))));
     } catch (err) {
       if (err instanceof BreakerOpenError) {
         outcome = 'error';
@@ -63,4 +63,19 @@ export class ProviderCallStep {
       cancel?.();
     }
   }
+}
+
+/** A lone UTF-16 surrogate (half of a character, as a cut inside an emoji leaves), or a NUL. */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what must be found
+const UNSTORABLE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/g;
+
+/**
+ * The answer as PostgreSQL's jsonb can hold it (a model's reply is cut to a length, which may
+ * split a character, and may hold a NUL): a lone surrogate becomes U+FFFD and a NUL is dropped, so
+ * a model's text never makes its own record, or a batch it shares a statement with, fail.
+ */
+export function storable(answer: AssistantAnswer): AssistantAnswer {
+  UNSTORABLE.lastIndex = 0;
+  if (!UNSTORABLE.test(answer.answer)) return answer;
+  return { ...answer, answer: answer.answer.replace(UNSTORABLE, (c) => (c === '\u0000' ? '' : '\uFFFD')) };
 }

@@ -4,6 +4,8 @@ import { deleteExpiredRows } from '../platform/expiry-cleanup.js';
 import { pooledQuery, statement } from '../platform/pooled-query.js';
 import { guardedBatcher, roundsBy, sendWhileLive, type GuardedItem } from '../platform/batcher.js';
 import { guardedOptions, type StorageGuard } from '../platform/storage-guard.js';
+import { driverError, isConnectionLost, retryTransient } from '../platform/transient-retry.js';
+import { isDatabaseUnavailable } from '../platform/db-guard.js';
 import { idempotencyModel } from './idempotency.models.js';
 import {
   DEFAULT_MAX_KEYS_PER_USER,
@@ -166,9 +168,11 @@ WITH req AS (
    ORDER BY query_hash
    FOR SHARE
 ), ok AS (
-  -- The record is this attempt's and its hold (if any) is open, its own user's.
-  SELECT r.* FROM req r JOIN k ON k.user_id = r.user_id AND k.key = r.key
+  -- The record is this attempt's and its hold (if any) is open, its own user's; a hold named by
+  -- several completions goes with the first of them only (one charge, one answer).
+  SELECT DISTINCT ON (COALESCE(r.hold, -r.n)) r.* FROM req r JOIN k ON k.user_id = r.user_id AND k.key = r.key
    WHERE r.hold IS NULL OR EXISTS (SELECT 1 FROM h WHERE h.debit_id = r.hold AND h.user_id = r.user_id AND h.state = 'held')
+   ORDER BY COALESCE(r.hold, -r.n), r.n
 ), shared AS (
   SELECT o.n, array_agg(e.f ORDER BY e.f) AS fields
     FROM ok o JOIN q ON q.query_hash = o.cache_key, jsonb_each(o.response) AS e(f, v)
@@ -302,7 +306,8 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
         await sendWhileLive(items, round, settle, async (batch, beforeSend) => {
           const claims = batch.map((b) => b.item);
           const bind = claimBind(claims, this.maxKeysPerUser);
-          const rows = await pooledQuery<BeginRow>(this.sequelize, BEGIN_MANY, bind, beforeSend);
+          // Repeated when it rolled back (a deadlock with a cache write's copy-back), never after a lost connection.
+          const rows = await retryTransient(() => pooledQuery<BeginRow>(this.sequelize, BEGIN_MANY, bind, beforeSend), { connectionErrors: false });
           const byN = new Map(rows.map((r) => [r.n, r]));
           return claims.map((_, j) => byN.get(j + 1));
         });
@@ -327,12 +332,36 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
    */
   private async runCompletions(items: readonly GuardedItem<PendingCompletion>[], settle: (index: number, result: boolean | Error) => void): Promise<void> {
     for (const round of roundsBy(items, (it) => `${it.item.userId}\u0000${it.item.key}`)) {
-      await sendWhileLive(items, round, settle, async (batch, beforeSend) => {
-        const rows = await pooledQuery<{ n: number; completed: boolean }>(this.sequelize, COMPLETE_SQL, completeBind(batch.map((b) => b.item), this.now()), beforeSend);
-        const done = new Set(rows.filter((r) => r.completed).map((r) => r.n));
-        return batch.map((_, j) => done.has(j + 1));
+      await sendWhileLive<PendingCompletion, boolean | Error>(items, round, settle, async (batch, beforeSend) => {
+        let refusedBeforeSend = false;
+        const checked = () => {
+          try {
+            beforeSend();
+          } catch (err) {
+            refusedBeforeSend = true;
+            throw err;
+          }
+        };
+        try {
+          return await this.sendCompletions(batch, checked);
+        } catch (err) {
+          // PostgreSQL refused the statement (one request's answer it cannot store, say): it rolled
+          // back whole, so each completion goes again alone, and a refusal is only its own request's.
+          if (refusedBeforeSend || batch.length === 1 || !refusedByDatabase(err)) throw err;
+          return Promise.all(batch.map((b) => this.sendCompletions([b], () => b.call.assertLive()).then(([done]) => done!, (e: unknown) => e as Error)));
+        }
       });
     }
+  }
+
+  /** One COMPLETE_MANY: repeated only when it rolled back (a deadlock), never after a lost connection (it may have committed). */
+  private async sendCompletions(batch: readonly GuardedItem<PendingCompletion>[], beforeSend: () => void): Promise<boolean[]> {
+    const rows = await retryTransient(
+      () => pooledQuery<{ n: number; completed: boolean }>(this.sequelize, COMPLETE_SQL, completeBind(batch.map((b) => b.item), this.now()), beforeSend),
+      { connectionErrors: false },
+    );
+    const done = new Set(rows.filter((r) => r.completed).map((r) => r.n));
+    return batch.map((_, j) => done.has(j + 1));
   }
 
   async release(userId: string, key: string, attempt: string): Promise<void> {
@@ -373,4 +402,9 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
       run: (batch) => this.guard.run('idempotency.cleanup', batch),
     });
   }
+}
+
+/** An error PostgreSQL answered with (the statement rolled back), not an outage or a lost connection. */
+function refusedByDatabase(err: unknown): boolean {
+  return driverError(err).code !== undefined && !isConnectionLost(err) && !isDatabaseUnavailable(err);
 }

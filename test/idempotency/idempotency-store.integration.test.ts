@@ -78,6 +78,54 @@ idempotencyStoreContract("postgres, claimed through the query gate's statement",
   };
 });
 
+describe('postgres: completions sharing one statement', () => {
+  const begunWithHold = async (store: PostgresIdempotencyStore, credits: PostgresCreditRepository, key = 'k') => {
+    const p = { userId: `user-${randomUUID()}`, key, requestHash: 'h', attempt: randomUUID(), ttlMs: 60_000, leaseMs: 5_000 };
+    await store.begin(p);
+    const charged = await credits.charge({ userId: p.userId, isGuest: false }, { cost: 1, description: 'held', holdMs: 60_000 });
+    if (charged.kind !== 'charged' || !charged.chargeId) throw new Error('no hold taken');
+    return { p, hold: charged.chargeId };
+  };
+
+  it('an answer PostgreSQL refuses to store fails only its own completion', async () => {
+    const db = await createMigratedDatabase({ poolSize: 4, maxOverflow: 0 });
+    try {
+      const clock = new TestClock();
+      const store = new PostgresIdempotencyStore(db.database.sequelize, unguarded, clock.now, { maxKeysPerUser: MAX_KEYS });
+      const credits = new PostgresCreditRepository(db.database.sequelize, unguarded, policy, clock.now);
+      const [a, bad, b] = [await begunWithHold(store, credits), await begunWithHold(store, credits), await begunWithHold(store, credits)];
+      // Half an emoji: jsonb refuses it, and so the whole statement it is sent in.
+      const outcomes = await Promise.allSettled([a, bad, b].map(({ p, hold }, i) => store.complete(p.userId, p.key, p.attempt, { answer: i === 1 ? 'cut \ud83d' : 'fine' }, hold)));
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(outcomes.filter((o) => o.status === 'fulfilled').map((o) => (o as PromiseFulfilledResult<boolean>).value)).toEqual([true, true]);
+      await expect(credits.settle(a.p.userId, a.hold)).resolves.toBe('settled');
+      await expect(credits.settle(b.p.userId, b.hold)).resolves.toBe('settled');
+      // The refused one recorded nothing and settled nothing: its hold is still open for its refund.
+      expect(await store.begin({ ...bad.p, attempt: randomUUID() })).toEqual({ state: 'in_progress' });
+      await expect(credits.refund({ userId: bad.p.userId, isGuest: false }, bad.hold, 'not recorded')).resolves.toMatchObject({ kind: 'refunded' });
+    } finally {
+      await db.dispose();
+    }
+  });
+
+  it('one hold named by two completions (two keys of one user) records one answer only', async () => {
+    const db = await createMigratedDatabase({ poolSize: 4, maxOverflow: 0 });
+    try {
+      const clock = new TestClock();
+      const store = new PostgresIdempotencyStore(db.database.sequelize, unguarded, clock.now, { maxKeysPerUser: MAX_KEYS });
+      const credits = new PostgresCreditRepository(db.database.sequelize, unguarded, policy, clock.now);
+      const { p, hold } = await begunWithHold(store, credits, 'k1');
+      const other = { ...p, key: 'k2', attempt: randomUUID() };
+      await store.begin(other);
+      const done = await Promise.all([store.complete(p.userId, 'k1', p.attempt, { answer: 'one' }, hold), store.complete(p.userId, 'k2', other.attempt, { answer: 'two' }, hold)]);
+      expect(done).toEqual([true, false]);
+      expect(await store.begin({ ...other, attempt: randomUUID() })).toEqual({ state: 'in_progress' });
+    } finally {
+      await db.dispose();
+    }
+  });
+});
+
 describe('postgres: a begin that waited on a takeover of an expired record', () => {
   it('never replays the expired answer: it sees the record as it is once the takeover committed', async () => {
     const db = await createMigratedDatabase({ poolSize: 4, maxOverflow: 0 });

@@ -216,7 +216,9 @@ export class PostgresQueryGate implements QueryGate {
     const maxKeys = this.options.maxKeysPerUser ?? DEFAULT_MAX_KEYS_PER_USER;
     for (const round of roundsBy(items, (it) => `${it.item.params.userId}\u0000${it.item.params.key}`)) {
       await sendWhileLive(items, round, settle, async (batch, beforeSend) => {
-        const rows = await pooledQuery<ClaimGateRow>(this.sequelize, CLAIM_GATE_SQL, claimBind(batch.map((b) => b.item), maxKeys), beforeSend);
+        // Repeated when it rolled back (a deadlock with a cache write's copy-back), never after a lost connection.
+        const bind = claimBind(batch.map((b) => b.item), maxKeys);
+        const rows = await retryTransient(() => pooledQuery<ClaimGateRow>(this.sequelize, CLAIM_GATE_SQL, bind, beforeSend), { connectionErrors: false });
         return batch.map((_, j) => rows[j]);
       });
     }
