@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { normalizeText } from '../cache/cache-key.js';
 import { balanceHeaders } from '../credits/credit.headers.js';
 import { jsonBody } from '../http/json-body.js';
+import { sendJsonText } from '../http/json-text.js';
 import { named } from '../http/openapi-components.js';
 import { BALANCE, BODY_ERRORS, EXAMPLE_RESETS_AT, errors, json } from '../http/openapi-responses.js';
 import { defineRoutes, type RouteGuards } from '../http/route.js';
@@ -13,6 +14,7 @@ import type { Logger } from '../platform/logger.js';
 import type { AssistantService, QueryOutcome } from './assistant.service.js';
 import { AnswerStream, wantsEventStream } from './assistant.stream.js';
 import { idempotencyHeaders, idempotencyKeyHeader, queryBody, queryResponse, type QueryResponse } from './assistant.schemas.js';
+import { queryResultJson } from './query-response-json.js';
 
 const NO_CACHE = /(^|[\s,])no-cache($|[\s,;=])/i;
 
@@ -106,7 +108,9 @@ export const assistantApi = defineRoutes<AssistantRouteDeps>([
       async (req, res) => {
         const body = parseOrThrow(queryBody, req.body, 'request body');
         res.locals.queryHash = queryHash(body.query, queryHashKey);
-        const { 'Idempotency-Key': idempotencyKey } = parseOrThrow(idempotencyHeaders, { 'Idempotency-Key': req.get('idempotency-key') }, 'Idempotency-Key header');
+        const keyHeader = req.get('idempotency-key');
+        const idempotencyKey =
+          keyHeader === undefined ? undefined : parseOrThrow(idempotencyHeaders, { 'Idempotency-Key': keyHeader }, 'Idempotency-Key header')['Idempotency-Key'];
         const noCache = NO_CACHE.test(req.get('cache-control') ?? '');
         if (wantsEventStream(req)) {
           // The 200 and `meta` go out once the question is charged; errors before that stay JSON.
@@ -133,7 +137,8 @@ export const assistantApi = defineRoutes<AssistantRouteDeps>([
         res.set(balanceHeaders(outcome.account)).set('X-Cache', outcome.cache).set('Cache-Control', 'no-store');
         if (outcome.replayed) res.set('Idempotent-Replayed', 'true');
         if (outcome.conversationReset) res.set('X-Conversation', 'reset');
-        res.json(response);
+        // The bytes res.json would send; a cached answer's products are serialised once per cache entry.
+        sendJsonText(res, outcome.productsJson === undefined ? JSON.stringify(response) : queryResultJson(outcome.body, outcome.productsJson));
       },
     ],
     doc: {

@@ -19,7 +19,7 @@ import { resolvedQueryOf, type ConversationalQuestion, type ConversationStep, ty
 import { HoldStep } from './hold.step.js';
 import { IdempotencyStep, type OwnRecord } from './idempotency.step.js';
 import { ProviderCallStep } from './provider-call.step.js';
-import { answerFromJson, answerToJson } from './stored-answer.js';
+import { answerToJson, StoredAnswers } from './stored-answer.js';
 
 export { hashRequest } from './idempotency.step.js';
 
@@ -67,6 +67,8 @@ export interface QueryOutcome {
   account: Pick<CreditAccount, 'available' | 'max' | 'resetsAt'>;
   /** The conversation store could not answer: a follow-up was answered as a new question. */
   conversationReset?: boolean;
+  /** `JSON.stringify(body.products)`, when it was made already (a cached answer's, once per cache entry). */
+  productsJson?: string;
 }
 
 export interface AssistantSettings {
@@ -134,6 +136,8 @@ export class AssistantService {
   private readonly holds: HoldStep;
   private readonly providerCall: ProviderCallStep;
   private readonly recording: AnswerRecordStep;
+  /** Cache entries served lately, validated and with their products serialised once. */
+  private readonly storedAnswers = new StoredAnswers();
 
   constructor(
     private readonly deps: AssistantDeps,
@@ -207,13 +211,15 @@ export class AssistantService {
     const key = earlyKey ?? keyOf(search);
     const lookup = gated.cache ? cache.found(gated.cache) : beside ? await beside() : await cache.get(key, { skipRead: options.noCache === true });
     // An entry without an answer's shape is not served: the question is answered afresh and the entry overwritten.
-    const cached = lookup.status === 'hit' ? answerFromJson(lookup.value) : undefined;
+    const stored = lookup.status === 'hit' ? this.storedAnswers.read(key, lookup.value) : undefined;
+    const cached = stored?.answer;
 
     if (cached) {
       const cost = this.settings.cachedQueryCost;
       const charge = await this.holds.charge(caller, cost, 'Assistant answer (cached)', record, gated.account);
       options.onCharged?.(this.outcome(UNKNOWN_YET, placed, { cached: true, cost, charge, cache: 'HIT' }));
       const result = this.outcome(cached, placed, { cached: true, cost, charge, cache: 'HIT' });
+      result.productsJson = stored.productsJson;
       await this.recording.record(caller, charge, result, record, key);
       if (!gated.turnKept) await this.deps.conversation.record(caller.userId, placed, request, cached, new Date(this.clock.now()));
       return result;

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { Breaker } from '../platform/breaker.js';
 import { AppError, StorageUnavailableError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
+import { RandomIds } from '../platform/random-ids.js';
 import type { Conversation, ConversationStore, ConversationTurn } from './conversation.store.js';
 
 /** Turns a conversation keeps (the oldest are dropped beyond it). */
@@ -39,6 +39,9 @@ const notFound = () =>
  * record, and neither ever throws. The conversation routes answer 503 then instead.
  */
 export class ConversationService {
+  /** 128 random bits per id, drawn from a buffered CSPRNG (one refill per 256 ids). */
+  private readonly ids = new RandomIds(16);
+
   constructor(
     private readonly store: ConversationStore,
     private readonly options: ConversationServiceOptions,
@@ -62,7 +65,7 @@ export class ConversationService {
 
   /** A new opaque conversation id (128 random bits). */
   newId(): string {
-    return `cv_${randomBytes(16).toString('base64url')}`;
+    return `cv_${this.ids.next()}`;
   }
 
   /**

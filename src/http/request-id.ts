@@ -13,8 +13,8 @@ declare module 'http' {
 /** Every response carries X-Request-Id: the caller's when it is well-formed, else a new UUID. */
 export function requestId(): RequestHandler {
   return (req, res, next) => {
-    const given = req.get('x-request-id');
-    req.id = given && CALLER_ID.test(given) ? given : randomUUID();
+    const given = req.headers['x-request-id'];
+    req.id = typeof given === 'string' && CALLER_ID.test(given) ? given : randomUUID();
     res.setHeader('X-Request-Id', req.id);
     next();
   };

@@ -13,6 +13,8 @@
  *   (both are keys of that store);
  * - the interned label sets of the HTTP metrics: HTTP_METRIC_LABEL_SETS_MAX (src/http/metrics.middleware.ts);
  * - the catalog provider's price formatters: PRICE_FORMATTERS_MAX (src/assistant/providers/catalog.ts);
+ * - the cached answers' validated and serialised forms: STORED_ANSWER_FORMS_MAX
+ *   (src/assistant/stored-answer.ts);
  * - single-flight (identical cache misses sharing one provider call): SINGLE_FLIGHT_MAX_KEYS
  *   (src/assistant/single-flight.step.ts).
  *
@@ -90,3 +92,12 @@ export const PRICE_FORMATTERS_MAX = 512;
  * a question.
  */
 export const SINGLE_FLIGHT_MAX_KEYS = 1024;
+
+/**
+ * Cache entries whose validated answer and serialised products the query route keeps, so that a
+ * cached answer served again is not validated and serialised again (src/assistant/stored-answer.ts).
+ * An entry holds the value as read, the answer and its products' JSON: about three times the
+ * entry's size, a few KB; 1000 are a few MB. Past it the least recently served entry is
+ * validated and serialised again at its next hit (no error, no other change).
+ */
+export const STORED_ANSWER_FORMS_MAX = 1000;

@@ -20,6 +20,7 @@ const ALLOWED: { file: string; find: string; reason: string; optional?: true }[]
   { file: 'src/rate-limit/rate-limit.store.memory.ts', find: 'private readonly counters = new Map', reason: 'MEMORY_RATE_LIMIT_MAX_KEYS' },
   { file: 'src/http/metrics.middleware.ts', find: 'new Map', reason: 'HTTP_METRIC_LABEL_SETS_MAX (the interned label sets, nested maps)' },
   { file: 'src/assistant/providers/catalog.ts', find: 'const formatters = new Map', reason: 'PRICE_FORMATTERS_MAX' },
+  { file: 'src/assistant/stored-answer.ts', find: 'new LRUCache<string, Kept>({ max: STORED_ANSWER_FORMS_MAX })', reason: 'STORED_ANSWER_FORMS_MAX' },
   // Single-flight, bounded by SINGLE_FLIGHT_MAX_KEYS (src/assistant/single-flight.step.ts).
   { file: 'src/assistant/single-flight.step.ts', find: 'private readonly running = new Map', reason: 'SINGLE_FLIGHT_MAX_KEYS' },
   // Long-lived, one entry per account (STORAGE_BACKEND=memory), bounded as memory-bounds says.
