@@ -103,9 +103,10 @@ function exhaustive(search: CatalogSearch, request: { query: string; filters: Pr
 const answer = (r: CatalogSearchResult) => (r.fallback ? [] : r.hits.map((h) => ({ id: h.product.id, score: h.score })));
 
 describe('the best results equal an exhaustive scoring', () => {
-  // Blocks of 4 products (2 for questions of one word), so small catalogs have many and most are skipped.
+  // Blocks of 4 products (2 for questions of one word), so small catalogs have many and most are
+  // skipped; every pair and group of the question's terms bounds the blocks jointly.
   const settings = { ...blockSize };
-  beforeAll(() => Object.assign(blockSize, { bits: 2, fineBits: 1, pruneFrom: 0 }));
+  beforeAll(() => Object.assign(blockSize, { bits: 2, fineBits: 1, pruneFrom: 0, pairsFrom: 0 }));
   afterAll(() => Object.assign(blockSize, settings));
 
   it('for random catalogs, questions and filters', () => {
