@@ -74,6 +74,8 @@ function blocks(postings: Postings, bits: number): Blocks {
 
 /** How many groups of terms one term keeps joint block maxima for (see `jointMax`): bounds the memory. */
 const GROUPS_PER_TERM = 32;
+/** The most parts of one question grouped (their pairs, and all of them together). */
+const MAX_GROUPED = 6;
 
 /** Per term's postings, the joint block maxima of the groups of terms it comes first in (see `jointMax`). */
 const groupsOf = new WeakMap<Postings, { bits: number; postings: Postings[]; weights: number[]; max: Float64Array }[]>();
@@ -129,32 +131,44 @@ function jointMax(group: Part[], bits: number): Float64Array | undefined {
 function tightenWithGroups(built: Part[], entries: Blocks[], w: typeof work, met: number[]): void {
   const n = built.length;
   const big: number[] = [];
-  for (let q = 0; q < n; q++) if (built[q].to - built[q].from >= blockSize.pairsFrom) big.push(q);
+  for (let q = 0; q < n && big.length < MAX_GROUPED; q++) if (built[q].to - built[q].from >= blockSize.pairsFrom) big.push(q);
   if (big.length < 2) return;
   const members: number[][] = [];
-  for (let x = 0; x < big.length; x++) for (let y = x + 1; y < big.length; y++) members.push([big[x], big[y]]);
-  if (big.length > 2) members.push(big);
-  const groups: { parts: number[]; mask: number; max: Float64Array }[] = [];
-  for (const parts of members) {
-    const max = jointMax(parts.map((q) => built[q]), entries[0].bits);
-    if (max) groups.push({ parts, mask: parts.reduce((m, q) => m | (1 << q), 0), max });
+  for (let x = 0; x < big.length; x++) for (let y = x + 1; y < big.length; y++) members.push([x, y]);
+  if (big.length > 2) members.push(big.map((_, x) => x));
+  // Per group: its members (indexes into `big`, flat from `starts`), which of them (bit mask) and its maxima.
+  const maxima: Float64Array[] = [];
+  const masks: number[] = [];
+  const flat: number[] = [];
+  const starts: number[] = [0];
+  for (const group of members) {
+    const max = jointMax(group.map((x) => built[big[x]]), entries[0].bits);
+    if (!max) continue;
+    maxima.push(max);
+    masks.push(group.reduce((m, x) => m | (1 << x), 0));
+    flat.push(...group);
+    starts.push(flat.length);
   }
-  if (groups.length === 0) return;
-  const own = new Float64Array(n);
-  const gain = new Float64Array(groups.length);
-  for (const id of met) {
-    for (let q = 0; q < n; q++) {
+  const count = maxima.length;
+  if (count === 0) return;
+  const own = new Float64Array(big.length);
+  const gain = new Float64Array(count);
+  for (let i = 0; i < met.length; i++) {
+    const id = met[i];
+    for (let x = 0; x < big.length; x++) {
+      const q = big[x];
       const j = w.slot[id * n + q] - 1;
-      own[q] = j < 0 ? 0 : built[q].weight * entries[q].max[j];
+      own[x] = j < 0 ? 0 : built[q].weight * entries[q].max[j];
     }
     let best = 0;
-    for (let x = 0; x < groups.length; x++) {
-      const { parts, mask, max } = groups[x];
+    for (let g = 0; g < count; g++) {
+      const max = maxima[g];
       let sum = 0;
-      for (const q of parts) sum += own[q];
-      gain[x] = id < max.length ? sum - max[id] : 0;
-      if (gain[x] > best) best = gain[x];
-      for (let y = 0; y < x; y++) if ((groups[y].mask & mask) === 0 && gain[x] + gain[y] > best) best = gain[x] + gain[y];
+      for (let m = starts[g]; m < starts[g + 1]; m++) sum += own[flat[m]];
+      const gained = id < max.length ? sum - max[id] : 0;
+      gain[g] = gained;
+      if (gained > best) best = gained;
+      for (let h = 0; h < g; h++) if ((masks[h] & masks[g]) === 0 && gained + gain[h] > best) best = gained + gain[h];
     }
     if (best > 0) {
       const sum = w.sum[id];
