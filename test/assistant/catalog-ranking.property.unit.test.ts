@@ -119,6 +119,16 @@ describe('the best results equal an exhaustive scoring', () => {
     );
   });
 
+  it('for the best few of larger catalogs, where many matches are read after the first few are held', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 40, max: 120 }).chain(catalogOf), fc.array(fc.tuple(words(3), fc.integer({ min: 1, max: 3 })), { minLength: 1, maxLength: 5 }), (products, asks) => {
+        const search = new CatalogSearch(makeCatalog([...products], 'h', 'test'));
+        for (const [query, limit] of asks) expect(answer(search.search({ query, filters: {}, limit }))).toEqual(exhaustive(search, { query, filters: {}, limit }));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('for budget questions over catalogs of many prices', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 120 }).chain(spreadPrices), fc.array(fc.tuple(words(3), fc.constantFrom('budget ', 'cheap ', 'affordable '), fc.constantFrom('', ' under $100', ' over $50'), fc.integer({ min: 1, max: 8 })), { minLength: 1, maxLength: 5 }), (products, asks) => {
