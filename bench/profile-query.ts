@@ -12,12 +12,17 @@
  * PROFILE_AS_BEFORE=true measures the route as the http suite did before it ran as production
  * does: the rate limit off and no Idempotency-Key, for comparison.
  *
+ * PROFILE_CATALOG_PRODUCTS=<n> answers from the first n products of the generated catalog
+ * (`catalog/generated/products-100000.json`, `npm run catalog:generate -- --products 100000`)
+ * instead of the bundled one, seeded into the fresh database at start, so the fresh row can be
+ * profiled at 1k and at 100k products (the catalog-scale suite's sizes).
+ *
  * PROFILE_STORAGE=embedded runs the API process on the embedded database instead (no
  * DATABASE_URL: PGlite in the API's own process, files under a temporary DATA_DIR), with
  * bench/pglite-timing.ts preloaded: it adds the time spent inside PostgreSQL (PGlite's backend) by
  * wire-protocol message, and the busy time by area (PostgreSQL, socket server, `pg`, the rest).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +37,17 @@ if (!SERVER_URL && !EMBEDDED) throw new Error('BENCH_DATABASE_URL or TEST_DATABA
 const ROWS = (process.env.PROFILE_ROWS ?? 'bare,cached,fresh').split(',');
 const AS_BEFORE = process.env.PROFILE_AS_BEFORE === 'true';
 const OUT = process.env.PROFILE_DIR ?? mkdtempSync(path.join(tmpdir(), 'shopassist-profile-'));
+const CATALOG_PRODUCTS = process.env.PROFILE_CATALOG_PRODUCTS ? Number(process.env.PROFILE_CATALOG_PRODUCTS) : undefined;
+
+/** The first `n` products of the generated catalog, as a catalog file in `dir`. */
+function generatedSlice(dir: string, n: number): string {
+  const source = path.join(ROOT, 'catalog', 'generated', 'products-100000.json');
+  if (!existsSync(source)) throw new Error(`${source} is missing: npm run catalog:generate -- --products 100000`);
+  const { products } = JSON.parse(readFileSync(source, 'utf8')) as { products: unknown[] };
+  const file = path.join(dir, `products-${n}.json`);
+  writeFileSync(file, JSON.stringify({ products: products.slice(0, n) }));
+  return file;
+}
 
 interface ProfileNode {
   id: number;
@@ -162,6 +178,7 @@ async function profileRow(row: string): Promise<void> {
         CACHE_BACKEND: 'postgres',
         CONVERSATION_BACKEND: process.env.BENCH_HTTP_CONVERSATIONS ?? 'postgres',
         DATA_DIR: dataDir,
+        ...(CATALOG_PRODUCTS ? { CATALOG_PATH: generatedSlice(dataDir, CATALOG_PRODUCTS) } : {}),
         ...(url ? { DATABASE_URL: url } : {}),
         STATEMENT_TIMING_FILE: timingFile,
         PGLITE_TIMING_FILE: pgliteFile,
@@ -252,6 +269,6 @@ async function profileRow(row: string): Promise<void> {
   }
 }
 
-console.log(`Profiles in ${OUT}; ${EMBEDDED ? 'embedded database; ' : ''}${CONNECTIONS} connections; ${AS_BEFORE ? 'rate limit off, no keys' : 'rate limit on, keys on half the requests'}.`);
+console.log(`Profiles in ${OUT}; ${EMBEDDED ? 'embedded database; ' : ''}${CATALOG_PRODUCTS ? `${CATALOG_PRODUCTS} generated products; ` : ''}${CONNECTIONS} connections; ${AS_BEFORE ? 'rate limit off, no keys' : 'rate limit on, keys on half the requests'}.`);
 for (const row of ROWS) await profileRow(row);
 process.exit(0);

@@ -103,9 +103,10 @@ function exhaustive(search: CatalogSearch, request: { query: string; filters: Pr
 const answer = (r: CatalogSearchResult) => (r.fallback ? [] : r.hits.map((h) => ({ id: h.product.id, score: h.score })));
 
 describe('the best results equal an exhaustive scoring', () => {
-  // Blocks of 4 products (2 for questions of one word), so small catalogs have many and most are skipped.
+  // Blocks of 4 products (2 for questions of one word), so small catalogs have many and most are
+  // skipped; every pair and group of the question's terms bounds the blocks jointly.
   const settings = { ...blockSize };
-  beforeAll(() => Object.assign(blockSize, { bits: 2, fineBits: 1, pruneFrom: 0 }));
+  beforeAll(() => Object.assign(blockSize, { bits: 2, fineBits: 1, pruneFrom: 0, pairsFrom: 0 }));
   afterAll(() => Object.assign(blockSize, settings));
 
   it('for random catalogs, questions and filters', () => {
@@ -113,6 +114,16 @@ describe('the best results equal an exhaustive scoring', () => {
       fc.property(fc.integer({ min: 1, max: 60 }).chain(catalogOf), fc.array(fc.tuple(question, filters, fc.integer({ min: 1, max: 8 })), { minLength: 1, maxLength: 5 }), (products, asks) => {
         const search = new CatalogSearch(makeCatalog([...products], 'h', 'test'));
         for (const [query, f, limit] of asks) expect(answer(search.search({ query, filters: f, limit }))).toEqual(exhaustive(search, { query, filters: f, limit }));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('for the best few of larger catalogs, where many matches are read after the first few are held', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 40, max: 120 }).chain(catalogOf), fc.array(fc.tuple(words(3), fc.integer({ min: 1, max: 3 })), { minLength: 1, maxLength: 5 }), (products, asks) => {
+        const search = new CatalogSearch(makeCatalog([...products], 'h', 'test'));
+        for (const [query, limit] of asks) expect(answer(search.search({ query, filters: {}, limit }))).toEqual(exhaustive(search, { query, filters: {}, limit }));
       }),
       { numRuns: 300 },
     );

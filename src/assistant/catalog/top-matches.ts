@@ -12,6 +12,10 @@ import { accumulate } from './search-index.js';
  * price range of the products near it, then beat the `limit`-th best relevance. A bound equal to
  * the cut-off is still read unless every product in the block loses the tie-break to it.
  *
+ * Where a question's words go together, a block's bound adds each word's best score there, which
+ * rarely belong to one product: the joint maxima of pairs and groups of its common terms (made on
+ * first use, see `jointMax`) lower it to what one product can score, with a margin for rounding.
+ *
  * Exact, not approximate: the bounds add the same numbers in the same order as a product's score
  * (floating-point addition and multiplication are monotone), so no product's relevance exceeds
  * its block's bound, and the result is that of scoring every match (held by
@@ -25,7 +29,7 @@ import { accumulate } from './search-index.js';
  * others, which gain less than they pay in blocks to order — and the fewest postings worth
  * bounding (settings, so that tests can cut small catalogs into many blocks and prune them).
  */
-export const blockSize = { bits: 8, fineBits: 6, pruneFrom: 4096 };
+export const blockSize = { bits: 8, fineBits: 6, pruneFrom: 4096, pairsFrom: 1024 };
 
 interface Blocks {
   bits: number;
@@ -66,6 +70,112 @@ function blocks(postings: Postings, bits: number): Blocks {
   b = { bits, ids: Int32Array.from(ids), starts: Int32Array.from(starts), max: Float64Array.from(max), strong: Uint8Array.from(strongs) };
   sizes.push(b);
   return b;
+}
+
+/** How many groups of terms one term keeps joint block maxima for (see `jointMax`): bounds the memory. */
+const GROUPS_PER_TERM = 32;
+/** The most parts of one question grouped (their pairs, and all of them together). */
+const MAX_GROUPED = 6;
+
+/** Per term's postings, the joint block maxima of the groups of terms it comes first in (see `jointMax`). */
+const groupsOf = new WeakMap<Postings, { bits: number; postings: Postings[]; weights: number[]; max: Float64Array }[]>();
+
+/** Per product number, a group's weighted score while its joint maxima are computed (all 0 between). */
+let joint = new Float64Array(0);
+
+/**
+ * Per block of 2^`bits` product numbers, the highest weighted score one product gets from the
+ * `group`'s terms together (each term its part's weight times its score, a term it lacks
+ * counting 0): where a question's words go together, far below the sum of each word's own
+ * maximum, which rarely belong to one product. Made on first use by two passes over the group's
+ * postings and kept with its first term's postings (at most GROUPS_PER_TERM groups each), so a
+ * question asked again, or sharing a pair of words with another, finds it made.
+ */
+function jointMax(group: Part[], bits: number): Float64Array | undefined {
+  const first = group[0].postings;
+  let known = groupsOf.get(first);
+  const found = known?.find((g) => g.bits === bits && g.postings.length === group.length && group.every((p, i) => g.postings[i] === p.postings && g.weights[i] === p.weight));
+  if (found) return found.max;
+  if (!known) groupsOf.set(first, (known = []));
+  if (known.length >= GROUPS_PER_TERM) return undefined;
+  let last = 0;
+  for (const { postings } of group) last = Math.max(last, postings.docs[postings.docs.length - 1] ?? 0);
+  if (joint.length <= last) joint = new Float64Array(Math.ceil((last + 1) * 1.25));
+  for (const { postings, weight } of group) {
+    const { docs, scores } = postings;
+    for (let i = 0; i < docs.length; i++) joint[docs[i]] += weight * scores[i];
+  }
+  const max = new Float64Array((last >> bits) + 1);
+  for (const { postings } of group) {
+    const { docs } = postings;
+    for (let i = 0; i < docs.length; i++) {
+      const d = docs[i];
+      const v = joint[d];
+      if (v === 0) continue;
+      joint[d] = 0;
+      if (v > max[d >> bits]) max[d >> bits] = v;
+    }
+  }
+  known.push({ bits, postings: group.map((p) => p.postings), weights: group.map((p) => p.weight), max });
+  return max;
+}
+
+/**
+ * Lowers each met block's bound on the summed score (`w.sum`: each part's best in the block,
+ * added) where a group of parts' joint maximum in the block is below the sum of their own: every
+ * pair of the parts with at least `blockSize.pairsFrom` postings to read, and all of them
+ * together when they are more than two; the best group, or two disjoint ones, replace their own
+ * maxima. A product's score adds its parts in another order than these bounds do, so a lowered
+ * bound keeps a margin far above rounding.
+ */
+function tightenWithGroups(built: Part[], entries: Blocks[], w: typeof work, met: number[]): void {
+  const n = built.length;
+  const big: number[] = [];
+  for (let q = 0; q < n && big.length < MAX_GROUPED; q++) if (built[q].to - built[q].from >= blockSize.pairsFrom) big.push(q);
+  if (big.length < 2) return;
+  const members: number[][] = [];
+  for (let x = 0; x < big.length; x++) for (let y = x + 1; y < big.length; y++) members.push([x, y]);
+  if (big.length > 2) members.push(big.map((_, x) => x));
+  // Per group: its members (indexes into `big`, flat from `starts`), which of them (bit mask) and its maxima.
+  const maxima: Float64Array[] = [];
+  const masks: number[] = [];
+  const flat: number[] = [];
+  const starts: number[] = [0];
+  for (const group of members) {
+    const max = jointMax(group.map((x) => built[big[x]]), entries[0].bits);
+    if (!max) continue;
+    maxima.push(max);
+    masks.push(group.reduce((m, x) => m | (1 << x), 0));
+    flat.push(...group);
+    starts.push(flat.length);
+  }
+  const count = maxima.length;
+  if (count === 0) return;
+  const own = new Float64Array(big.length);
+  const gain = new Float64Array(count);
+  for (let i = 0; i < met.length; i++) {
+    const id = met[i];
+    for (let x = 0; x < big.length; x++) {
+      const q = big[x];
+      const j = w.slot[id * n + q] - 1;
+      own[x] = j < 0 ? 0 : built[q].weight * entries[q].max[j];
+    }
+    let best = 0;
+    for (let g = 0; g < count; g++) {
+      const max = maxima[g];
+      let sum = 0;
+      for (let m = starts[g]; m < starts[g + 1]; m++) sum += own[flat[m]];
+      const gained = id < max.length ? sum - max[id] : 0;
+      gain[g] = gained;
+      if (gained > best) best = gained;
+      for (let h = 0; h < g; h++) if ((masks[h] & masks[g]) === 0 && gained + gain[h] > best) best = gained + gain[h];
+    }
+    if (best > 0) {
+      const sum = w.sum[id];
+      const lowered = sum - best + sum * 1e-9;
+      if (lowered < sum) w.sum[id] = lowered;
+    }
+  }
 }
 
 /** How the caller ranks: relevance from cover and score, and its tie-break. */
@@ -152,6 +262,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
       }
     }
   }
+  if (entries.length > 1) tightenWithGroups(built, entries, w, met);
   let count = 0;
   // The products added since the whole build, scored one by one.
   for (const p of parts) if (p.tail) count = accumulate(scratch, p.postings, p.from, p.to, p.weight, p.word, p.cover, count, p.check);
@@ -271,8 +382,20 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
   left = heapify(heap, w.bound, unread);
   const best: number[] = [];
   const rel: number[] = [];
+  // Once `limit` are held, the score and cover a product needs to beat the last of them, with a
+  // margin far above rounding: most products read fall short of both and are passed over
+  // without their relevance being computed. Not for a "budget" question, whose key is tilted.
+  let minScore = -Infinity;
+  let minCover = -Infinity;
+  const raiseMinimums = () => {
+    if (ranking.cheap || best.length < k) return;
+    const last = rel[k - 1];
+    minScore = (top * (last - 0.4)) / 0.6 - top * 1e-9;
+    minCover = totalWeight * Math.pow(last, 2 / 3) * (1 - 1e-9);
+  };
   const offer = (d: number) => {
-    if (state[d << 2] === -2) return;
+    const o = d << 2;
+    if (state[o] === -2 || state[o + 2] * state[o + 1] < minScore || state[o + 3] < minCover) return;
     const r = key(d);
     if (best.length === k && (r < rel[k - 1] || (r === rel[k - 1] && ranking.tie(d, best[k - 1]) > 0))) return;
     let lo = 0;
@@ -288,6 +411,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
       best.pop();
       rel.pop();
     }
+    raiseMinimums();
   };
   for (let i = 0; i < count; i++) offer(touched[i]);
   while (left > 0) {
