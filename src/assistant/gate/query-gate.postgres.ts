@@ -103,7 +103,9 @@ turns AS (
 SELECT r.n::int AS n, r.user_id,
        c.user_id IS NOT NULL AS has_consent, c.terms_accepted, c.marketing_consent, c."timestamp", c.updated_at,
        (h.count - ct.k + ct.rank)::int AS rate_count, h.window_end AS rate_resets_at,
-       r.cache_key IS NOT NULL AS cache_read, q.query_hash IS NOT NULL AS cache_found, q.result AS cache_value,
+       r.cache_key IS NOT NULL AS cache_read, q.query_hash IS NOT NULL AS cache_found,
+       -- An entry asked for by several questions is sent once, with the first of them.
+       CASE WHEN row_number() OVER (PARTITION BY r.cache_key ORDER BY r.n) = 1 THEN q.result END AS cache_value,
        a.user_id IS NOT NULL AS has_account, a.is_guest, a.available_credits AS avail0, 0 AS applied,
        a.max_credits AS max0, a.last_reset_timestamp AS reset0, a.resetting,
        (t.conversation_id IS NOT NULL
@@ -255,9 +257,18 @@ export class PostgresQueryGate implements QueryGate {
     ];
     // Repeated after a lost connection, too: see `turns` above for what a repeat does.
     const rows = await retryTransient(() => pooledQuery<GateRow>(this.sequelize, GATE_SQL, bind));
+    // Rows come in question order: an entry sent with the first question asking for it serves the
+    // later ones (one parse, one value shared; its readers never change it).
+    const entries = new Map<string, JsonValue | null>();
     for (const row of rows) {
       const pending = requests[row.n - 1];
-      if (pending) settle(row.n - 1, this.resultOf(row, pending.request));
+      if (!pending) continue;
+      const key = pending.request.cacheKey;
+      if (row.cache_found && key !== undefined) {
+        if (entries.has(key)) row.cache_value = entries.get(key) ?? null;
+        else entries.set(key, row.cache_value);
+      }
+      settle(row.n - 1, this.resultOf(row, pending.request));
     }
   }
 
