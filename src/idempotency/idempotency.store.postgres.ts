@@ -1,7 +1,7 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { DISPOSABLE_COMMIT } from '../platform/disposable-commit.js';
 import { deleteExpiredRows } from '../platform/expiry-cleanup.js';
-import { pooledQuery, statement } from '../platform/pooled-query.js';
+import { pooledQuery, statement, type Statement } from '../platform/pooled-query.js';
 import { guardedBatcher, roundsBy, sendWhileLive, type GuardedItem } from '../platform/batcher.js';
 import { guardedOptions, type StorageGuard } from '../platform/storage-guard.js';
 import { driverError, isConnectionLost, retryTransient } from '../platform/transient-retry.js';
@@ -261,6 +261,31 @@ export function beginResultOf(row: BeginRow | undefined, requestHash: string): B
 }
 
 /**
+ * How the claims of one turn of the event loop are sent, for `guardedBatcher`: `sql` is a
+ * statement over BEGIN_MANY_REQUESTS (the store's BEGIN_MANY, or the query gate's claim with
+ * consent) whose rows carry `n`. A key asked twice in one turn goes in the next statement; a claim
+ * whose request was answered 503 is never sent (it would hold the key until its lease ends), and
+ * the others go again without it (sendWhileLive). Repeated when it rolled back (a deadlock with a
+ * cache write's copy-back), never after a lost connection.
+ */
+export function claimRounds<Row extends { n: number }>(
+  sequelize: Sequelize,
+  sql: Statement,
+  maxKeysPerUser: number,
+): (items: readonly GuardedItem<PendingClaim>[], settle: (index: number, result: Row | undefined | Error) => void) => Promise<void> {
+  return async (items, settle) => {
+    for (const round of roundsBy(items, (it) => `${it.item.params.userId}\u0000${it.item.params.key}`)) {
+      await sendWhileLive(items, round, settle, async (batch, beforeSend) => {
+        const bind = claimBind(batch.map((b) => b.item), maxKeysPerUser);
+        const rows = await retryTransient(() => pooledQuery<Row>(sequelize, sql, bind, beforeSend), { connectionErrors: false });
+        const byN = new Map(rows.map((r) => [r.n, r]));
+        return batch.map((_, j) => byN.get(j + 1));
+      });
+    }
+  };
+}
+
+/**
  * Idempotency records in PostgreSQL, so they hold across processes and restarts. `begin` is one
  * planned statement (BEGIN_MANY) shared by the claims of one turn of the event loop: the claim,
  * the user's trim, and the existing record when there is nothing to claim.
@@ -281,7 +306,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   ) {
     this.maxKeysPerUser = options.maxKeysPerUser ?? DEFAULT_MAX_KEYS_PER_USER;
     this.referToCache = options.referToCache ?? false;
-    this.claim = guardedBatcher(guard, 'idempotency.begin', (items, settle) => this.runClaims(items, settle));
+    this.claim = guardedBatcher(guard, 'idempotency.begin', claimRounds<BeginRow>(sequelize, BEGIN_MANY, this.maxKeysPerUser));
     this.completion = guardedBatcher(guard, 'idempotency.complete', (items, settle) => this.runCompletions(items, settle));
   }
 
@@ -293,26 +318,6 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
       if (begun) return begun;
     }
     return { state: 'in_progress' };
-  }
-
-  /**
-   * The claims of one turn of the event loop (BEGIN_MANY), through `guardedBatcher`: a key asked
-   * twice in one turn goes in the next statement, and a claim whose request was answered 503 is
-   * never sent (a claim landing after that would hold the key until its lease ends).
-   */
-  private runClaims(items: readonly GuardedItem<PendingClaim>[], settle: (index: number, result: BeginRow | undefined | Error) => void): Promise<void> {
-    return (async () => {
-      for (const round of roundsBy(items, (it) => `${it.item.params.userId}\u0000${it.item.params.key}`)) {
-        await sendWhileLive(items, round, settle, async (batch, beforeSend) => {
-          const claims = batch.map((b) => b.item);
-          const bind = claimBind(claims, this.maxKeysPerUser);
-          // Repeated when it rolled back (a deadlock with a cache write's copy-back), never after a lost connection.
-          const rows = await retryTransient(() => pooledQuery<BeginRow>(this.sequelize, BEGIN_MANY, bind, beforeSend), { connectionErrors: false });
-          const byN = new Map(rows.map((r) => [r.n, r]));
-          return claims.map((_, j) => byN.get(j + 1));
-        });
-      }
-    })();
   }
 
   /** One statement (COMPLETE_MANY) shared by the completions of one turn; a cache key is passed on only where the cache is `query_cache`. */

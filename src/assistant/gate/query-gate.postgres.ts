@@ -4,9 +4,9 @@ import type { JsonValue } from '../../cache/cache.store.js';
 import { toConsent, type ConsentRow } from '../../consent/consent.repository.postgres.js';
 import type { CreditPolicy } from '../../credits/credit.repository.js';
 import { accountOf, type MutationRow } from '../../credits/credit.rows.js';
-import { guardedBatcher, roundsBy, sendWhileLive, type GuardedItem } from '../../platform/batcher.js';
+import { guardedBatcher, type GuardedItem } from '../../platform/batcher.js';
 import { DEFAULT_MAX_KEYS_PER_USER } from '../../idempotency/idempotency.store.js';
-import { BEGIN_MANY_REQUESTS, beginResultOf, claimBind, claimSteps, type BeginRow, type PendingClaim } from '../../idempotency/idempotency.store.postgres.js';
+import { BEGIN_MANY_REQUESTS, beginResultOf, claimRounds, claimSteps, type BeginRow, type PendingClaim } from '../../idempotency/idempotency.store.postgres.js';
 import { pooledQuery, statement } from '../../platform/pooled-query.js';
 import type { StorageGuard } from '../../platform/storage-guard.js';
 import { retryTransient } from '../../platform/transient-retry.js';
@@ -146,8 +146,7 @@ SELECT r.n::int AS n, r.user_id,
 
 const CLAIM_GATE_SQL = statement('assistant_claim_gate', CLAIM_GATE_MANY);
 
-interface ClaimGateRow extends ConsentRow, Omit<BeginRow, 'n'> {
-  n: number;
+interface ClaimGateRow extends ConsentRow, BeginRow {
   has_consent: boolean;
   has_begun: boolean;
 }
@@ -199,31 +198,19 @@ export class PostgresQueryGate implements QueryGate {
     },
   ) {
     this.gate = guardedBatcher(guard, 'assistant.gate', (items, settle) => this.run(items, settle));
-    this.claims = guardedBatcher(guard, 'assistant.claim', (items, settle) => this.runClaims(items, settle));
+    this.claims = guardedBatcher(guard, 'assistant.claim', claimRounds<ClaimGateRow>(sequelize, CLAIM_GATE_SQL, options.maxKeysPerUser ?? DEFAULT_MAX_KEYS_PER_USER));
   }
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
-    const row = await this.claims({ params: request.claim, now: (this.options.now ?? (() => new Date()))() });
+    const row = await this.claims({ params: request.claim, now: this.now() });
     const consent = row?.has_consent ? toConsent(row) : undefined;
     if (!row || !consent?.termsAccepted) return { consent, begun: undefined };
-    return { consent, begun: row.has_begun ? beginResultOf({ ...row, n: row.n }, request.claim.requestHash) : undefined };
+    return { consent, begun: row.has_begun ? beginResultOf(row, request.claim.requestHash) : undefined };
   }
 
-  /**
-   * A key asked twice in one turn goes in the next statement (rounds); a claim whose question was
-   * answered 503 is never sent (it would hold the key until its lease ends), and the others go
-   * again without it (sendWhileLive), as the idempotency store's claims do.
-   */
-  private async runClaims(items: readonly GuardedItem<PendingClaim>[], settle: (index: number, result: ClaimGateRow | undefined | Error) => void): Promise<void> {
-    const maxKeys = this.options.maxKeysPerUser ?? DEFAULT_MAX_KEYS_PER_USER;
-    for (const round of roundsBy(items, (it) => `${it.item.params.userId}\u0000${it.item.params.key}`)) {
-      await sendWhileLive(items, round, settle, async (batch, beforeSend) => {
-        // Repeated when it rolled back (a deadlock with a cache write's copy-back), never after a lost connection.
-        const bind = claimBind(batch.map((b) => b.item), maxKeys);
-        const rows = await retryTransient(() => pooledQuery<ClaimGateRow>(this.sequelize, CLAIM_GATE_SQL, bind, beforeSend), { connectionErrors: false });
-        return batch.map((_, j) => rows[j]);
-      });
-    }
+  /** The rate limit's and the claims' clock. */
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
   }
 
   get readsCache(): boolean {
@@ -236,7 +223,7 @@ export class PostgresQueryGate implements QueryGate {
 
   open(request: GateRequest): Promise<GateResult> {
     const limit = request.rateLimit;
-    const window = limit ? windowOf((this.options.now ?? (() => new Date()))(), limit.windowSeconds) : null;
+    const window = limit ? windowOf(this.now(), limit.windowSeconds) : null;
     return this.gate({ request, window });
   }
 
