@@ -4,8 +4,8 @@ import { deleteExpiredRows } from '../platform/expiry-cleanup.js';
 import { pooledQuery, statement, type Statement } from '../platform/pooled-query.js';
 import { guardedBatcher, roundsBy, sendWhileLive, type GuardedItem } from '../platform/batcher.js';
 import { guardedOptions, type StorageGuard } from '../platform/storage-guard.js';
-import { driverError, isConnectionLost, retryTransient } from '../platform/transient-retry.js';
-import { isDatabaseUnavailable } from '../platform/db-guard.js';
+import { retryTransient } from '../platform/transient-retry.js';
+import { isRefusedStatement } from '../platform/db-guard.js';
 import { idempotencyModel } from './idempotency.models.js';
 import {
   DEFAULT_MAX_KEYS_PER_USER,
@@ -337,25 +337,9 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
    */
   private async runCompletions(items: readonly GuardedItem<PendingCompletion>[], settle: (index: number, result: boolean | Error) => void): Promise<void> {
     for (const round of roundsBy(items, (it) => `${it.item.userId}\u0000${it.item.key}`)) {
-      await sendWhileLive<PendingCompletion, boolean | Error>(items, round, settle, async (batch, beforeSend) => {
-        let refusedBeforeSend = false;
-        const checked = () => {
-          try {
-            beforeSend();
-          } catch (err) {
-            refusedBeforeSend = true;
-            throw err;
-          }
-        };
-        try {
-          return await this.sendCompletions(batch, checked);
-        } catch (err) {
-          // PostgreSQL refused the statement (one request's answer it cannot store, say): it rolled
-          // back whole, so each completion goes again alone, and a refusal is only its own request's.
-          if (refusedBeforeSend || batch.length === 1 || !refusedByDatabase(err)) throw err;
-          return Promise.all(batch.map((b) => this.sendCompletions([b], () => b.call.assertLive()).then(([done]) => done!, (e: unknown) => e as Error)));
-        }
-      });
+      // A statement PostgreSQL refused (one request's answer it cannot store, say) rolled back
+      // whole: each completion goes again alone, and a refusal is only its own request's.
+      await sendWhileLive(items, round, settle, (batch, beforeSend) => this.sendCompletions(batch, beforeSend), { alone: isRefusedStatement });
     }
   }
 
@@ -409,7 +393,3 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   }
 }
 
-/** An error PostgreSQL answered with (the statement rolled back), not an outage or a lost connection. */
-function refusedByDatabase(err: unknown): boolean {
-  return driverError(err).code !== undefined && !isConnectionLost(err) && !isDatabaseUnavailable(err);
-}

@@ -140,13 +140,16 @@ export function roundsBy<T>(items: readonly T[], keyOf: (item: T) => string | un
  * connection is in hand, and resolves one result per item, in order. When an item's call is
  * answered 503 while the statement waits for its connection, the statement is not sent and the
  * others go again without it (up to three times): one request's timeout never fails another's
- * write. Any other failure fails every item of the statement.
+ * write. Any other failure fails every item of the statement, except one `alone` accepts (an
+ * error PostgreSQL answered with: the statement rolled back whole): then each item is sent again
+ * in a statement of its own, so that failure is only its own item's.
  */
 export async function sendWhileLive<T, R>(
   items: readonly GuardedItem<T>[],
   indexes: readonly number[],
   settle: (index: number, result: R | Error) => void,
   send: (batch: readonly GuardedItem<T>[], beforeSend: () => void) => Promise<R[]>,
+  options: { alone?: (err: unknown) => boolean } = {},
 ): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const live = indexes.filter((i) => {
@@ -174,6 +177,12 @@ export async function sendWhileLive<T, R>(
       return;
     } catch (err) {
       if (changed) continue;
+      if (live.length > 1 && options.alone?.(err)) {
+        await Promise.all(
+          live.map((i) => send([items[i]!], () => items[i]!.call.assertLive()).then(([result]) => settle(i, result as R), (e: unknown) => settle(i, e as Error))),
+        );
+        return;
+      }
       for (const i of live) settle(i, err as Error);
       return;
     }

@@ -3,6 +3,7 @@ import type { ComponentHealth } from '../health/health.service.js';
 import { BreakerOpenError, BreakerTimeoutError, type Breaker, type BreakerRegistry } from './breaker.js';
 import { isAppError, StorageUnavailableError } from './errors.js';
 import { GUARDED_CALL_OPTION, type GuardedCall, type GuardOptions, type StorageGuard } from './storage-guard.js';
+import { driverError, isConnectionLost } from './transient-retry.js';
 
 export const DATABASE_BREAKER = 'database';
 
@@ -33,6 +34,15 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     e = next.original ?? next.parent ?? next.cause;
   }
   return false;
+}
+
+/**
+ * An error PostgreSQL answered a statement with (it rolled back whole), not a lost connection nor
+ * a database that cannot serve: the statement's own data was refused, and its items may go again
+ * one by one (sendWhileLive's `alone`).
+ */
+export function isRefusedStatement(err: unknown): boolean {
+  return driverError(err).code !== undefined && !isConnectionLost(err) && !isDatabaseUnavailable(err);
 }
 
 /**
