@@ -29,7 +29,7 @@ import {
 } from './credit.repository.js';
 import { creditModels, type CreditModels, type CreditTransactionRow } from './credit.models.js';
 import { ADJUST_OP, CLEANUP_BATCH, CLEANUP_HOLDS, EXPIRED_HOLDS, mutation, REFUND_OP, refundHoldStep, TOUCH_OP, VERIFY_LEDGER } from './credit.sql.js';
-import { accountOf, chargeResultOf, refundResultOf, type MutationRow } from './credit.rows.js';
+import { accountOf, chargeResultOf, isEntryId, refundResultOf, type MutationRow } from './credit.rows.js';
 import { CreditStatements } from './credit.statements.js';
 
 const REFUND_SQL = statement('credits_refund', mutation(REFUND_OP, { before: refundHoldStep(false) }));
@@ -96,13 +96,13 @@ export class PostgresCreditRepository implements CreditRepository {
   }
 
   async refund(caller: Caller, chargeId: string, description: string, options?: RefundOptions): Promise<RefundResult> {
-    if (!/^\d{1,18}$/.test(chargeId)) return { kind: 'charge_not_found' };
+    if (!isEntryId(chargeId)) return { kind: 'charge_not_found' };
     const row = await this.statements.mutate('credits.refund', { sql: REFUND_SQL, userId: caller.userId, forceReset: false, values: [description, chargeId], repeatable: true }, { whileOpen: options?.urgent === true });
     return this.refundResult(row);
   }
 
   async settle(userId: string, chargeId: string): Promise<SettleResult> {
-    if (!/^\d{1,18}$/.test(chargeId)) return 'not_found';
+    if (!isEntryId(chargeId)) return 'not_found';
     return this.statements.settle(userId, chargeId);
   }
 
@@ -169,7 +169,7 @@ export class PostgresCreditRepository implements CreditRepository {
     let after: { micros: string; id: string } | undefined;
     if (options.cursor !== undefined) {
       const key = decodeCursor(options.cursor);
-      if (!key || !/^\d{1,18}$/.test(key.i) || key.t.length > 18) throw new InvalidCursorError();
+      if (!key || !isEntryId(key.i) || key.t.length > 18) throw new InvalidCursorError();
       after = { micros: key.t, id: key.i };
     }
     // A ledger page may lag (DB_REPLICA_MAX_LAG_SECONDS): it is read from a replica when one

@@ -1,6 +1,6 @@
 import { AppError } from '../platform/errors.js';
 import { driverError } from '../platform/transient-retry.js';
-import type { ChargeResult, CreditAccount, CreditPolicy, HoldState, RefundResult } from './credit.repository.js';
+import type { ChargeResult, CreditAccount, CreditPolicy, HoldState, RefundResult, SettleResult } from './credit.repository.js';
 
 /** A row of a mutation statement: the account after the operation, and the operation's own columns. */
 export interface MutationRow {
@@ -73,4 +73,18 @@ export function translateCreditError(err: unknown): unknown {
     });
   }
   return err;
+}
+
+/**
+ * A settle's outcome from the row of its hold's settle steps (settleHoldSteps): `settled` when
+ * this statement settled it or it was already, `refunded` when a refund came first, `not_found`
+ * for no such hold of that user (no row).
+ */
+export function settleResultOf(row: { settled: boolean; state: HoldState | null } | undefined): SettleResult {
+  return row?.settled || row?.state === 'settled' ? 'settled' : row?.state === 'refunded' ? 'refunded' : 'not_found';
+}
+
+/** Whether `id` can be a ledger entry's (and so a hold's) id: a bigint's digits, nothing that would fail its cast. */
+export function isEntryId(id: string): boolean {
+  return /^\d{1,18}$/.test(id);
 }

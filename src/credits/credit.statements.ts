@@ -7,7 +7,7 @@ import { assertAllLive, guardedBatcher, guardedReads, sendWhileLive, type Guarde
 import { guardedOptions, type GuardedCall, type GuardOptions, type StorageGuard } from '../platform/storage-guard.js';
 import { driverError, retryTransient } from '../platform/transient-retry.js';
 import { allowanceFor, chargeKey, type ChargeRequest, type CreditPolicy, type GrantListeners, type HoldState, type SettleResult } from './credit.repository.js';
-import { translateCreditError, type MutationRow } from './credit.rows.js';
+import { settleResultOf, translateCreditError, type MutationRow } from './credit.rows.js';
 import { CHARGE_HOLD, CHARGE_MANY, CHARGE_OP, ENSURE_ACCOUNT, mutation, READ_ACCOUNT, READ_ACCOUNTS, SETTLE_MANY } from './credit.sql.js';
 
 /**
@@ -241,10 +241,7 @@ export class CreditStatements {
         connectionErrors: true,
       });
       const byId = new Map(rows.map((r) => [r.debit_id, r]));
-      return batch.map((s): SettleResult => {
-        const row = byId.get(s.item.chargeId);
-        return row?.settled || row?.state === 'settled' ? 'settled' : row?.state === 'refunded' ? 'refunded' : 'not_found';
-      });
+      return batch.map((s) => settleResultOf(byId.get(s.item.chargeId)));
     });
   }
 

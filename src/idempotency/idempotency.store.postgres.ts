@@ -6,6 +6,7 @@ import { guardedBatcher, roundsBy, sendWhileLive, type GuardedItem } from '../pl
 import { guardedOptions, type StorageGuard } from '../platform/storage-guard.js';
 import { retryTransient } from '../platform/transient-retry.js';
 import { isRefusedStatement } from '../platform/db-guard.js';
+import { isEntryId } from '../credits/credit.rows.js';
 import { idempotencyModel } from './idempotency.models.js';
 import {
   DEFAULT_MAX_KEYS_PER_USER,
@@ -323,7 +324,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   /** One statement (COMPLETE_MANY) shared by the completions of one turn; a cache key is passed on only where the cache is `query_cache`. */
   async complete(userId: string, key: string, attempt: string, response: StoredResponse, holdId?: string | null, options?: CompleteOptions): Promise<boolean> {
     const hold = holdId ?? null;
-    if (hold !== null && !/^\d{1,18}$/.test(hold)) return false;
+    if (hold !== null && !isEntryId(hold)) return false;
     const cacheKey = this.referToCache ? (options?.cacheKey ?? null) : null;
     return this.completion({ userId, key, attempt, response: JSON.stringify(response), hold, cacheKey });
   }

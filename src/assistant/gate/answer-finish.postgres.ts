@@ -1,7 +1,8 @@
 import type { Sequelize } from 'sequelize';
 import { writeEntriesFrom } from '../../cache/cache.store.postgres.js';
 import { appendTurnsFrom } from '../../conversations/conversation.store.postgres.js';
-import type { HoldState, SettleResult } from '../../credits/credit.repository.js';
+import type { HoldState } from '../../credits/credit.repository.js';
+import { isEntryId, settleResultOf } from '../../credits/credit.rows.js';
 import { settleHoldSteps } from '../../credits/credit.sql.js';
 import { guardedBatcher, roundsBy, sendWhileLive, type GuardedItem } from '../../platform/batcher.js';
 import { pooledQuery, statement } from '../../platform/pooled-query.js';
@@ -78,7 +79,7 @@ export class PostgresAnswerFinish implements AnswerFinish {
   }
 
   finish(request: FinishRequest): Promise<FinishResult> {
-    if (!/^\d{1,18}$/.test(request.chargeId)) return Promise.resolve({ settle: 'not_found', turnKept: false });
+    if (!isEntryId(request.chargeId)) return Promise.resolve({ settle: 'not_found', turnKept: false });
     return this.batched(request);
   }
 
@@ -123,6 +124,5 @@ export class PostgresAnswerFinish implements AnswerFinish {
 }
 
 function resultOf(row: FinishRow): FinishResult {
-  const settle: SettleResult = row.settled || row.state === 'settled' ? 'settled' : row.state === 'refunded' ? 'refunded' : 'not_found';
-  return { settle, turnKept: row.turn_kept };
+  return { settle: settleResultOf(row), turnKept: row.turn_kept };
 }
