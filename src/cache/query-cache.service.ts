@@ -80,16 +80,23 @@ export class QueryCacheService {
       return Promise.resolve(BYPASS);
     }
     if (this.store.getSync) return Promise.resolve(this.counted(this.store.getSync(key)));
-    const read = this.breaker ? this.breaker.run(() => this.store.get(key)) : this.store.get(key);
-    return read.then(
+    return this.read(key).then(
       (value) => this.counted(value),
-      (err: unknown) => {
-        this.bypasses++;
-        this.record('error');
-        this.options.logger.debug({ event: 'cache_bypass', err: describe(err) }, 'cache read failed: bypassed');
-        return BYPASS;
-      },
+      (err: unknown) => this.failedRead(err),
     );
+  }
+
+  /** The store's read, under the cache's breaker when there is one. */
+  private read(key: string): Promise<JsonValue | undefined> {
+    return this.breaker ? this.breaker.run(() => this.store.get(key)) : this.store.get(key);
+  }
+
+  /** A read that failed: a bypass, counted as one. */
+  private failedRead(err: unknown): CacheLookup {
+    this.bypasses++;
+    this.record('error');
+    this.options.logger.debug({ event: 'cache_bypass', err: describe(err) }, 'cache read failed: bypassed');
+    return BYPASS;
   }
 
   /**
@@ -107,17 +114,13 @@ export class QueryCacheService {
    */
   prefetch(key: string): () => Promise<CacheLookup> {
     if (this.disabled || this.store.getSync) return () => this.get(key);
-    const read = (this.breaker ? this.breaker.run(() => this.store.get(key)) : this.store.get(key)).then(
+    const read = this.read(key).then(
       (value) => ({ ok: true as const, value }),
       (err: unknown) => ({ ok: false as const, err }),
     );
     return async () => {
       const result = await read;
-      if (result.ok) return this.counted(result.value);
-      this.bypasses++;
-      this.record('error');
-      this.options.logger.debug({ event: 'cache_bypass', err: describe(result.err) }, 'cache read failed: bypassed');
-      return BYPASS;
+      return result.ok ? this.counted(result.value) : this.failedRead(result.err);
     };
   }
 
