@@ -323,22 +323,19 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     // The blocks that may hold a product within 0.75 of the best: cheapest first until none can
     // lower `lo`, dearest first until none can raise `hi`.
     const near = met.filter((id) => !w.read[id] && w.bound[id] >= threshold);
+    const readInOrderUntil = (done: (id: number) => boolean) => {
+      for (const id of near) {
+        if (done(id)) break;
+        if (w.read[id]) continue;
+        const before = count;
+        readBlock(id);
+        pricesUpTo(before);
+      }
+    };
     near.sort((a, b) => blockMin[a] - blockMin[b]);
-    for (const id of near) {
-      if (Math.log(blockMin[id] + 1) >= lo) break;
-      if (w.read[id]) continue;
-      const before = count;
-      readBlock(id);
-      pricesUpTo(before);
-    }
+    readInOrderUntil((id) => Math.log(blockMin[id] + 1) >= lo);
     near.sort((a, b) => blockMax[b] - blockMax[a]);
-    for (const id of near) {
-      if (Math.log(blockMax[id] + 1) <= hi) break;
-      if (w.read[id]) continue;
-      const before = count;
-      readBlock(id);
-      pricesUpTo(before);
-    }
+    readInOrderUntil((id) => Math.log(blockMax[id] + 1) <= hi);
     const span = hi - lo;
     // The same arithmetic as `cheaperFirst`, on a product's relevance and price, or on a block's
     // bound and its cheapest price (the tilt only falls as the price rises).
