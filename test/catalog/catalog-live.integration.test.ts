@@ -91,6 +91,9 @@ describe('the live catalog across app instances on one database', () => {
     const oldVersion = parseCatalog({ products: oldProducts }).hash;
     const newVersion = parseCatalog({ products: newProducts }).hash;
     await eventually(() => admin(request(apps[1].app).get('/api/v1/admin/catalog')), (r) => r.body.version === oldVersion, 5000);
+    // The version is the database's; each process answers from it once its index is built (the
+    // embedded database builds slower): both answer from the old catalog before the upload starts.
+    for (const app of apps) await eventually(() => ask(app, 'electric kettle'), (r) => r.body.products?.[0]?.brand === 'Old', REFRESH_SECONDS * 1000 + 5000);
 
     // The upload streams in slowly, so readers run while it is being staged and swapped.
     const server: Server = apps[0].app.listen(0, '127.0.0.1');
