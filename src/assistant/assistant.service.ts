@@ -194,13 +194,20 @@ export class AssistantService {
     // A cached answer that costs nothing stands with the gate: without a key to record it under,
     // its new conversation's first turn is kept in the same statement.
     const firstTurn = early && readInGate && free && !record && gate.keepsTurns ? conversation.firstTurn(early, request, new Date(this.clock.now())) : undefined;
+    // A new question whose cache entry the gate reads (or which asked for no cache) is charged
+    // there when it turns out to be fresh: nothing after the gate can refuse it before its charge.
+    const cost = this.settings.queryCost;
+    const freshCharge = early && gate.chargesFresh && cost > 0 && (readInGate || options.noCache === true) ? this.holds.asked(cost, 'Assistant answer', record) : undefined;
     const gated = await gate.open({
       caller,
       rateLimit: limit > 0 ? { key: `query:${caller.userId}`, windowSeconds: 60, max: limit } : undefined,
       cacheKey: readInGate ? earlyKey : undefined,
       balance: free,
       firstTurn,
+      charge: freshCharge,
     });
+    // Not tried there: nothing was charged for this attempt's record yet.
+    if (freshCharge && !gated.charge && record) record.chargeMayStand = false;
     // With a key, consent was checked before it; read again here, a withdrawal meanwhile still counts.
     requireConsent(gated.consent);
     this.enforceRateLimit(gated);
@@ -214,7 +221,8 @@ export class AssistantService {
     const stored = lookup.status === 'hit' ? this.storedAnswers.read(key, lookup.value) : undefined;
     const cached = stored?.answer;
 
-    if (cached) {
+    // A question the gate charged is answered afresh (it found no entry, so none is served).
+    if (cached && !gated.charge) {
       const cost = this.settings.cachedQueryCost;
       const charge = await this.holds.charge(caller, cost, 'Assistant answer (cached)', record, gated.account);
       options.onCharged?.(this.outcome(UNKNOWN_YET, placed, { cached: true, cost, charge, cache: 'HIT' }));
@@ -225,8 +233,7 @@ export class AssistantService {
       return result;
     }
 
-    const cost = this.settings.queryCost;
-    const charge = await this.holds.charge(caller, cost, 'Assistant answer', record);
+    const charge = await this.holds.charge(caller, cost, 'Assistant answer', record, undefined, gated.charge);
     const cacheHeader: CacheHeader = lookup.status === 'bypass' ? 'BYPASS' : 'MISS';
     options.onCharged?.(this.outcome(UNKNOWN_YET, placed, { cached: false, cost, charge, cache: cacheHeader }));
     let fresh: AssistantAnswer;

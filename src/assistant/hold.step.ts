@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ChargeConflictError, type ChargeOutcome, type CreditService } from '../credits/credit.service.js';
-import type { CreditAccount } from '../credits/credit.repository.js';
+import type { ChargeResult, CreditAccount } from '../credits/credit.repository.js';
+import type { GateCharge } from './gate/query-gate.js';
 import type { Caller } from '../identity/caller.js';
 import { isAppError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
@@ -46,18 +47,29 @@ export class HoldStep {
    * attempt's charge and adopts its open hold instead of charging twice. A replayed charge whose
    * hold is no longer open (refunded by the sweep) cannot be adopted, nor can one of another cost:
    * the record gets a new charge token and the retry is charged afresh. `read`: the balance as
-   * the query gate read it, which answers a charge of 0 without another statement.
+   * the query gate read it, which answers a charge of 0 without another statement. `taken`: the
+   * query gate's result of this very charge (`asked` gave it, under `ledgerKey`), which stands for
+   * the first charge statement.
    */
-  async charge(caller: Caller, cost: number, description: string, record: OwnRecord | undefined, read?: CreditAccount): Promise<ChargeOutcome> {
+  async charge(
+    caller: Caller,
+    cost: number,
+    description: string,
+    record: OwnRecord | undefined,
+    read?: CreditAccount,
+    taken?: ChargeResult,
+  ): Promise<ChargeOutcome> {
     // A charge of 0 takes no hold and no ledger key: a balance the gate read answers it.
     if (cost === 0 && read) return this.deps.credits.chargeNothing(read);
     for (let round = 0; ; round++) {
-      // Hashed: the key may be 255 characters, and the ledger column holds 255 in all.
-      const ledgerKey = record && cost > 0 ? `query:${createHash('sha256').update(`${record.key}\u0000${record.chargeToken}`).digest('hex')}` : undefined;
+      const ledgerKey = this.ledgerKey(cost, record);
       if (record && cost > 0) record.chargeMayStand = true;
       let outcome: ChargeOutcome;
       try {
-        outcome = await this.deps.credits.charge(caller, cost, description, ledgerKey, { holdMs: this.settings.holdMs });
+        outcome =
+          round === 0 && taken
+            ? this.deps.credits.outcomeOf(cost, taken)
+            : await this.deps.credits.charge(caller, cost, description, ledgerKey, { holdMs: this.settings.holdMs });
       } catch (err) {
         // Refused (402) or clashing: nothing was charged. Anything else may have landed.
         if (record && isAppError(err) && err.status < 500) record.chargeMayStand = false;
@@ -78,6 +90,23 @@ export class HoldStep {
       if (cost > 0 && !outcome.replayed) this.deps.metrics.creditsCharged.inc({ user_kind: userKind(caller) }, cost);
       return outcome;
     }
+  }
+
+  /**
+   * The charge to ask the query gate for (see `charge`'s `taken`): with an Idempotency-Key its
+   * ledger key is the record's, as `charge` keys it, so what the gate took is the charge this
+   * attempt would take. Marks the record's charge as one that may stand from here on.
+   */
+  asked(cost: number, description: string, record: OwnRecord | undefined): GateCharge {
+    if (record && cost > 0) record.chargeMayStand = true;
+    const ledgerKey = this.ledgerKey(cost, record);
+    return { cost, description, holdMs: this.settings.holdMs, ...(ledgerKey !== undefined ? { idempotencyKey: ledgerKey } : {}) };
+  }
+
+  /** The charge's ledger key: with an Idempotency-Key, the record's charge token's; without one, none (the repository keys it). */
+  private ledgerKey(cost: number, record: OwnRecord | undefined): string | undefined {
+    // Hashed: the key may be 255 characters, and the ledger column holds 255 in all.
+    return record && cost > 0 ? `query:${createHash('sha256').update(`${record.key}\u0000${record.chargeToken}`).digest('hex')}` : undefined;
   }
 
   /** Settles a request's hold (no Idempotency-Key): true when it stands, false when it was no longer open. */

@@ -2,7 +2,7 @@ import type { Caller } from '../identity/caller.js';
 import { InvalidCursorError, type Page } from '../platform/cursor.js';
 import { AppError } from '../platform/errors.js';
 import { balanceHeaders } from './credit.headers.js';
-import type { CreditAccount, CreditRepository, CreditTransaction, HoldState, LedgerReport, ListOptions, RefundOptions, RefundResult, SettleResult, SweptHold } from './credit.repository.js';
+import type { ChargeResult, CreditAccount, CreditRepository, CreditTransaction, HoldState, LedgerReport, ListOptions, RefundOptions, RefundResult, SettleResult, SweptHold } from './credit.repository.js';
 
 export interface ChargeOutcome {
   /** The debit entry's id; null for a charge of 0 (no entry). */
@@ -61,7 +61,15 @@ export class CreditService {
    */
   async charge(caller: Caller, cost: number, description: string, idempotencyKey?: string, options: { holdMs?: number } = {}): Promise<ChargeOutcome> {
     if (!Number.isInteger(cost) || cost < 0) throw new Error(`a charge must be a whole number ≥ 0, got ${cost}`);
-    const result = await this.repository.charge(caller, { cost, description, idempotencyKey, holdMs: options.holdMs });
+    return this.outcomeOf(cost, await this.repository.charge(caller, { cost, description, idempotencyKey, holdMs: options.holdMs }));
+  }
+
+  /**
+   * A charge's outcome as `charge` gives it, from the repository's result of a charge of `cost`
+   * taken elsewhere in the same way (the query gate's, docs/adr/0012-the-query-gate.md): the same
+   * 402 when it was refused, the same 409 on a conflict.
+   */
+  outcomeOf(cost: number, result: ChargeResult): ChargeOutcome {
     switch (result.kind) {
       case 'charged':
         return { chargeId: result.chargeId, replayed: false, hold: null, balanceAfter: result.account.available, account: result.account };

@@ -182,23 +182,22 @@ SELECT c.user_id, c.is_guest, c.available_credits, c.available_credits AS avail0
  WHERE c.user_id = ANY($1::varchar[])`;
 
 /**
- * CHARGE_OP for several users in one statement (one transaction): the same lock → lazy reset →
- * guarded debit → ledger pipeline, row by row, for users who are all distinct. Rows are locked in
- * user-id order, so two such statements never deadlock. $1 user ids, $2 clock, $3 reset period
- * in ms, $4/$5 guest/registered allowance, $6 costs, $7 descriptions, $8 idempotency keys, $9
- * holds in ms (NULL: no hold; the arrays align). One row per user that has an account, in the
- * columns of a mutation row.
+ * The steps of CHARGE_MANY, over `source`: a relation of charges with the columns `user_id`,
+ * `cost`, `description`, `key` (the ledger's idempotency key) and `hold_ms` (NULL: no hold), one
+ * row per user (one statement cannot change a row twice). The same lock → lazy reset → guarded
+ * debit → ledger → hold pipeline as a single charge, row by row; rows are locked in user-id order,
+ * so two such statements never deadlock. Uses the credit statements' common parameters ($2 clock,
+ * $3 reset period in ms, $4/$5 guest/registered allowance). Defines `cur`, `base`, `eff` (one row
+ * per charge whose user has an account, in the columns of a mutation row), `upd`, `led` and `hold`.
+ * Composable: the query gate charges a fresh answer with these very steps (query-gate.postgres.ts).
  */
-export const CHARGE_MANY = `
-WITH req AS (
-  SELECT * FROM unnest($1::varchar[], $6::int[], $7::text[], $8::varchar[], $9::float8[]) AS r(user_id, cost, description, key, hold_ms)
-),
-cur AS (
+export function chargeSteps(source: string): string {
+  return `cur AS (
   SELECT c.user_id, c.is_guest, c.available_credits, c.max_credits, c.last_reset_timestamp,
          CASE WHEN c.is_guest THEN $4::int ELSE $5::int END AS allowance,
          (c.last_reset_timestamp + $3::float8 * interval '1 millisecond' <= ${NOW}) AS resetting,
          r.cost, r.description AS req_description, r.key AS req_key, r.hold_ms
-  FROM user_credits c JOIN req r ON r.user_id = c.user_id
+  FROM user_credits c JOIN ${source} r ON r.user_id = c.user_id
   ORDER BY c.user_id
   FOR UPDATE OF c
 ),
@@ -232,10 +231,27 @@ hold AS (
     FROM led l JOIN eff e ON e.user_id = l.user_id
    WHERE l.transaction_type = 'debit' AND e.hold_ms IS NOT NULL
   RETURNING debit_id
-)
-SELECT e.user_id, e.is_guest, e.resetting, e.available_credits, e.avail0, e.applied, e.max0, e.reset0, e.ok,
+)`;
+}
+
+/** A charge's columns of a mutation row, from `chargeSteps`' `eff` row `e` (its entry read from `led`). */
+export const CHARGE_COLUMNS = `e.user_id, e.is_guest, e.resetting, e.available_credits, e.avail0, e.applied, e.max0, e.reset0, e.ok,
        e.prior_id, e.prior_type, e.prior_amount, e.prior_balance, e.prior_hold,
-       (SELECT l.id FROM led l WHERE l.user_id = e.user_id AND l.transaction_type <> 'reset') AS entry_id,
+       (SELECT l.id FROM led l WHERE l.user_id = e.user_id AND l.transaction_type <> 'reset') AS entry_id`;
+
+/**
+ * CHARGE_OP for several users in one statement (one transaction): `chargeSteps` over the
+ * requested charges, for users who are all distinct. $1 user ids, $2 clock, $3 reset period in
+ * ms, $4/$5 guest/registered allowance, $6 costs, $7 descriptions, $8 idempotency keys, $9 holds
+ * in ms (NULL: no hold; the arrays align). One row per user that has an account, in the columns
+ * of a mutation row.
+ */
+export const CHARGE_MANY = `
+WITH req AS (
+  SELECT * FROM unnest($1::varchar[], $6::int[], $7::text[], $8::varchar[], $9::float8[]) AS r(user_id, cost, description, key, hold_ms)
+),
+${chargeSteps('req')}
+SELECT ${CHARGE_COLUMNS},
        (SELECT count(*) FROM upd) AS updated
   FROM eff e`;
 

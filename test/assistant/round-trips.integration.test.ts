@@ -25,22 +25,22 @@ const QUERY = '/api/v1/assistant/query';
  * - cached: the gate alone (consent, rate-limit hit, cache entry and balance in one statement: a
  *   cached answer costs 0, and stands with it, so its new conversation's first turn is kept there
  *   too);
- * - fresh (no cache read): the gate, the charge (a hold), then the finish: the settle with the
- *   cache write and the turn in one statement;
- * - miss: the same, the gate's cache read finding nothing;
+ * - fresh (no cache read): the gate, which takes the charge (a hold) too, then the finish: the
+ *   settle with the cache write and the turn in one statement;
+ * - miss: the same, the gate's cache read finding nothing, so it takes the charge;
  * - with an Idempotency-Key: the key's claim with consent (the gate's claim: the per-user key
- *   bound in the same statement, and nothing claimed without consent), the gate, then for a fresh
- *   answer the charge and the cache write, and for both the record's completion (which settles a
- *   hold) and the turn;
+ *   bound in the same statement, and nothing claimed without consent), the gate (which takes a
+ *   fresh answer's charge under the record's charge key), then for a fresh answer the cache
+ *   write, and for both the record's completion (which settles a hold) and the turn;
  * - replay: the key's claim with consent (which finds the record and reads it with its answer),
  *   balance read.
  */
 const TODAY = {
   cached: 1,
-  fresh: 3,
-  miss: 3,
+  fresh: 2,
+  miss: 2,
   cachedWithKey: 4,
-  freshWithKey: 6,
+  freshWithKey: 5,
   replay: 2,
 };
 

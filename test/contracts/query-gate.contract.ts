@@ -193,6 +193,116 @@ export function queryGateContract(name: string, make: (clock: TestClock) => Prom
       });
     });
 
+    describe("a fresh answer's charge", () => {
+      const COST = 2;
+      const charge = (idempotencyKey?: string) => ({ cost: COST, description: 'Assistant answer', holdMs: 60_000, ...(idempotencyKey ? { idempotencyKey } : {}) });
+      /** A shopper with consent and an account. */
+      const ready = async () => {
+        const caller = await accepted(shopper());
+        await h.credits.getOrCreate(caller);
+        return caller;
+      };
+      const balance = async (caller: Caller) => (await h.credits.find(caller.userId))!.available;
+
+      it('is taken as a hold when the question is sure to be fresh, and nowhere else', async () => {
+        const caller = await ready();
+        const missing = `k-${randomUUID()}`;
+        const opened = await h.gate.open({ caller, rateLimit: limit(caller), cacheKey: missing, charge: charge() });
+        if (!h.gate.chargesFresh) {
+          expect(opened.charge).toBeUndefined();
+          expect(await balance(caller)).toBe(GATE_POLICY.registeredAllowance);
+          return;
+        }
+        expect(opened.charge).toMatchObject({ kind: 'charged', chargeId: expect.any(String), account: { available: GATE_POLICY.registeredAllowance - COST } });
+        expect(await balance(caller)).toBe(GATE_POLICY.registeredAllowance - COST);
+        const chargeId = (opened.charge as { chargeId: string }).chargeId;
+        // A hold: refunded once, then never settled.
+        expect((await h.credits.refund(caller, chargeId, 'test')).kind).toBe('refunded');
+        expect(await h.credits.settle(caller.userId, chargeId)).toBe('refunded');
+        // No cache read at all (the shopper asked for no cache): charged too.
+        const bypass = await h.gate.open({ caller, charge: charge() });
+        expect(bypass.charge?.kind).toBe('charged');
+        expect(await h.credits.settle(caller.userId, (bypass.charge as { chargeId: string }).chargeId)).toBe('settled');
+        expect(await balance(caller)).toBe(GATE_POLICY.registeredAllowance - COST);
+        expect(await h.credits.verifyLedger()).toMatchObject({ mismatched: 0, negative: 0 });
+      });
+
+      it('is not taken when the answer may not be fresh, or the shopper may not ask', async () => {
+        if (!h.gate.chargesFresh) return;
+        const notTaken = async (request: Parameters<QueryGate['open']>[0]) => {
+          const before = (await h.credits.find(request.caller.userId))?.available;
+          expect((await h.gate.open(request)).charge).toBeUndefined();
+          expect((await h.credits.find(request.caller.userId))?.available).toBe(before);
+        };
+        const caller = await ready();
+        // A live cache entry (a cached answer costs what the credit service charges for one).
+        if (h.gate.readsCache) {
+          const key = `k-${randomUUID()}`;
+          await h.writeCache!(key, { answer: 'Two pairs fit.', products: [] });
+          await notTaken({ caller, cacheKey: key, charge: charge() });
+        }
+        // No consent, or the terms declined.
+        const stranger = shopper();
+        await h.credits.getOrCreate(stranger);
+        await notTaken({ caller: stranger, charge: charge() });
+        await h.consents.record(stranger.userId, { termsAccepted: false, marketingConsent: false });
+        await notTaken({ caller: stranger, charge: charge() });
+        // No account yet (the credit service creates it, and charges).
+        const newcomer = await accepted(shopper());
+        await notTaken({ caller: newcomer, charge: charge() });
+        expect(await h.credits.find(newcomer.userId)).toBeUndefined();
+        // Past the rate limit: the first question of the window is charged, the second is not.
+        expect((await h.gate.open({ caller, rateLimit: limit(caller, 1), charge: charge() })).charge?.kind).toBe('charged');
+        await notTaken({ caller, rateLimit: limit(caller, 1), charge: charge() });
+        // A reset is due (the credit service applies it under the row's lock, and charges).
+        // (Read only afterwards: reading the balance applies the reset.)
+        clock.advance(GATE_POLICY.resetPeriodMs);
+        expect((await h.gate.open({ caller, charge: charge() })).charge).toBeUndefined();
+        expect(await balance(caller)).toBe(GATE_POLICY.registeredAllowance);
+        expect(await h.credits.verifyLedger()).toMatchObject({ mismatched: 0, negative: 0 });
+      });
+
+      it('is refused, changing nothing, when the balance does not cover it', async () => {
+        if (!h.gate.chargesFresh) return;
+        const caller = await ready();
+        const opened = await h.gate.open({ caller, charge: { ...charge(), cost: GATE_POLICY.registeredAllowance + 1 } });
+        expect(opened.charge).toMatchObject({ kind: 'insufficient', account: { available: GATE_POLICY.registeredAllowance } });
+        expect(await balance(caller)).toBe(GATE_POLICY.registeredAllowance);
+        const page = await h.credits.listTransactions(caller.userId, { limit: 50 });
+        expect(page.items.map((t) => t.type)).toEqual(['grant']);
+      });
+
+      it('replays a charge under its idempotency key, as the credit repository does', async () => {
+        if (!h.gate.chargesFresh) return;
+        const caller = await ready();
+        const key = `query:${randomUUID()}`;
+        const first = await h.gate.open({ caller, charge: charge(key) });
+        expect(first.charge?.kind).toBe('charged');
+        const again = await h.gate.open({ caller, charge: charge(key) });
+        expect(again.charge).toMatchObject({ kind: 'replayed', chargeId: (first.charge as { chargeId: string }).chargeId, hold: 'held' });
+        // The credit service's own charge under that key finds the same charge.
+        expect(await h.credits.charge(caller, { cost: COST, description: 'Assistant answer', idempotencyKey: key, holdMs: 60_000 })).toMatchObject({ kind: 'replayed' });
+        expect(await balance(caller)).toBe(GATE_POLICY.registeredAllowance - COST);
+      });
+
+      it('charges concurrent questions of many shoppers each once, a shopper\'s further ones left to the credit service', async () => {
+        if (!h.gate.chargesFresh) return;
+        const shoppers = [await ready(), await ready(), await ready()];
+        const asked = Array.from({ length: 12 }, (_, i) => shoppers[i % 3]!);
+        const opened = await Promise.all(asked.map((caller) => h.gate.open({ caller, rateLimit: limit(caller), charge: charge() })));
+        for (const caller of shoppers) {
+          const mine = opened.filter((_, i) => asked[i] === caller);
+          const charged = mine.filter((o) => o.charge?.kind === 'charged').length;
+          expect(charged).toBeGreaterThanOrEqual(1);
+          expect(mine.filter((o) => o.charge !== undefined && o.charge.kind !== 'charged')).toEqual([]);
+          expect(await balance(caller)).toBe(GATE_POLICY.registeredAllowance - COST * charged);
+        }
+        // Every counted question got its own count, charged or not.
+        expect(opened.filter((_, i) => asked[i] === shoppers[0]).map((o) => o.rateHit!.count).sort((x, y) => x - y)).toEqual([1, 2, 3, 4]);
+        expect(await h.credits.verifyLedger()).toMatchObject({ mismatched: 0, negative: 0 });
+      });
+    });
+
     describe('claim: consent and the key together', () => {
       const params = (caller: Caller, over: Partial<BeginParams> = {}): BeginParams => ({
         userId: caller.userId,

@@ -8,11 +8,13 @@ import type { ClaimRequest, ClaimResult, GateRequest, GateResult, QueryGate } fr
  * record from its repository, then the rate-limit hit from its store (or the key's claim from the
  * idempotency store), in the contract's order.
  * The cache is not read here (the query cache service reads it, with its own breaker), the
- * balance is left to the credit service, and no turn is kept (the conversation step keeps it).
+ * balance and the charge are left to the credit service, and no turn is kept (the conversation
+ * step keeps it).
  */
 export class ComposedQueryGate implements QueryGate {
   readonly readsCache = false;
   readonly keepsTurns = false;
+  readonly chargesFresh = false;
 
   constructor(private readonly stores: { consents: ConsentRepository; rateLimits: RateLimitStore; idempotency: IdempotencyStore }) {}
 

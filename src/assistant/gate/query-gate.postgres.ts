@@ -1,10 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import type { Sequelize } from 'sequelize';
 import { DISPOSABLE_COMMIT } from '../../platform/disposable-commit.js';
 import type { JsonValue } from '../../cache/cache.store.js';
 import { toConsent, type ConsentRow } from '../../consent/consent.repository.postgres.js';
-import type { CreditPolicy } from '../../credits/credit.repository.js';
-import { accountOf, type MutationRow } from '../../credits/credit.rows.js';
-import { guardedBatcher, type GuardedItem } from '../../platform/batcher.js';
+import { chargeKey, type ChargeResult, type CreditPolicy, type HoldState } from '../../credits/credit.repository.js';
+import { accountOf, chargeResultOf, type MutationRow } from '../../credits/credit.rows.js';
+import { chargeSteps } from '../../credits/credit.sql.js';
+import { isRefusedStatement } from '../../platform/db-guard.js';
+import { guardedBatcher, sendWhileLive, type GuardedItem } from '../../platform/batcher.js';
 import { DEFAULT_MAX_KEYS_PER_USER } from '../../idempotency/idempotency.store.js';
 import { BEGIN_MANY_REQUESTS, beginResultOf, claimRounds, claimSteps, type BeginRow, type PendingClaim } from '../../idempotency/idempotency.store.postgres.js';
 import { pooledQuery, statement } from '../../platform/pooled-query.js';
@@ -16,11 +19,14 @@ import type { ClaimRequest, ClaimResult, GateRequest, GateResult, QueryGate } fr
 
 /**
  * The gates of one turn of the event loop in one statement (one round trip, one transaction).
- * $1 user ids, $2 rate-limit keys (NULL: not counted), $3/$4 their window's start and end, $5
- * cache keys (NULL: not read), $6 clock (NULL: the database's), $7 reset period in ms, $8 new
- * conversations' ids (NULL: no turn kept here), $9 their first turns without the products, $10
- * their lifetimes in seconds, $11 the rate limit per window (NULL: none); the arrays align, one
- * element per question (a user may ask several at once).
+ * $1 user ids, $2 clock (NULL: the database's), $3 reset period in ms, $4/$5 guest/registered
+ * allowance (the credit statements' common parameters), $6 rate-limit keys (NULL: not counted),
+ * $7/$8 their window's start and end, $9 cache keys (NULL: not read), $10 new conversations' ids
+ * (NULL: no turn kept here), $11 their first turns without the products, $12 their lifetimes in
+ * seconds, $13 the rate limit per window (NULL: none), $14 fresh answers' costs (NULL: no charge
+ * here), $15 their ledger descriptions, $16 their ledger keys, $17 their holds in ms; the arrays
+ * align, one element per question (a user may ask several at once). $18: some question may be
+ * charged (the commit then waits for the WAL flush, as every charge's does).
  *
  * - `consent`: the users' consent records, as `user_consents` holds them.
  * - `counted`/`hits`: the questions counted against the rate limit — only those whose user has
@@ -40,18 +46,29 @@ import type { ClaimRequest, ClaimResult, GateRequest, GateResult, QueryGate } fr
  *   statement is sent again after a lost connection (retryTransient) and its first run committed;
  *   the turn is then kept already, which `turn_kept` reads back. (Such a repeat counts the
  *   question against the rate limit twice: a count, never a charge.)
+ * - `to_charge`, then the credit statements' own charge steps (`chargeSteps`): a fresh answer's
+ *   charge, as a hold, for each question asking for one that is sure to be answered afresh once
+ *   this statement stands — consent accepted, within the rate limit (the same count the question
+ *   is told), its cache entry not read ($9 NULL: the shopper asked for no cache) or not found, the
+ *   account there with no reset due — and is its user's first such question in the batch (one
+ *   statement cannot change a row twice). The charge is guarded under the row's lock as every
+ *   charge is: refused (`ok` false) when the balance does not cover it. Its ledger key is the
+ *   caller's, so a repeat of this statement after a lost connection replays the charge. Any other
+ *   question is not charged here; the credit service charges it, as before. The counters are
+ *   locked (by `hits`, which `to_charge` reads) before the credit rows, in every gate alike.
  *
- * It writes only rate-limit counters, which are not money: its commit does not wait for the WAL
- * flush (a crash may forget the last second of counts, never a credit). set_config with is_local
- * holds for this statement's own transaction only.
+ * Without a charge it writes only rate-limit counters, which are not money: its commit then does
+ * not wait for the WAL flush (a crash may forget the last second of counts, never a credit).
+ * set_config with is_local holds for this statement's own transaction only.
  */
 export const GATE_MANY = `
-WITH async_commit AS (SELECT ${DISPOSABLE_COMMIT} AS setting),
+WITH async_commit AS (SELECT CASE WHEN $18::boolean THEN set_config('synchronous_commit', 'on', true) ELSE ${DISPOSABLE_COMMIT} END AS setting),
 req AS (
   SELECT r.* FROM async_commit,
-         unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::timestamptz[], $5::varchar[],
-                $8::varchar[], $9::jsonb[], $10::int[], $11::int[])
-           WITH ORDINALITY AS r(user_id, rate_key, window_start, window_end, cache_key, conversation_id, turn, turn_ttl, rate_max, n)
+         unnest($1::varchar[], $6::varchar[], $7::timestamptz[], $8::timestamptz[], $9::varchar[],
+                $10::varchar[], $11::jsonb[], $12::int[], $13::int[], $14::int[], $15::text[], $16::varchar[], $17::float8[])
+           WITH ORDINALITY AS r(user_id, rate_key, window_start, window_end, cache_key, conversation_id, turn, turn_ttl, rate_max,
+                                cost, description, ledger_key, hold_ms, n)
 ),
 consent AS (
   SELECT user_id, terms_accepted, marketing_consent, "timestamp", updated_at
@@ -75,7 +92,7 @@ cache AS (
    WHERE query_hash IN (SELECT cache_key FROM req WHERE cache_key IS NOT NULL) AND expires_at > now()
 ),
 acct AS (
-  SELECT a.*, (a.last_reset_timestamp + $7::float8 * interval '1 millisecond' <= COALESCE($6::timestamptz, statement_timestamp())) AS resetting
+  SELECT a.*, (a.last_reset_timestamp + $3::float8 * interval '1 millisecond' <= COALESCE($2::timestamptz, statement_timestamp())) AS resetting
     FROM user_credits a WHERE a.user_id IN (SELECT user_id FROM req)
 ),
 turns AS (
@@ -99,7 +116,20 @@ turns AS (
    ORDER BY r.conversation_id
   ON CONFLICT (conversation_id) DO NOTHING
   RETURNING conversation_id
-)
+),
+to_charge AS (
+  SELECT r.n, r.user_id, r.cost, r.description, r.ledger_key AS key, r.hold_ms
+    FROM req r
+    JOIN consent c ON c.user_id = r.user_id AND c.terms_accepted
+    JOIN acct a ON a.user_id = r.user_id AND NOT a.resetting
+    LEFT JOIN cache q ON q.query_hash = r.cache_key
+    LEFT JOIN counted ct ON ct.n = r.n
+    LEFT JOIN hits h ON h.key = ct.rate_key
+   WHERE r.cost IS NOT NULL AND q.query_hash IS NULL
+     AND (r.rate_key IS NULL OR (h.count - ct.k + ct.rank) <= r.rate_max)
+     AND NOT EXISTS (SELECT 1 FROM req e WHERE e.user_id = r.user_id AND e.cost IS NOT NULL AND e.n < r.n)
+),
+${chargeSteps('to_charge')}
 SELECT r.n::int AS n, r.user_id,
        c.user_id IS NOT NULL AS has_consent, c.terms_accepted, c.marketing_consent, c."timestamp", c.updated_at,
        (h.count - ct.k + ct.rank)::int AS rate_count, h.window_end AS rate_resets_at,
@@ -109,7 +139,11 @@ SELECT r.n::int AS n, r.user_id,
        a.user_id IS NOT NULL AS has_account, a.is_guest, a.available_credits AS avail0, 0 AS applied,
        a.max_credits AS max0, a.last_reset_timestamp AS reset0, a.resetting,
        (t.conversation_id IS NOT NULL
-        OR EXISTS (SELECT 1 FROM conversations kept WHERE kept.conversation_id = r.conversation_id AND kept.user_id = r.user_id)) AS turn_kept
+        OR EXISTS (SELECT 1 FROM conversations kept WHERE kept.conversation_id = r.conversation_id AND kept.user_id = r.user_id)) AS turn_kept,
+       e.user_id IS NOT NULL AS charged, e.resetting AS charge_resetting, e.available_credits AS charge_available,
+       e.avail0 AS charge_avail0, e.applied AS charge_applied, e.max0 AS charge_max0, e.reset0 AS charge_reset0, e.ok AS charge_ok,
+       e.prior_id, e.prior_type, e.prior_amount, e.prior_balance, e.prior_hold,
+       (SELECT l.id FROM led l WHERE l.user_id = e.user_id AND l.transaction_type <> 'reset') AS charge_entry_id
   FROM req r
   LEFT JOIN consent c ON c.user_id = r.user_id
   LEFT JOIN counted ct ON ct.n = r.n
@@ -117,6 +151,8 @@ SELECT r.n::int AS n, r.user_id,
   LEFT JOIN cache q ON q.query_hash = r.cache_key
   LEFT JOIN acct a ON a.user_id = r.user_id
   LEFT JOIN turns t ON t.conversation_id = r.conversation_id
+  LEFT JOIN to_charge tc ON tc.n = r.n
+  LEFT JOIN eff e ON e.user_id = tc.user_id
  ORDER BY r.n`;
 
 const GATE_SQL = statement('assistant_gate', GATE_MANY);
@@ -163,6 +199,21 @@ interface GateRow extends ConsentRow, Pick<MutationRow, 'is_guest' | 'avail0' | 
   cache_value: JsonValue | null;
   resetting: boolean | null;
   turn_kept: boolean;
+  /** The charge was tried here: the charge's own columns follow (`charge_*` and `prior_*`). */
+  charged: boolean;
+  charge_resetting: boolean | null;
+  charge_available: number | null;
+  charge_avail0: number | null;
+  charge_applied: number | null;
+  charge_max0: number | null;
+  charge_reset0: Date | null;
+  charge_ok: boolean | null;
+  charge_entry_id: string | null;
+  prior_id: string | null;
+  prior_type: string | null;
+  prior_amount: number | null;
+  prior_balance: number | null;
+  prior_hold: HoldState | null;
 }
 
 /** A question's part of the batch, with its window taken when it asked. */
@@ -195,6 +246,8 @@ export class PostgresQueryGate implements QueryGate {
       now?: () => Date;
       /** IDEMPOTENCY_MAX_KEYS_PER_USER, as the idempotency store is given it. */
       maxKeysPerUser?: number;
+      /** False: a fresh answer's charge is never taken here (the credits live elsewhere). Default true. */
+      chargesFresh?: boolean;
     },
   ) {
     this.gate = guardedBatcher(guard, 'assistant.gate', (items, settle) => this.run(items, settle));
@@ -221,32 +274,63 @@ export class PostgresQueryGate implements QueryGate {
     return this.options.keepsTurns === true;
   }
 
+  get chargesFresh(): boolean {
+    return this.options.chargesFresh !== false;
+  }
+
   open(request: GateRequest): Promise<GateResult> {
     const limit = request.rateLimit;
     const window = limit ? windowOf(this.now(), limit.windowSeconds) : null;
     return this.gate({ request, window });
   }
 
+  /**
+   * Sends the turn's gates. Without a charge among them the statement is sent once (a question
+   * answered 503 meanwhile only loses a count). With one it is a write of money: like every
+   * charge, it is never sent for a question already answered 503 (checked again once a connection
+   * is in hand, and sent again without it), and a statement PostgreSQL refused is sent again
+   * question by question, so one question's failure is only its own.
+   */
   private async run(items: readonly GuardedItem<PendingGate>[], settle: (index: number, result: GateResult | Error) => void): Promise<void> {
+    if (!items.some((it) => it.item.request.charge !== undefined)) {
+      const results = await this.send(items, undefined);
+      results.forEach((result, i) => settle(i, result));
+      return;
+    }
+    await sendWhileLive(items, items.map((_, i) => i), settle, (batch, beforeSend) => this.send(batch, beforeSend), { alone: isRefusedStatement });
+  }
+
+  /** One statement for `items`: one result per item, in order. */
+  private async send(items: readonly GuardedItem<PendingGate>[], beforeSend: (() => void) | undefined): Promise<GateResult[]> {
     const requests = items.map((it) => it.item);
+    const charges = requests.map((p) => (this.chargesFresh ? p.request.charge : undefined));
     const bind = [
       requests.map((p) => p.request.caller.userId),
+      this.options.clock?.() ?? null,
+      this.policy.resetPeriodMs,
+      this.policy.guestAllowance,
+      this.policy.registeredAllowance,
       requests.map((p) => (p.window ? p.request.rateLimit!.key : null)),
       requests.map((p) => p.window?.start ?? null),
       requests.map((p) => p.window?.end ?? null),
       requests.map((p) => (this.options.readsCache ? (p.request.cacheKey ?? null) : null)),
-      this.options.clock?.() ?? null,
-      this.policy.resetPeriodMs,
       requests.map((p) => (this.keepsTurns ? (p.request.firstTurn?.conversationId ?? null) : null)),
       requests.map((p) => (this.keepsTurns && p.request.firstTurn ? JSON.stringify(p.request.firstTurn.turn) : null)),
       requests.map((p) => p.request.firstTurn?.ttlSeconds ?? null),
       requests.map((p) => (p.window ? p.request.rateLimit!.max : null)),
+      charges.map((c) => c?.cost ?? null),
+      charges.map((c) => c?.description ?? null),
+      charges.map((c) => (c === undefined ? null : c.idempotencyKey === undefined ? `auto:${randomUUID()}` : chargeKey(c.idempotencyKey))),
+      charges.map((c) => c?.holdMs ?? null),
+      charges.some((c) => c !== undefined),
     ];
-    // Repeated after a lost connection, too: see `turns` above for what a repeat does.
-    const rows = await retryTransient(() => pooledQuery<GateRow>(this.sequelize, GATE_SQL, bind));
+    // Repeated after a lost connection, too: see `turns` above for what a repeat does; a charge's
+    // repeat replays it (its ledger key).
+    const rows = await retryTransient(() => pooledQuery<GateRow>(this.sequelize, GATE_SQL, bind, beforeSend));
     // Rows come in question order: an entry sent with the first question asking for it serves the
     // later ones (one parse, one value shared; its readers never change it).
     const entries = new Map<string, JsonValue | null>();
+    const results: GateResult[] = [];
     for (const row of rows) {
       const pending = requests[row.n - 1];
       if (!pending) continue;
@@ -255,8 +339,10 @@ export class PostgresQueryGate implements QueryGate {
         if (entries.has(key)) row.cache_value = entries.get(key) ?? null;
         else entries.set(key, row.cache_value);
       }
-      settle(row.n - 1, this.resultOf(row, pending.request));
+      results[row.n - 1] = this.resultOf(row, pending.request);
     }
+    if (results.length !== requests.length || results.includes(undefined as never)) throw new Error('the gate statement answered without a row for every question');
+    return results;
   }
 
   private resultOf(row: GateRow, request: GateRequest): GateResult {
@@ -267,6 +353,29 @@ export class PostgresQueryGate implements QueryGate {
       // Only a balance no lazy reset would change (`resetting` false: the row exists, none is due).
       account: request.balance && row.has_account && row.resetting === false ? accountOf(row, this.policy) : undefined,
       turnKept: row.turn_kept,
+      charge: row.charged && request.charge ? this.chargeOf(row, request.charge.cost) : undefined,
     };
+  }
+
+  /** The charge's outcome, from its columns read as the credit repository reads a charge's row. */
+  private chargeOf(row: GateRow, cost: number): ChargeResult {
+    const charge: MutationRow = {
+      user_id: row.user_id,
+      is_guest: row.is_guest,
+      resetting: row.charge_resetting ?? false,
+      available_credits: row.charge_available!,
+      avail0: row.charge_avail0!,
+      applied: row.charge_applied!,
+      max0: row.charge_max0!,
+      reset0: row.charge_reset0!,
+      ok: row.charge_ok === true,
+      entry_id: row.charge_entry_id,
+      prior_id: row.prior_id,
+      prior_type: row.prior_type,
+      prior_amount: row.prior_amount,
+      prior_balance: row.prior_balance,
+      prior_hold: row.prior_hold,
+    };
+    return chargeResultOf(charge, cost, this.policy);
   }
 }

@@ -1,6 +1,6 @@
 import type { JsonValue } from '../../cache/cache.store.js';
 import type { Consent } from '../../consent/consent.repository.js';
-import type { CreditAccount } from '../../credits/credit.repository.js';
+import type { ChargeResult, CreditAccount } from '../../credits/credit.repository.js';
 import type { Caller } from '../../identity/caller.js';
 import type { BeginParams, BeginResult } from '../../idempotency/idempotency.store.js';
 import type { ConversationTurn } from '../../conversations/conversation.store.js';
@@ -23,6 +23,26 @@ export interface GateRequest {
    * at once (see `keepsTurns`): the turn without the products, which come from the entry.
    */
   firstTurn?: FirstTurn | undefined;
+  /**
+   * A fresh answer's charge, taken here (see `chargesFresh`) when the question is sure to be
+   * answered afresh once the gate stands: consent accepted, within the rate limit, and the cache
+   * entry not found (or not read: `cacheKey` unset because the shopper asked for no cache).
+   */
+  charge?: GateCharge | undefined;
+}
+
+/** A fresh answer's charge as the gate takes it: a hold, as `CreditService.charge` takes one. */
+export interface GateCharge {
+  cost: number;
+  description: string;
+  /**
+   * The charge's idempotency key, as `CreditService.charge` is given it (the ledger keys it the
+   * same way). Unset: the gate gives the charge a key of its own, so a repeat of its statement
+   * after a lost connection replays it.
+   */
+  idempotencyKey?: string;
+  /** How long the hold stays open before the sweep refunds it. */
+  holdMs: number;
 }
 
 /** A new conversation's first turn as known before its answer. */
@@ -48,6 +68,13 @@ export interface GateResult {
   account: CreditAccount | undefined;
   /** True when `firstTurn` was kept, with the cached entry's products. */
   turnKept: boolean;
+  /**
+   * The outcome of `charge` when it was tried here: charged (a hold), refused for want of credits,
+   * or a prior charge under its ledger key. Undefined when it was not tried (not asked, a gate that
+   * does not charge, or a question not sure to be fresh, another question of its user first in the
+   * batch, no account yet, a reset due): the credit service then charges the question, as before.
+   */
+  charge?: ChargeResult | undefined;
 }
 
 /**
@@ -64,7 +91,10 @@ export interface GateResult {
  * - `cache` is read only when `cacheKey` is given and the backend holds the cache; it never
  *   serves an expired entry.
  * - `account` is never a balance older than the statement, and never one a lazy reset would change.
- * - Nothing is charged: the gate changes no balance and writes no ledger entry.
+ * - Nothing is charged but `charge`, and only as the credit repository charges (one guarded
+ *   statement with its ledger entry and hold), when the question is sure to be answered afresh:
+ *   consent accepted, within the rate limit, its cache entry not found or not read. A gate that
+ *   tried it says how it went (`charge`); otherwise it changed no balance and wrote no entry.
  * - `firstTurn` is kept only when the answer stands with this statement: consent accepted, the
  *   question within the rate limit, the cache entry found, the balance read (an answer of cost
  *   0). Its products (ids, prices, currency) are the entry's, as `ConversationStep.record` would
@@ -75,6 +105,8 @@ export interface QueryGate {
   readonly readsCache: boolean;
   /** True when `firstTurn` can be kept in the same round trip (the conversations live in the same database). */
   readonly keepsTurns: boolean;
+  /** True when `charge` is taken in the same round trip (the credits live in the same database). */
+  readonly chargesFresh: boolean;
   open(request: GateRequest): Promise<GateResult>;
   /**
    * A question with an Idempotency-Key: the caller's consent and, only when they accepted the
