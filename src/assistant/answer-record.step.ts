@@ -17,22 +17,30 @@ export class AnswerRecordStep {
   constructor(private readonly deps: { idempotency: IdempotencyStep; holds: HoldStep; logger: Logger }) {}
 
   /**
-   * Settles a fresh answer's hold (no Idempotency-Key) with its cache entry and turn in one step
-   * (AnswerFinish); resolves whether the turn was kept. When the step's outcome is unknown the
-   * hold decides, as after any settle; the turn is then left to the caller.
+   * Settles a fresh answer's hold with its cache entry and turn in one step (AnswerFinish), and
+   * with an Idempotency-Key records the answer with the settle (both or neither); resolves
+   * whether the turn was kept. When the step's outcome is unknown the hold decides, as after any
+   * settle; the turn is then left to the caller.
    */
-  async finish(caller: Caller, finish: AnswerFinish, charge: ChargeOutcome & { chargeId: string }, result: QueryOutcome, riders: Omit<FinishRequest, 'userId' | 'chargeId'>): Promise<{ turnKept: boolean }> {
+  async finish(
+    caller: Caller,
+    finish: AnswerFinish,
+    charge: ChargeOutcome & { chargeId: string },
+    result: QueryOutcome,
+    record: OwnRecord | undefined,
+    riders: Omit<FinishRequest, 'userId' | 'chargeId' | 'record'>,
+  ): Promise<{ turnKept: boolean }> {
     let outcome: FinishResult;
     try {
-      outcome = await finish.finish({ userId: caller.userId, chargeId: charge.chargeId, ...riders });
+      outcome = await finish.finish({ userId: caller.userId, chargeId: charge.chargeId, ...riders, record: record && this.deps.idempotency.completion(record, result) });
     } catch (err) {
       const recorded = await this.deps.holds.decide(caller, charge.chargeId, result.body.creditsCharged, err);
-      if (!recorded) this.tooLate(caller, charge);
-      // Found settled: only the finish settles this hold, and it is all or nothing, so its turn
-      // was kept with it.
+      if (!recorded) this.notRecorded(caller, charge, record);
+      // Found settled: the finish settles this hold with its record and turn, all or nothing, so
+      // they were kept with it.
       return { turnKept: riders.turn !== undefined };
     }
-    if (outcome.settle !== 'settled') this.tooLate(caller, charge);
+    if (record ? !outcome.recorded : outcome.settle !== 'settled') this.notRecorded(caller, charge, record);
     return { turnKept: outcome.turnKept };
   }
 
@@ -50,8 +58,14 @@ export class AnswerRecordStep {
       recorded = await holds.decide(caller, charge.chargeId, result.body.creditsCharged, err);
     }
     if (recorded) return;
-    // Nothing was recorded or settled: the hold is refunded (or belongs to the attempt that took
-    // the record over), so this attempt's record may go.
+    this.notRecorded(caller, charge, record);
+  }
+
+  /**
+   * Nothing was recorded or settled: the hold is refunded (or belongs to the attempt that took
+   * the record over), so this attempt's record may go, and the shopper is told to try again.
+   */
+  private notRecorded(caller: Caller, charge: ChargeOutcome, record: OwnRecord | undefined): never {
     if (record) record.chargeMayStand = false;
     this.tooLate(caller, charge);
   }

@@ -246,11 +246,11 @@ export class AssistantService {
     const result = this.outcome(fresh, placed, { cached: false, cost, charge, cache: cacheHeader });
     const finish = this.deps.finish;
     const chargeId = charge.chargeId;
-    if (finish && !record && chargeId !== null) {
-      // One statement: the settle, with the cache entry and the turn riding on it.
+    if (finish && chargeId !== null) {
+      // One statement: the settle (with the record's completion), with the cache entry and the turn riding on it.
       const now = new Date(this.clock.now());
       const turn = conversation.turnToKeep(placed, request, fresh, now);
-      const { turnKept } = await this.recording.finish(caller, finish, { ...charge, chargeId }, result, {
+      const { turnKept } = await this.recording.finish(caller, finish, { ...charge, chargeId }, result, record, {
         cache: cache.readableElsewhere ? { key, json: JSON.stringify(answerToJson(fresh)), ttlSeconds: cache.ttlSeconds } : undefined,
         turn,
       });

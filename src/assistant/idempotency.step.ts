@@ -123,16 +123,12 @@ export class IdempotencyStep {
    * record may refer to instead of keeping a copy (ADR 0011).
    */
   complete(caller: Caller, record: OwnRecord, result: QueryOutcome, holdId: string | null, cacheKey?: string): Promise<boolean> {
-    const kept: Replayable = {
-      answer: result.body.answer,
-      products: result.body.products,
-      cached: result.body.cached,
-      creditsCharged: result.body.creditsCharged,
-      cache: result.cache,
-      conversationId: result.body.conversationId,
-      resolvedQuery: result.body.resolvedQuery,
-    };
-    return this.deps.idempotency.complete(caller.userId, record.key, record.attempt, kept, holdId, { cacheKey });
+    return this.deps.idempotency.complete(caller.userId, record.key, record.attempt, replayableOf(result), holdId, { cacheKey });
+  }
+
+  /** What the record keeps of `result`, as `complete` keeps it, for a step that completes the record itself (the answer's finish). */
+  completion(record: OwnRecord, result: QueryOutcome): { key: string; attempt: string; response: string } {
+    return { key: record.key, attempt: record.attempt, response: JSON.stringify(replayableOf(result)) };
   }
 
   /**
@@ -173,4 +169,17 @@ function stillRunning(): AppError {
   return new AppError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still running; retry shortly.', {
     headers: { 'Retry-After': '1' },
   });
+}
+
+/** The outcome a replay answers with again. */
+function replayableOf(result: QueryOutcome): Replayable {
+  return {
+    answer: result.body.answer,
+    products: result.body.products,
+    cached: result.body.cached,
+    creditsCharged: result.body.creditsCharged,
+    cache: result.cache,
+    conversationId: result.body.conversationId,
+    resolvedQuery: result.body.resolvedQuery,
+  };
 }

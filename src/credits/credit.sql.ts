@@ -303,19 +303,23 @@ SELECT (SELECT count(*) FROM users) AS users,
  * The settle's steps, shared by SETTLE_MANY and the query route's finish: `lk` locks the holds
  * asked for in `source` (rows of debit_id, user_id) in id order, so overlapping batches never
  * deadlock, and reads each as it stands once its lock is granted; `s` moves an open one to
- * `settled` at `clock` (a timestamptz parameter, NULL: the database's clock).
+ * `settled` at `clock` (a timestamptz parameter, NULL: the database's clock). The finish puts
+ * steps of its own between the two (`between`, which may read `lk`) and settles only the holds
+ * `only` names (a relation of debit_id; unset: every open one of `lk`).
  */
-export function settleHoldSteps(source: string, clock: string): string {
+export function settleHoldSteps(source: string, clock: string, options: { between?: string; only?: string } = {}): string {
   return `lk AS (
   SELECT h.debit_id, h.state
     FROM credit_holds h JOIN ${source} r ON r.debit_id = h.debit_id AND r.user_id = h.user_id
    ORDER BY h.debit_id
    FOR UPDATE OF h
-),
+),${options.between ? `
+${options.between},` : ''}
 s AS (
   UPDATE credit_holds h SET state = 'settled', settled_at = COALESCE(${clock}::timestamptz, clock_timestamp())
     FROM lk
-   WHERE h.debit_id = lk.debit_id AND lk.state = 'held'
+   WHERE h.debit_id = lk.debit_id AND lk.state = 'held'${options.only ? `
+     AND lk.debit_id IN (SELECT debit_id FROM ${options.only})` : ''}
   RETURNING h.debit_id
 )`;
 }

@@ -1,8 +1,9 @@
 /**
  * The rules of `AnswerFinish` (src/assistant/gate/answer-finish.ts) on its one backend, the
  * PostgreSQL statement: the settle exactly as the credit repository's, the cache entry written
- * whatever the settle's outcome, the turn kept only when the hold ends settled, and a batch in
- * which one answer was already answered 503 settling the others.
+ * whatever the settle's outcome, the turn kept only when the hold ends settled, an
+ * Idempotency-Key's record completed with the settle (both or neither), and a batch in which one
+ * answer was already answered 503 settling the others.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { PostgresCreditRepository } from '../../src/credits/credit.repository.po
 import type { Caller } from '../../src/identity/caller.js';
 import { StorageUnavailableError } from '../../src/platform/errors.js';
 import { unguarded, type StorageGuard } from '../../src/platform/storage-guard.js';
+import { PostgresIdempotencyStore } from '../../src/idempotency/idempotency.store.postgres.js';
 import { createMigratedDatabase, type MigratedDatabase } from '../support/credit-storage.js';
 
 const POLICY: CreditPolicy = { guestAllowance: 5, registeredAllowance: 20, resetPeriodMs: 3_600_000 };
@@ -32,6 +34,7 @@ describe('postgres answer finish', () => {
     const { sequelize } = db.database;
     return {
       finish: new PostgresAnswerFinish(sequelize, guard),
+      keys: new PostgresIdempotencyStore(sequelize, unguarded),
       credits: new PostgresCreditRepository(sequelize, unguarded, POLICY),
       cache: createPostgresCacheStore(sequelize),
       conversations: createPostgresConversationStore(sequelize),
@@ -64,7 +67,7 @@ describe('postgres answer finish', () => {
   it('settles the hold, writes the entry and keeps the turn, in one step', async () => {
     const s = setup();
     const { caller, request, key, conversationId } = await held(s);
-    expect(await s.finish.finish(request)).toEqual({ settle: 'settled', turnKept: true });
+    expect(await s.finish.finish(request)).toEqual({ settle: 'settled', recorded: false, turnKept: true });
     expect(await s.cache.get(key)).toEqual({ answer: 'tents', products: [] });
     expect((await s.conversations.get(caller.userId, conversationId))?.turns).toEqual([turn('tents')]);
     // Settled once: the sweep cannot refund it, a second finish finds it settled.
@@ -77,7 +80,7 @@ describe('postgres answer finish', () => {
     const s = setup();
     const { caller, request, key, conversationId } = await held(s);
     expect(await s.credits.refund(caller, request.chargeId, 'refund')).toMatchObject({ kind: 'refunded' });
-    expect(await s.finish.finish(request)).toEqual({ settle: 'refunded', turnKept: false });
+    expect(await s.finish.finish(request)).toEqual({ settle: 'refunded', recorded: false, turnKept: false });
     expect(await s.conversations.get(caller.userId, conversationId)).toBeUndefined();
     expect(await s.cache.get(key)).toEqual({ answer: 'tents', products: [] });
     expect((await s.credits.find(caller.userId))?.available).toBe(20);
@@ -86,9 +89,9 @@ describe('postgres answer finish', () => {
   it('never settles another shopper\'s hold', async () => {
     const s = setup();
     const { caller, request } = await held(s);
-    expect(await s.finish.finish({ ...request, userId: shopper().userId })).toEqual({ settle: 'not_found', turnKept: false });
+    expect(await s.finish.finish({ ...request, userId: shopper().userId })).toEqual({ settle: 'not_found', recorded: false, turnKept: false });
     expect(await s.credits.refund(caller, request.chargeId, 'refund')).toMatchObject({ kind: 'refunded' });
-    expect(await s.finish.finish({ ...request, chargeId: 'not-a-charge' })).toEqual({ settle: 'not_found', turnKept: false });
+    expect(await s.finish.finish({ ...request, chargeId: 'not-a-charge' })).toEqual({ settle: 'not_found', recorded: false, turnKept: false });
   });
 
   it('keeps each of concurrent turns of one conversation, in call order', async () => {
@@ -99,7 +102,7 @@ describe('postgres answer finish', () => {
     if (charged.kind !== 'charged' || !charged.chargeId) throw new Error('no hold');
     const second: FinishRequest = { ...first.request, chargeId: charged.chargeId, turn: { ...first.request.turn!, turn: turn('cheaper tents') } };
     const results = await Promise.all([s.finish.finish(first.request), s.finish.finish(second)]);
-    expect(results).toEqual([{ settle: 'settled', turnKept: true }, { settle: 'settled', turnKept: true }]);
+    expect(results).toEqual([{ settle: 'settled', recorded: false, turnKept: true }, { settle: 'settled', recorded: false, turnKept: true }]);
     expect((await s.conversations.get(first.caller.userId, first.conversationId))?.turns.map((t) => t.query)).toEqual(['tents', 'cheaper tents']);
   });
 
@@ -122,11 +125,58 @@ describe('postgres answer finish', () => {
     const live = await held(s);
     const gone = await held(s);
     const [ok, refused] = await Promise.allSettled([s.finish.finish(live.request), s.finish.finish(gone.request)]);
-    expect(ok).toEqual({ status: 'fulfilled', value: { settle: 'settled', turnKept: true } });
+    expect(ok).toEqual({ status: 'fulfilled', value: { settle: 'settled', recorded: false, turnKept: true } });
     expect(refused).toMatchObject({ status: 'rejected', reason: expect.any(StorageUnavailableError) });
     // The refused one's hold is still open (the sweep refunds it); nothing of it was written.
     expect(await s.credits.refund(gone.caller, gone.request.chargeId, 'refund')).toMatchObject({ kind: 'refunded' });
     expect(await s.conversations.get(gone.caller.userId, gone.conversationId)).toBeUndefined();
     expect(await s.cache.get(gone.key)).toBeUndefined();
+  });
+
+  describe('with an Idempotency-Key', () => {
+    const response = { answer: 'tents', products: [], cached: false, creditsCharged: 3, cache: 'MISS', conversationId: 'cv_1', resolvedQuery: { query: 'tents', filters: {} } };
+    /** A held charge with its key's record claimed by `attempt`. */
+    const keyed = async (s: ReturnType<typeof setup>) => {
+      const h = await held(s);
+      const attempt = randomUUID();
+      const claim = { userId: h.caller.userId, key: `key-${randomUUID()}`, requestHash: 'hash-a', attempt, ttlMs: 86_400_000, leaseMs: 30_000 };
+      expect((await s.keys.begin(claim)).state).toBe('started');
+      const record = { key: claim.key, attempt, response: JSON.stringify(response) };
+      return { ...h, claim, request: { ...h.request, record } };
+    };
+
+    it('records the answer whole and settles its hold together, with the entry and the turn', async () => {
+      const s = setup();
+      const { caller, request, claim, key, conversationId } = await keyed(s);
+      expect(await s.finish.finish(request)).toEqual({ settle: 'settled', recorded: true, turnKept: true });
+      // A retry replays the record (a copy of the answer, whatever becomes of the cache entry).
+      await s.cache.set(key, { answer: 'another answer', products: [] }, 60);
+      expect(await s.keys.begin({ ...claim, attempt: randomUUID() })).toEqual({ state: 'completed', response });
+      expect(await s.credits.refund(caller, request.chargeId, 'late refund')).toMatchObject({ kind: 'settled' });
+      expect((await s.conversations.get(caller.userId, conversationId))?.turns).toHaveLength(1);
+      expect(await s.credits.verifyLedger()).toMatchObject({ mismatched: 0, negative: 0 });
+    });
+
+    it('neither records nor settles when the record is no longer this attempt\'s', async () => {
+      const s = setup();
+      const { caller, request, claim, conversationId } = await keyed(s);
+      // The lease ran out and a retry took the record over.
+      await s.keys.release(caller.userId, claim.key, claim.attempt);
+      expect((await s.keys.begin({ ...claim, attempt: randomUUID() })).state).toBe('started');
+      expect(await s.finish.finish(request)).toMatchObject({ recorded: false, turnKept: false });
+      // The hold is still open: the attempt that holds the record settles it (or the sweep refunds it).
+      expect(await s.credits.refund(caller, request.chargeId, 'refund')).toMatchObject({ kind: 'refunded' });
+      expect(await s.conversations.get(caller.userId, conversationId)).toBeUndefined();
+    });
+
+    it('neither records nor settles when the hold was refunded first', async () => {
+      const s = setup();
+      const { caller, request, claim } = await keyed(s);
+      expect(await s.credits.refund(caller, request.chargeId, 'refund')).toMatchObject({ kind: 'refunded' });
+      expect(await s.finish.finish(request)).toEqual({ settle: 'refunded', recorded: false, turnKept: false });
+      // Still this attempt's, in progress: nothing was recorded.
+      expect((await s.keys.begin({ ...claim, attempt: randomUUID() })).state).toBe('in_progress');
+      expect((await s.credits.find(caller.userId))?.available).toBe(20);
+    });
   });
 });

@@ -30,8 +30,9 @@ const QUERY = '/api/v1/assistant/query';
  * - miss: the same, the gate's cache read finding nothing, so it takes the charge;
  * - with an Idempotency-Key: the key's claim with consent (the gate's claim: the per-user key
  *   bound in the same statement, and nothing claimed without consent), the gate (which takes a
- *   fresh answer's charge under the record's charge key), then for a fresh answer the cache
- *   write, and for both the record's completion (which settles a hold) and the turn;
+ *   fresh answer's charge under the record's charge key); then a fresh answer's finish (the
+ *   record's completion with the settle, the cache write and the turn), and for a cached one the
+ *   record's completion and the turn;
  * - replay: the key's claim with consent (which finds the record and reads it with its answer),
  *   balance read.
  */
@@ -40,7 +41,7 @@ const TODAY = {
   fresh: 2,
   miss: 2,
   cachedWithKey: 4,
-  freshWithKey: 5,
+  freshWithKey: 3,
   replay: 2,
 };
 
