@@ -126,7 +126,10 @@ async function ask(port: number, auth: string, query: string, key: string | unde
   const sentAt = Date.now();
   const requestId = `chaos-${++attemptSeq}`;
   const headers: Record<string, string> = { authorization: auth, 'content-type': 'application/json', 'x-request-id': requestId };
-  if (key) headers['idempotency-key'] = key;
+  if (key) {
+    headers['idempotency-key'] = key;
+    headers['cache-control'] = 'no-cache';
+  }
   try {
     const res = await fetch(`http://127.0.0.1:${port}${QUERY_PATH}`, {
       method: 'POST',
@@ -200,11 +203,15 @@ describeChaos('credits under chaos: several processes, one database, faults ever
     testDb = await createTestDatabase();
     openai = await startFakeOpenAi();
     openai.numberAnswers = true;
-    cluster = await ApiCluster.start(NODES, testDb.url, {
+    cluster = await ApiCluster.start(NODES, testDb.url, (index) => ({
       LOG_LEVEL: 'info',
       STORAGE_BACKEND: 'postgres',
-      // Every answer fresh, so every answer is charged.
-      CACHE_BACKEND: 'none',
+      // Every answer fresh, so every answer is charged: no cache on the first process (each charge
+      // and settle a statement of its own); on the others the cache and the conversations in the
+      // database, so a question is charged in the query gate and settled (with its key's record)
+      // in the finish. Each question is asked once, so it misses the cache; one asked with a key
+      // may be asked again, and asks for no cache (its first attempt may have written the entry).
+      ...(index === 0 ? { CACHE_BACKEND: 'none' } : { CACHE_BACKEND: 'postgres', CONVERSATION_BACKEND: 'postgres' }),
       ASSISTANT_PROVIDER: 'openai',
       OPENAI_BASE_URL: openai.baseUrl,
       OPENAI_MODEL: 'chaos-model',
@@ -224,7 +231,7 @@ describeChaos('credits under chaos: several processes, one database, faults ever
       CACHED_QUERY_COST: '0',
       QUERY_RATE_LIMIT_PER_MINUTE: '0',
       CLEANUP_INTERVAL_MINUTES: '0',
-    });
+    }));
     db = new pg.Client({ connectionString: testDb.url });
     await db.connect();
   });

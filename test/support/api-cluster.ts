@@ -23,14 +23,18 @@ export class ApiCluster {
     private readonly env: (node: ClusterNode) => Record<string, string>,
   ) {}
 
-  /** Starts `count` processes; `env` gives each its environment (DATABASE_URL is set to its proxy). */
-  static async start(count: number, databaseUrl: string, env: Record<string, string>): Promise<ApiCluster> {
+  /**
+   * Starts `count` processes; `env` gives each its environment (DATABASE_URL is set to its
+   * proxy), the same for all or per process (by its index).
+   */
+  static async start(count: number, databaseUrl: string, env: Record<string, string> | ((index: number) => Record<string, string>)): Promise<ApiCluster> {
     const nodes: ClusterNode[] = [];
     for (let index = 0; index < count; index++) {
       const proxy = await TcpProxy.forUrl(databaseUrl).start();
       nodes.push({ index, proxy, server: undefined, port: undefined, log: '' });
     }
-    const cluster = new ApiCluster(nodes, (node) => ({ ...env, DATABASE_URL: node.proxy.rewrite(databaseUrl) }));
+    const envOf = typeof env === 'function' ? env : () => env;
+    const cluster = new ApiCluster(nodes, (node) => ({ ...envOf(node.index), DATABASE_URL: node.proxy.rewrite(databaseUrl) }));
     await Promise.all(nodes.map((node) => cluster.boot(node)));
     return cluster;
   }
