@@ -60,6 +60,12 @@ export function refundResultOf(row: MutationRow | undefined, policy: CreditPolic
   return { kind: 'settled', account };
 }
 
+/** A clash on a charge's ledger key: a concurrent twin committed first, so a repeat replays it. */
+export function isIdempotencyClash(err: unknown): boolean {
+  const { code, constraint } = driverError(err);
+  return code === '23505' && constraint === 'credit_transactions_user_idempotency_key';
+}
+
 /** A database refusal that is the caller's to hear (a balance out of range), as its domain error. */
 export function translateCreditError(err: unknown): unknown {
   const { code, constraint } = driverError(err);

@@ -5,9 +5,9 @@ import { isDatabaseUnavailable } from '../platform/db-guard.js';
 import { pooledQuery, statement, type Statement } from '../platform/pooled-query.js';
 import { assertAllLive, guardedBatcher, guardedReads, sendWhileLive, type GuardedItem } from '../platform/batcher.js';
 import { guardedOptions, type GuardedCall, type GuardOptions, type StorageGuard } from '../platform/storage-guard.js';
-import { driverError, retryTransient } from '../platform/transient-retry.js';
+import { retryTransient } from '../platform/transient-retry.js';
 import { allowanceFor, chargeKey, type ChargeRequest, type CreditPolicy, type GrantListeners, type HoldState, type SettleResult } from './credit.repository.js';
-import { settleResultOf, translateCreditError, type MutationRow } from './credit.rows.js';
+import { isIdempotencyClash, settleResultOf, translateCreditError, type MutationRow } from './credit.rows.js';
 import { CHARGE_HOLD, CHARGE_MANY, CHARGE_OP, ENSURE_ACCOUNT, mutation, READ_ACCOUNT, READ_ACCOUNTS, SETTLE_MANY } from './credit.sql.js';
 
 /**
@@ -39,10 +39,6 @@ const READ_ONE = statement('credits_read', READ_ACCOUNT);
 const READ_MANY = statement('credits_read_many', READ_ACCOUNTS);
 const CHARGE_MANY_SQL = statement('credits_charge_many', CHARGE_MANY);
 
-const isIdempotencyClash = (err: unknown) => {
-  const { code, constraint } = driverError(err);
-  return code === '23505' && constraint === 'credit_transactions_user_idempotency_key';
-};
 
 /**
  * The credit repository's hot path (ADR 0005): balance reads, charges and settles of concurrent

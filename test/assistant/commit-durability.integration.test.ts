@@ -4,7 +4,7 @@
  * and so do the guest-session limits' counters. Only writes that no credit depends on may skip
  * it (src/platform/disposable-commit.ts; each use says why): the query route's rate-limit count
  * (the query gate), a key's claim, the cache entry and the conversation turn, unless they share a
- * settle's statement. Not on the embedded database, which has no WAL writer: there every commit
+ * charge's statement (the gate's, when it takes a fresh answer's charge) or a settle's. Not on the embedded database, which has no WAL writer: there every commit
  * is synchronous (and costs no fsync). A trigger on each table records the synchronous_commit in
  * force inside the writing transaction (the setting its COMMIT obeys).
  */
@@ -97,11 +97,15 @@ describe.each(cases)('commits on $name', ({ make }) => {
     expect(setting('rate_limit_counters', 'INSERT', 'guest-sessions')).toEqual(['on']);
     // Not money.
     expect(setting('idempotency_keys', 'INSERT', 'in_progress')).toEqual([disposable]);
-    expect(setting('rate_limit_counters', 'INSERT', 'query')).toEqual([disposable]);
-    expect(setting('rate_limit_counters', 'UPDATE', 'query')).toEqual([disposable]);
-    // On their own (the keyed answer's entry, the cached answer's turn kept by the gate) they do not
-    // wait; a fresh answer's without a key ride on its settle, in the settle's commit.
-    expect(setting('query_cache', 'INSERT', null)).toEqual([...new Set([disposable, 'on'])].sort());
+    // The query route's count rides on the gate: on its own (the cached answer's gate) it does not
+    // wait; where the gate took a fresh answer's charge (the first and last questions), it is in
+    // the charge's commit.
+    expect(setting('rate_limit_counters', 'INSERT', 'query')).toEqual(['on']);
+    expect(setting('rate_limit_counters', 'UPDATE', 'query')).toEqual([...new Set([disposable, 'on'])].sort());
+    // On their own (the cached answer's turn kept by the gate) they do not wait; a fresh answer's,
+    // with a key or without, ride on its settle, in the settle's commit (the finish). A cache entry
+    // written on its own: test/cache/cache-write-commit.integration.test.ts.
+    expect(setting('query_cache', 'INSERT', null)).toEqual(['on']);
     expect(setting('conversations', 'INSERT', null)).toEqual([...new Set([disposable, 'on'])].sort());
   });
 

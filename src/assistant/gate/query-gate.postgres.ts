@@ -4,7 +4,7 @@ import { DISPOSABLE_COMMIT } from '../../platform/disposable-commit.js';
 import type { JsonValue } from '../../cache/cache.store.js';
 import { toConsent, type ConsentRow } from '../../consent/consent.repository.postgres.js';
 import { chargeKey, type ChargeResult, type CreditPolicy, type HoldState } from '../../credits/credit.repository.js';
-import { accountOf, chargeResultOf, type MutationRow } from '../../credits/credit.rows.js';
+import { accountOf, chargeResultOf, isIdempotencyClash, type MutationRow } from '../../credits/credit.rows.js';
 import { chargeSteps } from '../../credits/credit.sql.js';
 import { isRefusedStatement } from '../../platform/db-guard.js';
 import { guardedBatcher, sendWhileLive, type GuardedItem } from '../../platform/batcher.js';
@@ -25,8 +25,7 @@ import type { ClaimRequest, ClaimResult, GateRequest, GateResult, QueryGate } fr
  * (NULL: no turn kept here), $11 their first turns without the products, $12 their lifetimes in
  * seconds, $13 the rate limit per window (NULL: none), $14 fresh answers' costs (NULL: no charge
  * here), $15 their ledger descriptions, $16 their ledger keys, $17 their holds in ms; the arrays
- * align, one element per question (a user may ask several at once). $18: some question may be
- * charged (the commit then waits for the WAL flush, as every charge's does).
+ * align, one element per question (a user may ask several at once).
  *
  * - `consent`: the users' consent records, as `user_consents` holds them.
  * - `counted`/`hits`: the questions counted against the rate limit — only those whose user has
@@ -58,11 +57,17 @@ import type { ClaimRequest, ClaimResult, GateRequest, GateResult, QueryGate } fr
  *   locked (by `hits`, which `to_charge` reads) before the credit rows, in every gate alike.
  *
  * Without a charge it writes only rate-limit counters, which are not money: its commit then does
- * not wait for the WAL flush (a crash may forget the last second of counts, never a credit).
- * set_config with is_local holds for this statement's own transaction only.
+ * not wait for the WAL flush (a crash may forget the last second of counts, never a credit). When
+ * a charge lands (`durable`), the session's own setting is put back, so that commit waits for the
+ * flush as every charge statement's does. set_config with is_local holds for this statement's own
+ * transaction only. A lazy reset cannot apply in the gate's charge: `to_charge` takes no account
+ * whose unlocked row has one due, and a reset only moves `last_reset_timestamp` later, so the
+ * locked row has none due either (the reset's grant would otherwise go uncounted in the metrics;
+ * the ledger would still be right).
  */
 export const GATE_MANY = `
-WITH async_commit AS (SELECT CASE WHEN $18::boolean THEN set_config('synchronous_commit', 'on', true) ELSE ${DISPOSABLE_COMMIT} END AS setting),
+WITH prior AS (SELECT current_setting('synchronous_commit') AS setting),
+async_commit AS (SELECT p.setting AS prior, ${DISPOSABLE_COMMIT} AS setting FROM prior p),
 req AS (
   SELECT r.* FROM async_commit,
          unnest($1::varchar[], $6::varchar[], $7::timestamptz[], $8::timestamptz[], $9::varchar[],
@@ -129,7 +134,12 @@ to_charge AS (
      AND (r.rate_key IS NULL OR (h.count - ct.k + ct.rank) <= r.rate_max)
      AND NOT EXISTS (SELECT 1 FROM req e WHERE e.user_id = r.user_id AND e.cost IS NOT NULL AND e.n < r.n)
 ),
-${chargeSteps('to_charge')}
+${chargeSteps('to_charge')},
+durable AS (
+  -- A charge landed: the commit waits for the WAL flush, as every charge's does (the setting is
+  -- read at commit, so the one made last holds).
+  SELECT set_config('synchronous_commit', (SELECT prior FROM async_commit), true) AS setting WHERE EXISTS (SELECT 1 FROM led)
+)
 SELECT r.n::int AS n, r.user_id,
        c.user_id IS NOT NULL AS has_consent, c.terms_accepted, c.marketing_consent, c."timestamp", c.updated_at,
        (h.count - ct.k + ct.rank)::int AS rate_count, h.window_end AS rate_resets_at,
@@ -140,7 +150,7 @@ SELECT r.n::int AS n, r.user_id,
        a.max_credits AS max0, a.last_reset_timestamp AS reset0, a.resetting,
        (t.conversation_id IS NOT NULL
         OR EXISTS (SELECT 1 FROM conversations kept WHERE kept.conversation_id = r.conversation_id AND kept.user_id = r.user_id)) AS turn_kept,
-       e.user_id IS NOT NULL AS charged, e.resetting AS charge_resetting, e.available_credits AS charge_available,
+       e.user_id IS NOT NULL AS charged, e.is_guest AS charge_is_guest, e.resetting AS charge_resetting, e.available_credits AS charge_available,
        e.avail0 AS charge_avail0, e.applied AS charge_applied, e.max0 AS charge_max0, e.reset0 AS charge_reset0, e.ok AS charge_ok,
        e.prior_id, e.prior_type, e.prior_amount, e.prior_balance, e.prior_hold,
        (SELECT l.id FROM led l WHERE l.user_id = e.user_id AND l.transaction_type <> 'reset') AS charge_entry_id
@@ -153,6 +163,7 @@ SELECT r.n::int AS n, r.user_id,
   LEFT JOIN turns t ON t.conversation_id = r.conversation_id
   LEFT JOIN to_charge tc ON tc.n = r.n
   LEFT JOIN eff e ON e.user_id = tc.user_id
+  LEFT JOIN durable ON true
  ORDER BY r.n`;
 
 const GATE_SQL = statement('assistant_gate', GATE_MANY);
@@ -201,6 +212,7 @@ interface GateRow extends ConsentRow, Pick<MutationRow, 'is_guest' | 'avail0' | 
   turn_kept: boolean;
   /** The charge was tried here: the charge's own columns follow (`charge_*` and `prior_*`). */
   charged: boolean;
+  charge_is_guest: boolean | null;
   charge_resetting: boolean | null;
   charge_available: number | null;
   charge_avail0: number | null;
@@ -220,6 +232,8 @@ interface GateRow extends ConsentRow, Pick<MutationRow, 'is_guest' | 'avail0' | 
 interface PendingGate {
   request: GateRequest;
   window: { start: Date; end: Date } | null;
+  /** The charge's ledger key, fixed once for the question: every send of its statement carries the same. */
+  ledgerKey: string | null;
 }
 
 /**
@@ -281,7 +295,10 @@ export class PostgresQueryGate implements QueryGate {
   open(request: GateRequest): Promise<GateResult> {
     const limit = request.rateLimit;
     const window = limit ? windowOf(this.now(), limit.windowSeconds) : null;
-    return this.gate({ request, window });
+    const charge = this.chargesFresh ? request.charge : undefined;
+    // As the credit repository keys a charge: the caller's key, or one of its own.
+    const ledgerKey = charge === undefined ? null : charge.idempotencyKey === undefined ? `auto:${randomUUID()}` : chargeKey(charge.idempotencyKey);
+    return this.gate({ request, window, ledgerKey });
   }
 
   /**
@@ -320,13 +337,20 @@ export class PostgresQueryGate implements QueryGate {
       requests.map((p) => (p.window ? p.request.rateLimit!.max : null)),
       charges.map((c) => c?.cost ?? null),
       charges.map((c) => c?.description ?? null),
-      charges.map((c) => (c === undefined ? null : c.idempotencyKey === undefined ? `auto:${randomUUID()}` : chargeKey(c.idempotencyKey))),
+      requests.map((p) => p.ledgerKey),
       charges.map((c) => c?.holdMs ?? null),
-      charges.some((c) => c !== undefined),
     ];
-    // Repeated after a lost connection, too: see `turns` above for what a repeat does; a charge's
-    // repeat replays it (its ledger key).
-    const rows = await retryTransient(() => pooledQuery<GateRow>(this.sequelize, GATE_SQL, bind, beforeSend));
+    // Without a charge, repeated after a lost connection too: see `turns` above for what a repeat
+    // does. With one, only after a rollback (nothing committed) or a clash on a ledger key (a twin
+    // committed first: the repeat replays it): a repeat after a lost connection would decide the
+    // question's freshness, count and consent again, and could refuse a question whose first run
+    // committed its charge. Such a question fails 503 instead, and its hold, if it landed, is the
+    // sweep's (or, with a key, its retry's to adopt).
+    const charging = charges.some((c) => c !== undefined);
+    const rows = await retryTransient(() => pooledQuery<GateRow>(this.sequelize, GATE_SQL, bind, beforeSend), {
+      connectionErrors: !charging,
+      alsoRetry: charging ? isIdempotencyClash : undefined,
+    });
     // Rows come in question order: an entry sent with the first question asking for it serves the
     // later ones (one parse, one value shared; its readers never change it).
     const entries = new Map<string, JsonValue | null>();
@@ -361,7 +385,7 @@ export class PostgresQueryGate implements QueryGate {
   private chargeOf(row: GateRow, cost: number): ChargeResult {
     const charge: MutationRow = {
       user_id: row.user_id,
-      is_guest: row.is_guest,
+      is_guest: row.charge_is_guest!,
       resetting: row.charge_resetting ?? false,
       available_credits: row.charge_available!,
       avail0: row.charge_avail0!,
