@@ -11,7 +11,11 @@ import { testConfig } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startServerProcess } from '../support/server-process.js';
 
-describe('two processes starting against one empty database', () => {
+// Each test starts API processes (and, without TEST_DATABASE_URL, embedded databases) from cold:
+// on a two-core machine running the whole suite beside them that can take more than a minute.
+const COLD_STARTS = { timeout: 180_000 };
+
+describe('two processes starting against one empty database', COLD_STARTS, () => {
   let testDb: TestDatabase;
   beforeAll(async () => {
     testDb = await createTestDatabase();
@@ -38,7 +42,7 @@ describe('two processes starting against one empty database', () => {
   });
 });
 
-describe('the embedded PostgreSQL', () => {
+describe('the embedded PostgreSQL', COLD_STARTS, () => {
   it('keeps the schema and the data across a restart', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'shopassist-embedded-'));
     const settings = { ...testConfig().database, url: undefined, dataDir };
