@@ -1,5 +1,6 @@
 // Over 300 lines: the block bounds and the cut-offs they are read against (best score, budget tilt, `limit`-th relevance) share one search's state and must stay in step.
 import { DESCRIPTION_ONLY_COVER, type Part, type Postings, type Scratch } from './index-parts.js';
+import { jointMax, MAX_GROUPED } from './joint-bounds.js';
 import { accumulate } from './search-index.js';
 
 /**
@@ -15,6 +16,11 @@ import { accumulate } from './search-index.js';
  * Where a question's words go together, a block's bound adds each word's best score there, which
  * rarely belong to one product: the joint maxima of pairs and groups of its common terms (made on
  * first use, see `jointMax`) lower it to what one product can score, with a margin for rounding.
+ * For a question of up to MAX_GROUPED parts, the group of all of them also keeps, per block, its
+ * products' best score for each cover they reach (`byCover`): a block's bound on the score is
+ * then what one product scores there, words counted ("travel backpack": products holding one of
+ * the words beside products holding the other no longer bound as if one held both), and its
+ * bound on the relevance the best of its covers.
  *
  * Exact, not approximate: the bounds add the same numbers in the same order as a product's score
  * (floating-point addition and multiplication are monotone), so no product's relevance exceeds
@@ -72,54 +78,6 @@ function blocks(postings: Postings, bits: number): Blocks {
   return b;
 }
 
-/** How many groups of terms one term keeps joint block maxima for (see `jointMax`): bounds the memory. */
-const GROUPS_PER_TERM = 32;
-/** The most parts of one question grouped (their pairs, and all of them together). */
-const MAX_GROUPED = 6;
-
-/** Per term's postings, the joint block maxima of the groups of terms it comes first in (see `jointMax`). */
-const groupsOf = new WeakMap<Postings, { bits: number; postings: Postings[]; weights: number[]; max: Float64Array }[]>();
-
-/** Per product number, a group's weighted score while its joint maxima are computed (all 0 between). */
-let joint = new Float64Array(0);
-
-/**
- * Per block of 2^`bits` product numbers, the highest weighted score one product gets from the
- * `group`'s terms together (each term its part's weight times its score, a term it lacks
- * counting 0): where a question's words go together, far below the sum of each word's own
- * maximum, which rarely belong to one product. Made on first use by two passes over the group's
- * postings and kept with its first term's postings (at most GROUPS_PER_TERM groups each), so a
- * question asked again, or sharing a pair of words with another, finds it made.
- */
-function jointMax(group: Part[], bits: number): Float64Array | undefined {
-  const first = group[0].postings;
-  let known = groupsOf.get(first);
-  const found = known?.find((g) => g.bits === bits && g.postings.length === group.length && group.every((p, i) => g.postings[i] === p.postings && g.weights[i] === p.weight));
-  if (found) return found.max;
-  if (!known) groupsOf.set(first, (known = []));
-  if (known.length >= GROUPS_PER_TERM) return undefined;
-  let last = 0;
-  for (const { postings } of group) last = Math.max(last, postings.docs[postings.docs.length - 1] ?? 0);
-  if (joint.length <= last) joint = new Float64Array(Math.ceil((last + 1) * 1.25));
-  for (const { postings, weight } of group) {
-    const { docs, scores } = postings;
-    for (let i = 0; i < docs.length; i++) joint[docs[i]] += weight * scores[i];
-  }
-  const max = new Float64Array((last >> bits) + 1);
-  for (const { postings } of group) {
-    const { docs } = postings;
-    for (let i = 0; i < docs.length; i++) {
-      const d = docs[i];
-      const v = joint[d];
-      if (v === 0) continue;
-      joint[d] = 0;
-      if (v > max[d >> bits]) max[d >> bits] = v;
-    }
-  }
-  known.push({ bits, postings: group.map((p) => p.postings), weights: group.map((p) => p.weight), max });
-  return max;
-}
-
 /**
  * Lowers each met block's bound on the summed score (`w.sum`: each part's best in the block,
  * added) where a group of parts' joint maximum in the block is below the sum of their own: every
@@ -142,9 +100,9 @@ function tightenWithGroups(built: Part[], entries: Blocks[], w: typeof work, met
   const flat: number[] = [];
   const starts: number[] = [0];
   for (const group of members) {
-    const max = jointMax(group.map((x) => built[big[x]]), entries[0].bits);
-    if (!max) continue;
-    maxima.push(max);
+    const made = jointMax(group.map((x) => built[big[x]]), entries[0].bits, false);
+    if (!made) continue;
+    maxima.push(made.max);
     masks.push(group.reduce((m, x) => m | (1 << x), 0));
     flat.push(...group);
     starts.push(flat.length);
@@ -216,12 +174,12 @@ export const relevanceOf = (cover: number, score: number, top: number) => {
  * read; per block and part read, 1 + the part's entry for the block (0: none), so reading a block
  * finds its postings without a search.
  */
-let work = { sum: new Float64Array(0), words: new Float64Array(0), cover: new Float64Array(0), bound: new Float64Array(0), word: new Int32Array(0), strong: new Uint8Array(0), read: new Uint8Array(0), slot: new Int32Array(0) };
+let work = { sum: new Float64Array(0), score: new Float64Array(0), words: new Float64Array(0), cover: new Float64Array(0), bound: new Float64Array(0), word: new Int32Array(0), strong: new Uint8Array(0), read: new Uint8Array(0), slot: new Int32Array(0) };
 
 function workFor(blockCount: number, parts: number): typeof work {
   if (work.word.length < blockCount) {
     const n = Math.ceil(blockCount * 1.25);
-    work = { sum: new Float64Array(n), words: new Float64Array(n), cover: new Float64Array(n), bound: new Float64Array(n), word: new Int32Array(n).fill(-1), strong: new Uint8Array(n), read: new Uint8Array(n), slot: work.slot };
+    work = { sum: new Float64Array(n), score: new Float64Array(n), words: new Float64Array(n), cover: new Float64Array(n), bound: new Float64Array(n), word: new Int32Array(n).fill(-1), strong: new Uint8Array(n), read: new Uint8Array(n), slot: work.slot };
   }
   if (work.slot.length < work.word.length * parts) work.slot = new Int32Array(work.word.length * Math.max(parts, 8));
   return work;
@@ -262,7 +220,21 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
       }
     }
   }
-  if (entries.length > 1) tightenWithGroups(built, entries, w, met);
+  if (n > 1) tightenWithGroups(built, entries, w, met);
+  // A question of a few parts: its products by cover, per block (see `byCover`).
+  const classes = n > 1 && n <= MAX_GROUPED ? jointMax(built, bits, true)?.byCover : undefined;
+  const scored = classes?.scored;
+  // Per block met: the bound of a product's score (its summed score times its words), lowered to
+  // the best one product scores there when a group of every part read knows it (with a margin).
+  for (let i = 0; i < met.length; i++) {
+    const id = met[i];
+    let bound = w.sum[id] * w.words[id];
+    if (scored) {
+      const best = id < scored.length ? scored[id] : 0;
+      if (best + best * 1e-9 < bound) bound = best + best * 1e-9;
+    }
+    w.score[id] = bound;
+  }
   let count = 0;
   // The products added since the whole build, scored one by one.
   for (const p of parts) if (p.tail) count = accumulate(scratch, p.postings, p.from, p.to, p.weight, p.word, p.cover, count, p.check);
@@ -349,7 +321,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
   // The best score first: needed to scale every relevance. Blocks come off a heap best bound
   // first, so only those read are put in order.
   const heap = Int32Array.from(met);
-  for (let i = 0; i < heap.length; i++) w.bound[heap[i]] = w.sum[heap[i]] * w.words[heap[i]];
+  for (let i = 0; i < heap.length; i++) w.bound[heap[i]] = w.score[heap[i]];
   let left = heapify(heap, w.bound);
   while (left > 0 && w.bound[heap[0]] > top) {
     const id = heap[0];
@@ -364,7 +336,18 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     const id = met[i];
     if (w.read[id]) continue;
     heap[unread++] = id;
-    w.bound[id] = relevanceOf(totalWeight > 0 ? w.cover[id] / totalWeight : 0, w.sum[id] * w.words[id], top);
+    let bound = relevanceOf(totalWeight > 0 ? w.cover[id] / totalWeight : 0, w.score[id], top);
+    if (classes && totalWeight > 0 && id < classes.scored.length) {
+      // The best of the block's products by cover (with a margin: a product adds in its own order).
+      let best = 0;
+      for (let j = classes.starts[id]; j < classes.starts[id + 1]; j++) {
+        const c = classes.cover[j];
+        const s = classes.score[j];
+        best = Math.max(best, relevanceOf((c + c * 1e-9) / totalWeight, s + s * 1e-9, top));
+      }
+      if (best < bound) bound = best;
+    }
+    w.bound[id] = bound;
   }
   let key = (d: number) => {
     const o = d << 2;
