@@ -86,7 +86,7 @@ function blocks(postings: Postings, bits: number): Blocks {
  * maxima. A product's score adds its parts in another order than these bounds do, so a lowered
  * bound keeps a margin far above rounding.
  */
-function tightenWithGroups(built: Part[], entries: Blocks[], w: typeof work, met: number[]): void {
+function tightenWithGroups(built: Part[], entries: Blocks[], w: typeof work, metCount: number): void {
   const n = built.length;
   const big: number[] = [];
   for (let q = 0; q < n && big.length < MAX_GROUPED; q++) if (built[q].to - built[q].from >= blockSize.pairsFrom) big.push(q);
@@ -111,8 +111,8 @@ function tightenWithGroups(built: Part[], entries: Blocks[], w: typeof work, met
   if (count === 0) return;
   const own = new Float64Array(big.length);
   const gain = new Float64Array(count);
-  for (let i = 0; i < met.length; i++) {
-    const id = met[i];
+  for (let i = 0; i < metCount; i++) {
+    const id = w.met[i];
     for (let x = 0; x < big.length; x++) {
       const q = big[x];
       const j = w.slot[id * n + q] - 1;
@@ -172,14 +172,38 @@ export const relevanceOf = (cover: number, score: number, top: number) => {
 /**
  * Per block, reused by every search (a search is synchronous): bounds, last word met, whether
  * read; per block and part read, 1 + the part's entry for the block (0: none), so reading a block
- * finds its postings without a search.
+ * finds its postings without a search; the blocks met, and the heap they are read from.
  */
-let work = { sum: new Float64Array(0), score: new Float64Array(0), words: new Float64Array(0), cover: new Float64Array(0), bound: new Float64Array(0), word: new Int32Array(0), strong: new Uint8Array(0), read: new Uint8Array(0), slot: new Int32Array(0) };
+let work = {
+  sum: new Float64Array(0),
+  score: new Float64Array(0),
+  words: new Float64Array(0),
+  cover: new Float64Array(0),
+  bound: new Float64Array(0),
+  word: new Int32Array(0),
+  strong: new Uint8Array(0),
+  read: new Uint8Array(0),
+  slot: new Int32Array(0),
+  met: new Int32Array(0),
+  heap: new Int32Array(0),
+};
 
 function workFor(blockCount: number, parts: number): typeof work {
   if (work.word.length < blockCount) {
     const n = Math.ceil(blockCount * 1.25);
-    work = { sum: new Float64Array(n), score: new Float64Array(n), words: new Float64Array(n), cover: new Float64Array(n), bound: new Float64Array(n), word: new Int32Array(n).fill(-1), strong: new Uint8Array(n), read: new Uint8Array(n), slot: work.slot };
+    work = {
+      sum: new Float64Array(n),
+      score: new Float64Array(n),
+      words: new Float64Array(n),
+      cover: new Float64Array(n),
+      bound: new Float64Array(n),
+      word: new Int32Array(n).fill(-1),
+      strong: new Uint8Array(n),
+      read: new Uint8Array(n),
+      slot: work.slot,
+      met: new Int32Array(n),
+      heap: new Int32Array(n),
+    };
   }
   if (work.slot.length < work.word.length * parts) work.slot = new Int32Array(work.word.length * Math.max(parts, 8));
   return work;
@@ -195,7 +219,9 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
   const built = parts.filter((p) => !p.tail && p.from < p.to);
   const w = workFor((state.length >> 2 >> bits) + 1, built.length);
   const n = built.length;
-  const met: number[] = [];
+  // The blocks met, in the order met: met[0…metCount).
+  const met = w.met;
+  let metCount = 0;
   const entries = built.map((p) => blocks(p.postings, bits));
   // Per block met: the bound of the summed score, of the words matched and of the cover, added
   // in the order a product's are.
@@ -206,7 +232,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     // The entry whose postings hold position `from`: the last one starting at or before it.
     for (let j = lowerBound(b.starts, p.from + 1, b.ids.length) - 1; j < b.ids.length && b.starts[j] < p.to; j++) {
       const id = b.ids[j];
-      if (w.word[id] === -1 && w.words[id] === 0) met.push(id);
+      if (w.word[id] === -1 && w.words[id] === 0) met[metCount++] = id;
       w.slot[id * n + q] = j + 1;
       w.sum[id] += p.weight * b.max[j];
       if (w.word[id] !== p.word) {
@@ -220,13 +246,13 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
       }
     }
   }
-  if (n > 1) tightenWithGroups(built, entries, w, met);
+  if (n > 1) tightenWithGroups(built, entries, w, metCount);
   // A question of a few parts: its products by cover, per block (see `byCover`).
   const classes = n > 1 && n <= MAX_GROUPED ? jointMax(built, bits, true)?.byCover : undefined;
   const scored = classes?.scored;
   // Per block met: the bound of a product's score (its summed score times its words), lowered to
   // the best one product scores there when a group of every part read knows it (with a margin).
-  for (let i = 0; i < met.length; i++) {
+  for (let i = 0; i < metCount; i++) {
     const id = met[i];
     let bound = w.sum[id] * w.words[id];
     if (scored) {
@@ -294,7 +320,8 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     pricesUpTo(0);
     // The blocks that may hold a product within 0.75 of the best: cheapest first until none can
     // lower `lo`, dearest first until none can raise `hi`.
-    const near = met.filter((id) => !w.read[id] && w.bound[id] >= threshold);
+    const near: number[] = [];
+    for (let i = 0; i < metCount; i++) if (!w.read[met[i]] && w.bound[met[i]] >= threshold) near.push(met[i]);
     const readInOrderUntil = (done: (id: number) => boolean) => {
       for (const id of near) {
         if (done(id)) break;
@@ -312,7 +339,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     // The same arithmetic as `cheaperFirst`, on a product's relevance and price, or on a block's
     // bound and its cheapest price (the tilt only falls as the price rises).
     const tilt = (r: number, price: number) => (r < threshold ? r * 0.6 : span > 0 ? r * (1 - (0.4 * (Math.log(price + 1) - lo)) / span) : r);
-    for (let i = 0; i < met.length; i++) {
+    for (let i = 0; i < metCount; i++) {
       const id = met[i];
       if (!w.read[id]) w.bound[id] = Math.max(w.bound[id] * 0.6, tilt(w.bound[id], blockMin[id]));
     }
@@ -320,9 +347,12 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
   };
   // The best score first: needed to scale every relevance. Blocks come off a heap best bound
   // first, so only those read are put in order.
-  const heap = Int32Array.from(met);
-  for (let i = 0; i < heap.length; i++) w.bound[heap[i]] = w.score[heap[i]];
-  let left = heapify(heap, w.bound);
+  const heap = w.heap;
+  for (let i = 0; i < metCount; i++) {
+    heap[i] = met[i];
+    w.bound[met[i]] = w.score[met[i]];
+  }
+  let left = heapify(heap, w.bound, metCount);
   while (left > 0 && w.bound[heap[0]] > top) {
     const id = heap[0];
     left = pop(heap, left, w.bound);
@@ -332,7 +362,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
   }
   // Then the best relevance, over the blocks left unread.
   let unread = 0;
-  for (let i = 0; i < met.length; i++) {
+  for (let i = 0; i < metCount; i++) {
     const id = met[i];
     if (w.read[id]) continue;
     heap[unread++] = id;
@@ -357,7 +387,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     const cheap = cheaperFirst(ranking.cheap, heap, unread, key);
     key = cheap.key;
     unread = 0;
-    for (let i = 0; i < met.length; i++) if (!w.read[met[i]]) heap[unread++] = met[i];
+    for (let i = 0; i < metCount; i++) if (!w.read[met[i]]) heap[unread++] = met[i];
   }
   left = heapify(heap, w.bound, unread);
   const best: number[] = [];
@@ -385,12 +415,15 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
       if (r > rel[mid] || (r === rel[mid] && ranking.tie(d, best[mid]) < 0)) hi = mid;
       else lo = mid + 1;
     }
-    best.splice(lo, 0, d);
-    rel.splice(lo, 0, r);
-    if (best.length > k) {
-      best.pop();
-      rel.pop();
+    if (lo >= k) return;
+    // Into place at `lo`, the last held dropped once `limit` are (no array made per insertion).
+    let i = best.length < k ? best.length : k - 1;
+    for (; i > lo; i--) {
+      best[i] = best[i - 1];
+      rel[i] = rel[i - 1];
     }
+    best[lo] = d;
+    rel[lo] = r;
     raiseMinimums();
   };
   for (let i = 0; i < count; i++) offer(touched[i]);
@@ -408,7 +441,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     for (let i = before; i < count; i++) offer(touched[i]);
   }
   for (let i = 0; i < count; i++) state[touched[i] << 2] = -1;
-  for (let i = 0; i < met.length; i++) {
+  for (let i = 0; i < metCount; i++) {
     const id = met[i];
     for (let q = 0; q < n; q++) w.slot[id * n + q] = 0;
     w.sum[id] = 0;
@@ -433,7 +466,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
 const before = (a: number, b: number, bound: Float64Array) => bound[a] > bound[b] || (bound[a] === bound[b] && a < b);
 
 /** Orders heap[0…size) as a heap on `bound` (best at 0); returns its size. */
-function heapify(heap: Int32Array, bound: Float64Array, size = heap.length): number {
+function heapify(heap: Int32Array, bound: Float64Array, size: number): number {
   for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(heap, i, size, bound);
   return size;
 }
