@@ -13,7 +13,9 @@
  *    answer against the bare route at 1k and at 100k products (two processes, one per size):
  *    the bare route before and after, and between them BENCH_PIPELINE_ROUNDS rounds (8) of
  *    BENCH_PIPELINE_SECONDS (5) per size, which size goes first alternating; the ratio at 100k
- *    against the ratio at 1k is the median of the rounds' ratios, with their spread.
+ *    against the ratio at 1k is the median of the rounds' ratios, with their spread; beside it,
+ *    the same from each API process's CPU time per answer (Linux), which other work on a shared
+ *    machine moves less than the rate.
  *    Targets: search p50 < 1 ms at 100k; the fresh answer's req/s ratio to the bare route at 100k
  *    within 20 % of its ratio at 1k.
  *
@@ -185,6 +187,21 @@ function peakRssMb(pid: number): number | string {
   }
 }
 
+/**
+ * CPU seconds (user + system) a process has used so far (Linux, 100 clock ticks a second), or
+ * undefined elsewhere.
+ */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the name: state is field 3, utime 14 and stime 15 (1-based over the whole line).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 async function upload(base: string, file: string): Promise<number> {
   const started = performance.now();
   const res = await fetch(`${base}/api/v1/admin/catalog`, {
@@ -268,19 +285,32 @@ async function pipelineRows(dbs: [string, string], catalogFile: string, small: C
       const atSmall: Result[] = [];
       const atLarge: Result[] = [];
       const ratios: number[] = [];
+      const cpuRatios: number[] = [];
       for (let round = 1; round <= PIPELINE_ROUNDS; round++) {
         progress(`round ${round} of ${PIPELINE_ROUNDS}`);
         const order = round % 2 === 1 ? [smallApp, largeApp] : [largeApp, smallApp];
         const results = new Map<(typeof apps)[0], Result>();
-        for (const app of order) results.set(app, await fresh(app));
+        // The API process's CPU per answer beside its rate: less moved by other work on the machine.
+        const cpu = new Map<(typeof apps)[0], number>();
+        for (const app of order) {
+          const before = cpuSeconds(app.child.pid!);
+          const result = await fresh(app);
+          const after = cpuSeconds(app.child.pid!);
+          results.set(app, result);
+          if (before !== undefined && after !== undefined && result.rps > 0) cpu.set(app, ((after - before) * 1000) / (result.rps * PIPELINE_SECONDS));
+        }
         const one = results.get(smallApp)!;
         const other = results.get(largeApp)!;
         atSmall.push(one);
         atLarge.push(other);
         ratios.push(other.rps / one.rps);
+        const cpuOne = cpu.get(smallApp);
+        const cpuOther = cpu.get(largeApp);
+        if (cpuOne !== undefined && cpuOther !== undefined) cpuRatios.push(cpuOne / cpuOther);
+        const cpuLabel = cpuOne !== undefined && cpuOther !== undefined ? `; CPU ${cpuOne.toFixed(2)} / ${cpuOther.toFixed(2)} ms an answer, ratio ${(cpuOne / cpuOther).toFixed(2)}` : '';
         rows.push({
           step: `round ${round} (${round % 2 === 1 ? small.length : LARGEST} first, ${PIPELINE_SECONDS} s each): fresh answer at ${small.length} / at ${LARGEST} products`,
-          value: `${Math.round(one.rps)} / ${Math.round(other.rps)} req/s, ratio ${(other.rps / one.rps).toFixed(2)} (p99 ${one.p99} / ${other.p99} ms)${one.non2xx + other.non2xx ? `, ${one.non2xx + other.non2xx} non-2xx` : ''}`,
+          value: `${Math.round(one.rps)} / ${Math.round(other.rps)} req/s, ratio ${(other.rps / one.rps).toFixed(2)} (p99 ${one.p99} / ${other.p99} ms)${one.non2xx + other.non2xx ? `, ${one.non2xx + other.non2xx} non-2xx` : ''}${cpuLabel}`,
           'vs bare': '',
         });
       }
@@ -315,6 +345,14 @@ async function pipelineRows(dbs: [string, string], catalogFile: string, small: C
         value: `${r.median.toFixed(2)} (${r.q1.toFixed(2)}–${r.q3.toFixed(2)}; ${r.min.toFixed(2)}–${r.max.toFixed(2)}), ratio of the medians ${(median(atLarge) / median(atSmall)).toFixed(2)}`,
         'vs bare': '',
       });
+      if (cpuRatios.length > 0) {
+        const c = spread(cpuRatios);
+        rows.push({
+          step: `the same from the API processes' CPU per answer (at ${small.length} over at ${LARGEST}): median of ${cpuRatios.length} rounds (quartiles; range)`,
+          value: `${c.median.toFixed(2)} (${c.q1.toFixed(2)}–${c.q3.toFixed(2)}; ${c.min.toFixed(2)}–${c.max.toFixed(2)})`,
+          'vs bare': '',
+        });
+      }
     } finally {
       await stop(bare.child);
     }
