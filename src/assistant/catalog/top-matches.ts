@@ -35,7 +35,7 @@ import { accumulate } from './search-index.js';
  * others, which gain less than they pay in blocks to order — and the fewest postings worth
  * bounding (settings, so that tests can cut small catalogs into many blocks and prune them).
  */
-export const blockSize = { bits: 8, fineBits: 6, pruneFrom: 1024, pairsFrom: 1024 };
+export const blockSize = { bits: 8, fineBits: 6, pruneFrom: 2048, pairsFrom: 1024 };
 
 interface Blocks {
   bits: number;
