@@ -6,11 +6,16 @@
  *    it) and PostgreSQL full-text search (a weighted `tsvector` with a GIN index, `pg_trgm` for
  *    typos when no word matches). Per size: build time, memory (the process heap for the index;
  *    the table and index size for PostgreSQL), p50/p99 per search over the judged questions
- *    (bench/catalog-questions.ts), and relevance (precision of the first 5 results).
+ *    (bench/catalog-questions.ts; 25 rounds after 5 of warm-up in process, 5 after 1 for
+ *    PostgreSQL), and relevance (precision of the first 5 results).
  * 2. The live pipeline in real API processes: the upload of the whole catalog through
  *    PUT /api/v1/admin/catalog (seconds, the process's peak RSS), then the query route's fresh
- *    answer against the bare route at 1k and at 100k products (two processes, one per size),
- *    in BENCH_PIPELINE_ROUNDS rounds (3) that alternate which size goes first.
+ *    answer against the bare route at 1k and at 100k products (two processes, one per size):
+ *    the bare route before and after, and between them BENCH_PIPELINE_ROUNDS rounds (8) of
+ *    BENCH_PIPELINE_SECONDS (5) per size, which size goes first alternating; the ratio at 100k
+ *    against the ratio at 1k is the median of the rounds' ratios, with their spread; beside it,
+ *    the same from each API process's CPU time per answer (Linux), which other work on a shared
+ *    machine moves less than the rate.
  *    Targets: search p50 < 1 ms at 100k; the fresh answer's req/s ratio to the bare route at 100k
  *    within 20 % of its ratio at 1k.
  *
@@ -31,13 +36,14 @@ import { parseQueryHints } from '../src/assistant/catalog/query-hints.js';
 import { termsOf } from '../src/assistant/catalog/terms.js';
 import { startEmbeddedPostgres } from '../src/platform/embedded-postgres.js';
 import { JUDGED_QUESTIONS, precisionAt } from './catalog-questions.js';
-import { API_UNDER_LOAD, AUTH_SECRET, FRESH_QUESTIONS, load, startProcess, stop, type Result } from './http.bench.js';
+import { API_UNDER_LOAD, AUTH_SECRET, DURATION_S, FRESH_QUESTIONS, load, startProcess, stop, type Result } from './http.bench.js';
 import type { BenchRow, BenchSuite } from './run.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LARGEST = 100_000;
 const SIZES = (process.env.BENCH_CATALOG_SIZES ?? '1000,10000,100000').split(',').map(Number);
 const ROUNDS = 5;
+const IN_PROCESS_ROUNDS = 25;
 const ADMIN_KEY = 'bench-operator-key-0123456789';
 
 function generatedCatalog(): { file: string; products: CatalogProduct[] } {
@@ -50,10 +56,11 @@ function generatedCatalog(): { file: string; products: CatalogProduct[] } {
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 const ms = (n: number) => Number(n.toFixed(n < 10 ? 3 : 1));
 
-async function timeSearches(search: (q: string) => Promise<unknown> | unknown): Promise<{ p50: number; p99: number }> {
-  for (const q of JUDGED_QUESTIONS) await search(q.query); // warm-up
+/** p50/p99 over `rounds` of the judged questions, after `warmUp` unmeasured rounds. */
+async function timeSearches(search: (q: string) => Promise<unknown> | unknown, rounds = ROUNDS, warmUp = 1): Promise<{ p50: number; p99: number }> {
+  for (let r = 0; r < warmUp; r++) for (const q of JUDGED_QUESTIONS) await search(q.query);
   const times: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
+  for (let r = 0; r < rounds; r++) {
     for (const q of JUDGED_QUESTIONS) {
       const started = performance.now();
       await search(q.query);
@@ -79,7 +86,8 @@ async function inProcessRow(products: CatalogProduct[]): Promise<BenchRow> {
   const buildMs = performance.now() - started;
   const memory = heapMb() - before;
   const relevance = JUDGED_QUESTIONS.reduce((sum, q) => sum + precisionAt(5, q, search.search({ query: q.query, limit: 5 }).hits.map((h) => h.product)), 0) / JUDGED_QUESTIONS.length;
-  const { p50, p99 } = await timeSearches((q) => search.search({ query: q, limit: 5 }));
+  // A search costs well under a millisecond: more rounds, so the p99 is not one stall of the machine.
+  const { p50, p99 } = await timeSearches((q) => search.search({ query: q, limit: 5 }), IN_PROCESS_ROUNDS, 5);
   return { engine: 'in-process index', products: products.length, 'build ms': Math.round(buildMs), 'memory MB': Math.round(memory), 'search p50 ms': ms(p50), 'search p99 ms': ms(p99), 'precision@5': Number(relevance.toFixed(2)) };
 }
 
@@ -179,6 +187,21 @@ function peakRssMb(pid: number): number | string {
   }
 }
 
+/**
+ * CPU seconds (user + system) a process has used so far (Linux, 100 clock ticks a second), or
+ * undefined elsewhere.
+ */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the name: state is field 3, utime 14 and stime 15 (1-based over the whole line).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 async function upload(base: string, file: string): Promise<number> {
   const started = performance.now();
   const res = await fetch(`${base}/api/v1/admin/catalog`, {
@@ -191,8 +214,24 @@ async function upload(base: string, file: string): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-/** Rounds of the fresh answer at both sizes, alternated (BENCH_PIPELINE_ROUNDS). */
-const PIPELINE_ROUNDS = Number(process.env.BENCH_PIPELINE_ROUNDS ?? 3);
+/**
+ * Rounds of the fresh answer at both sizes, alternated (BENCH_PIPELINE_ROUNDS), each size loaded
+ * for BENCH_PIPELINE_SECONDS a round: many short rounds, so the machine's drift (other work on a
+ * shared machine) lands on both sizes alike and a stalled round moves the median little.
+ */
+const PIPELINE_ROUNDS = Number(process.env.BENCH_PIPELINE_ROUNDS ?? 8);
+const PIPELINE_SECONDS = Number(process.env.BENCH_PIPELINE_SECONDS ?? 5);
+
+/** The median and the quartiles of `values` (linear between neighbours). */
+function spread(values: number[]): { median: number; q1: number; q3: number; min: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (p: number) => {
+    const i = (sorted.length - 1) * p;
+    const lo = Math.floor(i);
+    return sorted[lo]! + (sorted[Math.ceil(i)]! - sorted[lo]!) * (i - lo);
+  };
+  return { median: at(0.5), q1: at(0.25), q3: at(0.75), min: sorted[0]!, max: sorted[sorted.length - 1]! };
+}
 
 async function startApi(db: string, dataDir: string, catalogFile: string): Promise<{ child: ChildProcess; port: number; base: string }> {
   mkdirSync(dataDir, { recursive: true });
@@ -202,10 +241,11 @@ async function startApi(db: string, dataDir: string, catalogFile: string): Promi
 
 /**
  * Two API processes, one answering from the small catalog and one from the largest (uploaded
- * whole), each on a database of its own, and the bare route beside them; then rounds of the bare
- * route, the fresh answer at each size (which size first alternates) and the bare route again.
- * The sizes are compared within each round, a few seconds apart, so the machine's drift between
- * rounds (other work on a shared machine) does not land on one size only.
+ * whole), each on a database of its own, and the bare route beside them; then the bare route,
+ * rounds of the fresh answer at each size (which size first alternates: 1k, 100k | 100k, 1k | …)
+ * and the bare route again. The sizes are compared within each round, seconds apart, so the
+ * machine's drift between rounds does not land on one size only; the bare route divides both
+ * sizes' rates alike, so a round's ratio of ratios is the rate at 100k over the rate at 1k.
  */
 async function pipelineRows(dbs: [string, string], catalogFile: string, small: CatalogProduct[]): Promise<BenchRow[]> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'shopassist-bench-catalog-'));
@@ -234,33 +274,56 @@ async function pipelineRows(dbs: [string, string], catalogFile: string, small: C
     const bare = await startProcess(['bench/bare-server.ts'], { BARE_BODY: JSON.stringify(sample) });
     try {
       const bareUrl = `http://127.0.0.1:${bare.port}/api/v1/assistant/query`;
-      const fresh = (app: (typeof apps)[0]) => load(`${app.base}/api/v1/assistant/query`, tokens, { 'Cache-Control': 'no-cache' }, FRESH_QUESTIONS);
+      const fresh = (app: (typeof apps)[0], seconds = PIPELINE_SECONDS) => load(`${app.base}/api/v1/assistant/query`, tokens, { 'Cache-Control': 'no-cache' }, FRESH_QUESTIONS, false, seconds);
       // Unmeasured: the first fresh answers pay for compiling the search and filling the pools.
       progress('warming both sizes up');
-      await fresh(smallApp);
-      await fresh(largeApp);
-      const ratios: number[] = [];
+      await fresh(smallApp, DURATION_S);
+      await fresh(largeApp, DURATION_S);
       const label = (r: Result) => `${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.non2xx ? `, ${r.non2xx} non-2xx` : ''}`;
+      progress('the bare route');
+      const bareBefore = await load(bareUrl, tokens, {}, [FRESH_QUESTIONS[0]!]);
+      const atSmall: Result[] = [];
+      const atLarge: Result[] = [];
+      const ratios: number[] = [];
+      const cpuRatios: number[] = [];
       for (let round = 1; round <= PIPELINE_ROUNDS; round++) {
         progress(`round ${round} of ${PIPELINE_ROUNDS}`);
-        const before = await load(bareUrl, tokens, {}, [FRESH_QUESTIONS[0]!]);
         const order = round % 2 === 1 ? [smallApp, largeApp] : [largeApp, smallApp];
         const results = new Map<(typeof apps)[0], Result>();
-        for (const app of order) results.set(app, await fresh(app));
-        const after = await load(bareUrl, tokens, {}, [FRESH_QUESTIONS[0]!]);
-        // The bare route before and after the fresh runs, averaged: the machine's load drifts.
-        const bareRps = (before.rps + after.rps) / 2;
-        const atSmall = results.get(smallApp)!;
-        const atLarge = results.get(largeApp)!;
-        const ratio = atLarge.rps / bareRps / (atSmall.rps / bareRps);
-        ratios.push(ratio);
-        rows.push(
-          { step: `round ${round}: bare Express route (mean of before and after)`, value: `${Math.round(bareRps)} req/s, p99 ${(before.p99 + after.p99) / 2} ms`, 'vs bare': 1 },
-          { step: `round ${round}: query: fresh catalog answer (${small.length} products)`, value: label(atSmall), 'vs bare': Number((atSmall.rps / bareRps).toFixed(2)) },
-          { step: `round ${round}: query: fresh catalog answer (${LARGEST} products)`, value: label(atLarge), 'vs bare': Number((atLarge.rps / bareRps).toFixed(2)) },
-          { step: `round ${round}: fresh answer's ratio at ${LARGEST} against its ratio at ${small.length}`, value: ratio.toFixed(2), 'vs bare': '' },
-        );
+        // The API process's CPU per answer beside its rate: less moved by other work on the machine.
+        const cpu = new Map<(typeof apps)[0], number>();
+        for (const app of order) {
+          const before = cpuSeconds(app.child.pid!);
+          const result = await fresh(app);
+          const after = cpuSeconds(app.child.pid!);
+          results.set(app, result);
+          if (before !== undefined && after !== undefined && result.rps > 0) cpu.set(app, ((after - before) * 1000) / (result.rps * PIPELINE_SECONDS));
+        }
+        const one = results.get(smallApp)!;
+        const other = results.get(largeApp)!;
+        atSmall.push(one);
+        atLarge.push(other);
+        ratios.push(other.rps / one.rps);
+        const cpuOne = cpu.get(smallApp);
+        const cpuOther = cpu.get(largeApp);
+        if (cpuOne !== undefined && cpuOther !== undefined) cpuRatios.push(cpuOne / cpuOther);
+        const cpuLabel = cpuOne !== undefined && cpuOther !== undefined ? `; CPU ${cpuOne.toFixed(2)} / ${cpuOther.toFixed(2)} ms an answer, ratio ${(cpuOne / cpuOther).toFixed(2)}` : '';
+        rows.push({
+          step: `round ${round} (${round % 2 === 1 ? small.length : LARGEST} first, ${PIPELINE_SECONDS} s each): fresh answer at ${small.length} / at ${LARGEST} products`,
+          value: `${Math.round(one.rps)} / ${Math.round(other.rps)} req/s, ratio ${(other.rps / one.rps).toFixed(2)} (p99 ${one.p99} / ${other.p99} ms)${one.non2xx + other.non2xx ? `, ${one.non2xx + other.non2xx} non-2xx` : ''}${cpuLabel}`,
+          'vs bare': '',
+        });
       }
+      progress('the bare route again');
+      const bareAfter = await load(bareUrl, tokens, {}, [FRESH_QUESTIONS[0]!]);
+      // The bare route before and after the rounds, averaged: the machine's load drifts.
+      const bareRps = (bareBefore.rps + bareAfter.rps) / 2;
+      const median = (results: Result[]) => spread(results.map((r) => r.rps)).median;
+      rows.push(
+        { step: `bare Express route (${DURATION_S} s before and after the rounds)`, value: `${label(bareBefore)}; ${label(bareAfter)}`, 'vs bare': 1 },
+        { step: `query: fresh catalog answer (${small.length} products), median of ${PIPELINE_ROUNDS} rounds`, value: `${Math.round(median(atSmall))} req/s`, 'vs bare': Number((median(atSmall) / bareRps).toFixed(3)) },
+        { step: `query: fresh catalog answer (${LARGEST} products), median of ${PIPELINE_ROUNDS} rounds`, value: `${Math.round(median(atLarge))} req/s`, 'vs bare': Number((median(atLarge) / bareRps).toFixed(3)) },
+      );
       progress(`single-product changes at ${LARGEST} products`);
       // PATCH answers once this process answers from the change (the service waits for it).
       const changes: number[] = [];
@@ -276,12 +339,20 @@ async function pipelineRows(dbs: [string, string], catalogFile: string, small: C
       }
       changes.sort((a, b) => a - b);
       rows.push({ step: `one product's price at ${LARGEST} products (PATCH, until this process answers from it; median of 5)`, value: `${Math.round(changes[2]!)} ms`, 'vs bare': '' });
-      const sorted = [...ratios].sort((a, b) => a - b);
+      const r = spread(ratios);
       rows.push({
-        step: `fresh answer's ratio at ${LARGEST} against its ratio at ${small.length}, median of ${ratios.length} rounds (target ≥ 0.8)`,
-        value: `${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} (${sorted[0]!.toFixed(2)}–${sorted[sorted.length - 1]!.toFixed(2)})`,
+        step: `fresh answer's ratio at ${LARGEST} against its ratio at ${small.length}: median of ${ratios.length} rounds' ratios (quartiles; range) (target ≥ 0.8)`,
+        value: `${r.median.toFixed(2)} (${r.q1.toFixed(2)}–${r.q3.toFixed(2)}; ${r.min.toFixed(2)}–${r.max.toFixed(2)}), ratio of the medians ${(median(atLarge) / median(atSmall)).toFixed(2)}`,
         'vs bare': '',
       });
+      if (cpuRatios.length > 0) {
+        const c = spread(cpuRatios);
+        rows.push({
+          step: `the same from the API processes' CPU per answer (at ${small.length} over at ${LARGEST}): median of ${cpuRatios.length} rounds (quartiles; range)`,
+          value: `${c.median.toFixed(2)} (${c.q1.toFixed(2)}–${c.q3.toFixed(2)}; ${c.min.toFixed(2)}–${c.max.toFixed(2)})`,
+          'vs bare': '',
+        });
+      }
     } finally {
       await stop(bare.child);
     }

@@ -132,7 +132,7 @@ export const API_AS_PRODUCTION: Record<string, string> = { ...API_UNDER_LOAD, QU
  * Connection i sends as shopper i and asks question i (each modulo its list). `withKeys`: every
  * other request of each connection carries an `Idempotency-Key` of its own (a fresh UUID).
  */
-export async function load(url: string, tokens: string[], extra: Record<string, string>, bodies: string[], withKeys = false): Promise<Result> {
+export async function load(url: string, tokens: string[], extra: Record<string, string>, bodies: string[], withKeys = false, seconds = DURATION_S): Promise<Result> {
   let next = 0;
   const headersOf = (token: string) => ({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...extra });
   const r = await autocannon({
@@ -141,7 +141,7 @@ export async function load(url: string, tokens: string[], extra: Record<string, 
     headers: headersOf(tokens[0]!),
     body: bodies[0],
     connections: CONNECTIONS,
-    duration: DURATION_S,
+    duration: seconds,
     setupClient: (client) => {
       const i = next++;
       const headers = headersOf(tokens[i % tokens.length]!);

@@ -35,8 +35,11 @@ export function topK(n: number, k: number, order: (a: number, b: number) => numb
       if (order(item, best[mid]) < 0) hi = mid;
       else lo = mid + 1;
     }
-    best.splice(lo, 0, item);
-    if (best.length > k) best.pop();
+    if (lo >= k) continue;
+    // Into place at `lo`, the last dropped once `k` are held (no array made per insertion).
+    let i = best.length < k ? best.length : k - 1;
+    for (; i > lo; i--) best[i] = best[i - 1];
+    best[lo] = item;
   }
   return best;
 }

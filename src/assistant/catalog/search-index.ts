@@ -263,7 +263,8 @@ function withinOneEdit(a: string, b: string): boolean {
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && ++diff > 1) return false;
     return true;
   }
-  const [short, long] = a.length < b.length ? [a, b] : [b, a];
+  const short = a.length < b.length ? a : b;
+  const long = a.length < b.length ? b : a;
   let i = 0;
   let j = 0;
   let skipped = false;

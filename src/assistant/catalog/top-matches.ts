@@ -1,5 +1,6 @@
 // Over 300 lines: the block bounds and the cut-offs they are read against (best score, budget tilt, `limit`-th relevance) share one search's state and must stay in step.
 import { DESCRIPTION_ONLY_COVER, type Part, type Postings, type Scratch } from './index-parts.js';
+import { jointMax, MAX_GROUPED } from './joint-bounds.js';
 import { accumulate } from './search-index.js';
 
 /**
@@ -15,6 +16,11 @@ import { accumulate } from './search-index.js';
  * Where a question's words go together, a block's bound adds each word's best score there, which
  * rarely belong to one product: the joint maxima of pairs and groups of its common terms (made on
  * first use, see `jointMax`) lower it to what one product can score, with a margin for rounding.
+ * For a question of up to MAX_GROUPED parts, the group of all of them also keeps, per block, its
+ * products' best score for each cover they reach (`byCover`): a block's bound on the score is
+ * then what one product scores there, words counted ("travel backpack": products holding one of
+ * the words beside products holding the other no longer bound as if one held both), and its
+ * bound on the relevance the best of its covers.
  *
  * Exact, not approximate: the bounds add the same numbers in the same order as a product's score
  * (floating-point addition and multiplication are monotone), so no product's relevance exceeds
@@ -29,7 +35,7 @@ import { accumulate } from './search-index.js';
  * others, which gain less than they pay in blocks to order — and the fewest postings worth
  * bounding (settings, so that tests can cut small catalogs into many blocks and prune them).
  */
-export const blockSize = { bits: 8, fineBits: 6, pruneFrom: 4096, pairsFrom: 1024 };
+export const blockSize = { bits: 8, fineBits: 6, pruneFrom: 2048, pairsFrom: 1024 };
 
 interface Blocks {
   bits: number;
@@ -72,54 +78,6 @@ function blocks(postings: Postings, bits: number): Blocks {
   return b;
 }
 
-/** How many groups of terms one term keeps joint block maxima for (see `jointMax`): bounds the memory. */
-const GROUPS_PER_TERM = 32;
-/** The most parts of one question grouped (their pairs, and all of them together). */
-const MAX_GROUPED = 6;
-
-/** Per term's postings, the joint block maxima of the groups of terms it comes first in (see `jointMax`). */
-const groupsOf = new WeakMap<Postings, { bits: number; postings: Postings[]; weights: number[]; max: Float64Array }[]>();
-
-/** Per product number, a group's weighted score while its joint maxima are computed (all 0 between). */
-let joint = new Float64Array(0);
-
-/**
- * Per block of 2^`bits` product numbers, the highest weighted score one product gets from the
- * `group`'s terms together (each term its part's weight times its score, a term it lacks
- * counting 0): where a question's words go together, far below the sum of each word's own
- * maximum, which rarely belong to one product. Made on first use by two passes over the group's
- * postings and kept with its first term's postings (at most GROUPS_PER_TERM groups each), so a
- * question asked again, or sharing a pair of words with another, finds it made.
- */
-function jointMax(group: Part[], bits: number): Float64Array | undefined {
-  const first = group[0].postings;
-  let known = groupsOf.get(first);
-  const found = known?.find((g) => g.bits === bits && g.postings.length === group.length && group.every((p, i) => g.postings[i] === p.postings && g.weights[i] === p.weight));
-  if (found) return found.max;
-  if (!known) groupsOf.set(first, (known = []));
-  if (known.length >= GROUPS_PER_TERM) return undefined;
-  let last = 0;
-  for (const { postings } of group) last = Math.max(last, postings.docs[postings.docs.length - 1] ?? 0);
-  if (joint.length <= last) joint = new Float64Array(Math.ceil((last + 1) * 1.25));
-  for (const { postings, weight } of group) {
-    const { docs, scores } = postings;
-    for (let i = 0; i < docs.length; i++) joint[docs[i]] += weight * scores[i];
-  }
-  const max = new Float64Array((last >> bits) + 1);
-  for (const { postings } of group) {
-    const { docs } = postings;
-    for (let i = 0; i < docs.length; i++) {
-      const d = docs[i];
-      const v = joint[d];
-      if (v === 0) continue;
-      joint[d] = 0;
-      if (v > max[d >> bits]) max[d >> bits] = v;
-    }
-  }
-  known.push({ bits, postings: group.map((p) => p.postings), weights: group.map((p) => p.weight), max });
-  return max;
-}
-
 /**
  * Lowers each met block's bound on the summed score (`w.sum`: each part's best in the block,
  * added) where a group of parts' joint maximum in the block is below the sum of their own: every
@@ -128,7 +86,7 @@ function jointMax(group: Part[], bits: number): Float64Array | undefined {
  * maxima. A product's score adds its parts in another order than these bounds do, so a lowered
  * bound keeps a margin far above rounding.
  */
-function tightenWithGroups(built: Part[], entries: Blocks[], w: typeof work, met: number[]): void {
+function tightenWithGroups(built: Part[], entries: Blocks[], w: typeof work, metCount: number): void {
   const n = built.length;
   const big: number[] = [];
   for (let q = 0; q < n && big.length < MAX_GROUPED; q++) if (built[q].to - built[q].from >= blockSize.pairsFrom) big.push(q);
@@ -142,9 +100,9 @@ function tightenWithGroups(built: Part[], entries: Blocks[], w: typeof work, met
   const flat: number[] = [];
   const starts: number[] = [0];
   for (const group of members) {
-    const max = jointMax(group.map((x) => built[big[x]]), entries[0].bits);
-    if (!max) continue;
-    maxima.push(max);
+    const made = jointMax(group.map((x) => built[big[x]]), entries[0].bits, false);
+    if (!made) continue;
+    maxima.push(made.max);
     masks.push(group.reduce((m, x) => m | (1 << x), 0));
     flat.push(...group);
     starts.push(flat.length);
@@ -153,8 +111,8 @@ function tightenWithGroups(built: Part[], entries: Blocks[], w: typeof work, met
   if (count === 0) return;
   const own = new Float64Array(big.length);
   const gain = new Float64Array(count);
-  for (let i = 0; i < met.length; i++) {
-    const id = met[i];
+  for (let i = 0; i < metCount; i++) {
+    const id = w.met[i];
     for (let x = 0; x < big.length; x++) {
       const q = big[x];
       const j = w.slot[id * n + q] - 1;
@@ -214,14 +172,38 @@ export const relevanceOf = (cover: number, score: number, top: number) => {
 /**
  * Per block, reused by every search (a search is synchronous): bounds, last word met, whether
  * read; per block and part read, 1 + the part's entry for the block (0: none), so reading a block
- * finds its postings without a search.
+ * finds its postings without a search; the blocks met, and the heap they are read from.
  */
-let work = { sum: new Float64Array(0), words: new Float64Array(0), cover: new Float64Array(0), bound: new Float64Array(0), word: new Int32Array(0), strong: new Uint8Array(0), read: new Uint8Array(0), slot: new Int32Array(0) };
+let work = {
+  sum: new Float64Array(0),
+  score: new Float64Array(0),
+  words: new Float64Array(0),
+  cover: new Float64Array(0),
+  bound: new Float64Array(0),
+  word: new Int32Array(0),
+  strong: new Uint8Array(0),
+  read: new Uint8Array(0),
+  slot: new Int32Array(0),
+  met: new Int32Array(0),
+  heap: new Int32Array(0),
+};
 
 function workFor(blockCount: number, parts: number): typeof work {
   if (work.word.length < blockCount) {
     const n = Math.ceil(blockCount * 1.25);
-    work = { sum: new Float64Array(n), words: new Float64Array(n), cover: new Float64Array(n), bound: new Float64Array(n), word: new Int32Array(n).fill(-1), strong: new Uint8Array(n), read: new Uint8Array(n), slot: work.slot };
+    work = {
+      sum: new Float64Array(n),
+      score: new Float64Array(n),
+      words: new Float64Array(n),
+      cover: new Float64Array(n),
+      bound: new Float64Array(n),
+      word: new Int32Array(n).fill(-1),
+      strong: new Uint8Array(n),
+      read: new Uint8Array(n),
+      slot: work.slot,
+      met: new Int32Array(n),
+      heap: new Int32Array(n),
+    };
   }
   if (work.slot.length < work.word.length * parts) work.slot = new Int32Array(work.word.length * Math.max(parts, 8));
   return work;
@@ -237,7 +219,9 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
   const built = parts.filter((p) => !p.tail && p.from < p.to);
   const w = workFor((state.length >> 2 >> bits) + 1, built.length);
   const n = built.length;
-  const met: number[] = [];
+  // The blocks met, in the order met: met[0…metCount).
+  const met = w.met;
+  let metCount = 0;
   const entries = built.map((p) => blocks(p.postings, bits));
   // Per block met: the bound of the summed score, of the words matched and of the cover, added
   // in the order a product's are.
@@ -248,7 +232,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     // The entry whose postings hold position `from`: the last one starting at or before it.
     for (let j = lowerBound(b.starts, p.from + 1, b.ids.length) - 1; j < b.ids.length && b.starts[j] < p.to; j++) {
       const id = b.ids[j];
-      if (w.word[id] === -1 && w.words[id] === 0) met.push(id);
+      if (w.word[id] === -1 && w.words[id] === 0) met[metCount++] = id;
       w.slot[id * n + q] = j + 1;
       w.sum[id] += p.weight * b.max[j];
       if (w.word[id] !== p.word) {
@@ -262,7 +246,21 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
       }
     }
   }
-  if (entries.length > 1) tightenWithGroups(built, entries, w, met);
+  if (n > 1) tightenWithGroups(built, entries, w, metCount);
+  // A question of a few parts: its products by cover, per block (see `byCover`).
+  const classes = n > 1 && n <= MAX_GROUPED ? jointMax(built, bits, true)?.byCover : undefined;
+  const scored = classes?.scored;
+  // Per block met: the bound of a product's score (its summed score times its words), lowered to
+  // the best one product scores there when a group of every part read knows it (with a margin).
+  for (let i = 0; i < metCount; i++) {
+    const id = met[i];
+    let bound = w.sum[id] * w.words[id];
+    if (scored) {
+      const best = id < scored.length ? scored[id] : 0;
+      if (best + best * 1e-9 < bound) bound = best + best * 1e-9;
+    }
+    w.score[id] = bound;
+  }
   let count = 0;
   // The products added since the whole build, scored one by one.
   for (const p of parts) if (p.tail) count = accumulate(scratch, p.postings, p.from, p.to, p.weight, p.word, p.cover, count, p.check);
@@ -322,7 +320,8 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     pricesUpTo(0);
     // The blocks that may hold a product within 0.75 of the best: cheapest first until none can
     // lower `lo`, dearest first until none can raise `hi`.
-    const near = met.filter((id) => !w.read[id] && w.bound[id] >= threshold);
+    const near: number[] = [];
+    for (let i = 0; i < metCount; i++) if (!w.read[met[i]] && w.bound[met[i]] >= threshold) near.push(met[i]);
     const readInOrderUntil = (done: (id: number) => boolean) => {
       for (const id of near) {
         if (done(id)) break;
@@ -340,7 +339,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     // The same arithmetic as `cheaperFirst`, on a product's relevance and price, or on a block's
     // bound and its cheapest price (the tilt only falls as the price rises).
     const tilt = (r: number, price: number) => (r < threshold ? r * 0.6 : span > 0 ? r * (1 - (0.4 * (Math.log(price + 1) - lo)) / span) : r);
-    for (let i = 0; i < met.length; i++) {
+    for (let i = 0; i < metCount; i++) {
       const id = met[i];
       if (!w.read[id]) w.bound[id] = Math.max(w.bound[id] * 0.6, tilt(w.bound[id], blockMin[id]));
     }
@@ -348,9 +347,12 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
   };
   // The best score first: needed to scale every relevance. Blocks come off a heap best bound
   // first, so only those read are put in order.
-  const heap = Int32Array.from(met);
-  for (let i = 0; i < heap.length; i++) w.bound[heap[i]] = w.sum[heap[i]] * w.words[heap[i]];
-  let left = heapify(heap, w.bound);
+  const heap = w.heap;
+  for (let i = 0; i < metCount; i++) {
+    heap[i] = met[i];
+    w.bound[met[i]] = w.score[met[i]];
+  }
+  let left = heapify(heap, w.bound, metCount);
   while (left > 0 && w.bound[heap[0]] > top) {
     const id = heap[0];
     left = pop(heap, left, w.bound);
@@ -360,11 +362,22 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
   }
   // Then the best relevance, over the blocks left unread.
   let unread = 0;
-  for (let i = 0; i < met.length; i++) {
+  for (let i = 0; i < metCount; i++) {
     const id = met[i];
     if (w.read[id]) continue;
     heap[unread++] = id;
-    w.bound[id] = relevanceOf(totalWeight > 0 ? w.cover[id] / totalWeight : 0, w.sum[id] * w.words[id], top);
+    let bound = relevanceOf(totalWeight > 0 ? w.cover[id] / totalWeight : 0, w.score[id], top);
+    if (classes && totalWeight > 0 && id < classes.scored.length) {
+      // The best of the block's products by cover (with a margin: a product adds in its own order).
+      let best = 0;
+      for (let j = classes.starts[id]; j < classes.starts[id + 1]; j++) {
+        const c = classes.cover[j];
+        const s = classes.score[j];
+        best = Math.max(best, relevanceOf((c + c * 1e-9) / totalWeight, s + s * 1e-9, top));
+      }
+      if (best < bound) bound = best;
+    }
+    w.bound[id] = bound;
   }
   let key = (d: number) => {
     const o = d << 2;
@@ -374,7 +387,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     const cheap = cheaperFirst(ranking.cheap, heap, unread, key);
     key = cheap.key;
     unread = 0;
-    for (let i = 0; i < met.length; i++) if (!w.read[met[i]]) heap[unread++] = met[i];
+    for (let i = 0; i < metCount; i++) if (!w.read[met[i]]) heap[unread++] = met[i];
   }
   left = heapify(heap, w.bound, unread);
   const best: number[] = [];
@@ -402,12 +415,15 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
       if (r > rel[mid] || (r === rel[mid] && ranking.tie(d, best[mid]) < 0)) hi = mid;
       else lo = mid + 1;
     }
-    best.splice(lo, 0, d);
-    rel.splice(lo, 0, r);
-    if (best.length > k) {
-      best.pop();
-      rel.pop();
+    if (lo >= k) return;
+    // Into place at `lo`, the last held dropped once `limit` are (no array made per insertion).
+    let i = best.length < k ? best.length : k - 1;
+    for (; i > lo; i--) {
+      best[i] = best[i - 1];
+      rel[i] = rel[i - 1];
     }
+    best[lo] = d;
+    rel[lo] = r;
     raiseMinimums();
   };
   for (let i = 0; i < count; i++) offer(touched[i]);
@@ -425,7 +441,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     for (let i = before; i < count; i++) offer(touched[i]);
   }
   for (let i = 0; i < count; i++) state[touched[i] << 2] = -1;
-  for (let i = 0; i < met.length; i++) {
+  for (let i = 0; i < metCount; i++) {
     const id = met[i];
     for (let q = 0; q < n; q++) w.slot[id * n + q] = 0;
     w.sum[id] = 0;
@@ -450,7 +466,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
 const before = (a: number, b: number, bound: Float64Array) => bound[a] > bound[b] || (bound[a] === bound[b] && a < b);
 
 /** Orders heap[0…size) as a heap on `bound` (best at 0); returns its size. */
-function heapify(heap: Int32Array, bound: Float64Array, size = heap.length): number {
+function heapify(heap: Int32Array, bound: Float64Array, size: number): number {
   for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(heap, i, size, bound);
   return size;
 }
