@@ -6,6 +6,7 @@ import { httpMetricsRecorder } from './http/metrics.middleware.js';
 import { assignRequestId } from './http/request-id.js';
 import { requestLogger } from './http/request-log.js';
 import type { RejectionThrottle } from './http/rejection-limit.js';
+import type { MountableRoutes } from './http/route.js';
 import { securityHeaderWriter } from './http/security-headers.js';
 import type { Logger } from './platform/logger.js';
 import type { Metrics } from './platform/metrics.js';
@@ -13,8 +14,11 @@ import type { Metrics } from './platform/metrics.js';
 export interface AppDeps {
   config: Config;
   logger: Logger;
-  /** Feature routers, each owning full paths (/health/…, /api/v1/…). */
-  routers: Router[];
+  /**
+   * Feature routers, each owning full paths (/health/…, /api/v1/…), walked in this order; a route
+   * table's routes (RouteTable.routes) are registered on the app's own router at their place.
+   */
+  routers: (Router | MountableRoutes)[];
   /** When given, every request is counted and timed by route template (see GET /metrics). */
   metrics?: Metrics;
   /** When given, floods of refused /api requests are throttled (see RejectionThrottle). */
@@ -42,7 +46,10 @@ export function createApp({ config, logger, routers, metrics, rejections }: AppD
   const throttle = rejections?.enabled ? rejections : undefined;
   if (throttle) app.use(throttle.guard('/api'));
 
-  for (const router of routers) app.use(router);
+  for (const router of routers) {
+    if ('mountOn' in router) router.mountOn(app);
+    else app.use(router);
+  }
 
   app.use(notFound());
   if (throttle) app.use('/api', throttle.count());
