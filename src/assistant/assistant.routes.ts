@@ -197,5 +197,6 @@ export const assistantApi = defineRoutes<AssistantRouteDeps>([
   },
 ]);
 
+/** Registered on the app's own router: the route the shop's frontend lives on walks one router. */
 export const assistantRoutes = (assistant: AssistantService, guards: RouteGuards, queryHashKey: string, logger?: Logger) =>
-  assistantApi.router({ assistant, queryHashKey, logger }, guards);
+  assistantApi.routes({ assistant, queryHashKey, logger }, guards);

@@ -12,7 +12,7 @@ import { healthRoutes } from '../health/health.routes.js';
 import { metricsRoutes } from '../health/metrics.routes.js';
 import { docsRoutes } from '../http/docs.routes.js';
 import { buildOpenApiDocument } from '../http/openapi.js';
-import type { RouteGuards } from '../http/route.js';
+import type { MountableRoutes, RouteGuards } from '../http/route.js';
 import { requireAdminKey } from '../identity/admin.middleware.js';
 import { authenticate } from '../identity/auth.middleware.js';
 import { guestSessionRoutes } from '../identity/guest-session.routes.js';
@@ -24,7 +24,7 @@ import type { Services } from './services.js';
 
 // Stage 3 of the wiring (src/container.ts): the middleware the routes share, then every router.
 
-export function createRouters(config: Config, { logger, metrics }: { logger: Logger; metrics: Metrics }, services: Services): Router[] {
+export function createRouters(config: Config, { logger, metrics }: { logger: Logger; metrics: Metrics }, services: Services): (Router | MountableRoutes)[] {
   const { credits } = services;
   // The access checks each route table declares per operation (auth: caller/admin/none, and
   // firstUse): the bearer token, X-Admin-Key, and the caller's credit row made on first use.

@@ -17,7 +17,8 @@ function hasBody(headers: { 'content-length'?: string; 'transfer-encoding'?: str
  */
 export function jsonBody(): RequestHandler {
   return (req, res, next) => {
-    if (hasBody(req.headers) && !req.is(['application/json', 'application/*+json'])) {
+    // `application/json` as such (what clients send) is JSON without asking type-is.
+    if (req.headers['content-type'] !== 'application/json' && hasBody(req.headers) && !req.is(['application/json', 'application/*+json'])) {
       next(new AppError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be JSON (Content-Type: application/json).'));
       return;
     }

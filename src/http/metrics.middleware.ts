@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { HTTP_METRIC_LABEL_SETS_MAX } from '../platform/memory-bounds.js';
 import type { Metrics } from '../platform/metrics.js';
 
@@ -14,15 +14,24 @@ type Labels = { method: string; route: string; status: string };
  * the finish listener.
  */
 export function httpMetrics(metrics: Metrics): RequestHandler {
-  const labelsFor = labelInterner();
+  const record = httpMetricsRecorder(metrics);
   return (req, res, next) => {
+    record(req, res);
+    next();
+  };
+}
+
+/** What httpMetrics() does to a request, as a function (the app runs it in its first middleware). */
+export function httpMetricsRecorder(metrics: Metrics): (req: Request, res: Response) => void {
+  const labelsFor = labelInterner();
+  return (req, res) => {
     const started = performance.now();
-    res.once('finish', () => {
+    // 'finish' is emitted once, so `on` does what `once` would without its wrapper.
+    res.on('finish', () => {
       const labels = labelsFor(req.method, routeTemplate(req), res.statusCode);
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, (performance.now() - started) / 1000);
     });
-    next();
   };
 }
 

@@ -42,10 +42,16 @@ export class RejectionThrottle {
     return this.limits.perCallerPerMinute > 0 || this.limits.perIpPerMinute > 0;
   }
 
-  /** Early in the chain: turns away an address or token blocked on this process. */
-  guard(): RequestHandler {
+  /**
+   * Early in the chain: turns away an address or token blocked on this process, on the paths
+   * under `mountPath` (matched as Express matches a mount path: case-insensitively, whole
+   * segments). Not mounted itself, so that while nothing is blocked a request pays one check, not
+   * the router's trimming and restoring of its URL.
+   */
+  guard(mountPath: string): RequestHandler {
+    const prefix = mountPath.toLowerCase();
     return (req, _res, next) => {
-      if (this.blocked.size === 0) {
+      if (this.blocked.size === 0 || !isUnder(req.path, prefix)) {
         next();
         return;
       }
@@ -120,6 +126,11 @@ export class RejectionThrottle {
       headers: { 'Retry-After': String(retryAfter) },
     });
   }
+}
+
+/** Whether `path` is `prefix` (lower case, no trailing slash) or below it, as a mount path matches. */
+function isUnder(path: string, prefix: string): boolean {
+  return path.slice(0, prefix.length).toLowerCase() === prefix && (path.length === prefix.length || path[prefix.length] === '/');
 }
 
 function addressOf(req: Request): string {

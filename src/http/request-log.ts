@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Caller } from '../identity/caller.js';
 import type { Logger } from '../platform/logger.js';
 import { routeTemplate } from './metrics.middleware.js';
@@ -9,14 +9,23 @@ import { routeTemplate } from './metrics.middleware.js';
  * duration, the kind of caller and, on the query route, a hash of the question (to correlate
  * repeats without keeping what was asked). It never holds headers, the body, the query text, a token,
  * the admin key or the client address. 5xx answers log at error, the rest at info. No child
- * logger and no closure per request beyond the listeners.
+ * logger and no closure per request beyond the listener.
  */
 export function requestLog(logger: Logger): RequestHandler {
+  const log = requestLogger(logger);
   return (req, res, next) => {
+    log(req, res);
+    next();
+  };
+}
+
+/** What requestLog() does to a request, as a function (the app runs it in its first middleware). */
+export function requestLogger(logger: Logger): (req: Request, res: Response) => void {
+  return (req, res) => {
     const started = performance.now();
-    const done = (event: 'finish' | 'close') => {
-      res.removeListener('finish', onFinish);
-      res.removeListener('close', onClose);
+    // A response emits 'close' once, after 'finish' when it was sent and without it when the
+    // client went away first: one listener tells both apart.
+    res.on('close', () => {
       const status = res.statusCode;
       const caller = (res.locals as { caller?: Caller }).caller;
       const line = {
@@ -29,14 +38,9 @@ export function requestLog(logger: Logger): RequestHandler {
         // Routes that take a shopper's question log its hash, never its text.
         queryHash: (res.locals as { queryHash?: string }).queryHash,
       };
-      if (event === 'close') logger.warn(line, 'request aborted');
+      if (!res.writableFinished) logger.warn(line, 'request aborted');
       else if (status >= 500) logger.error(line, 'request failed');
       else logger.info(line, 'request completed');
-    };
-    const onFinish = () => done('finish');
-    const onClose = () => done('close');
-    res.once('finish', onFinish);
-    res.once('close', onClose);
-    next();
+    });
   };
 }

@@ -18,7 +18,10 @@ export function route(router: Router, path: string, handlers: Partial<Record<Met
 /** An error handler may end a method's chain (the first-use ensure on failure does). */
 type Handler = RequestHandler | ErrorRequestHandler;
 
-function registerPath(router: Router, path: string, handlers: Partial<Record<Method, Handler | Handler[]>>): void {
+/** What paths are registered on: a Router, or the app itself (its own router). */
+export type RouteTarget = Pick<Router, 'route'>;
+
+function registerPath(router: RouteTarget, path: string, handlers: Partial<Record<Method, Handler | Handler[]>>): void {
   const r = router.route(path);
   const allowed: string[] = [];
   for (const [method, handler] of Object.entries(handlers) as [Method, Handler | Handler[]][]) {
@@ -75,42 +78,66 @@ export interface RouteGuards {
   ensureAccount?: (caller: Caller) => Promise<void>;
 }
 
-/** A route file's operations: mounted with `router(deps, guards)`, described by `operations`. */
+/**
+ * Routes registered straight on the app's own router instead of a router of their own: a request
+ * for them walks one router, not two (see createApp).
+ */
+export interface MountableRoutes {
+  mountOn(target: RouteTarget): void;
+}
+
+/**
+ * A route file's operations: mounted with `router(deps, guards)` (a Router of their own) or
+ * `routes(deps, guards)` (on the app's router), described by `operations`.
+ */
 export interface RouteTable<D> {
   readonly operations: readonly Operation<D>[];
   router(deps: D, guards?: RouteGuards): Router;
+  routes(deps: D, guards?: RouteGuards): MountableRoutes;
 }
 
 export function defineRoutes<D = void>(operations: Operation<D>[]): RouteTable<D> {
+  /** Each path's handlers by method, access checks included. */
+  const chains = (deps: D, guards: RouteGuards): Map<string, Partial<Record<Method, Handler[]>>> => {
+    const need = <K extends keyof RouteGuards>(name: K, op: Operation<D>): NonNullable<RouteGuards[K]> => {
+      const guard = guards[name];
+      if (!guard) throw new Error(`${op.method.toUpperCase()} ${op.path} needs ${name}`);
+      return guard as NonNullable<RouteGuards[K]>;
+    };
+    let ensureBefore: RequestHandler | undefined;
+    let ensureOnError: ErrorRequestHandler | undefined;
+    const byPath = new Map<string, Partial<Record<Method, Handler[]>>>();
+    for (const op of operations) {
+      const handled = op.handle(deps);
+      const chain: Handler[] = Array.isArray(handled) ? [...handled] : [handled];
+      if (op.auth === 'admin') chain.unshift(need('requireAdmin', op));
+      if (op.auth === 'caller') {
+        if (op.firstUse === 'ensure') chain.unshift((ensureBefore ??= ensureAccount(need('ensureAccount', op))));
+        chain.unshift(need('authenticate', op));
+        // Last of the method's handlers: it sees every error after authentication.
+        if (op.firstUse === 'handler') chain.push((ensureOnError ??= ensureAccountOnError(need('ensureAccount', op))));
+      }
+      const methods = byPath.get(op.path) ?? {};
+      if (methods[op.method]) throw new Error(`${op.method.toUpperCase()} ${op.path} is declared twice`);
+      methods[op.method] = chain;
+      byPath.set(op.path, methods);
+    }
+    return byPath;
+  };
   return {
     operations,
     router(deps, guards = {}) {
-      const need = <K extends keyof RouteGuards>(name: K, op: Operation<D>): NonNullable<RouteGuards[K]> => {
-        const guard = guards[name];
-        if (!guard) throw new Error(`${op.method.toUpperCase()} ${op.path} needs ${name}`);
-        return guard as NonNullable<RouteGuards[K]>;
-      };
-      let ensureBefore: RequestHandler | undefined;
-      let ensureOnError: ErrorRequestHandler | undefined;
-      const byPath = new Map<string, Partial<Record<Method, Handler[]>>>();
-      for (const op of operations) {
-        const handled = op.handle(deps);
-        const chain: Handler[] = Array.isArray(handled) ? [...handled] : [handled];
-        if (op.auth === 'admin') chain.unshift(need('requireAdmin', op));
-        if (op.auth === 'caller') {
-          if (op.firstUse === 'ensure') chain.unshift((ensureBefore ??= ensureAccount(need('ensureAccount', op))));
-          chain.unshift(need('authenticate', op));
-          // Last of the method's handlers: it sees every error after authentication.
-          if (op.firstUse === 'handler') chain.push((ensureOnError ??= ensureAccountOnError(need('ensureAccount', op))));
-        }
-        const methods = byPath.get(op.path) ?? {};
-        if (methods[op.method]) throw new Error(`${op.method.toUpperCase()} ${op.path} is declared twice`);
-        methods[op.method] = chain;
-        byPath.set(op.path, methods);
-      }
       const router = Router();
-      for (const [path, methods] of byPath) registerPath(router, path, methods);
+      for (const [path, methods] of chains(deps, guards)) registerPath(router, path, methods);
       return router;
+    },
+    routes(deps, guards = {}) {
+      const byPath = chains(deps, guards);
+      return {
+        mountOn(target) {
+          for (const [path, methods] of byPath) registerPath(target, path, methods);
+        },
+      };
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
 
@@ -26,11 +27,19 @@ export const SECURITY_HEADERS: HelmetOptions = {
  * order, instead of helmet's twelve middlewares one after the other.
  */
 export function securityHeaders(): RequestHandler {
-  const { set, removed } = headersOf(helmet(SECURITY_HEADERS));
+  const apply = securityHeaderWriter();
   return (_req, res, next) => {
+    apply(res);
+    next();
+  };
+}
+
+/** What securityHeaders() does to a response, as a function (the app runs it in its first middleware). */
+export function securityHeaderWriter(): (res: ServerResponse) => void {
+  const { set, removed } = headersOf(helmet(SECURITY_HEADERS));
+  return (res) => {
     for (let i = 0; i < set.length; i++) res.setHeader(set[i]![0], set[i]![1]);
     for (let i = 0; i < removed.length; i++) res.removeHeader(removed[i]!);
-    next();
   };
 }
 

@@ -42,6 +42,8 @@ describe('refused requests are counted and throttled', () => {
     // A valid question from the same token is turned away too, before it is parsed or charged.
     const valid = await ask(other, u.auth, ip, { query: 'warm scarf' });
     expect(valid.status).toBe(429);
+    // Only /api is guarded: the same sender still reaches the health check.
+    expect((await request(other.app).get('/health/live').set('Authorization', u.auth).set('X-Forwarded-For', ip)).status).toBe(200);
     // Another caller from another address is not affected.
     const v = await guest(app);
     expect((await ask(other, v.auth, '203.0.113.11', { query: 'warm scarf' })).status).toBe(200);

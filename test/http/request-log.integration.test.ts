@@ -39,6 +39,12 @@ describe('the request log', () => {
       throw new Error('boom');
     },
   });
+  // Answers only once the client has gone away.
+  route(router, '/slow', {
+    get: (req, res) => {
+      req.socket.once('close', () => setImmediate(() => res.json({ late: true })));
+    },
+  });
 
   it('writes one line per request: id, method, route template, status, duration and caller kind, nothing the caller sent', async () => {
     const { lines, raw, logger } = capture();
@@ -67,5 +73,14 @@ describe('the request log', () => {
     await new Promise((r) => setImmediate(r));
     expect(lines.find((l) => l.msg === 'request failed' && l.status === 500)).toMatchObject({ level: 50, route: '/items/:itemId', user: 'none' });
     expect(lines.find((l) => l.status === 404)).toMatchObject({ level: 30, msg: 'request completed', route: 'unmatched', user: 'none' });
+  });
+
+  it('logs a request whose client went away before the answer once, as aborted', async () => {
+    const { lines, logger } = capture();
+    const app = createApp({ config: testConfig(), logger, routers: [router] });
+    await expect(request(app).get('/slow').timeout(100)).rejects.toThrow();
+    await expect.poll(() => lines.filter((l) => l.route === '/slow').length).toBe(1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lines.filter((l) => l.route === '/slow')).toEqual([expect.objectContaining({ level: 40, msg: 'request aborted', route: '/slow' })]);
   });
 });

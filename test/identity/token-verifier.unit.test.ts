@@ -53,4 +53,20 @@ describe('TokenVerifier remembers verified tokens', () => {
     // A token that differs in its signature only is still checked, and refused.
     await expect(verifier.verify(`${a.slice(0, -2)}${a.endsWith('AA') ? 'BB' : 'AA'}`)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
+
+  it('remembered() answers at once only a token verified before and not yet due again', async () => {
+    const clock = { ms: T0 };
+    const verifier = verifierAt(clock);
+    const t = await token('shopper-3', { exp: T0 / 1000 + 60 });
+    expect(verifier.remembered(t)).toBeUndefined();
+    await verifier.verify(t);
+    expect(verifier.remembered(t)).toEqual({ userId: 'shopper-3', isGuest: false });
+    clock.ms = T0 + 60_000; // its exp: verify decides (the skew), not the memory
+    expect(verifier.remembered(t)).toBeUndefined();
+    const long = await token('shopper-4', { exp: T0 / 1000 + 3600 });
+    clock.ms = T0;
+    await verifier.verify(long);
+    clock.ms = T0 + 5 * 60_000; // remembered for 5 minutes at most
+    expect(verifier.remembered(long)).toBeUndefined();
+  });
 });
