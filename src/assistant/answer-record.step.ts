@@ -37,7 +37,8 @@ export class AnswerRecordStep {
       const recorded = await this.deps.holds.decide(caller, charge.chargeId, result.body.creditsCharged, err);
       if (!recorded) this.notRecorded(caller, charge, record);
       // Found settled: the finish settles this hold with its record and turn, all or nothing, so
-      // they were kept with it.
+      // they were kept with it. (With a key, the hold may instead have been settled by the attempt
+      // that took the record over; this answer then goes out without a turn of its own kept.)
       return { turnKept: riders.turn !== undefined };
     }
     if (record ? !outcome.recorded : outcome.settle !== 'settled') this.notRecorded(caller, charge, record);

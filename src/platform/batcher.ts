@@ -119,16 +119,18 @@ export function guardedWrites<T>(guard: StorageGuard, operation: string, write: 
 
 /**
  * Splits a batch into rounds so that no round holds two items of one key (one statement cannot
- * change a row twice): an item goes in the round after its key's last, in call order. Items
- * without a key go in the first round.
+ * change a row twice): an item goes in the round after the last of any of its keys, in call
+ * order. Items without a key go in the first round.
  */
-export function roundsBy<T>(items: readonly T[], keyOf: (item: T) => string | undefined): number[][] {
+export function roundsBy<T>(items: readonly T[], keysOf: (item: T) => string | undefined | readonly (string | undefined)[]): number[][] {
   const rounds: number[][] = [];
   const seen = new Map<string, number>();
   items.forEach((item, i) => {
-    const key = keyOf(item);
-    const round = key === undefined ? 0 : (seen.get(key) ?? 0);
-    if (key !== undefined) seen.set(key, round + 1);
+    const given = keysOf(item);
+    const keys = typeof given === 'string' ? [given] : given === undefined ? [] : given.filter((k): k is string => k !== undefined);
+    let round = 0;
+    for (const key of keys) round = Math.max(round, seen.get(key) ?? 0);
+    for (const key of keys) seen.set(key, round + 1);
     (rounds[round] ??= []).push(i);
   });
   return rounds;

@@ -169,6 +169,41 @@ describe('postgres answer finish', () => {
       expect(await s.conversations.get(caller.userId, conversationId)).toBeUndefined();
     });
 
+    it('a stale attempt finishing beside the one that took its record over neither records nor settles', async () => {
+      const s = setup();
+      const { caller, request, claim, conversationId } = await keyed(s);
+      // The first attempt's lease ran out; a retry took the record over and adopted its hold.
+      await s.keys.release(caller.userId, claim.key, claim.attempt);
+      const takeover = randomUUID();
+      expect((await s.keys.begin({ ...claim, attempt: takeover })).state).toBe('started');
+      const retried: FinishRequest = {
+        ...request,
+        turn: { ...request.turn!, conversationId: `cv_${randomUUID()}` },
+        record: { ...request.record!, attempt: takeover, response: JSON.stringify({ ...response, answer: 'the retry' }) },
+      };
+      // Both finish in the same turn of the event loop, the stale one first.
+      const [stale, current] = await Promise.all([s.finish.finish(request), s.finish.finish(retried)]);
+      expect(stale).toMatchObject({ recorded: false, turnKept: false });
+      expect(current).toEqual({ settle: 'settled', recorded: true, turnKept: true });
+      expect(await s.keys.begin({ ...claim, attempt: randomUUID() })).toEqual({ state: 'completed', response: { ...response, answer: 'the retry' } });
+      expect(await s.conversations.get(caller.userId, conversationId)).toBeUndefined();
+      expect((await s.credits.find(caller.userId))?.available).toBe(17);
+    });
+
+    it('one answer PostgreSQL refuses fails only its own finish', async () => {
+      const s = setup();
+      const good = await keyed(s);
+      const bad = await keyed(s);
+      // A NUL in a jsonb text: PostgreSQL refuses the statement, which rolls back whole.
+      const refused: FinishRequest = { ...bad.request, record: { ...bad.request.record!, response: JSON.stringify({ ...response, answer: 'nul \u0000 here' }) } };
+      const [ok, failed] = await Promise.allSettled([s.finish.finish(good.request), s.finish.finish(refused)]);
+      expect(ok).toEqual({ status: 'fulfilled', value: { settle: 'settled', recorded: true, turnKept: true } });
+      expect(failed.status).toBe('rejected');
+      // Nothing of the refused one happened: its hold is still open, its record in progress.
+      expect(await s.credits.refund(bad.caller, bad.request.chargeId, 'refund')).toMatchObject({ kind: 'refunded' });
+      expect((await s.keys.begin({ ...bad.claim, attempt: randomUUID() })).state).toBe('in_progress');
+    });
+
     it('neither records nor settles when the hold was refunded first', async () => {
       const s = setup();
       const { caller, request, claim } = await keyed(s);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { guardedBatcher, guardedReads, guardedWrites, itemBatcher } from '../../src/platform/batcher.js';
+import { guardedBatcher, guardedReads, guardedWrites, itemBatcher, roundsBy } from '../../src/platform/batcher.js';
 import { unguarded, type GuardedCall, type StorageGuard } from '../../src/platform/storage-guard.js';
 
 const readBatcher = <K, V>(fetch: (keys: readonly K[]) => Promise<Map<K, V>>) => guardedReads(unguarded, 'test', fetch);
@@ -177,5 +177,19 @@ describe('guardedBatcher', () => {
     open();
     await expect(echo(1)).rejects.toThrow('breaker open');
     expect(sent).toBe(0);
+  });
+});
+
+describe('roundsBy', () => {
+  it('puts no two items of one key in a round, in call order, and items without a key first', () => {
+    expect(roundsBy(['a', 'b', 'a', undefined, 'a'], (k) => k)).toEqual([[0, 1, 3], [2], [4]]);
+  });
+
+  it('with several keys per item, an item goes after the last round of any of them', () => {
+    // Items 0 and 1 share no key; item 2 shares one with each; item 3 shares none with the others.
+    const items = [['conv-1', 'rec-1'], ['conv-2', 'rec-2'], ['conv-3', 'rec-1'], ['conv-4', undefined]] as const;
+    expect(roundsBy(items, (keys) => keys)).toEqual([[0, 1, 3], [2]]);
+    const chained = [['x', 'y'], ['y', 'z'], ['z', 'x']] as const;
+    expect(roundsBy(chained, (keys) => keys)).toEqual([[0], [1], [2]]);
   });
 });

@@ -5,6 +5,7 @@ import type { HoldState } from '../../credits/credit.repository.js';
 import { isEntryId, settleResultOf } from '../../credits/credit.rows.js';
 import { settleHoldSteps } from '../../credits/credit.sql.js';
 import { guardedBatcher, roundsBy, sendWhileLive, type GuardedItem } from '../../platform/batcher.js';
+import { isRefusedStatement } from '../../platform/db-guard.js';
 import { pooledQuery, statement } from '../../platform/pooled-query.js';
 import type { StorageGuard } from '../../platform/storage-guard.js';
 import { retryTransient } from '../../platform/transient-retry.js';
@@ -34,7 +35,7 @@ import type { AnswerFinish, FinishRequest, FinishResult } from './answer-finish.
  *   conversation is left alone).
  */
 const KEYED_STEPS = `k AS (
-  SELECT i.user_id, i.key FROM idempotency_keys i JOIN req r ON r.user_id = i.user_id AND r.key = i.key AND r.attempt = i.attempt
+  SELECT i.user_id, i.key, i.attempt FROM idempotency_keys i JOIN req r ON r.user_id = i.user_id AND r.key = i.key AND r.attempt = i.attempt
    WHERE i.status = 'in_progress'
    ORDER BY i.user_id, i.key
    FOR UPDATE OF i
@@ -42,7 +43,7 @@ const KEYED_STEPS = `k AS (
 settling AS (
   SELECT DISTINCT ON (r.debit_id) r.debit_id, r.n, r.key IS NOT NULL AS keyed
     FROM req r JOIN lk ON lk.debit_id = r.debit_id AND lk.state = 'held'
-   WHERE r.key IS NULL OR EXISTS (SELECT 1 FROM k WHERE k.user_id = r.user_id AND k.key = r.key)
+   WHERE r.key IS NULL OR EXISTS (SELECT 1 FROM k WHERE k.user_id = r.user_id AND k.key = r.key AND k.attempt = r.attempt)
    ORDER BY r.debit_id, r.n
 )`;
 
@@ -64,7 +65,7 @@ cw AS (
   RETURNING query_hash
 ),
 stood AS (
-  SELECT r.* FROM req r JOIN s ON s.debit_id = r.debit_id WHERE r.conversation_id IS NOT NULL
+  SELECT r.* FROM req r JOIN settling st ON st.n = r.n JOIN s ON s.debit_id = r.debit_id WHERE r.conversation_id IS NOT NULL
 ),
 tw AS (
   ${appendTurnsFrom('stood', 'conversation_id')}
@@ -113,17 +114,27 @@ export class PostgresAnswerFinish implements AnswerFinish {
   }
 
   /**
-   * A conversation's second turn in one batch goes in the next statement (rounds); in each, an
-   * answer answered 503 while the statement waits for a connection is left out and the others sent
-   * again (sendWhileLive, as the credits' settles do).
+   * A conversation's second turn in one batch, and a record's second finish (an attempt that took
+   * the record over, beside the one whose lease ran out), go in the next statement (rounds); in
+   * each, an answer answered 503 while the statement waits for a connection is left out and the
+   * others sent again (sendWhileLive, as the credits' settles do).
    */
   private async run(items: readonly GuardedItem<FinishRequest>[], settle: (index: number, result: FinishResult | Error) => void): Promise<void> {
-    for (const round of roundsBy(items, (it) => it.item.turn?.conversationId ?? (it.item.record ? `${it.item.userId}\u0000${it.item.record.key}` : undefined))) {
-      await sendWhileLive(items, round, settle, async (batch, beforeSend) => {
-        const rows = await this.send(batch, beforeSend);
-        const byN = new Map(rows.map((r) => [r.n, resultOf(r)]));
-        return batch.map((_, j) => byN.get(j + 1) ?? { settle: 'not_found' as const, recorded: false, turnKept: false });
-      });
+    const keysOf = (it: GuardedItem<FinishRequest>) => [it.item.turn?.conversationId, it.item.record && `${it.item.userId}\u0000${it.item.record.key}`];
+    for (const round of roundsBy(items, keysOf)) {
+      await sendWhileLive(
+        items,
+        round,
+        settle,
+        async (batch, beforeSend) => {
+          const rows = await this.send(batch, beforeSend);
+          const byN = new Map(rows.map((r) => [r.n, resultOf(r)]));
+          return batch.map((_, j) => byN.get(j + 1) ?? { settle: 'not_found' as const, recorded: false, turnKept: false });
+        },
+        // A statement PostgreSQL refused (one answer it cannot store, say) rolled back whole:
+        // each finish goes again alone, and a refusal is only its own answer's.
+        { alone: isRefusedStatement },
+      );
     }
   }
 
