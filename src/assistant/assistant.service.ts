@@ -191,9 +191,11 @@ export class AssistantService {
     const beside = earlyKey !== undefined && !readInGate && options.noCache !== true ? cache.prefetch(earlyKey) : undefined;
     const limit = this.settings.rateLimitPerMinute;
     const free = this.settings.cachedQueryCost === 0;
-    // A cached answer that costs nothing stands with the gate: without a key to record it under,
-    // its new conversation's first turn is kept in the same statement.
-    const firstTurn = early && readInGate && free && !record && gate.keepsTurns ? conversation.firstTurn(early, request, new Date(this.clock.now())) : undefined;
+    // A cached answer that costs nothing stands with the gate, so its new conversation's first turn
+    // is kept in the same statement. With a key it stands once its record is completed; should
+    // that fail, the answer is not given, nor the new conversation's id with it: that turn is
+    // never read, and expires.
+    const firstTurn = early && readInGate && free && gate.keepsTurns ? conversation.firstTurn(early, request, new Date(this.clock.now())) : undefined;
     // A new question whose cache entry the gate reads (or which asked for no cache) is charged
     // there when it turns out to be fresh: nothing after the gate can refuse it before its charge.
     const cost = this.settings.queryCost;

@@ -30,9 +30,9 @@ const QUERY = '/api/v1/assistant/query';
  * - miss: the same, the gate's cache read finding nothing, so it takes the charge;
  * - with an Idempotency-Key: the key's claim with consent (the gate's claim: the per-user key
  *   bound in the same statement, and nothing claimed without consent), the gate (which takes a
- *   fresh answer's charge under the record's charge key); then a fresh answer's finish (the
- *   record's completion with the settle, the cache write and the turn), and for a cached one the
- *   record's completion and the turn;
+ *   fresh answer's charge under the record's charge key, and a cached answer's first turn);
+ *   then a fresh answer's finish (the record's completion with the settle, the cache write and
+ *   the turn), or a cached one's completion;
  * - replay: the key's claim with consent (which finds the record and reads it with its answer),
  *   balance read.
  */
@@ -40,7 +40,7 @@ const TODAY = {
   cached: 1,
   fresh: 2,
   miss: 2,
-  cachedWithKey: 4,
+  cachedWithKey: 3,
   freshWithKey: 3,
   replay: 2,
 };
