@@ -15,7 +15,7 @@ import type { StorageGuard } from '../../platform/storage-guard.js';
 import { retryTransient } from '../../platform/transient-retry.js';
 import { COUNT_HITS } from '../../rate-limit/rate-limit.store.postgres.js';
 import { windowOf } from '../../rate-limit/rate-limit.store.js';
-import type { ClaimRequest, ClaimResult, GateRequest, GateResult, QueryGate } from './query-gate.js';
+import type { ClaimRequest, ClaimResult, GateCharge, GateRequest, GateResult, QueryGate } from './query-gate.js';
 
 /**
  * The gates of one turn of the event loop in one statement (one round trip, one transaction).
@@ -232,8 +232,11 @@ interface GateRow extends ConsentRow, Pick<MutationRow, 'is_guest' | 'avail0' | 
 interface PendingGate {
   request: GateRequest;
   window: { start: Date; end: Date } | null;
-  /** The charge's ledger key, fixed once for the question: every send of its statement carries the same. */
-  ledgerKey: string | null;
+  /**
+   * The charge this gate takes for the question (none where the gate does not charge), with its
+   * ledger key fixed once: every send of its statement carries the same.
+   */
+  charge: (GateCharge & { ledgerKey: string }) | null;
 }
 
 /**
@@ -295,10 +298,10 @@ export class PostgresQueryGate implements QueryGate {
   open(request: GateRequest): Promise<GateResult> {
     const limit = request.rateLimit;
     const window = limit ? windowOf(this.now(), limit.windowSeconds) : null;
-    const charge = this.chargesFresh ? request.charge : undefined;
-    // As the credit repository keys a charge: the caller's key, or one of its own.
-    const ledgerKey = charge === undefined ? null : charge.idempotencyKey === undefined ? `auto:${randomUUID()}` : chargeKey(charge.idempotencyKey);
-    return this.gate({ request, window, ledgerKey });
+    const asked = this.chargesFresh ? request.charge : undefined;
+    // Keyed as the credit repository keys a charge: the caller's key, or one of its own.
+    const charge = asked && { ...asked, ledgerKey: asked.idempotencyKey === undefined ? `auto:${randomUUID()}` : chargeKey(asked.idempotencyKey) };
+    return this.gate({ request, window, charge: charge ?? null });
   }
 
   /**
@@ -309,7 +312,7 @@ export class PostgresQueryGate implements QueryGate {
    * question by question, so one question's failure is only its own.
    */
   private async run(items: readonly GuardedItem<PendingGate>[], settle: (index: number, result: GateResult | Error) => void): Promise<void> {
-    if (!items.some((it) => it.item.request.charge !== undefined)) {
+    if (!items.some((it) => it.item.charge !== null)) {
       const results = await this.send(items, undefined);
       results.forEach((result, i) => settle(i, result));
       return;
@@ -320,7 +323,6 @@ export class PostgresQueryGate implements QueryGate {
   /** One statement for `items`: one result per item, in order. */
   private async send(items: readonly GuardedItem<PendingGate>[], beforeSend: (() => void) | undefined): Promise<GateResult[]> {
     const requests = items.map((it) => it.item);
-    const charges = requests.map((p) => (this.chargesFresh ? p.request.charge : undefined));
     const bind = [
       requests.map((p) => p.request.caller.userId),
       this.options.clock?.() ?? null,
@@ -335,10 +337,10 @@ export class PostgresQueryGate implements QueryGate {
       requests.map((p) => (this.keepsTurns && p.request.firstTurn ? JSON.stringify(p.request.firstTurn.turn) : null)),
       requests.map((p) => p.request.firstTurn?.ttlSeconds ?? null),
       requests.map((p) => (p.window ? p.request.rateLimit!.max : null)),
-      charges.map((c) => c?.cost ?? null),
-      charges.map((c) => c?.description ?? null),
-      requests.map((p) => p.ledgerKey),
-      charges.map((c) => c?.holdMs ?? null),
+      requests.map((p) => p.charge?.cost ?? null),
+      requests.map((p) => p.charge?.description ?? null),
+      requests.map((p) => p.charge?.ledgerKey ?? null),
+      requests.map((p) => p.charge?.holdMs ?? null),
     ];
     // Without a charge, repeated after a lost connection too: see `turns` above for what a repeat
     // does. With one, only after a rollback (nothing committed) or a clash on a ledger key (a twin
@@ -346,7 +348,7 @@ export class PostgresQueryGate implements QueryGate {
     // question's freshness, count and consent again, and could refuse a question whose first run
     // committed its charge. Such a question fails 503 instead, and its hold, if it landed, is the
     // sweep's (or, with a key, its retry's to adopt).
-    const charging = charges.some((c) => c !== undefined);
+    const charging = requests.some((p) => p.charge !== null);
     const rows = await retryTransient(() => pooledQuery<GateRow>(this.sequelize, GATE_SQL, bind, beforeSend), {
       connectionErrors: !charging,
       alsoRetry: charging ? isIdempotencyClash : undefined,
@@ -363,13 +365,13 @@ export class PostgresQueryGate implements QueryGate {
         if (entries.has(key)) row.cache_value = entries.get(key) ?? null;
         else entries.set(key, row.cache_value);
       }
-      results[row.n - 1] = this.resultOf(row, pending.request);
+      results[row.n - 1] = this.resultOf(row, pending);
     }
     if (results.length !== requests.length || results.includes(undefined as never)) throw new Error('the gate statement answered without a row for every question');
     return results;
   }
 
-  private resultOf(row: GateRow, request: GateRequest): GateResult {
+  private resultOf(row: GateRow, { request, charge }: PendingGate): GateResult {
     return {
       consent: row.has_consent ? toConsent(row) : undefined,
       rateHit: row.rate_count === null ? undefined : { count: row.rate_count, resetsAt: row.rate_resets_at! },
@@ -377,7 +379,7 @@ export class PostgresQueryGate implements QueryGate {
       // Only a balance no lazy reset would change (`resetting` false: the row exists, none is due).
       account: request.balance && row.has_account && row.resetting === false ? accountOf(row, this.policy) : undefined,
       turnKept: row.turn_kept,
-      charge: row.charged && request.charge ? this.chargeOf(row, request.charge.cost) : undefined,
+      charge: row.charged && charge ? this.chargeOf(row, charge.cost) : undefined,
     };
   }
 
