@@ -14,13 +14,15 @@ import { accumulate } from './search-index.js';
  * the cut-off is still read unless every product in the block loses the tie-break to it.
  *
  * Where a question's words go together, a block's bound adds each word's best score there, which
- * rarely belong to one product: the joint maxima of pairs and groups of its common terms (made on
- * first use, see `jointMax`) lower it to what one product can score, with a margin for rounding.
- * For a question of up to MAX_GROUPED parts, the group of all of them also keeps, per block, its
- * products' best score for each cover they reach (`byCover`): a block's bound on the score is
- * then what one product scores there, words counted ("travel backpack": products holding one of
- * the words beside products holding the other no longer bound as if one held both), and its
- * bound on the relevance the best of its covers.
+ * rarely belong to one product. For a question of up to MAX_GROUPED parts, the group of all of
+ * them keeps, per block, its products' best score for each cover they reach (`byCover`, made on
+ * first use, see `jointMax`): a block's bound on the score is then what one product scores there,
+ * words counted ("travel backpack": products holding one of the words beside products holding the
+ * other no longer bound as if one held both), and its bound on the relevance the best of its
+ * covers. Those classes add a product's numbers in the product's order, so they are its very
+ * sums and need no margin: a block whose best product only ties the `limit`-th is bounded by that
+ * tie, not above it. A question of more parts lowers its blocks' bounds with the joint maxima of
+ * pairs and groups of its common terms instead, which add in another order and keep a margin.
  *
  * Exact, not approximate: the bounds add the same numbers in the same order as a product's score
  * (floating-point addition and multiplication are monotone), so no product's relevance exceeds
@@ -246,18 +248,21 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
       }
     }
   }
-  if (n > 1) tightenWithGroups(built, entries, w, metCount);
-  // A question of a few parts: its products by cover, per block (see `byCover`).
+  // A question of a few parts: its products by cover, per block (see `byCover`): their covers and
+  // scores are added as a product's are, in the same order, so they bound the products' bit for
+  // bit and need no margin. The best score of a block's classes is what one product scores there,
+  // at or below any bound of the groups' joint maxima: those are only wanted without them.
   const classes = n > 1 && n <= MAX_GROUPED ? jointMax(built, bits, true)?.byCover : undefined;
+  if (n > 1 && !classes) tightenWithGroups(built, entries, w, metCount);
   const scored = classes?.scored;
   // Per block met: the bound of a product's score (its summed score times its words), lowered to
-  // the best one product scores there when a group of every part read knows it (with a margin).
+  // the best one product scores there when a group of every part read knows it.
   for (let i = 0; i < metCount; i++) {
     const id = met[i];
     let bound = w.sum[id] * w.words[id];
     if (scored) {
       const best = id < scored.length ? scored[id] : 0;
-      if (best + best * 1e-9 < bound) bound = best + best * 1e-9;
+      if (best < bound) bound = best;
     }
     w.score[id] = bound;
   }
@@ -368,12 +373,12 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     heap[unread++] = id;
     let bound = relevanceOf(totalWeight > 0 ? w.cover[id] / totalWeight : 0, w.score[id], top);
     if (classes && totalWeight > 0 && id < classes.scored.length) {
-      // The best of the block's products by cover (with a margin: a product adds in its own order).
+      // The best of the block's products by cover.
       let best = 0;
       for (let j = classes.starts[id]; j < classes.starts[id + 1]; j++) {
         const c = classes.cover[j];
         const s = classes.score[j];
-        best = Math.max(best, relevanceOf((c + c * 1e-9) / totalWeight, s + s * 1e-9, top));
+        best = Math.max(best, relevanceOf(c / totalWeight, s, top));
       }
       if (best < bound) bound = best;
     }
