@@ -15,6 +15,6 @@ export async function seedCatalogIfEmpty(store: CatalogStore, catalogPath: strin
     const products: readonly CatalogProduct[] = file.products;
     for (let i = 0; i < products.length; i += 1000) await add(products.slice(i, i + 1000));
     return true;
-  });
+  }, { ifEmpty: true });
   if (summary) logger.info({ source: file.source, products: summary.products, catalogVersion: summary.version }, 'empty catalog seeded from the catalog file');
 }

@@ -6,7 +6,7 @@ import { connectionOptions, type DatabaseSettings } from '../platform/db.js';
 import { StorageUnavailableError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { PostgresJobLock } from '../maintenance/job-lock.js';
-import type { CatalogBase, CatalogDelta, CatalogSnapshot, CatalogStore, CatalogSummary, ProductChange } from './catalog.store.js';
+import type { CatalogBase, CatalogDelta, CatalogSnapshot, CatalogStore, CatalogSummary, ProductChange, ReplaceOptions } from './catalog.store.js';
 
 /** Any constant shared by every process of this app: the key of the whole-catalog upload lock. */
 const REPLACE_LOCK_KEY = 724_311_003;
@@ -135,7 +135,7 @@ export class PostgresCatalogStore implements CatalogStore {
     );
   }
 
-  async replace(fill: (add: (batch: CatalogProduct[]) => Promise<void>) => Promise<boolean>): Promise<CatalogSummary | undefined> {
+  async replace(fill: (add: (batch: CatalogProduct[]) => Promise<void>) => Promise<boolean>, options: ReplaceOptions = {}): Promise<CatalogSummary | undefined> {
     return this.lock.run(async () => {
       const generation = await this.guard(async () => (await this.pool.query<{ g: string }>("SELECT nextval('catalog_generation_seq')::text AS g")).rows[0].g);
       let committed = false;
@@ -146,18 +146,27 @@ export class PostgresCatalogStore implements CatalogStore {
         const { version, products } = await this.guard(async () => (await this.pool.query<{ version: string; products: number }>(VERSION_SQL, [generation])).rows[0]);
         const summary = await this.guard(() =>
           this.transaction('READ COMMITTED', async (client) => {
+            // `ifEmpty`: the state row is the claim. On the embedded database the upload lock is
+            // re-entrant across processes (they share its one session), so two processes seeding
+            // one empty database may both stage; the first to swap wins and the other's swap
+            // does nothing, and the cleanup below never touches the live generation.
             const { rows } = await client.query<StateRow>(
               `INSERT INTO catalog_state (singleton, generation, version, product_count, updated_at) VALUES (true, $1, $2, $3, now())
-               ON CONFLICT (singleton) DO UPDATE SET generation = EXCLUDED.generation, version = EXCLUDED.version,
-                 product_count = EXCLUDED.product_count, updated_at = EXCLUDED.updated_at
+               ON CONFLICT (singleton) ${
+                 options.ifEmpty
+                   ? 'DO NOTHING'
+                   : `DO UPDATE SET generation = EXCLUDED.generation, version = EXCLUDED.version,
+                 product_count = EXCLUDED.product_count, updated_at = EXCLUDED.updated_at`
+               }
                RETURNING generation, version, product_count, updated_at`,
               [generation, version, products],
             );
+            if (rows.length === 0) return undefined;
             await client.query('SELECT pg_notify($1, $2)', [CATALOG_CHANNEL, version]);
             return toSummary(rows[0]);
           }),
         );
-        committed = true;
+        committed = summary !== undefined;
         return summary;
       } finally {
         // Under the lock no other upload is staging: every generation but the live one is waste

@@ -41,12 +41,23 @@ export interface CatalogDelta {
 export type ProductChange = { put: CatalogProduct } | { delete: true };
 
 /**
+ * `ifEmpty`: replace only while there is no catalog at all (a new database's seed): when a
+ * catalog was made meanwhile (another process seeding the same database), it stands and this one
+ * is dropped.
+ */
+export interface ReplaceOptions {
+  ifEmpty?: boolean;
+}
+
+/**
  * Where the catalog lives. Rules every backend keeps:
  * - `summary()` and `load()` resolve `undefined` while there is no catalog at all (a new database);
  * - `load()` never mixes two versions: its products are those of its summary's version;
  * - `replace()` is all or nothing: `fill` hands products over in batches while the old catalog
  *   stays live; when `fill` resolves `false` or throws, nothing changes; when it resolves `true`
  *   the new catalog replaces the old in one step (readers see the old or the new, never a mix);
+ *   with `ifEmpty` it does only when there is no catalog yet, else it resolves `undefined` and
+ *   changes nothing;
  * - `change()` decides and applies one product's change atomically with the version's move;
  *   an error thrown by `decide` changes nothing and is rethrown;
  * - every change that alters the content gives a new `version`; the same content, the same one;
@@ -57,7 +68,7 @@ export interface CatalogStore {
   readonly writable: boolean;
   summary(): Promise<CatalogSummary | undefined>;
   load(): Promise<CatalogSnapshot | undefined>;
-  replace(fill: (add: (batch: CatalogProduct[]) => Promise<void>) => Promise<boolean>): Promise<CatalogSummary | undefined>;
+  replace(fill: (add: (batch: CatalogProduct[]) => Promise<void>) => Promise<boolean>, options?: ReplaceOptions): Promise<CatalogSummary | undefined>;
   change(id: string, decide: (current: CatalogProduct | undefined) => ProductChange): Promise<{ product: CatalogProduct | undefined; summary: CatalogSummary }>;
   /**
    * The products changed since `base` (a snapshot's `base`), in one snapshot; `undefined` when
