@@ -170,7 +170,9 @@ export class PostgresCatalogStore implements CatalogStore {
         return summary;
       } finally {
         // Under the lock no other upload is staging: every generation but the live one is waste
-        // (the old catalog, this upload when it failed, an upload whose process died).
+        // (the old catalog, this upload when it failed or lost its `ifEmpty` claim, an upload whose
+        // process died). On the embedded database a second seed may be staging beside this one;
+        // its rows go too, and its claim then finds the catalog made and changes nothing.
         await this.pool
           .query('DELETE FROM products WHERE generation <> (SELECT coalesce(max(generation), -1) FROM catalog_state)')
           .catch((err: unknown) => this.logger.warn({ err, committed }, 'could not remove old catalog rows; the next upload retries'));
