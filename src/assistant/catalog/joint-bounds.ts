@@ -14,15 +14,26 @@ export const MAX_GROUPED = 6;
 /**
  * The products of one block, by cover: per cover one product of the block reaches (its words'
  * shares, as `accumulate` adds them), the best score (summed score times words) among those with
- * that cover; a cover and score beaten on both by another are left out.
+ * that cover, the best tie-break rank among the products that score it, and the best score below
+ * it; a cover and score beaten on both by another are left out, their products counted in each
+ * class that beats them (see `close` in `byCover`).
  */
 export interface ByCover {
   /** Per member of the group, its part's cover (the classes hold for these only). */
   covers: number[];
+  /** The tie-break ranks the classes were made with (see `Ties`). */
+  ties: Ties;
   /** Classes of block b: starts[b]…starts[b + 1]. */
   starts: Int32Array;
   cover: Float64Array;
   score: Float64Array;
+  /**
+   * The lowest tie-break rank of the class's products that reach its best score; -1 when one of
+   * them has no rank (added after the whole build), which loses no tie for certain.
+   */
+  tie: Int32Array;
+  /** The best score of the class's other products (-1: none), which rank below those that reach it. */
+  rest: Float64Array;
   /** Per block, the best score of any of its classes. */
   scored: Float64Array;
 }
@@ -37,6 +48,12 @@ export interface Group {
   max: Float64Array;
   /** Made when the group is every part a question reads (see `byCover`). */
   byCover?: ByCover;
+}
+
+/** Tie-break rank per product number below `ranked` (lower wins). */
+export interface Ties {
+  rank: Int32Array;
+  ranked: number;
 }
 
 /** Per term's postings, the joint block maxima of the groups of terms it comes first in (see `jointMax`). */
@@ -73,9 +90,10 @@ const lastDoc = (group: Part[]) => group.reduce((last, { postings: { docs } }) =
  * maximum, which rarely belong to one product. Made on first use by two passes over the group's
  * postings and kept with its first term's postings (at most GROUPS_PER_TERM groups each), so a
  * question asked again, or sharing a pair of words with another, finds it made. `whole`: the
- * group is every part the question reads, and its products' bounds by cover are wanted too.
+ * group is every part the question reads, and its products' bounds by cover (with their best
+ * ranks in `ties`) are wanted too.
  */
-export function jointMax(group: Part[], bits: number, whole: boolean): Group | undefined {
+export function jointMax(group: Part[], bits: number, whole: Ties | undefined): Group | undefined {
   const first = group[0].postings;
   const newWord = newWords(group);
   let known = groupsOf.get(first);
@@ -104,7 +122,7 @@ export function jointMax(group: Part[], bits: number, whole: boolean): Group | u
     }
     known.push((found = { bits, postings: group.map((p) => p.postings), weights: group.map((p) => p.weight), newWord, max }));
   }
-  if (whole && !(found.byCover && group.every((p, i) => found.byCover!.covers[i] === p.cover))) found.byCover = byCover(group, bits);
+  if (whole && !(found.byCover && found.byCover.ties.rank === whole.rank && group.every((p, i) => found.byCover!.covers[i] === p.cover))) found.byCover = byCover(group, bits, whole);
   return found;
 }
 
@@ -113,7 +131,7 @@ export function jointMax(group: Part[], bits: number, whole: boolean): Group | u
  * `accumulate` adds them, in the group's order (the same sums, bit for bit), then read by
  * product number.
  */
-function byCover(group: Part[], bits: number): ByCover {
+function byCover(group: Part[], bits: number, ties: Ties): ByCover {
   const last = lastDoc(group);
   const { score, cover, tag, words } = jointFor(last);
   let word = 0;
@@ -144,22 +162,41 @@ function byCover(group: Part[], bits: number): ByCover {
   const scored = new Float64Array(blocks);
   const covers: number[] = [];
   const scores: number[] = [];
+  const bestTies: number[] = [];
+  const rests: number[] = [];
   // The current block's classes.
   const blockCovers: number[] = [];
   const blockScores: number[] = [];
+  const blockTies: number[] = [];
+  const blockRests: number[] = [];
   let block = 0;
+  /** Whether class j of the block beats class i on both cover and score (no two have one cover). */
+  const beats = (j: number, i: number) => j !== i && blockCovers[j] >= blockCovers[i] && blockScores[j] >= blockScores[i];
   const close = (upTo: number) => {
-    // Leave out the classes beaten on both cover and score by another of the block.
+    // Leave out the classes beaten on both cover and score by another of the block. A product of
+    // one is no more relevant than it would be with the cover of a class that beats it, so it
+    // counts there: as one of that class's best (its rank) if it scores as much, else by its score.
     for (let i = 0; i < blockCovers.length; i++) {
       let beaten = false;
-      for (let j = 0; j < blockCovers.length && !beaten; j++) beaten = j !== i && blockCovers[j] >= blockCovers[i] && blockScores[j] >= blockScores[i];
+      for (let j = 0; j < blockCovers.length && !beaten; j++) beaten = beats(j, i);
       if (beaten) continue;
+      let tie = blockTies[i];
+      let rest = blockRests[i];
+      for (let j = 0; j < blockCovers.length; j++) {
+        if (!beats(i, j)) continue;
+        if (blockScores[j] === blockScores[i]) tie = Math.min(tie, blockTies[j]);
+        rest = Math.max(rest, blockScores[j] === blockScores[i] ? blockRests[j] : blockScores[j]);
+      }
       covers.push(blockCovers[i]);
       scores.push(blockScores[i]);
+      bestTies.push(tie);
+      rests.push(rest);
       if (blockScores[i] > scored[block]) scored[block] = blockScores[i];
     }
     blockCovers.length = 0;
     blockScores.length = 0;
+    blockTies.length = 0;
+    blockRests.length = 0;
     for (let b = block + 1; b <= upTo; b++) starts[b] = covers.length;
   };
   for (let d = 0; d <= last; d++) {
@@ -170,17 +207,26 @@ function byCover(group: Part[], bits: number): ByCover {
     }
     const v = score[d] * words[d];
     const c = cover[d];
+    const rank = d < ties.ranked ? ties.rank[d] : -1;
     let i = 0;
     while (i < blockCovers.length && blockCovers[i] !== c) i++;
     if (i === blockCovers.length) {
       blockCovers.push(c);
       blockScores.push(v);
-    } else if (v > blockScores[i]) blockScores[i] = v;
+      blockTies.push(rank);
+      blockRests.push(-1);
+    } else if (v > blockScores[i]) {
+      blockRests[i] = blockScores[i];
+      blockScores[i] = v;
+      blockTies[i] = rank;
+    } else if (v === blockScores[i]) {
+      if (rank < blockTies[i]) blockTies[i] = rank;
+    } else if (v > blockRests[i]) blockRests[i] = v;
     score[d] = 0;
     cover[d] = 0;
     tag[d] = -1;
     words[d] = 0;
   }
   close(blocks);
-  return { covers: group.map((p) => p.cover), starts, cover: Float64Array.from(covers), score: Float64Array.from(scores), scored };
+  return { covers: group.map((p) => p.cover), ties, starts, cover: Float64Array.from(covers), score: Float64Array.from(scores), tie: Int32Array.from(bestTies), rest: Float64Array.from(rests), scored };
 }

@@ -11,7 +11,11 @@ import { accumulate } from './search-index.js';
  * blocks are read best bound first, and reading stops once no block left can beat the best score
  * (needed to scale relevance), then (for a "budget" question) move the best relevance or the
  * price range of the products near it, then beat the `limit`-th best relevance. A bound equal to
- * the cut-off is still read unless every product in the block loses the tie-break to it.
+ * the cut-off is still read unless every product in the block that could reach it loses the
+ * tie-break to it: the block's best rank says so, or its classes by cover (below) do, each
+ * knowing the best rank among its products that reach its best score and the best score of the
+ * others. In catalogs of many equal products (the same words, the same lengths), most of the
+ * blocks that tie the cut-off are settled so, unread.
  *
  * Where a question's words go together, a block's bound adds each word's best score there, which
  * rarely belong to one product. For a question of up to MAX_GROUPED parts, the group of all of
@@ -102,7 +106,7 @@ function tightenWithGroups(built: Part[], entries: Blocks[], w: typeof work, met
   const flat: number[] = [];
   const starts: number[] = [0];
   for (const group of members) {
-    const made = jointMax(group.map((x) => built[big[x]]), entries[0].bits, false);
+    const made = jointMax(group.map((x) => built[big[x]]), entries[0].bits, undefined);
     if (!made) continue;
     maxima.push(made.max);
     masks.push(group.reduce((m, x) => m | (1 << x), 0));
@@ -252,7 +256,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
   // scores are added as a product's are, in the same order, so they bound the products' bit for
   // bit and need no margin. The best score of a block's classes is what one product scores there,
   // at or below any bound of the groups' joint maxima: those are only wanted without them.
-  const classes = n > 1 && n <= MAX_GROUPED ? jointMax(built, bits, true)?.byCover : undefined;
+  const classes = n > 1 && n <= MAX_GROUPED ? jointMax(built, bits, { rank: ranking.tieRank, ranked: ranking.ranked })?.byCover : undefined;
   if (n > 1 && !classes) tightenWithGroups(built, entries, w, metCount);
   const scored = classes?.scored;
   // Per block met: the bound of a product's score (its summed score times its words), lowered to
@@ -431,6 +435,22 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     rel[lo] = r;
     raiseMinimums();
   };
+  /**
+   * Whether every product of block `id` that could reach relevance `r` (its bound) loses the
+   * tie-break to the product of rank `rank`: the block's best rank says so, or, by its products'
+   * classes, each class that reaches `r` does so only with its best score, held by products that
+   * all rank below (not for a "budget" question, whose relevance is tilted by price).
+   */
+  const losesTies = (id: number, r: number, rank: number) => {
+    if (ranking.blockTie[id] > rank) return true;
+    if (!classes || ranking.cheap || totalWeight <= 0 || id >= classes.scored.length) return false;
+    for (let j = classes.starts[id]; j < classes.starts[id + 1]; j++) {
+      const cover = classes.cover[j] / totalWeight;
+      if (relevanceOf(cover, classes.score[j], top) < r) continue;
+      if (classes.tie[j] <= rank || relevanceOf(cover, classes.rest[j], top) >= r) return false;
+    }
+    return true;
+  };
   for (let i = 0; i < count; i++) offer(touched[i]);
   while (left > 0) {
     const id = heap[0];
@@ -439,7 +459,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
       const bound = w.bound[id];
       if (bound < rel[k - 1]) break;
       const last = best[k - 1];
-      if (bound === rel[k - 1] && last < ranking.ranked && ranking.blockTie[id] > ranking.tieRank[last]) continue;
+      if (bound === rel[k - 1] && last < ranking.ranked && losesTies(id, rel[k - 1], ranking.tieRank[last])) continue;
     }
     const before = count;
     readBlock(id);
