@@ -43,6 +43,10 @@ const QUESTIONS = [
   'gift for a runner',
   'waterprof boots',
   'headphonez',
+  // Typos that trade one letter for another the word lacks.
+  'hikimg boots',
+  'budget laptip',
+  'wireless headphomes',
   'kettle',
   'yoga mat for women',
   'usb-c charger',

@@ -184,13 +184,30 @@ export class SearchIndex {
     return topMatches(this.scratch, parts, totalWeight, ranking);
   }
 
-  /** The index's terms one insertion, deletion or substitution away from `term`. */
+  /**
+   * The index's terms by length, each with the set of its letters (`lettersOf`): made on the first
+   * question with a typo (this index never changes).
+   */
+  private byLength: Map<number, { terms: string[]; letters: Int32Array }> | undefined;
+
+  /** The index's terms one insertion, deletion or substitution away from `term`, in term order. */
   private oneEditAway(term: string): string[] {
+    this.byLength ??= termsByLength(this.sorted);
+    const mine = lettersOf(term);
     const out: string[] = [];
-    for (const candidate of this.sorted) {
-      if (Math.abs(candidate.length - term.length) <= 1 && candidate !== term && withinOneEdit(term, candidate)) out.push(candidate);
+    // Only a term one shorter, as long or one longer can be one edit away, and only one whose
+    // letters differ from the word's in at most two (the one taken out, the one put in).
+    for (let length = term.length - 1; length <= term.length + 1; length++) {
+      const same = this.byLength.get(length);
+      if (!same) continue;
+      const { terms, letters } = same;
+      for (let i = 0; i < terms.length; i++) {
+        if (bitCount(letters[i] ^ mine) > 2) continue;
+        const candidate = terms[i];
+        if (candidate !== term && withinOneEdit(term, candidate)) out.push(candidate);
+      }
     }
-    return out;
+    return out.sort();
   }
 }
 
@@ -255,6 +272,29 @@ function lowerBound<T extends string | number>(sorted: ArrayLike<T>, value: T): 
     else hi = mid;
   }
   return lo;
+}
+
+/** A word's letters as a set of 32 bits (a letter's code unit modulo 32: letters may share one). */
+function lettersOf(term: string): number {
+  let set = 0;
+  for (let i = 0; i < term.length; i++) set |= 1 << (term.charCodeAt(i) & 31);
+  return set;
+}
+
+function bitCount(n: number): number {
+  let v = n - ((n >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+function termsByLength(sorted: readonly string[]): Map<number, { terms: string[]; letters: Int32Array }> {
+  const lists = new Map<number, string[]>();
+  for (const t of sorted) {
+    const same = lists.get(t.length);
+    if (same) same.push(t);
+    else lists.set(t.length, [t]);
+  }
+  return new Map([...lists].map(([length, terms]) => [length, { terms, letters: Int32Array.from(terms, lettersOf) }]));
 }
 
 function withinOneEdit(a: string, b: string): boolean {
