@@ -354,14 +354,28 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     }
     return { key: (d: number) => tilt(relevance(d), prices[d]) };
   };
-  // The best score first: needed to scale every relevance. Blocks come off a heap best bound
-  // first, so only those read are put in order.
+  // The best score first: needed to scale every relevance. The block of the best bound is read
+  // (most often it holds the best score, its bound being what one product there scores), then,
+  // best bound first from a heap, any other whose bound beats the best score read so far.
   const heap = w.heap;
+  let first = -1;
   for (let i = 0; i < metCount; i++) {
-    heap[i] = met[i];
-    w.bound[met[i]] = w.score[met[i]];
+    const id = met[i];
+    if (first < 0 || w.score[id] > w.score[first] || (w.score[id] === w.score[first] && id < first)) first = id;
   }
-  let left = heapify(heap, w.bound, metCount);
+  if (first >= 0 && w.score[first] > top) {
+    const before = count;
+    readBlock(first);
+    scoreUpTo(before);
+  }
+  let left = 0;
+  for (let i = 0; i < metCount; i++) {
+    const id = met[i];
+    if (w.read[id] || w.score[id] <= top) continue;
+    heap[left++] = id;
+    w.bound[id] = w.score[id];
+  }
+  left = heapify(heap, w.bound, left);
   while (left > 0 && w.bound[heap[0]] > top) {
     const id = heap[0];
     left = pop(heap, left, w.bound);
