@@ -89,7 +89,7 @@ function exhaustive(search: CatalogSearch, request: { query: string; filters: Pr
     const c = Math.min(1, covers[i]);
     return c * Math.sqrt(c) * (0.4 + (0.6 * s) / top);
   });
-  if (hints.preferCheap) cheaperFirst(relevance, (i) => internals.byDoc[docs[i]].price);
+  if (hints.preferCheap) cheaperFirst(relevance, (i) => Math.log(internals.byDoc[docs[i]].price + 1));
   const order = docs.map((_, i) => i);
   order.sort((a, b) => {
     if (relevance[a] !== relevance[b]) return relevance[b] - relevance[a];

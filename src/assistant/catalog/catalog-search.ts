@@ -46,16 +46,19 @@ const GONE = 2;
 
 interface Facets {
   prices: Float64Array;
+  /** log(1 + price): what the budget tilt compares, worked out once per product. */
+  logPrices: Float64Array;
   stock: Uint8Array;
   categories: Int32Array;
   brands: Int32Array;
 }
 
 function growFacets(from: Facets | undefined, capacity: number): Facets {
-  const to: Facets = { prices: new Float64Array(capacity), stock: new Uint8Array(capacity), categories: new Int32Array(capacity), brands: new Int32Array(capacity) };
+  const to: Facets = { prices: new Float64Array(capacity), logPrices: new Float64Array(capacity), stock: new Uint8Array(capacity), categories: new Int32Array(capacity), brands: new Int32Array(capacity) };
   if (from) {
     const n = Math.min(capacity, from.prices.length);
     to.prices.set(from.prices.subarray(0, n));
+    to.logPrices.set(from.logPrices.subarray(0, n));
     to.stock.set(from.stock.subarray(0, n));
     to.categories.set(from.categories.subarray(0, n));
     to.brands.set(from.brands.subarray(0, n));
@@ -277,6 +280,7 @@ export class CatalogSearch {
     const doc = this.byDoc.length;
     this.byDoc.push(p);
     this.facets.prices[doc] = p.price;
+    this.facets.logPrices[doc] = Math.log(p.price + 1);
     this.facets.stock[doc] = p.inStock ? 1 : 0;
     this.facets.categories[doc] = this.labelId(normalizeLabel(p.category));
     this.facets.brands[doc] = this.labelId(normalizeLabel(p.brand));
@@ -313,7 +317,7 @@ export class CatalogSearch {
       const { tieRank, sorted, byDoc } = this;
       const set = this.blockSets[distinct === 1 ? 1 : 0];
       const tie = (a: number, b: number) => (a < sorted && b < sorted ? tieRank[a] - tieRank[b] : tieOrder(byDoc[a], byDoc[b]));
-      const cheap = hints.preferCheap ? { prices: this.facets.prices, blockMin: set.min, blockMax: set.max } : undefined;
+      const cheap = hints.preferCheap ? { logPrices: this.facets.logPrices, blockMin: set.min, blockMax: set.max } : undefined;
       const ranking = { limit: request.limit, pruneFrom: blockSize.pruneFrom, tieRank, blockTie: set.tie, bits: set.bits, ranked: sorted, tie, cheap };
       const top = this.index.top((plan = this.index.parts(words, options)), ranking);
       if (top && top.docs.length > 0) {
@@ -357,7 +361,7 @@ export class CatalogSearch {
   private rank(matches: Matches, preferCheap: boolean, limit: number): CatalogHit[] {
     const { count, docs, scores, cover } = matches;
     const products = this.byDoc;
-    const prices = this.facets.prices;
+    const logPrices = this.facets.logPrices;
     let top = 0;
     for (let i = 0; i < count; i++) if (scores[i] > top) top = scores[i];
     if (this.relevance.values.length < count) this.relevance.values = new Float64Array(Math.ceil(count * 1.25));
@@ -366,7 +370,7 @@ export class CatalogSearch {
       const c = Math.min(1, cover[i]);
       relevance[i] = c * Math.sqrt(c) * (0.4 + (0.6 * scores[i]) / top);
     }
-    if (preferCheap) cheaperFirst(relevance, (i) => prices[docs[i]]);
+    if (preferCheap) cheaperFirst(relevance, (i) => logPrices[docs[i]]);
     const { tieRank, sorted } = this;
     const order = (a: number, b: number) => {
       // Most comparisons are settled by relevance alone, most ties by the tie-break rank.

@@ -47,9 +47,10 @@ export function topK(n: number, k: number, order: (a: number, b: number) => numb
 /**
  * "budget laptop": among the products about as relevant as the best one, cheaper ones gain up
  * to 40% (by log price, so $200 vs $400 counts like $1,000 vs $2,000); less relevant products do
- * not get pulled up by being cheap. Changes `relevance` in place.
+ * not get pulled up by being cheap. Changes `relevance` in place. `logPriceOf(i)`: log(1 + the
+ * price of item i).
  */
-export function cheaperFirst(relevance: Float64Array, priceOf: (i: number) => number): void {
+export function cheaperFirst(relevance: Float64Array, logPriceOf: (i: number) => number): void {
   let best = 0;
   for (const r of relevance) best = Math.max(best, r);
   const threshold = best * 0.75;
@@ -57,14 +58,14 @@ export function cheaperFirst(relevance: Float64Array, priceOf: (i: number) => nu
   let hi = -Infinity;
   for (let i = 0; i < relevance.length; i++) {
     if (relevance[i] < threshold) continue;
-    const log = Math.log(priceOf(i) + 1);
+    const log = logPriceOf(i);
     lo = Math.min(lo, log);
     hi = Math.max(hi, log);
   }
   const span = hi - lo;
   for (let i = 0; i < relevance.length; i++) {
     if (relevance[i] < threshold) relevance[i] *= 0.6;
-    else if (span > 0) relevance[i] *= 1 - (0.4 * (Math.log(priceOf(i) + 1) - lo)) / span;
+    else if (span > 0) relevance[i] *= 1 - (0.4 * (logPriceOf(i) - lo)) / span;
   }
 }
 

@@ -156,9 +156,10 @@ export interface Ranking {
   tie: (a: number, b: number) => number;
   /**
    * A "budget" question: cheaper products among the most relevant gain (see `cheaperFirst` in
-   * ranking.ts). Prices per product number; per block of the whole build, its lowest and highest.
+   * ranking.ts). log(1 + price) per product number; per block of the whole build, its lowest and
+   * highest price.
    */
-  cheap?: { prices: Float64Array; blockMin: Float64Array; blockMax: Float64Array };
+  cheap?: { logPrices: Float64Array; blockMin: Float64Array; blockMax: Float64Array };
 }
 
 export interface TopMatches {
@@ -300,7 +301,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
    * move them. Blocks are numbered by price, so each block knows its cheapest and dearest product.
    */
   const cheaperFirst = (cheap: NonNullable<Ranking['cheap']>, heap: Int32Array, unread: number, relevance: (d: number) => number) => {
-    const { prices, blockMin, blockMax } = cheap;
+    const { logPrices, blockMin, blockMax } = cheap;
     let best = 0;
     const bestUpTo = (from: number) => {
       for (let i = from; i < count; i++) if (state[touched[i] << 2] !== -2) best = Math.max(best, relevance(touched[i]));
@@ -321,7 +322,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
       for (let i = from; i < count; i++) {
         const d = touched[i];
         if (state[d << 2] === -2 || relevance(d) < threshold) continue;
-        const log = Math.log(prices[d] + 1);
+        const log = logPrices[d];
         lo = Math.min(lo, log);
         hi = Math.max(hi, log);
       }
@@ -347,12 +348,12 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     const span = hi - lo;
     // The same arithmetic as `cheaperFirst`, on a product's relevance and price, or on a block's
     // bound and its cheapest price (the tilt only falls as the price rises).
-    const tilt = (r: number, price: number) => (r < threshold ? r * 0.6 : span > 0 ? r * (1 - (0.4 * (Math.log(price + 1) - lo)) / span) : r);
+    const tilt = (r: number, logPrice: number) => (r < threshold ? r * 0.6 : span > 0 ? r * (1 - (0.4 * (logPrice - lo)) / span) : r);
     for (let i = 0; i < metCount; i++) {
       const id = met[i];
-      if (!w.read[id]) w.bound[id] = Math.max(w.bound[id] * 0.6, tilt(w.bound[id], blockMin[id]));
+      if (!w.read[id]) w.bound[id] = Math.max(w.bound[id] * 0.6, tilt(w.bound[id], Math.log(blockMin[id] + 1)));
     }
-    return { key: (d: number) => tilt(relevance(d), prices[d]) };
+    return { key: (d: number) => tilt(relevance(d), logPrices[d]) };
   };
   // The best score first: needed to scale every relevance. The block of the best bound is read
   // (most often it holds the best score, its bound being what one product there scores), then,
