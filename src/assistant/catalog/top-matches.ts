@@ -364,11 +364,12 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     const id = met[i];
     if (first < 0 || w.score[id] > w.score[first] || (w.score[id] === w.score[first] && id < first)) first = id;
   }
-  if (first >= 0 && w.score[first] > top) {
+  const readForTop = (id: number) => {
     const before = count;
-    readBlock(first);
+    readBlock(id);
     scoreUpTo(before);
-  }
+  };
+  if (first >= 0 && w.score[first] > top) readForTop(first);
   let left = 0;
   for (let i = 0; i < metCount; i++) {
     const id = met[i];
@@ -380,9 +381,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
   while (left > 0 && w.bound[heap[0]] > top) {
     const id = heap[0];
     left = pop(heap, left, w.bound);
-    const before = count;
-    readBlock(id);
-    scoreUpTo(before);
+    readForTop(id);
   }
   // Then the best relevance, over the blocks left unread.
   let unread = 0;
