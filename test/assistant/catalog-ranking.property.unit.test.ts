@@ -102,11 +102,15 @@ function exhaustive(search: CatalogSearch, request: { query: string; filters: Pr
 
 const answer = (r: CatalogSearchResult) => (r.fallback ? [] : r.hits.map((h) => ({ id: h.product.id, score: h.score })));
 
-describe('the best results equal an exhaustive scoring', () => {
+// Read in score order where a question can be (see `inScoreOrder`), or every question's blocks bounded one by one.
+describe.each([
+  { reading: 'in score order', orderedFrom: 0 },
+  { reading: 'block by block', orderedFrom: Infinity },
+])('the best results equal an exhaustive scoring, blocks read $reading', ({ orderedFrom }) => {
   // Blocks of 4 products (2 for questions of one word), so small catalogs have many and most are
   // skipped; every pair and group of the question's terms bounds the blocks jointly.
   const settings = { ...blockSize };
-  beforeAll(() => Object.assign(blockSize, { bits: 2, fineBits: 1, pruneFrom: 0, pairsFrom: 0 }));
+  beforeAll(() => Object.assign(blockSize, { bits: 2, fineBits: 1, pruneFrom: 0, orderedFrom, pairsFrom: 0 }));
   afterAll(() => Object.assign(blockSize, settings));
 
   it('for random catalogs, questions and filters', () => {

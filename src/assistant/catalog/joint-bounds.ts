@@ -36,6 +36,8 @@ export interface ByCover {
   rest: Float64Array;
   /** Per block, the best score of any of its classes. */
   scored: Float64Array;
+  /** Its blocks in score order, made on first use (see `scoreOrder` in top-matches.ts). */
+  order?: { blocks: Int32Array; slot: Int32Array };
 }
 
 export interface Group {

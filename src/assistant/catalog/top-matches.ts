@@ -1,6 +1,6 @@
 // Over 300 lines: the block bounds and the cut-offs they are read against (best score, budget tilt, `limit`-th relevance) share one search's state and must stay in step.
 import { DESCRIPTION_ONLY_COVER, type Part, type Postings, type Scratch } from './index-parts.js';
-import { jointMax, MAX_GROUPED } from './joint-bounds.js';
+import { jointMax, MAX_GROUPED, type ByCover } from './joint-bounds.js';
 import { accumulate } from './search-index.js';
 
 /**
@@ -39,9 +39,11 @@ import { accumulate } from './search-index.js';
  * Products per block, as a power of 2 — `fineBits` for questions of one word, whose bound is
  * that word's best score in the block and so gains most from smaller blocks, `bits` for the
  * others, which gain less than they pay in blocks to order — and the fewest postings worth
- * bounding (settings, so that tests can cut small catalogs into many blocks and prune them).
+ * bounding: `orderedFrom` for a question read in score order (see `inScoreOrder`), which costs
+ * little more than the blocks it reads, `pruneFrom` for the others, which bound every block they
+ * meet (settings, so that tests can cut small catalogs into many blocks and prune them).
  */
-export const blockSize = { bits: 8, fineBits: 6, pruneFrom: 2048, pairsFrom: 1024 };
+export const blockSize = { bits: 8, fineBits: 6, pruneFrom: 2048, orderedFrom: 256, pairsFrom: 1024 };
 
 interface Blocks {
   bits: number;
@@ -147,6 +149,7 @@ export interface Ranking {
   limit: number;
   /** Below this many postings, decline (see `blockSize`). */
   pruneFrom: number;
+  orderedFrom: number;
   /** Tie-break rank per product number below `ranked` (lower wins); per block of 2^`bits`, the lowest. */
   tieRank: Int32Array;
   bits: number;
@@ -220,16 +223,22 @@ function workFor(blockCount: number, parts: number): typeof work {
 export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number, ranking: Ranking): TopMatches | undefined {
   let postings = 0;
   for (const p of parts) postings += p.to - p.from;
-  if (postings < ranking.pruneFrom) return undefined;
+  const built = parts.filter((p) => !p.tail && p.from < p.to);
+  const n = built.length;
+  const ordered = !ranking.cheap && n >= 1 && n <= MAX_GROUPED && totalWeight > 0 && postings >= ranking.orderedFrom;
+  if (!ordered && postings < ranking.pruneFrom) return undefined;
   const { state, touched } = scratch;
   const { bits, limit: k } = ranking;
-  const built = parts.filter((p) => !p.tail && p.from < p.to);
-  const w = workFor((state.length >> 2 >> bits) + 1, built.length);
-  const n = built.length;
+  const entries = built.map((p) => blocks(p.postings, bits));
+  if (ordered) {
+    const classes = jointMax(built, bits, { rank: ranking.tieRank, ranked: ranking.ranked })?.byCover;
+    if (classes) return inScoreOrder(scratch, parts, built, entries, classes, totalWeight, ranking);
+    if (postings < ranking.pruneFrom) return undefined;
+  }
+  const w = workFor((state.length >> 2 >> bits) + 1, n);
   // The blocks met, in the order met: met[0…metCount).
   const met = w.met;
   let metCount = 0;
-  const entries = built.map((p) => blocks(p.postings, bits));
   // Per block met: the bound of the summed score, of the words matched and of the cover, added
   // in the order a product's are.
   for (let q = 0; q < built.length; q++) {
@@ -391,13 +400,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     heap[unread++] = id;
     let bound = relevanceOf(totalWeight > 0 ? w.cover[id] / totalWeight : 0, w.score[id], top);
     if (classes && totalWeight > 0 && id < classes.scored.length) {
-      // The best of the block's products by cover.
-      let best = 0;
-      for (let j = classes.starts[id]; j < classes.starts[id + 1]; j++) {
-        const c = classes.cover[j];
-        const s = classes.score[j];
-        best = Math.max(best, relevanceOf(c / totalWeight, s, top));
-      }
+      const best = bestOfClasses(classes, id, totalWeight, top);
       if (best < bound) bound = best;
     }
     w.bound[id] = bound;
@@ -413,11 +416,65 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     for (let i = 0; i < metCount; i++) if (!w.read[met[i]]) heap[unread++] = met[i];
   }
   left = heapify(heap, w.bound, unread);
+  const { best, rel, offer } = bestHeld(state, ranking, totalWeight, top, key);
+  for (let i = 0; i < count; i++) offer(touched[i]);
+  while (left > 0) {
+    const id = heap[0];
+    left = pop(heap, left, w.bound);
+    if (best.length === k) {
+      const bound = w.bound[id];
+      if (bound < rel[k - 1]) break;
+      const last = best[k - 1];
+      if (bound === rel[k - 1] && last < ranking.ranked && losesTies(classes, ranking, totalWeight, top, id, rel[k - 1], ranking.tieRank[last])) continue;
+    }
+    const before = count;
+    readBlock(id);
+    for (let i = before; i < count; i++) offer(touched[i]);
+  }
+  for (let i = 0; i < count; i++) state[touched[i] << 2] = -1;
+  for (let i = 0; i < metCount; i++) {
+    const id = met[i];
+    for (let q = 0; q < n; q++) w.slot[id * n + q] = 0;
+    w.sum[id] = 0;
+    w.words[id] = 0;
+    w.cover[id] = 0;
+    w.word[id] = -1;
+    w.strong[id] = 0;
+    w.read[id] = 0;
+  }
+  return matchesOf(best, rel, parts, state.length >> 2);
+}
+
+/** The best relevance of block `id`'s products, by their classes. */
+function bestOfClasses(classes: ByCover, id: number, totalWeight: number, top: number): number {
+  let best = 0;
+  for (let j = classes.starts[id]; j < classes.starts[id + 1]; j++) best = Math.max(best, relevanceOf(classes.cover[j] / totalWeight, classes.score[j], top));
+  return best;
+}
+
+/** The result: the best held, and how many products match, counted when first read. */
+function matchesOf(docs: number[], relevance: number[], parts: Part[], capacity: number): TopMatches {
+  const live = parts.filter((p) => p.from < p.to);
+  let total: number | undefined;
+  return {
+    docs,
+    relevance,
+    get total() {
+      return (total ??= countMatches(live, capacity));
+    },
+  };
+}
+
+/**
+ * The best `ranking.limit` products offered, best first by `key`, ties by `ranking.tie`. Once
+ * `limit` are held, the score and cover a product needs to beat the last of them, with a margin
+ * far above rounding: most products offered fall short of both and are passed over without their
+ * key being computed. Not for a "budget" question, whose key is tilted by price.
+ */
+function bestHeld(state: Float64Array, ranking: Ranking, totalWeight: number, top: number, key: (d: number) => number) {
+  const k = ranking.limit;
   const best: number[] = [];
   const rel: number[] = [];
-  // Once `limit` are held, the score and cover a product needs to beat the last of them, with a
-  // margin far above rounding: most products read fall short of both and are passed over
-  // without their relevance being computed. Not for a "budget" question, whose key is tilted.
   let minScore = -Infinity;
   let minCover = -Infinity;
   const raiseMinimums = () => {
@@ -449,56 +506,149 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     rel[lo] = r;
     raiseMinimums();
   };
-  /**
-   * Whether every product of block `id` that could reach relevance `r` (its bound) loses the
-   * tie-break to the product of rank `rank`: the block's best rank says so, or, by its products'
-   * classes, each class that reaches `r` does so only with its best score, held by products that
-   * all rank below (not for a "budget" question, whose relevance is tilted by price).
-   */
-  const losesTies = (id: number, r: number, rank: number) => {
-    if (ranking.blockTie[id] > rank) return true;
-    if (!classes || ranking.cheap || totalWeight <= 0 || id >= classes.scored.length) return false;
-    for (let j = classes.starts[id]; j < classes.starts[id + 1]; j++) {
-      const cover = classes.cover[j] / totalWeight;
-      if (relevanceOf(cover, classes.score[j], top) < r) continue;
-      if (classes.tie[j] <= rank || relevanceOf(cover, classes.rest[j], top) >= r) return false;
+  return { best, rel, offer };
+}
+
+/**
+ * Whether every product of block `id` that could reach relevance `r` (its bound) loses the
+ * tie-break to the product of rank `rank`: the block's best rank says so, or, by its products'
+ * classes, each class that reaches `r` does so only with its best score, held by products that
+ * all rank below (not for a "budget" question, whose relevance is tilted by price).
+ */
+function losesTies(classes: ByCover | undefined, ranking: Ranking, totalWeight: number, top: number, id: number, r: number, rank: number): boolean {
+  if (ranking.blockTie[id] > rank) return true;
+  if (!classes || ranking.cheap || totalWeight <= 0 || id >= classes.scored.length) return false;
+  for (let j = classes.starts[id]; j < classes.starts[id + 1]; j++) {
+    const cover = classes.cover[j] / totalWeight;
+    if (relevanceOf(cover, classes.score[j], top) < r) continue;
+    if (classes.tie[j] <= rank || relevanceOf(cover, classes.rest[j], top) >= r) return false;
+  }
+  return true;
+}
+
+/**
+ * Per group of parts (its products by cover), the blocks holding any of its products, best score
+ * first (then the lower number), and per block and part, 1 + the part's entry for the block (0:
+ * none): made on the group's first question, so each later one reads its blocks best first
+ * without bounding every block it meets (see `inScoreOrder`).
+ */
+export interface ScoreOrder {
+  blocks: Int32Array;
+  slot: Int32Array;
+}
+
+function scoreOrder(classes: ByCover, entries: Blocks[]): ScoreOrder {
+  if (classes.order) return classes.order;
+  const { scored, starts } = classes;
+  const ids: number[] = [];
+  for (let b = 0; b < scored.length; b++) if (starts[b] < starts[b + 1]) ids.push(b);
+  ids.sort((a, b) => scored[b] - scored[a] || a - b);
+  const n = entries.length;
+  const slot = new Int32Array(scored.length * n);
+  for (let q = 0; q < n; q++) {
+    const e = entries[q];
+    for (let j = 0; j < e.ids.length; j++) if (e.ids[j] < scored.length) slot[e.ids[j] * n + q] = j + 1;
+  }
+  return (classes.order = { blocks: Int32Array.from(ids), slot });
+}
+
+/**
+ * `topMatches` for a question of up to MAX_GROUPED parts (not a "budget" one), from its group's
+ * blocks in score order (`scoreOrder`): each block's best score is what one of its products
+ * scores (its classes', see `ByCover`), and its best relevance the best of its classes', so
+ * - the best score is read from the first blocks in that order inside the question's range of
+ *   product numbers, until a block's best score is no more than the best read;
+ * - the blocks then enter the heap by relevance in that order, only while the next one's score
+ *   could still beat the best bound in the heap: no relevance is above 0.4 + 0.6 × score / best.
+ * A question's blocks outside its range (its price filter) are passed over unread, and the blocks
+ * that could not beat the `limit`-th best are neither bounded nor put in order.
+ */
+function inScoreOrder(scratch: Scratch, parts: Part[], built: Part[], entries: Blocks[], classes: ByCover, totalWeight: number, ranking: Ranking): TopMatches {
+  const { state, touched } = scratch;
+  const { bits, limit: k } = ranking;
+  const n = built.length;
+  const { blocks: order, slot } = scoreOrder(classes, entries);
+  const { scored } = classes;
+  // The blocks inside the question's range of product numbers (its cut postings' first and last).
+  let lo = Infinity;
+  let hi = -1;
+  for (const p of built) {
+    const { docs } = p.postings;
+    lo = Math.min(lo, docs[p.from] >> bits);
+    hi = Math.max(hi, docs[p.to - 1] >> bits);
+  }
+  const w = workFor(scored.length, n);
+  // The blocks read, to clear their marks after.
+  const read = w.met;
+  let readCount = 0;
+  let count = 0;
+  // The products added since the whole build, scored one by one.
+  for (const p of parts) if (p.tail) count = accumulate(scratch, p.postings, p.from, p.to, p.weight, p.word, p.cover, count, p.check);
+  const readBlock = (block: number) => {
+    w.read[block] = 1;
+    read[readCount++] = block;
+    for (let q = 0; q < n; q++) {
+      const j = slot[block * n + q] - 1;
+      if (j < 0) continue;
+      const b = entries[q];
+      const p = built[q];
+      const from = Math.max(p.from, b.starts[j]);
+      const to = Math.min(p.to, b.starts[j + 1]);
+      if (from < to) count = accumulate(scratch, p.postings, from, to, p.weight, p.word, p.cover, count, p.check);
     }
-    return true;
   };
+  const outside = (id: number) => id < lo || id > hi;
+  let top = 0;
+  const scoreUpTo = (from: number) => {
+    for (let i = from; i < count; i++) {
+      const o = touched[i] << 2;
+      if (state[o] !== -2 && state[o + 2] * state[o + 1] > top) top = state[o + 2] * state[o + 1];
+    }
+  };
+  scoreUpTo(0);
+  // The best score: blocks in score order until one can score no more than the best read.
+  for (let i = 0; i < order.length && scored[order[i]] > top; i++) {
+    const id = order[i];
+    if (outside(id)) continue;
+    const before = count;
+    readBlock(id);
+    scoreUpTo(before);
+  }
+  const key = (d: number) => {
+    const o = d << 2;
+    return relevanceOf(state[o + 3] / totalWeight, state[o + 2] * state[o + 1], top);
+  };
+  const { best, rel, offer } = bestHeld(state, ranking, totalWeight, top, key);
   for (let i = 0; i < count; i++) offer(touched[i]);
-  while (left > 0) {
+  const heap = w.heap;
+  let left = 0;
+  let next = 0;
+  for (;;) {
+    // Into the heap, in score order, every block that could beat the best bound in it.
+    while (next < order.length) {
+      const id = order[next];
+      if (left > 0 && relevanceOf(1, scored[id], top) < w.bound[heap[0]]) break;
+      next++;
+      if (w.read[id] || outside(id)) continue;
+      w.bound[id] = bestOfClasses(classes, id, totalWeight, top);
+      left = push(heap, left, id, w.bound);
+    }
+    if (left === 0) break;
     const id = heap[0];
     left = pop(heap, left, w.bound);
     if (best.length === k) {
       const bound = w.bound[id];
       if (bound < rel[k - 1]) break;
       const last = best[k - 1];
-      if (bound === rel[k - 1] && last < ranking.ranked && losesTies(id, rel[k - 1], ranking.tieRank[last])) continue;
+      if (bound === rel[k - 1] && last < ranking.ranked && losesTies(classes, ranking, totalWeight, top, id, rel[k - 1], ranking.tieRank[last])) continue;
     }
     const before = count;
     readBlock(id);
     for (let i = before; i < count; i++) offer(touched[i]);
   }
   for (let i = 0; i < count; i++) state[touched[i] << 2] = -1;
-  for (let i = 0; i < metCount; i++) {
-    const id = met[i];
-    for (let q = 0; q < n; q++) w.slot[id * n + q] = 0;
-    w.sum[id] = 0;
-    w.words[id] = 0;
-    w.cover[id] = 0;
-    w.word[id] = -1;
-    w.strong[id] = 0;
-    w.read[id] = 0;
-  }
-  const live = parts.filter((p) => p.from < p.to);
-  let total: number | undefined;
-  return {
-    docs: best,
-    relevance: rel,
-    get total() {
-      return (total ??= countMatches(live, state.length >> 2));
-    },
-  };
+  for (let i = 0; i < readCount; i++) w.read[read[i]] = 0;
+  return matchesOf(best, rel, parts, state.length >> 2);
 }
 
 /** Whether block a comes off the heap before block b: the higher bound, then the lower number. */
@@ -508,6 +658,19 @@ const before = (a: number, b: number, bound: Float64Array) => bound[a] > bound[b
 function heapify(heap: Int32Array, bound: Float64Array, size: number): number {
   for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(heap, i, size, bound);
   return size;
+}
+
+/** Puts `id` on a heap of `size`; returns the new size. */
+function push(heap: Int32Array, size: number, id: number, bound: Float64Array): number {
+  let i = size;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (!before(id, heap[parent], bound)) break;
+    heap[i] = heap[parent];
+    i = parent;
+  }
+  heap[i] = id;
+  return size + 1;
 }
 
 /** Takes heap[0] off a heap of `size`; returns the new size. */
