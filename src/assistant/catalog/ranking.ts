@@ -52,7 +52,8 @@ export function topK(n: number, k: number, order: (a: number, b: number) => numb
  */
 export function cheaperFirst(relevance: Float64Array, logPriceOf: (i: number) => number): void {
   let best = 0;
-  for (const r of relevance) best = Math.max(best, r);
+  // Indexed: iterating a typed array with for…of costs several times as much per element.
+  for (let i = 0; i < relevance.length; i++) if (relevance[i] > best) best = relevance[i];
   const threshold = best * 0.75;
   let lo = Infinity;
   let hi = -Infinity;

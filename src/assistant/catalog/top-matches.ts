@@ -559,7 +559,8 @@ function scoreOrder(classes: ByCover, entries: Blocks[]): ScoreOrder {
  * - the best score is read from the first blocks in that order inside the question's range of
  *   product numbers, until a block's best score is no more than the best read;
  * - the blocks then enter the heap by relevance in that order, only while the next one's score
- *   could still beat the best bound in the heap: no relevance is above 0.4 + 0.6 × score / best.
+ *   could still beat the best bound in the heap, and the `limit`-th held: no relevance is above
+ *   0.4 + 0.6 × score / best.
  * A question's blocks outside its range (its price filter) are passed over unread, and the blocks
  * that could not beat the `limit`-th best are neither bounded nor put in order.
  */
@@ -627,7 +628,8 @@ function inScoreOrder(scratch: Scratch, parts: Part[], built: Part[], entries: B
     // Into the heap, in score order, every block that could beat the best bound in it.
     while (next < order.length) {
       const id = order[next];
-      if (left > 0 && relevanceOf(1, scored[id], top) < w.bound[heap[0]]) break;
+      const upper = relevanceOf(1, scored[id], top);
+      if ((left > 0 && upper < w.bound[heap[0]]) || (best.length === k && upper < rel[k - 1])) break;
       next++;
       if (w.read[id] || outside(id)) continue;
       w.bound[id] = bestOfClasses(classes, id, totalWeight, top);
