@@ -20,7 +20,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,8 +58,21 @@ const TOPICS = ['waterproof hiking boots', 'budget laptop', 'gift', 'wireless no
   'coffee grinder', 'yoga mat', 'travel backpack', 'smart watch', 'toys for kids'];
 export const FRESH_QUESTIONS = TOPICS.flatMap((topic) => [30, 60, 100, 150, 250].map((cap) => JSON.stringify({ query: `${topic} under $${cap}`, limit: 5 })));
 
+/**
+ * The Node flags `npm start` runs the API with (package.json's `start`), so that the bench runs
+ * it as it runs in production.
+ */
+export const SERVER_FLAGS: string[] = (() => {
+  const start = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const flags = /\bnode\s+(.*?)\s*--import tsx src\/main\.ts\b/.exec(start);
+  if (!flags) throw new Error(`package.json start: expected "node [flags] --import tsx src/main.ts", got "${start}"`);
+  return flags[1]!.split(/\s+/).filter(Boolean);
+})();
+
+/** Starts a script under tsx (the API, `src/main.ts`, with the flags `npm start` gives it) and waits until it listens. */
 export function startProcess(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  const server = args[args.length - 1] === 'src/main.ts';
+  const child = spawn(process.execPath, ['--import', 'tsx', ...(server ? SERVER_FLAGS : []), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
