@@ -228,7 +228,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
   const ordered = !ranking.cheap && n >= 1 && n <= MAX_GROUPED && totalWeight > 0 && postings >= ranking.orderedFrom;
   if (!ordered && postings < ranking.pruneFrom) return undefined;
   const { state, touched } = scratch;
-  const { bits, limit: k } = ranking;
+  const { bits } = ranking;
   const entries = built.map((p) => blocks(p.postings, bits));
   if (ordered) {
     const classes = jointMax(built, bits, { rank: ranking.tieRank, ranked: ranking.ranked })?.byCover;
@@ -285,23 +285,12 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
   for (const p of parts) if (p.tail) count = accumulate(scratch, p.postings, p.from, p.to, p.weight, p.word, p.cover, count, p.check);
   let top = 0;
   const scoreUpTo = (from: number) => {
-    for (let i = from; i < count; i++) {
-      const o = touched[i] << 2;
-      if (state[o] !== -2 && state[o + 2] * state[o + 1] > top) top = state[o + 2] * state[o + 1];
-    }
+    top = bestScore(scratch, from, count, top);
   };
   scoreUpTo(0);
   const readBlock = (block: number) => {
     w.read[block] = 1;
-    for (let q = 0; q < n; q++) {
-      const j = w.slot[block * n + q] - 1;
-      if (j < 0) continue;
-      const b = entries[q];
-      const p = built[q];
-      const from = Math.max(p.from, b.starts[j]);
-      const to = Math.min(p.to, b.starts[j + 1]);
-      if (from < to) count = accumulate(scratch, p.postings, from, to, p.weight, p.word, p.cover, count, p.check);
-    }
+    count = readInto(scratch, built, entries, w.slot, block, count);
   };
   /**
    * A "budget" question (`ranking.cheap`, as `cheaperFirst` in ranking.ts): the best relevance,
@@ -418,18 +407,17 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
   left = heapify(heap, w.bound, unread);
   const { best, rel, offer } = bestHeld(state, ranking, totalWeight, top, key);
   for (let i = 0; i < count; i++) offer(touched[i]);
-  while (left > 0) {
-    const id = heap[0];
-    left = pop(heap, left, w.bound);
-    if (best.length === k) {
-      const bound = w.bound[id];
-      if (bound < rel[k - 1]) break;
-      const last = best[k - 1];
-      if (bound === rel[k - 1] && last < ranking.ranked && losesTies(classes, ranking, totalWeight, top, id, rel[k - 1], ranking.tieRank[last])) continue;
-    }
+  const readAndOffer = (id: number) => {
     const before = count;
     readBlock(id);
     for (let i = before; i < count; i++) offer(touched[i]);
+  };
+  while (left > 0) {
+    const id = heap[0];
+    left = pop(heap, left, w.bound);
+    const step = stepFor(id, w.bound[id], best, rel, classes, ranking, totalWeight, top);
+    if (step === STOP) break;
+    if (step === READ) readAndOffer(id);
   }
   for (let i = 0; i < count; i++) state[touched[i] << 2] = -1;
   for (let i = 0; i < metCount; i++) {
@@ -443,6 +431,50 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
     w.read[id] = 0;
   }
   return matchesOf(best, rel, parts, state.length >> 2);
+}
+
+/** Reads each part's postings in `block` (1 + its entry there in `slot`, cut to the part's range); returns the products touched. */
+function readInto(scratch: Scratch, built: Part[], entries: Blocks[], slot: Int32Array, block: number, touched: number): number {
+  const n = built.length;
+  let count = touched;
+  for (let q = 0; q < n; q++) {
+    const j = slot[block * n + q] - 1;
+    if (j < 0) continue;
+    const b = entries[q];
+    const p = built[q];
+    const from = Math.max(p.from, b.starts[j]);
+    const to = Math.min(p.to, b.starts[j + 1]);
+    if (from < to) count = accumulate(scratch, p.postings, from, to, p.weight, p.word, p.cover, count, p.check);
+  }
+  return count;
+}
+
+/** The best score among the products touched from `from` to `to` that pass their filters, or `top` if higher. */
+function bestScore({ state, touched }: Scratch, from: number, to: number, top: number): number {
+  let best = top;
+  for (let i = from; i < to; i++) {
+    const o = touched[i] << 2;
+    if (state[o] !== -2 && state[o + 2] * state[o + 1] > best) best = state[o + 2] * state[o + 1];
+  }
+  return best;
+}
+
+const READ = 0;
+const PASS = 1;
+const STOP = 2;
+
+/**
+ * What to do with block `id`, the unread block of the best `bound`, once `limit` are held: stop
+ * when it cannot reach the last of them (no block left can), pass it over when it only ties it
+ * and loses the tie-break (see `losesTies`), else read it.
+ */
+function stepFor(id: number, bound: number, best: number[], rel: number[], classes: ByCover | undefined, ranking: Ranking, totalWeight: number, top: number): number {
+  const k = ranking.limit;
+  if (best.length < k) return READ;
+  if (bound < rel[k - 1]) return STOP;
+  const last = best[k - 1];
+  if (bound === rel[k - 1] && last < ranking.ranked && losesTies(classes, ranking, totalWeight, top, id, rel[k - 1], ranking.tieRank[last])) return PASS;
+  return READ;
 }
 
 /** The best relevance of block `id`'s products, by their classes. */
@@ -588,23 +620,12 @@ function inScoreOrder(scratch: Scratch, parts: Part[], built: Part[], entries: B
   const readBlock = (block: number) => {
     w.read[block] = 1;
     read[readCount++] = block;
-    for (let q = 0; q < n; q++) {
-      const j = slot[block * n + q] - 1;
-      if (j < 0) continue;
-      const b = entries[q];
-      const p = built[q];
-      const from = Math.max(p.from, b.starts[j]);
-      const to = Math.min(p.to, b.starts[j + 1]);
-      if (from < to) count = accumulate(scratch, p.postings, from, to, p.weight, p.word, p.cover, count, p.check);
-    }
+    count = readInto(scratch, built, entries, slot, block, count);
   };
   const outside = (id: number) => id < lo || id > hi;
   let top = 0;
   const scoreUpTo = (from: number) => {
-    for (let i = from; i < count; i++) {
-      const o = touched[i] << 2;
-      if (state[o] !== -2 && state[o + 2] * state[o + 1] > top) top = state[o + 2] * state[o + 1];
-    }
+    top = bestScore(scratch, from, count, top);
   };
   scoreUpTo(0);
   // The best score: blocks in score order until one can score no more than the best read.
@@ -621,6 +642,11 @@ function inScoreOrder(scratch: Scratch, parts: Part[], built: Part[], entries: B
   };
   const { best, rel, offer } = bestHeld(state, ranking, totalWeight, top, key);
   for (let i = 0; i < count; i++) offer(touched[i]);
+  const readAndOffer = (id: number) => {
+    const before = count;
+    readBlock(id);
+    for (let i = before; i < count; i++) offer(touched[i]);
+  };
   const heap = w.heap;
   let left = 0;
   let next = 0;
@@ -638,15 +664,9 @@ function inScoreOrder(scratch: Scratch, parts: Part[], built: Part[], entries: B
     if (left === 0) break;
     const id = heap[0];
     left = pop(heap, left, w.bound);
-    if (best.length === k) {
-      const bound = w.bound[id];
-      if (bound < rel[k - 1]) break;
-      const last = best[k - 1];
-      if (bound === rel[k - 1] && last < ranking.ranked && losesTies(classes, ranking, totalWeight, top, id, rel[k - 1], ranking.tieRank[last])) continue;
-    }
-    const before = count;
-    readBlock(id);
-    for (let i = before; i < count; i++) offer(touched[i]);
+    const step = stepFor(id, w.bound[id], best, rel, classes, ranking, totalWeight, top);
+    if (step === STOP) break;
+    if (step === READ) readAndOffer(id);
   }
   for (let i = 0; i < count; i++) state[touched[i] << 2] = -1;
   for (let i = 0; i < readCount; i++) w.read[read[i]] = 0;
