@@ -147,7 +147,10 @@ function tightenWithGroups(built: Part[], entries: Blocks[], w: typeof work, met
 /** How the caller ranks: relevance from cover and score, and its tie-break. */
 export interface Ranking {
   limit: number;
-  /** Below this many postings, decline (see `blockSize`). */
+  /**
+   * Below `pruneFrom` postings, decline, unless the question can be read in score order and has
+   * at least `orderedFrom` (see `blockSize`).
+   */
   pruneFrom: number;
   orderedFrom: number;
   /** Tie-break rank per product number below `ranked` (lower wins); per block of 2^`bits`, the lowest. */
