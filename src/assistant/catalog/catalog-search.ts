@@ -44,6 +44,11 @@ const round3 = (n: number) => Math.round(Math.min(1, Math.max(0, n)) * 1000) / 1
 /** A product's stock value once it left the catalog (never equal to a filter's 0 or 1). */
 const GONE = 2;
 
+/** A search's result with its total counted (see `CatalogSearch.search` for why it is spelled out). */
+function resultOf(hints: { text: string; preferCheap: boolean }, filters: ProductFilters, hits: CatalogHit[], total: number, fallback: boolean): CatalogSearchResult {
+  return { text: hints.text, filters, preferCheap: hints.preferCheap, hits, total, fallback };
+}
+
 interface Facets {
   prices: Float64Array;
   /** log(1 + price): what the budget tilt compares, worked out once per product. */
@@ -299,7 +304,6 @@ export class CatalogSearch {
     const accepts = this.predicate(filters);
     const words = tokenize(hints.text).flatMap((t) => processTerm(t) ?? []);
     const distinct = new Set(words).size;
-    const base = { text: hints.text, filters, preferCheap: hints.preferCheap };
 
     const head = distinct > 1 ? headTerm(hints.text) : undefined;
     const options: SearchOptions = {
@@ -322,12 +326,13 @@ export class CatalogSearch {
       const top = this.index.top((plan = this.index.parts(words, options)), ranking);
       if (top && top.docs.length > 0) {
         const hits = top.docs.map((doc, i) => ({ product: byDoc[doc], score: round3(top.relevance[i]) }));
-        // Results are spelled out, not spread from `base`: a spread followed by more properties,
-        // or a property defined after, makes V8 build the object on its slow path (about 3 µs).
+        // Results are spelled out, not spread from a common part: a spread followed by more
+        // properties, or a property defined after, makes V8 build the object on its slow path
+        // (about 3 µs). This one counts its total only when read.
         return {
-          text: base.text,
+          text: hints.text,
           filters,
-          preferCheap: base.preferCheap,
+          preferCheap: hints.preferCheap,
           hits,
           fallback: false,
           get total() {
@@ -340,11 +345,11 @@ export class CatalogSearch {
     if (!matches || matches.count === 0) {
       const narrowed =
         filters.category !== undefined || filters.brand !== undefined || filters.minPrice !== undefined || filters.maxPrice !== undefined || filters.inStock === false;
-      if (!narrowed && !(hints.preferCheap && distinct === 0)) return { text: base.text, filters, preferCheap: base.preferCheap, hits: [], total: 0, fallback: false };
+      if (!narrowed && !(hints.preferCheap && distinct === 0)) return resultOf(hints, filters, [], 0, false);
       const pool = this.byDoc.filter((_p, i) => accepts(i));
-      return { text: base.text, filters, preferCheap: base.preferCheap, hits: this.fallback(pool, hints.preferCheap, request.limit), total: pool.length, fallback: true };
+      return resultOf(hints, filters, this.fallback(pool, hints.preferCheap, request.limit), pool.length, true);
     }
-    return { text: base.text, filters, preferCheap: base.preferCheap, hits: this.rank(matches, hints.preferCheap, request.limit), total: matches.count, fallback: false };
+    return resultOf(hints, filters, this.rank(matches, hints.preferCheap, request.limit), matches.count, false);
   }
 
   /** Whether product number `doc` passes the filters (read from flat arrays: this runs for every match). */

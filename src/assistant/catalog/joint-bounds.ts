@@ -37,7 +37,18 @@ export interface ByCover {
   /** Per block, the best score of any of its classes. */
   scored: Float64Array;
   /** Its blocks in score order, made on first use (see `scoreOrder` in top-matches.ts). */
-  order?: { blocks: Int32Array; slot: Int32Array };
+  order?: ScoreOrder;
+}
+
+/**
+ * Per group of parts (its products by cover), the blocks holding any of its products, best score
+ * first (then the lower number), and per block and part, 1 + the part's entry for the block (0:
+ * none): made on the group's first question, so each later one reads its blocks best first
+ * without bounding every block it meets (see `inScoreOrder` in top-matches.ts).
+ */
+export interface ScoreOrder {
+  blocks: Int32Array;
+  slot: Int32Array;
 }
 
 export interface Group {

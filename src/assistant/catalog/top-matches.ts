@@ -1,6 +1,6 @@
 // Over 300 lines: the block bounds and the cut-offs they are read against (best score, budget tilt, `limit`-th relevance) share one search's state and must stay in step.
 import { DESCRIPTION_ONLY_COVER, type Part, type Postings, type Scratch } from './index-parts.js';
-import { jointMax, MAX_GROUPED, type ByCover } from './joint-bounds.js';
+import { jointMax, MAX_GROUPED, type ByCover, type ScoreOrder, type Ties } from './joint-bounds.js';
 import { accumulate } from './search-index.js';
 
 /**
@@ -233,8 +233,9 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
   const { state, touched } = scratch;
   const { bits } = ranking;
   const entries = built.map((p) => blocks(p.postings, bits));
+  const ties: Ties = { rank: ranking.tieRank, ranked: ranking.ranked };
   if (ordered) {
-    const classes = jointMax(built, bits, { rank: ranking.tieRank, ranked: ranking.ranked })?.byCover;
+    const classes = jointMax(built, bits, ties)?.byCover;
     if (classes) return inScoreOrder(scratch, parts, built, entries, classes, totalWeight, ranking);
     if (postings < ranking.pruneFrom) return undefined;
   }
@@ -269,7 +270,7 @@ export function topMatches(scratch: Scratch, parts: Part[], totalWeight: number,
   // scores are added as a product's are, in the same order, so they bound the products' bit for
   // bit and need no margin. The best score of a block's classes is what one product scores there,
   // at or below any bound of the groups' joint maxima: those are only wanted without them.
-  const classes = n > 1 && n <= MAX_GROUPED ? jointMax(built, bits, { rank: ranking.tieRank, ranked: ranking.ranked })?.byCover : undefined;
+  const classes = n > 1 && n <= MAX_GROUPED ? jointMax(built, bits, ties)?.byCover : undefined;
   if (n > 1 && !classes) tightenWithGroups(built, entries, w, metCount);
   const scored = classes?.scored;
   // Per block met: the bound of a product's score (its summed score times its words), lowered to
@@ -561,17 +562,7 @@ function losesTies(classes: ByCover | undefined, ranking: Ranking, totalWeight: 
   return true;
 }
 
-/**
- * Per group of parts (its products by cover), the blocks holding any of its products, best score
- * first (then the lower number), and per block and part, 1 + the part's entry for the block (0:
- * none): made on the group's first question, so each later one reads its blocks best first
- * without bounding every block it meets (see `inScoreOrder`).
- */
-export interface ScoreOrder {
-  blocks: Int32Array;
-  slot: Int32Array;
-}
-
+/** The group's `ScoreOrder`, made on its first question. */
 function scoreOrder(classes: ByCover, entries: Blocks[]): ScoreOrder {
   if (classes.order) return classes.order;
   const { scored, starts } = classes;
